@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import MLBuildCache
+import MLBuildCore
+import MLBuildEngine
+
+/// `mlbuild [build] [options] [TARGET...]`.
+struct BuildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Build targets (the default command).",
+        discussion: "With no TARGET, builds the Mlfile's `default`, or every target when it has none."
+    )
+
+    @OptionGroup var workspaceOptions: WorkspaceOptions
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Run up to N targets at once (default: the number of cores).", valueName: "N"))
+    var jobs: Int?
+
+    @Flag(name: .customShort("k"), help: "Keep going past failures (build everything that does not depend on them).")
+    var keepGoing = false
+
+    @Flag(name: [.customShort("n"), .customLong("dry-run")], help: "Show what would be done; run nothing.")
+    var dryRun = false
+
+    @Flag(help: "Print why each target that is not fresh will run.")
+    var explain = false
+
+    @Option(help: ArgumentHelp("Write JSON Lines build events to FILE.", valueName: "FILE"))
+    var events: String?
+
+    @Argument(help: ArgumentHelp("Targets to build, as KIND:NAME.", valueName: "TARGET"))
+    var targets: [String] = []
+
+    func validate() throws {
+        if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1") }
+    }
+
+    func run() async throws {
+        let workspace = try workspaceOptions.workspace()
+        let project = try workspaceOptions.project(in: workspace)
+        let roots: [TargetReference]
+        do { roots = try project.resolveTargets(targets) } catch let list as DiagnosticList {
+            throw CLIError.usage(list.diagnostics.map(\.message).joined(separator: "\n"))
+        }
+        let statCache = StatCache(path: workspace.statCachePath)
+        let builder = Builder(project: project, workspace: workspace, statCache: statCache)
+
+        if dryRun {
+            for planned in builder.plan(roots) { print(StatusCommand.describe(planned, dryRun: true)) }
+            return
+        }
+
+        let workspaceLock = try FileLock(path: workspace.lockPath)
+        if !workspaceLock.tryLock(.exclusive) {
+            MLBuildMain.printError("mlbuild: waiting for another mlbuild in this workspace…")
+            try workspaceLock.lock(.exclusive)
+        }
+        defer { workspaceLock.unlock() }
+        let cacheLock = try FileLock(path: workspace.cache.lockPath)
+        try cacheLock.lock(.shared)
+        defer { cacheLock.unlock() }
+
+        var observers: [any BuildObserver] = [ConsoleReporter(live: ConsoleReporter.wantsLiveOutput(environment: workspace.environment))]
+        if let events {
+            do { observers.append(try EventLog(path: events)) } catch { throw CLIError.usage("\(error)") }
+        }
+        let options = BuildOptions(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, keepGoing: keepGoing, explain: explain)
+        let summary = await builder.build(roots, options: options, observer: ObserverGroup(observers))
+        CacheMaintenance(layout: workspace.cache).record(.init(
+            built: summary.count(.built), restored: summary.count(.restored),
+            fresh: summary.count(.fresh), failed: summary.count(.failed)))
+        if !summary.succeeded { throw CLIError.failed }
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import MLBuildCache
+import MLBuildCore
+import MLBuildEngine
+
+/// `mlbuild clean [TARGET...]`: removes materialized outputs; the cache keeps everything, so
+/// the next build restores instead of running.
+struct CleanCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clean",
+        abstract: "Remove built outputs (the cache is kept)."
+    )
+
+    @OptionGroup var workspaceOptions: WorkspaceOptions
+
+    @Argument(help: ArgumentHelp("Targets to clean (default: all).", valueName: "TARGET"))
+    var targets: [String] = []
+
+    func run() async throws {
+        let workspace = try workspaceOptions.workspace()
+        let project = try workspaceOptions.project(in: workspace)
+        let chosen = targets.isEmpty ? project.graph.nodes : try project.resolveTargets(targets)
+        let lock = try FileLock(path: workspace.lockPath)
+        try lock.lock(.exclusive)
+        defer { lock.unlock() }
+        var state = BuildState.load(from: workspace.statePath)
+        var removed = 0
+        for target in chosen {
+            for output in project.rules[target]?.outputs ?? [] where FileSystem.exists(output) {
+                do { try FileSystem.removeTree(output) } catch { throw CLIError.message("\(error)") }
+                removed += 1
+            }
+            state.records[target] = nil
+        }
+        do { try state.save(to: workspace.statePath) } catch { throw CLIError.message("\(error)") }
+        print("mlbuild: removed \(removed) outputs of \(chosen.count) targets (cache kept)")
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import MLBuildCore
+import MLBuildEngine
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Human output: on a terminal a live progress line (done/total and what is running) with
+/// finished targets scrolling above it; with `CI=true` or no terminal, one plain line per
+/// target. Fresh targets are not listed (as Ninja prints nothing for up-to-date edges).
+/// A closing summary line always.
+public final class ConsoleReporter: BuildObserver {
+    private let live: Bool
+    /// Guards the progress line state (observer calls come from one task, but stay safe).
+    private let state = Mutex<(total: Int, lineShown: Bool)>((0, false))
+
+    public init(live: Bool) { self.live = live }
+
+    public static func wantsLiveOutput(environment: [String: String]) -> Bool {
+        let ci = environment["CI"].map { !$0.isEmpty && $0 != "false" && $0 != "0" } ?? false
+        return !ci && isatty(2) == 1 && environment["TERM"] != "dumb"
+    }
+
+    private func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+
+    private func clearLine() {
+        state.withLock { s in
+            if s.lineShown { write("\r\u{1B}[K"); s.lineShown = false }
+        }
+    }
+
+    public func buildStarted(total: Int) { state.withLock { $0.total = total } }
+
+    public func targetStarted(_ target: TargetReference, running: [TargetReference], done: Int, total: Int) {
+        guard live else { return }
+        var names = running.prefix(3).map(\.description).joined(separator: ", ")
+        if running.count > 3 { names += ", +\(running.count - 3)" }
+        var columns = winsize()
+        let width = ioctl(2, UInt(TIOCGWINSZ), &columns) == 0 && columns.ws_col > 20 ? Int(columns.ws_col) : 80
+        let line = String("[\(done)/\(total)] running \(names)".prefix(width - 1))
+        state.withLock { s in
+            write("\r\u{1B}[K" + line)
+            s.lineShown = true
+        }
+    }
+
+    public func explain(_ target: TargetReference, reason: RunReason, willRun: Bool) {
+        clearLine()
+        write("explain: \(target): \(reason)\(willRun ? "" : " (restoring from the cache)")\n")
+    }
+
+    public func targetFinished(_ outcome: TargetOutcome, done: Int, total: Int) {
+        guard outcome.status != .fresh else { return }
+        clearLine()
+        var line = "[\(done)/\(total)] \(outcome.status.rawValue) \(outcome.target)"
+        switch outcome.status {
+        case .built: line += String(format: " (%.2fs)", outcome.seconds)
+        case .restored: line += outcome.source == .remote ? " (from remote cache)" : " (from cache)"
+        default: break
+        }
+        var text = line + "\n"
+        if !outcome.output.isEmpty {
+            text += outcome.output.hasSuffix("\n") ? outcome.output : outcome.output + "\n"
+        }
+        if outcome.status == .failed, let message = outcome.message {
+            text += "error: \(outcome.target): \(message)\n"
+        }
+        write(text)
+    }
+
+    public func warning(_ text: String) {
+        clearLine()
+        write(text.hasPrefix("warning:") ? text + "\n" : "warning: \(text)\n")
+    }
+
+    public func buildFinished(_ summary: BuildSummary) {
+        clearLine()
+        write(Self.summaryLine(summary) + "\n")
+    }
+
+    public static func summaryLine(_ summary: BuildSummary) -> String {
+        var line = "mlbuild: \(summary.outcomes.count) targets: \(summary.count(.built)) built, \(summary.count(.restored)) restored, "
+            + "\(summary.count(.fresh)) fresh, \(summary.count(.failed)) failed, \(summary.count(.skipped)) skipped"
+        if summary.bytesDownloaded > 0 || summary.bytesUploaded > 0 || summary.remoteHits > 0 {
+            line += "; remote: \(summary.remoteHits) hits, \(summary.bytesDownloaded) bytes down, \(summary.bytesUploaded) bytes up"
+        }
+        return line + String(format: " in %.2fs", summary.seconds)
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import MLBuildCore
+import MLBuildEngine
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `--events FILE`: JSON Lines, one object per finished target and a final summary:
+///
+///     {"type":"target","target":"task:a","status":"built","key":"<hex>","seconds":0.12,"reason":"input a.txt changed"}
+///     {"type":"target","target":"task:b","status":"restored","key":"<hex>","seconds":0.01,"from":"remote"}
+///     {"type":"summary","built":1,"restored":1,"fresh":3,"failed":0,"skipped":0,"seconds":0.52,"bytes_down":0,"bytes_up":0}
+///
+/// Written to `FILE.tmp` as the build goes and renamed to FILE at the end. Secret values never
+/// reach it (errors are redacted before they get here).
+public final class EventLog: BuildObserver {
+    private let path: String
+    private let temp: String
+    /// Guards the file descriptor.
+    private let fd: Mutex<Int32>
+
+    public init(path: String) throws {
+        self.path = path
+        temp = path + ".tmp"
+        try FileSystem.createDirectories(FileSystem.parent(of: path))
+        let descriptor = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw FileSystem.Failure("write", path) }
+        fd = Mutex(descriptor)
+    }
+
+    private func emit(_ fields: [(String, Any?)]) {
+        var parts: [String] = []
+        for (name, value) in fields {
+            switch value {
+            case nil: parts.append("\"\(name)\":null")
+            case let s as String: parts.append("\"\(name)\":\(Self.quote(s))")
+            case let d as Double: parts.append("\"\(name)\":\(String(format: "%.3f", d))")
+            case let i as Int: parts.append("\"\(name)\":\(i)")
+            case let u as UInt64: parts.append("\"\(name)\":\(u)")
+            default: continue
+            }
+        }
+        let line = Array(("{" + parts.joined(separator: ",") + "}\n").utf8)
+        fd.withLock { fd in _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } }
+    }
+
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 { out += String(format: "\\u%04x", scalar.value) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+
+    public func targetFinished(_ outcome: TargetOutcome, done: Int, total: Int) {
+        var fields: [(String, Any?)] = [
+            ("type", "target"), ("target", outcome.target.description), ("status", outcome.status.rawValue),
+            ("key", outcome.key?.hex), ("seconds", outcome.seconds),
+        ]
+        if let reason = outcome.reason { fields.append(("reason", reason.description)) }
+        if let source = outcome.source { fields.append(("from", source.rawValue)) }
+        if let message = outcome.message { fields.append(("error", message)) }
+        emit(fields)
+    }
+
+    public func buildFinished(_ summary: BuildSummary) {
+        emit([
+            ("type", "summary"), ("built", summary.count(.built)), ("restored", summary.count(.restored)),
+            ("fresh", summary.count(.fresh)), ("failed", summary.count(.failed)), ("skipped", summary.count(.skipped)),
+            ("seconds", summary.seconds), ("remote_hits", summary.remoteHits),
+            ("bytes_down", summary.bytesDownloaded), ("bytes_up", summary.bytesUploaded),
+        ])
+        fd.withLock { fd in
+            fsync(fd)
+            close(fd)
+            fd = -1
+        }
+        rename(temp, path)
+    }
+}
+
+/// Fans observer calls out to several observers.
+public final class ObserverGroup: BuildObserver {
+    private let observers: [any BuildObserver]
+
+    public init(_ observers: [any BuildObserver]) { self.observers = observers }
+
+    public func buildStarted(total: Int) { for o in observers { o.buildStarted(total: total) } }
+    public func targetStarted(_ target: TargetReference, running: [TargetReference], done: Int, total: Int) {
+        for o in observers { o.targetStarted(target, running: running, done: done, total: total) }
+    }
+    public func targetFinished(_ outcome: TargetOutcome, done: Int, total: Int) {
+        for o in observers { o.targetFinished(outcome, done: done, total: total) }
+    }
+    public func explain(_ target: TargetReference, reason: RunReason, willRun: Bool) {
+        for o in observers { o.explain(target, reason: reason, willRun: willRun) }
+    }
+    public func warning(_ text: String) { for o in observers { o.warning(text) } }
+    public func buildFinished(_ summary: BuildSummary) { for o in observers { o.buildFinished(summary) } }
+}

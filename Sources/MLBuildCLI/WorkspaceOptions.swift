@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import MLBuildCache
+import MLBuildCore
+import MLBuildEngine
+import MLBuildRules
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options every command that reads the workspace shares.
+public struct WorkspaceOptions: ParsableArguments {
+    @Option(name: .shortAndLong, help: ArgumentHelp("The Mlfile to read.", valueName: "FILE"))
+    var file: String = "Mlfile"
+
+    @Option(name: .customShort("C"), help: ArgumentHelp("Change to DIR before doing anything (the workspace root).", valueName: "DIR"))
+    var directory: String?
+
+    @Option(name: .customLong("cache-dir"), help: ArgumentHelp("The local cache directory (default: $MLBUILD_CACHE_DIR, else ./cache).", valueName: "DIR"))
+    var cacheDirectory: String?
+
+    @Option(help: ArgumentHelp("Override the Mlfile's seed.", valueName: "N"))
+    var seed: UInt64?
+
+    public init() {}
+
+    var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// Enters the workspace directory and returns its description.
+    func workspace() throws -> Workspace {
+        if let directory {
+            guard chdir(directory) == 0 else {
+                throw CLIError.usage("cannot change to directory '\(directory)': \(String(cString: strerror(errno)))")
+            }
+        }
+        let root = FileManager.default.currentDirectoryPath
+        let cache = cacheDirectory ?? environment["MLBUILD_CACHE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "cache"
+        return Workspace(root: root, cacheDirectory: cache, environment: environment)
+    }
+
+    /// Reads, parses and configures the Mlfile.
+    func project(in workspace: Workspace) throws -> Project {
+        guard let stat = FileStat.of(file), stat.isRegularFile else {
+            throw CLIError.mlfile("no Mlfile at '\(file)' in \(workspace.root) (use -f FILE or -C DIR)")
+        }
+        let text: String
+        do { text = try FileSystem.readString(file) } catch { throw CLIError.mlfile("\(error)") }
+        do {
+            let mlfile = try Mlfile.load(path: file, text: text, environment: environment)
+            return try Project.load(mlfile: mlfile, registry: BuiltinRules.registry, seedOverride: seed)
+        } catch let diagnostic as Diagnostic {
+            throw CLIError.diagnostics(DiagnosticList([diagnostic]))
+        } catch let list as DiagnosticList {
+            throw CLIError.diagnostics(list)
+        }
+    }
+}
+
+/// Errors the commands report themselves, with their exit codes.
+enum CLIError: Error {
+    /// Bad command line: exit 2.
+    case usage(String)
+    /// Mlfile missing or unreadable: exit 2.
+    case mlfile(String)
+    /// Mlfile errors: exit 2.
+    case diagnostics(DiagnosticList)
+    /// The build (or check) failed and said so already: exit 1.
+    case failed
+    /// A failure to report: exit 1.
+    case message(String)
+}

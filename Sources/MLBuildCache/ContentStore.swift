@@ -1,0 +1,122 @@
+import MLBuildCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The content-addressed store: blobs named by their SHA-256.
+///
+/// Safe for concurrent writers (several builds, several processes): every blob is written to
+/// `tmp/` and renamed into place, and two writers of one name write the same bytes. A blob is
+/// never trusted by its name: `materialize` re-hashes what it copied out and quarantines a blob
+/// whose content does not match.
+public struct ContentStore: Sendable {
+    public let layout: CacheLayout
+
+    public init(layout: CacheLayout) { self.layout = layout }
+
+    public enum Failure: Error, CustomStringConvertible {
+        case corrupt(ContentDigest, actual: ContentDigest)
+        case missing(ContentDigest)
+
+        public var description: String {
+            switch self {
+            case let .corrupt(expected, actual):
+                return "cache blob \(expected.hex) is corrupt (its content hashes to \(actual.hex)); quarantined"
+            case let .missing(digest):
+                return "cache blob \(digest.hex) is missing"
+            }
+        }
+    }
+
+    public func path(of digest: ContentDigest) -> String { layout.blobPath(digest.hex) }
+
+    public func contains(_ digest: ContentDigest) -> Bool { FileSystem.exists(path(of: digest)) }
+
+    /// Copies the file at `source` into the store and returns the digest of what was stored
+    /// (hashed from the copy, so a file changing under us cannot store mismatched bytes).
+    @discardableResult
+    public func insert(fileAt source: String) throws -> (digest: ContentDigest, size: UInt64) {
+        try FileSystem.createDirectories(layout.tempDirectory)
+        let temp = "\(layout.tempDirectory)/blob.\(getpid()).\(UInt64.random(in: 0 ... .max))"
+        try FileSystem.copyFile(from: source, to: temp)
+        defer { unlink(temp) }
+        let (digest, size) = try FileHashing.digest(ofFileAt: temp)
+        let destination = path(of: digest)
+        if FileSystem.exists(destination) {
+            FileSystem.touch(destination)
+        } else {
+            try FileSystem.createDirectories(FileSystem.parent(of: destination))
+            chmod(temp, 0o444)
+            guard rename(temp, destination) == 0 else { throw FileSystem.Failure("store blob", destination) }
+        }
+        return (digest, size)
+    }
+
+    /// Stores `bytes` (for small documents) and returns their digest.
+    @discardableResult
+    public func insert(bytes: [UInt8]) throws -> ContentDigest {
+        let digest = ContentDigest.of(bytes)
+        let destination = path(of: digest)
+        if FileSystem.exists(destination) {
+            FileSystem.touch(destination)
+        } else {
+            try FileSystem.writeAtomically(bytes, to: destination, mode: 0o444)
+        }
+        return digest
+    }
+
+    /// Moves a blob that a downloader already verified into place.
+    public func adopt(verifiedFile temp: String, digest: ContentDigest) throws {
+        let destination = path(of: digest)
+        try FileSystem.createDirectories(FileSystem.parent(of: destination))
+        chmod(temp, 0o444)
+        guard rename(temp, destination) == 0 else { throw FileSystem.Failure("store blob", destination) }
+    }
+
+    /// Copies blob `digest` to `destination` (atomically), verifying the copy's content.
+    /// A corrupt blob is moved to `quarantine/` and reported; nothing is written then.
+    public func materialize(_ digest: ContentDigest, to destination: String, executable: Bool) throws {
+        let source = path(of: digest)
+        guard FileSystem.exists(source) else { throw Failure.missing(digest) }
+        let temp = FileSystem.temporaryPath(near: destination)
+        try FileSystem.copyFile(from: source, to: temp, mode: executable ? 0o755 : 0o644)
+        let actual: ContentDigest
+        do {
+            actual = try FileHashing.digest(ofFileAt: temp).digest
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        guard actual == digest else {
+            unlink(temp)
+            quarantine(digest)
+            throw Failure.corrupt(digest, actual: actual)
+        }
+        guard rename(temp, destination) == 0 else {
+            let failure = FileSystem.Failure("write", destination)
+            unlink(temp)
+            throw failure
+        }
+        FileSystem.touch(source)
+    }
+
+    /// Reads a small blob fully, verifying it.
+    public func read(_ digest: ContentDigest) throws -> [UInt8] {
+        let source = path(of: digest)
+        guard FileSystem.exists(source) else { throw Failure.missing(digest) }
+        let bytes = try FileSystem.readBytes(source)
+        let actual = ContentDigest.of(bytes)
+        guard actual == digest else {
+            quarantine(digest)
+            throw Failure.corrupt(digest, actual: actual)
+        }
+        return bytes
+    }
+
+    /// Moves a blob out of service (kept for inspection, never served again).
+    public func quarantine(_ digest: ContentDigest) {
+        let source = path(of: digest)
+        try? FileSystem.createDirectories(layout.quarantineDirectory)
+        if rename(source, "\(layout.quarantineDirectory)/\(digest.hex)") != 0 { unlink(source) }
+    }
+}

@@ -1,0 +1,47 @@
+/// An async counting semaphore bounding the number of HTTP requests in flight
+/// (`maxConcurrentTransfers`). URLSession would queue extra tasks itself, but a queued task's
+/// timeout clock already runs on Linux, so waiting happens here, before the task exists.
+final class RemoteTransferLimiter: Sendable {
+    private struct State {
+        var available: Int
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state: RemoteLockedState<State>
+
+    init(limit: Int) {
+        state = RemoteLockedState(State(available: max(1, limit)))
+    }
+
+    func withSlot<R>(_ body: () async throws -> R) async throws -> R {
+        await acquire()
+        defer { release() }
+        return try await body()
+    }
+
+    private func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let granted = state.withLock { state -> Bool in
+                if state.available > 0 {
+                    state.available -= 1
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if granted { continuation.resume() }
+        }
+    }
+
+    private func release() {
+        // FIFO hand-over: the slot passes directly to the oldest waiter.
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.available += 1
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
+    }
+}

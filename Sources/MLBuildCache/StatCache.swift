@@ -1,0 +1,107 @@
+import MLBuildCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// path → (size, mtime, ctime, inode, device, mode) → digest, so an unchanged 10 GB input is not
+/// re-hashed on every run. Any change of those fields forces a re-hash. A file whose mtime is
+/// within `racyWindow` of the moment it was hashed is not remembered: it could still change
+/// within the filesystem's timestamp granularity without its stat changing (git's "racy clean").
+///
+/// On disk (`.mlbuild/stat-cache`): magic `MLSTAT`, version, count, then per entry: path,
+/// size, mtime ns, ctime ns, inode, device, mode, digest (see BinaryWriter for the encoding).
+public final class StatCache: Sendable {
+    public struct Entry: Sendable {
+        public var stat: FileStat
+        public var digest: ContentDigest
+    }
+
+    static let magic = "MLSTAT"
+    static let version: UInt32 = 1
+    static let racyWindowNanoseconds: Int64 = 100_000_000
+
+    /// Guards the table and the dirty flag; held only for lookups and inserts, never while hashing.
+    private let state: Mutex<(entries: [String: Entry], dirty: Bool)>
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+        var entries: [String: Entry] = [:]
+        if let bytes = try? FileSystem.readBytes(path), var reader = try? BinaryReader(bytes: bytes, magic: Self.magic, version: Self.version) {
+            entries = (try? Self.decode(&reader)) ?? [:]
+        }
+        state = Mutex((entries, false))
+    }
+
+    private static func decode(_ reader: inout BinaryReader) throws -> [String: Entry] {
+        let count = try reader.readCount(minimumItemSize: 88)
+        var entries: [String: Entry] = [:]
+        entries.reserveCapacity(count)
+        for _ in 0..<count {
+            let path = try reader.readString()
+            let stat = FileStat(size: try reader.readUInt64(), mtimeNanoseconds: try reader.readInt64(),
+                                ctimeNanoseconds: try reader.readInt64(), inode: try reader.readUInt64(),
+                                device: try reader.readUInt64(), mode: UInt32(truncatingIfNeeded: try reader.readUInt64()))
+            entries[path] = Entry(stat: stat, digest: try reader.readDigest())
+        }
+        return entries
+    }
+
+    /// The digest of the regular file at `path` (a workspace-relative or absolute path), from the
+    /// table when its stat is unchanged, else hashed now. nil when the file does not exist.
+    public func digest(of path: String) throws -> (digest: ContentDigest, stat: FileStat)? {
+        guard let stat = FileStat.of(path) else { return nil }
+        if let entry = state.withLock({ $0.entries[path] }), entry.stat == stat { return (entry.digest, stat) }
+        let (digest, _) = try FileHashing.digest(ofFileAt: path)
+        remember(path, stat: stat, digest: digest)
+        return (digest, stat)
+    }
+
+    /// Records a digest we know (e.g. of a file just copied out of the cache).
+    public func remember(_ path: String, stat: FileStat, digest: ContentDigest) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let nowNanoseconds = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        let racy = stat.mtimeNanoseconds >= nowNanoseconds - Self.racyWindowNanoseconds
+            || stat.ctimeNanoseconds >= nowNanoseconds - Self.racyWindowNanoseconds
+        state.withLock {
+            if racy {
+                if $0.entries.removeValue(forKey: path) != nil { $0.dirty = true }
+            } else {
+                $0.entries[path] = Entry(stat: stat, digest: digest)
+                $0.dirty = true
+            }
+        }
+    }
+
+    public func forget(_ path: String) {
+        state.withLock {
+            if $0.entries.removeValue(forKey: path) != nil { $0.dirty = true }
+        }
+    }
+
+    /// Writes the table (atomically) if anything changed.
+    public func save() throws {
+        let snapshot: [String: Entry]? = state.withLock { s in
+            guard s.dirty else { return nil }
+            s.dirty = false
+            return s.entries
+        }
+        guard let snapshot else { return }
+        var writer = BinaryWriter(magic: Self.magic, version: Self.version)
+        writer.write(UInt64(snapshot.count))
+        for path in snapshot.keys.sorted() {
+            guard let entry = snapshot[path] else { continue }
+            writer.write(path)
+            writer.write(entry.stat.size)
+            writer.write(entry.stat.mtimeNanoseconds)
+            writer.write(entry.stat.ctimeNanoseconds)
+            writer.write(entry.stat.inode)
+            writer.write(entry.stat.device)
+            writer.write(UInt64(entry.stat.mode))
+            writer.write(entry.digest)
+        }
+        try FileSystem.writeAtomically(writer.bytes, to: path)
+    }
+}

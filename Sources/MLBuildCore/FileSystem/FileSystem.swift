@@ -1,0 +1,209 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The few disk operations mlbuild needs, done with plain syscalls: atomic writes, cheap
+/// copies (reflink, then copy_file_range, then read/write) and tree removal.
+public enum FileSystem {
+    public struct Failure: Error, CustomStringConvertible {
+        public var path: String
+        public var operation: String
+        public var reason: String
+        public var description: String { "cannot \(operation) '\(path)': \(reason)" }
+
+        public init(_ operation: String, _ path: String, errno code: Int32 = errno) {
+            self.operation = operation
+            self.path = path
+            reason = String(cString: strerror(code))
+        }
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// `mkdir -p`.
+    public static func createDirectories(_ path: String) throws {
+        if path.isEmpty || path == "/" || path == "." { return }
+        if mkdir(path, 0o755) == 0 { return }
+        let code = errno
+        if code == EEXIST {
+            if FileStat.of(path)?.isDirectory == true { return }
+            throw Failure("create directory", path, errno: ENOTDIR)
+        }
+        guard code == ENOENT else { throw Failure("create directory", path, errno: code) }
+        try createDirectories(parent(of: path))
+        if mkdir(path, 0o755) != 0, errno != EEXIST { throw Failure("create directory", path) }
+    }
+
+    public static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+
+    public static func lastComponent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return path }
+        return String(path[path.index(after: slash)...])
+    }
+
+    /// A unique temp name next to `path`, so that the final rename stays on one filesystem.
+    public static func temporaryPath(near path: String) -> String {
+        let dir = parent(of: path)
+        return "\(dir)/.tmp-\(lastComponent(of: path)).\(getpid()).\(UInt64.random(in: 0 ... .max))"
+    }
+
+    /// Writes `bytes` to a temp file beside `path`, fsyncs when asked, and renames it into place:
+    /// readers see the old content or the new, never half of it.
+    public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String, durable: Bool = false, mode: mode_t = 0o644) throws {
+        try createDirectories(parent(of: path))
+        let temp = temporaryPath(near: path)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw Failure("write", path) }
+        var ok = false
+        defer {
+            if !ok { unlink(temp) }
+        }
+        let array = Array(bytes)
+        try array.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    let code = errno
+                    close(fd)
+                    throw Failure("write", path, errno: code)
+                }
+                offset += n
+            }
+        }
+        if durable { fsync(fd) }
+        guard close(fd) == 0 else { throw Failure("write", path) }
+        guard rename(temp, path) == 0 else { throw Failure("rename into", path) }
+        ok = true
+    }
+
+    public static func writeAtomically(_ string: String, to path: String, durable: Bool = false) throws {
+        try writeAtomically(Array(string.utf8), to: path, durable: durable)
+    }
+
+    public static func readBytes(_ path: String) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure("read", path) }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure("read", path)
+            }
+            if n == 0 { break }
+            out.append(contentsOf: chunk[0..<n])
+        }
+        return out
+    }
+
+    public static func readString(_ path: String) throws -> String {
+        String(decoding: try readBytes(path), as: UTF8.self)
+    }
+
+    /// Copies `source` to `destination` (replacing it atomically) without sharing storage that a
+    /// later in-place edit could corrupt: a reflink (copy-on-write clone) where the filesystem
+    /// has them, else a read/write loop.
+    public static func copyFile(from source: String, to destination: String, mode: mode_t = 0o644) throws {
+        try createDirectories(parent(of: destination))
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw Failure("read", source) }
+        defer { close(input) }
+        let temp = temporaryPath(near: destination)
+        let output = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard output >= 0 else { throw Failure("write", destination) }
+        var ok = false
+        defer {
+            if !ok { unlink(temp) }
+        }
+        do {
+            try cloneOrCopy(input: input, output: output, source: source, destination: destination)
+        } catch {
+            close(output)
+            throw error
+        }
+        fchmod(output, mode)
+        guard close(output) == 0 else { throw Failure("write", destination) }
+        guard rename(temp, destination) == 0 else { throw Failure("rename into", destination) }
+        ok = true
+    }
+
+    private static func cloneOrCopy(input: Int32, output: Int32, source: String, destination: String) throws {
+        #if os(Linux)
+        // FICLONE = _IOW(0x94, 9, int)
+        if ioctl(output, 0x4004_9409, input) == 0 { return }
+        #endif
+        let size = 1 << 20
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(input, buffer, size)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw Failure("read", source)
+            }
+            if n == 0 { return }
+            var offset = 0
+            while offset < n {
+                let w = write(output, buffer + offset, n - offset)
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    throw Failure("write", destination)
+                }
+                offset += w
+            }
+        }
+    }
+
+    /// `rm -rf path`; missing paths are fine.
+    public static func removeTree(_ path: String) throws {
+        guard let st = FileStat.of(path, followLinks: false) else { return }
+        if st.isDirectory {
+            for entry in try listDirectory(path) { try removeTree("\(path)/\(entry)") }
+            guard rmdir(path) == 0 || errno == ENOENT else { throw Failure("remove", path) }
+        } else {
+            guard unlink(path) == 0 || errno == ENOENT else { throw Failure("remove", path) }
+        }
+    }
+
+    /// Names in a directory, sorted (so every walk is deterministic), without `.` and `..`.
+    public static func listDirectory(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw Failure("list", path) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// Every regular file below `root` (or `root` itself when it is a file), as paths relative to
+    /// `root`'s parent-relative `prefix`, sorted. Symbolic links are followed only when they
+    /// point at regular files.
+    public static func regularFiles(under root: String) throws -> [String] {
+        guard let st = FileStat.of(root) else { return [] }
+        if !st.isDirectory { return [root] }
+        var out: [String] = []
+        for name in try listDirectory(root) {
+            let child = root == "." ? name : "\(root)/\(name)"
+            out.append(contentsOf: try regularFiles(under: child))
+        }
+        return out
+    }
+
+    /// Sets the modification time to now (the LRU clock of the cache).
+    public static func touch(_ path: String) {
+        utimensat(AT_FDCWD, path, nil, 0)
+    }
+}

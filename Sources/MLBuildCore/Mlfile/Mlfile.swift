@@ -1,0 +1,46 @@
+/// A loaded Mlfile: settings read, variables substituted, targets in declaration order.
+public struct Mlfile: Sendable {
+    public let source: SourceFile
+    /// The top-level `seed`, if any (`--seed` overrides it).
+    public let seed: UInt64?
+    /// The top-level `default`: what `mlbuild` with no target builds (all targets when empty).
+    public let defaultTargets: [LocatedReference]
+    public let targets: [ResolvedTarget]
+    /// Top-level names that are neither `seed` nor `default`.
+    public let variableNames: [String]
+
+    /// Settings with a meaning of their own; every other top-level name is a variable.
+    public static let settingNames = ["default", "seed"]
+
+    public func target(_ reference: TargetReference) -> ResolvedTarget? {
+        targets.first { $0.reference == reference }
+    }
+
+    /// Parses and resolves `text`. `environment` feeds `${env:NAME}`.
+    public static func load(path: String, text: String, environment: [String: String]) throws -> Mlfile {
+        let source = SourceFile(path: path, text: text)
+        let syntax = try MlfileParser.parse(source)
+        var resolver = MlfileResolver(syntax: syntax, environment: environment)
+        return try resolver.resolve()
+    }
+}
+
+/// One target with its values substituted.
+public struct ResolvedTarget: Sendable {
+    public let reference: TargetReference
+    public let kindLocation: SourceLocation
+    public let nameLocation: SourceLocation
+    public let dependencies: [LocatedReference]
+    /// Body values by key.
+    public let values: [String: ResolvedValue]
+    /// Where each key was written.
+    public let keyLocations: [String: SourceLocation]
+    public let source: SourceFile
+
+    /// Keys in the order they were written.
+    public let keyOrder: [String]
+
+    public func diagnostic(_ message: String, notes: [String] = []) -> Diagnostic {
+        source.diagnostic(message, at: nameLocation, notes: notes)
+    }
+}

@@ -1,0 +1,189 @@
+/// Turns Mlfile text into `MlfileSyntax`. Line-oriented, like Make and Ninja:
+///
+/// - a line starting in column 1 is a statement: `NAME = value` (a setting or variable) or a
+///   target header `KIND NAME: DEP, DEP` (the colon is optional when there are no dependencies);
+/// - an indented line after a header is a body line `key = value`; the first one fixes the body's
+///   indentation, deeper lines continue the previous value;
+/// - an indented line after a top-level assignment continues its value;
+/// - `#` starts a comment at the start of a line or after white space, outside quotes.
+///
+/// All errors are collected; parsing goes on at the next line.
+public struct MlfileParser {
+    public let source: SourceFile
+    private var diagnostics = DiagnosticCollector()
+
+    public init(source: SourceFile) { self.source = source }
+
+    public static func parse(_ source: SourceFile) throws -> MlfileSyntax {
+        var parser = MlfileParser(source: source)
+        return try parser.run()
+    }
+
+    static func isIdentifierByte(_ b: UInt8) -> Bool {
+        (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || (b >= 48 && b <= 57) || b == 95
+    }
+
+    /// Target names may also carry `.` and `-` (`model:churn-v2`).
+    static func isNameByte(_ b: UInt8) -> Bool { isIdentifierByte(b) || b == 46 || b == 45 }
+
+    private enum Context {
+        case none
+        case topLevelAssignment
+        case target(bodyIndent: Int?)
+    }
+
+    private mutating func run() throws -> MlfileSyntax {
+        var assignments: [MlfileAssignment] = []
+        var targets: [MlfileTargetDeclaration] = []
+        var context = Context.none
+
+        for (index, line) in source.lines.enumerated() {
+            let lineNumber = index + 1
+            let bytes = Array(line.utf8)
+            var indent = 0
+            while indent < bytes.count, bytes[indent] == 32 || bytes[indent] == 9 { indent += 1 }
+            let end = Self.contentEnd(bytes, from: indent)
+            if end <= indent { continue }  // blank or comment-only
+            let content = Array(bytes[indent..<end])
+            let column = indent + 1
+
+            if indent == 0 {
+                if let assignment = parseAssignment(content, line: lineNumber, column: column, topLevel: true) {
+                    assignments.append(assignment)
+                    context = .topLevelAssignment
+                } else if let target = parseHeader(content, line: lineNumber) {
+                    targets.append(target)
+                    context = .target(bodyIndent: nil)
+                } else {
+                    context = .none
+                }
+                continue
+            }
+
+            switch context {
+            case .none:
+                diagnostics.add(source.diagnostic("unexpected indented line (a body line must follow a target header)", line: lineNumber, column: column))
+            case .topLevelAssignment:
+                guard !assignments.isEmpty else { continue }
+                assignments[assignments.count - 1].value.fragments.append(.init(text: Self.text(content), line: lineNumber, column: column))
+            case .target(let bodyIndent):
+                guard !targets.isEmpty else { continue }
+                let t = targets.count - 1
+                if let bodyIndent, indent > bodyIndent {
+                    if targets[t].assignments.isEmpty { continue }
+                    let a = targets[t].assignments.count - 1
+                    targets[t].assignments[a].value.fragments.append(.init(text: Self.text(content), line: lineNumber, column: column))
+                } else if let bodyIndent, indent < bodyIndent {
+                    diagnostics.add(source.diagnostic("inconsistent indentation: body lines of \(targets[t].reference) start in column \(bodyIndent + 1)", line: lineNumber, column: column))
+                } else {
+                    context = .target(bodyIndent: indent)
+                    if let assignment = parseAssignment(content, line: lineNumber, column: column, topLevel: false) {
+                        targets[t].assignments.append(assignment)
+                    }
+                }
+            }
+        }
+        try diagnostics.throwIfAny()
+        return MlfileSyntax(source: source, assignments: assignments, targets: targets)
+    }
+
+    /// Index just past the last meaningful byte: strips a comment and trailing white space.
+    /// Quotes (" and ') hide `#`; a backslash escapes the next byte inside double quotes.
+    static func contentEnd(_ b: [UInt8], from start: Int) -> Int {
+        var i = start
+        var quote: UInt8 = 0
+        var end = b.count
+        while i < b.count {
+            let c = b[i]
+            if quote != 0 {
+                if c == 92, quote == 34 { i += 2; continue }
+                if c == quote { quote = 0 }
+            } else if c == 34 || c == 39 {
+                quote = c
+            } else if c == 35, i == start || b[i - 1] == 32 || b[i - 1] == 9 {
+                end = i
+                break
+            }
+            i += 1
+        }
+        while end > start, b[end - 1] == 32 || b[end - 1] == 9 { end -= 1 }
+        return end
+    }
+
+    static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    /// `NAME = value`; nil (without a diagnostic) when the line is not an assignment at all.
+    private mutating func parseAssignment(_ b: [UInt8], line: Int, column: Int, topLevel: Bool) -> MlfileAssignment? {
+        var i = 0
+        while i < b.count, Self.isIdentifierByte(b[i]) { i += 1 }
+        var j = i
+        while j < b.count, b[j] == 32 || b[j] == 9 { j += 1 }
+        guard i > 0, j < b.count, b[j] == 61 else {
+            if !topLevel {
+                let at = i == 0 ? column : column + j
+                diagnostics.add(source.diagnostic("expected 'key = value' in a target body", line: line, column: at))
+            }
+            return nil
+        }
+        let key = Self.text(Array(b[0..<i]))
+        var v = j + 1
+        while v < b.count, b[v] == 32 || b[v] == 9 { v += 1 }
+        let fragments: [MlfileRawValue.Fragment] = v < b.count ? [.init(text: Self.text(Array(b[v...])), line: line, column: column + v)] : []
+        return MlfileAssignment(
+            key: key,
+            keyLocation: source.location(line: line, column: column),
+            value: MlfileRawValue(fragments: fragments, line: line, column: column + v)
+        )
+    }
+
+    /// `KIND NAME[: DEP, DEP …]`.
+    private mutating func parseHeader(_ b: [UInt8], line: Int) -> MlfileTargetDeclaration? {
+        var i = 0
+        while i < b.count, Self.isIdentifierByte(b[i]) { i += 1 }
+        guard i > 0, i < b.count, b[i] == 32 || b[i] == 9 else {
+            let hint = i > 0 && i < b.count && b[i] == 58 ? " (a target header is 'KIND NAME: DEPENDENCIES', e.g. 'task clean: task:fetch')" : ""
+            diagnostics.add(source.diagnostic("expected a setting 'NAME = value' or a target header 'KIND NAME: DEPENDENCIES'\(hint)", line: line, column: i + 1))
+            return nil
+        }
+        let kind = Self.text(Array(b[0..<i]))
+        while i < b.count, b[i] == 32 || b[i] == 9 { i += 1 }
+        let nameStart = i
+        while i < b.count, Self.isNameByte(b[i]) { i += 1 }
+        guard i > nameStart else {
+            diagnostics.add(source.diagnostic("expected a target name after '\(kind)'", line: line, column: nameStart + 1))
+            return nil
+        }
+        let name = Self.text(Array(b[nameStart..<i]))
+        while i < b.count, b[i] == 32 || b[i] == 9 { i += 1 }
+        var dependencies: [LocatedReference] = []
+        if i < b.count {
+            guard b[i] == 58 else {
+                diagnostics.add(source.diagnostic("expected ':' after the target name '\(name)'", line: line, column: i + 1))
+                return nil
+            }
+            i += 1
+            while i < b.count {
+                while i < b.count, b[i] == 32 || b[i] == 9 || b[i] == 44 { i += 1 }
+                let start = i
+                while i < b.count, b[i] != 32, b[i] != 9, b[i] != 44 { i += 1 }
+                guard i > start else { break }
+                let token = Self.text(Array(b[start..<i]))
+                if let reference = TargetReference(parsing: token) {
+                    dependencies.append(LocatedReference(reference, at: source.location(line: line, column: start + 1)))
+                } else {
+                    diagnostics.add(source.diagnostic("dependency '\(token)' is not of the form KIND:NAME", line: line, column: start + 1))
+                }
+            }
+        }
+        return MlfileTargetDeclaration(
+            reference: TargetReference(kind: kind, name: name),
+            kindLocation: source.location(line: line, column: 1),
+            nameLocation: source.location(line: line, column: nameStart + 1),
+            dependencies: dependencies,
+            assignments: []
+        )
+    }
+}
+
+/// Letters, digits and `_`: what an environment variable name may hold.
+public func isEnvironmentNameByte(_ b: UInt8) -> Bool { MlfileParser.isIdentifierByte(b) }

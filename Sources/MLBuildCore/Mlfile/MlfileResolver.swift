@@ -1,0 +1,178 @@
+/// Substitutes `${name}`, `${env:NAME}`, `${env:NAME:-default}`, `${secret:NAME}` and `$$`,
+/// and checks the document-level rules (duplicate targets and keys, settings' types).
+struct MlfileResolver {
+    let syntax: MlfileSyntax
+    let environment: [String: String]
+    private var variables: [String: MlfileAssignment] = [:]
+    private var resolved: [String: ResolvedValue] = [:]
+    private var resolving: [String] = []
+
+    init(syntax: MlfileSyntax, environment: [String: String]) {
+        self.syntax = syntax
+        self.environment = environment
+    }
+
+    private var source: SourceFile { syntax.source }
+
+    mutating func resolve() throws -> Mlfile {
+        var diagnostics = DiagnosticCollector()
+        for assignment in syntax.assignments {
+            if let previous = variables[assignment.key] {
+                diagnostics.add(source.diagnostic("'\(assignment.key)' is set twice", at: assignment.keyLocation,
+                                                  notes: ["first set at \(previous.keyLocation)"]))
+            } else {
+                variables[assignment.key] = assignment
+            }
+        }
+
+        var seed: UInt64?
+        if variables["seed"] != nil, let seedValue = diagnostics.attempt({ try value(of: "seed") }) {
+            if let text = diagnostics.attempt({ try seedValue.scalarValue() }) {
+                if let n = UInt64(text) { seed = n } else {
+                    diagnostics.add(source.diagnostic("seed must be a non-negative integer, not '\(text)'", at: seedValue.location))
+                }
+            }
+        }
+        var defaults: [LocatedReference] = []
+        if variables["default"] != nil, let defaultValue = diagnostics.attempt({ try value(of: "default") }) {
+            for item in diagnostics.attempt({ try defaultValue.listItems() }) ?? [] {
+                if let reference = TargetReference(parsing: item.text) {
+                    defaults.append(LocatedReference(reference, at: item.location))
+                } else {
+                    diagnostics.add(source.diagnostic("default target '\(item.text)' is not of the form KIND:NAME", at: item.location))
+                }
+            }
+        }
+        for name in variables.keys.sorted() { _ = diagnostics.attempt { try value(of: name) } }
+
+        var targets: [ResolvedTarget] = []
+        var seen: [TargetReference: SourceLocation] = [:]
+        for declaration in syntax.targets {
+            if let first = seen[declaration.reference] {
+                diagnostics.add(source.diagnostic("duplicate target '\(declaration.reference)'", at: declaration.nameLocation,
+                                                  notes: ["first defined at \(first)"]))
+                continue
+            }
+            seen[declaration.reference] = declaration.nameLocation
+            var values: [String: ResolvedValue] = [:]
+            var keyLocations: [String: SourceLocation] = [:]
+            var order: [String] = []
+            for assignment in declaration.assignments {
+                if let first = keyLocations[assignment.key] {
+                    diagnostics.add(source.diagnostic("key '\(assignment.key)' is set twice in \(declaration.reference)", at: assignment.keyLocation,
+                                                      notes: ["first set at \(first)"]))
+                    continue
+                }
+                keyLocations[assignment.key] = assignment.keyLocation
+                order.append(assignment.key)
+                if let value = diagnostics.attempt({ try substitute(assignment.value) }) {
+                    values[assignment.key] = value
+                }
+            }
+            targets.append(ResolvedTarget(
+                reference: declaration.reference, kindLocation: declaration.kindLocation,
+                nameLocation: declaration.nameLocation, dependencies: declaration.dependencies,
+                values: values, keyLocations: keyLocations, source: source, keyOrder: order))
+        }
+        try diagnostics.throwIfAny()
+        return Mlfile(
+            source: source, seed: seed, defaultTargets: defaults, targets: targets,
+            variableNames: variables.keys.filter { !Mlfile.settingNames.contains($0) }.sorted())
+    }
+
+    /// The substituted value of top-level `name`, resolving what it references first.
+    private mutating func value(of name: String) throws -> ResolvedValue {
+        if let done = resolved[name] { return done }
+        guard let assignment = variables[name] else { throw Diagnostic("unknown variable '\(name)'") }
+        if let index = resolving.firstIndex(of: name) {
+            let cycle = (resolving[index...] + [name]).joined(separator: " -> ")
+            throw source.diagnostic("variable cycle: \(cycle)", at: assignment.keyLocation)
+        }
+        resolving.append(name)
+        defer { resolving.removeLast() }
+        let value = try substitute(assignment.value)
+        resolved[name] = value
+        return value
+    }
+
+    private mutating func substitute(_ raw: MlfileRawValue) throws -> ResolvedValue {
+        var scalars: [Unicode.Scalar] = []
+        var positions: [ResolvedValue.Position] = []
+        for (k, fragment) in raw.fragments.enumerated() {
+            let line = Int32(fragment.line)
+            if k > 0 {
+                scalars.append(" ")
+                positions.append(.init(line: line, column: Int32(fragment.column)))
+            }
+            let text = Array(fragment.text.unicodeScalars)
+            var i = 0
+            while i < text.count {
+                let column = Int32(fragment.column + i)
+                guard text[i] == "$", i + 1 < text.count else {
+                    scalars.append(text[i])
+                    positions.append(.init(line: line, column: column))
+                    i += 1
+                    continue
+                }
+                if text[i + 1] == "$" {
+                    scalars.append("$")
+                    positions.append(.init(line: line, column: column))
+                    i += 2
+                    continue
+                }
+                guard text[i + 1] == "{" else {
+                    scalars.append("$")
+                    positions.append(.init(line: line, column: column))
+                    i += 1
+                    continue
+                }
+                guard let close = text[(i + 2)...].firstIndex(of: "}") else {
+                    throw source.diagnostic("unterminated '${' (missing '}')", line: fragment.line, column: Int(column))
+                }
+                var inner = String.UnicodeScalarView()
+                inner.append(contentsOf: text[(i + 2)..<close])
+                let replacement = try expand(String(inner), line: fragment.line, column: Int(column))
+                scalars.append(contentsOf: replacement)
+                positions.append(contentsOf: repeatElement(.init(line: line, column: column), count: replacement.count))
+                i = close + 1
+            }
+        }
+        return ResolvedValue(scalars: scalars, positions: positions, source: source,
+                             start: source.location(line: raw.line, column: raw.column))
+    }
+
+    private mutating func expand(_ reference: String, line: Int, column: Int) throws -> [Unicode.Scalar] {
+        if reference.hasPrefix("env:") {
+            let spec = reference.dropFirst(4)
+            var name = Substring(spec), fallback: Substring?
+            if let range = spec.range(of: ":-") {
+                name = spec[..<range.lowerBound]
+                fallback = spec[range.upperBound...]
+            }
+            guard isIdentifier(name) else {
+                throw source.diagnostic("'\(name)' is not an environment variable name", line: line, column: column)
+            }
+            if let value = environment[String(name)] { return Array(value.unicodeScalars) }
+            if let fallback { return Array(fallback.unicodeScalars) }
+            throw source.diagnostic("environment variable '\(name)' is not set", line: line, column: column,
+                                    notes: ["give a default with ${env:\(name):-VALUE}"])
+        }
+        if reference.hasPrefix("secret:") {
+            let name = reference.dropFirst(7)
+            guard isIdentifier(name) else {
+                throw source.diagnostic("'\(name)' is not an environment variable name", line: line, column: column)
+            }
+            return [ResolvedValue.secretOpen] + Array(name.unicodeScalars) + [ResolvedValue.secretClose]
+        }
+        guard variables[reference] != nil else {
+            let hint = Suggestion.hint(for: reference, among: Array(variables.keys))
+            throw source.diagnostic("unknown variable '\(reference)'\(hint)", line: line, column: column,
+                                    notes: ["write $${\(reference)} for a literal '${\(reference)}' (a shell variable)"])
+        }
+        return try value(of: reference).scalars
+    }
+
+    private func isIdentifier(_ s: Substring) -> Bool {
+        !s.isEmpty && s.utf8.allSatisfy(MlfileParser.isIdentifierByte)
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+
+/// Deterministic JSON: object keys sorted by their UTF-8 bytes, two-space indentation, `\n`
+/// line ends, a final newline, and one fixed number format (see `format(_:)`).
+///
+/// Every JSON artifact of this module goes through here so equal content gives equal bytes
+/// (cache keys hash them). Codable values are encoded with JSONEncoder, read back as a
+/// `JSONValue` tree, and re-serialized, so their number formatting is ours and not Foundation's.
+public enum CanonicalJSON {
+    /// Numbers: integral values with magnitude below 2^53 print as integers (`5`, `-3`);
+    /// everything else prints as Swift's shortest round-trip form (`0.1`, `1e-05`), which Swift
+    /// computes itself and is the same on every platform. Non-finite values print as `null`.
+    public static func format(_ x: Double) -> String {
+        guard x.isFinite else { return "null" }
+        if x == x.rounded(), abs(x) < 9_007_199_254_740_992 {
+            if x == 0 { return "0" }
+            return String(Int64(x))
+        }
+        return "\(x)"
+    }
+
+    public static func serialize(_ value: JSONValue) -> Data {
+        var out = ""
+        write(value, indent: 0, into: &out)
+        out += "\n"
+        return Data(out.utf8)
+    }
+
+    public static func encode<T: Encodable>(_ value: T) throws -> Data {
+        let raw = try JSONEncoder().encode(value)
+        return serialize(try JSONDecoder().decode(JSONValue.self, from: raw))
+    }
+
+    private static func write(_ value: JSONValue, indent: Int, into out: inout String) {
+        let pad = String(repeating: "  ", count: indent + 1)
+        let closePad = String(repeating: "  ", count: indent)
+        switch value {
+        case .null: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .number(let x): out += format(x)
+        case .string(let s): writeString(s, into: &out)
+        case .array(let items):
+            if items.isEmpty {
+                out += "[]"
+                return
+            }
+            // Arrays of scalars stay on one line: histograms and index lists stay readable.
+            if items.allSatisfy(\.isScalar) {
+                out += "["
+                for (i, item) in items.enumerated() {
+                    if i > 0 { out += ", " }
+                    write(item, indent: indent + 1, into: &out)
+                }
+                out += "]"
+                return
+            }
+            out += "[\n"
+            for (i, item) in items.enumerated() {
+                out += pad
+                write(item, indent: indent + 1, into: &out)
+                out += i == items.count - 1 ? "\n" : ",\n"
+            }
+            out += closePad + "]"
+        case .object(let members):
+            if members.isEmpty {
+                out += "{}"
+                return
+            }
+            out += "{\n"
+            let keys = members.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            for (i, key) in keys.enumerated() {
+                out += pad
+                writeString(key, into: &out)
+                out += ": "
+                write(members[key] ?? .null, indent: indent + 1, into: &out)
+                out += i == keys.count - 1 ? "\n" : ",\n"
+            }
+            out += closePad + "}"
+        }
+    }
+
+    private static func writeString(_ s: String, into out: inout String) {
+        out += "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count)
+                        + String(u.value, radix: 16)
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
+    }
+}
+
+extension JSONValue {
+    var isScalar: Bool {
+        switch self {
+        case .array, .object: false
+        default: true
+        }
+    }
+}

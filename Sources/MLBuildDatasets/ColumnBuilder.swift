@@ -1,0 +1,196 @@
+/// Accumulates one column while a source is scanned: parses each cell straight from its bytes,
+/// stores it typed, and tallies every schema rule the cell breaks (nothing stops at the first).
+struct ColumnBuilder {
+    let spec: ColumnSpec
+    private let kind: Kind
+    private let collectRowErrors: Bool
+    private let categories: [String]
+
+    private(set) var nulls: [Bool] = []
+    private var ints: [Int64] = []
+    private var floats: [Double] = []
+    private var bools: [Bool] = []
+    private var codes: [UInt32] = []
+    private var interner = ByteInterner()
+    /// interner code → declared category index, or -1 when not declared.
+    private var categoryIndex: [Int32] = []
+    private var seenInts: Set<Int64> = []
+    private var seenFloats: Set<UInt64> = []
+    private var seenBools: Set<Bool> = []
+    private var seenCodes: [Bool] = []
+
+    var typeTally = ViolationTally()
+    var notNullTally = ViolationTally()
+    var minTally = ViolationTally()
+    var maxTally = ViolationTally()
+    var categoryTally = ViolationTally()
+    var uniqueTally = ViolationTally()
+    /// Per-cell errors (prediction mode only).
+    var rowErrors: [RowError] = []
+
+    private enum Kind { case int, float, bool, string, category }
+
+    init(spec: ColumnSpec, collectRowErrors: Bool = false, reserve: Int = 0) {
+        self.spec = spec
+        self.collectRowErrors = collectRowErrors
+        switch spec.type {
+        case .int: kind = .int; categories = []
+        case .float: kind = .float; categories = []
+        case .bool: kind = .bool; categories = []
+        case .string: kind = .string; categories = []
+        case .category(let values): kind = .category; categories = values
+        }
+        nulls.reserveCapacity(reserve)
+        switch kind {
+        case .int: ints.reserveCapacity(reserve)
+        case .float: floats.reserveCapacity(reserve)
+        case .bool: bools.reserveCapacity(reserve)
+        case .string, .category: codes.reserveCapacity(reserve)
+        }
+    }
+
+    @inline(__always)
+    private mutating func appendNull() {
+        nulls.append(true)
+        switch kind {
+        case .int: ints.append(0)
+        case .float: floats.append(0)
+        case .bool: bools.append(false)
+        case .string, .category: codes.append(0)
+        }
+    }
+
+    /// Appends field `field` of every record in the batch.
+    mutating func append(batch: RecordBatch, field: Int, reader: CellReader) {
+        for r in 0 ..< batch.count {
+            append(batch.bytes(r, field), line: batch.line(r), reader: reader)
+        }
+    }
+
+    @inline(__always)
+    mutating func append(_ raw: UnsafeBufferPointer<UInt8>, line: Int, reader: CellReader) {
+        let t = NumberParser.trimmed(raw)
+        if reader.isNull(t) {
+            appendNull()
+            if !spec.nullable {
+                notNullTally.add(line: line, example: nil)
+                if collectRowErrors { rowError(line, "not null: the cell is null") }
+            }
+            return
+        }
+        switch kind {
+        case .int:
+            guard let v = NumberParser.parseInt(t) else { return typeError(t, line) }
+            nulls.append(false)
+            ints.append(v)
+            checkRange(Double(v), t, line)
+            if spec.unique, !seenInts.insert(v).inserted { duplicate(t, line) }
+        case .float:
+            guard let v = NumberParser.parseDouble(t) else { return typeError(t, line) }
+            nulls.append(false)
+            floats.append(v)
+            checkRange(v, t, line)
+            if spec.unique, !seenFloats.insert((v == 0 ? 0.0 : v).bitPattern).inserted { duplicate(t, line) }
+        case .bool:
+            guard let v = reader.bool(t) else { return typeError(t, line) }
+            nulls.append(false)
+            bools.append(v)
+            if spec.unique, !seenBools.insert(v).inserted { duplicate(t, line) }
+        case .string:
+            let (code, isNew) = interner.intern(t)
+            nulls.append(false)
+            codes.append(UInt32(code))
+            if spec.unique, !isNew { duplicate(t, line) }
+        case .category:
+            let (code, isNew) = interner.intern(t)
+            if isNew {
+                let s = interner.string(code)
+                categoryIndex.append(Int32(categories.firstIndex(of: s) ?? -1))
+                seenCodes.append(false)
+            }
+            let index = categoryIndex[code]
+            if index < 0 {
+                categoryTally.add(line: line, example: ColumnBuilder.text(t))
+                if collectRowErrors { rowError(line, "\(Self.detail(spec.type)): '\(Self.text(t))' is not a declared category") }
+                appendNull()
+                return
+            }
+            nulls.append(false)
+            codes.append(UInt32(index))
+            if spec.unique {
+                if seenCodes[code] { duplicate(t, line) } else { seenCodes[code] = true }
+            }
+        }
+    }
+
+    private mutating func typeError(_ t: UnsafeBufferPointer<UInt8>, _ line: Int) {
+        typeTally.add(line: line, example: ColumnBuilder.text(t))
+        if collectRowErrors { rowError(line, "type \(spec.type.name): '\(Self.text(t))' is not \(Self.article(spec.type))") }
+        appendNull()
+    }
+
+    @inline(__always)
+    private mutating func checkRange(_ v: Double, _ t: UnsafeBufferPointer<UInt8>, _ line: Int) {
+        if let lo = spec.min, v < lo {
+            minTally.add(line: line, example: ColumnBuilder.text(t))
+            if collectRowErrors { rowError(line, "min=\(CanonicalJSON.format(lo)): \(Self.text(t)) is below the minimum") }
+        }
+        if let hi = spec.max, v > hi {
+            maxTally.add(line: line, example: ColumnBuilder.text(t))
+            if collectRowErrors { rowError(line, "max=\(CanonicalJSON.format(hi)): \(Self.text(t)) is above the maximum") }
+        }
+    }
+
+    private mutating func duplicate(_ t: UnsafeBufferPointer<UInt8>, _ line: Int) {
+        uniqueTally.add(line: line, example: ColumnBuilder.text(t))
+    }
+
+    private mutating func rowError(_ line: Int, _ message: String) {
+        rowErrors.append(RowError(line: line, column: spec.name, message: message))
+    }
+
+    static func text(_ t: UnsafeBufferPointer<UInt8>) -> String { String(decoding: t, as: UTF8.self) }
+
+    static func article(_ type: ColumnType) -> String {
+        switch type {
+        case .int: "an integer"
+        case .float: "a finite decimal number"
+        case .bool: "a bool spelling (true/false, yes/no, 1/0, t/f, y/n or the dataset's true_values/false_values)"
+        default: "valid"
+        }
+    }
+
+    static func detail(_ type: ColumnType) -> String {
+        if case .category(let values) = type { return "category(" + values.joined(separator: ", ") + ")" }
+        return "type \(type.name)"
+    }
+
+    /// The violations of this column's own rules, in a fixed rule order.
+    func violations() -> [Violation] {
+        var out: [Violation] = []
+        func add(_ tally: ViolationTally, _ rule: String, _ detail: String) {
+            if tally.count > 0 {
+                out.append(Violation(column: spec.name, rule: rule, detail: detail, count: tally.count, lines: tally.lines, example: tally.example))
+            }
+        }
+        add(typeTally, "type", "type \(spec.type.name)")
+        add(notNullTally, "not_null", "not null")
+        add(categoryTally, "category", Self.detail(spec.type))
+        if let lo = spec.min { add(minTally, "min", "min=\(CanonicalJSON.format(lo))") }
+        if let hi = spec.max { add(maxTally, "max", "max=\(CanonicalJSON.format(hi))") }
+        add(uniqueTally, "unique", "unique")
+        return out
+    }
+
+    func finish() -> Column {
+        let storage: ColumnStorage
+        switch kind {
+        case .int: storage = .int(ints)
+        case .float: storage = .float(floats)
+        case .bool: storage = .bool(bools)
+        case .string: storage = .codes(codes, dictionary: interner.strings)
+        case .category: storage = .codes(codes, dictionary: categories)
+        }
+        return Column(spec: spec, nulls: nulls, storage: storage)
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+
+/// `data.bin`, the typed columnar form of a dataset (version 1, all integers little-endian):
+///
+///     magic        8 bytes  "MLBDATA\0"
+///     version      u32      1
+///     row_count    u64
+///     column_count u32
+///     lines        row_count × u32   physical CSV line each row started on (header = 1)
+///     column × column_count, in schema order:
+///       name       u32 byte length + UTF-8
+///       type       u8       0 int, 1 float, 2 bool, 3 string, 4 category
+///       nulls      ceil(row_count / 8) bytes; row i is null when bit (i % 8) of byte (i / 8) is 1
+///       values     int: row_count × i64; float: row_count × f64 (IEEE 754 bits);
+///                  bool: row_count × u8 (0/1);
+///                  string/category: dict_count u32, dict_count × (u32 length + UTF-8),
+///                  then row_count × u32 codes into that dictionary
+///                  (null rows hold 0 / 0.0 / 0 / code 0)
+///
+/// For a category column the dictionary is the declared category list, in declared order.
+extension ColumnarTable {
+    static let magic: [UInt8] = Array("MLBDATA\0".utf8)
+    static let formatVersion: UInt32 = 1
+
+    public func binaryData() -> [UInt8] {
+        var w = BinaryWriter()
+        w.reserve(64 + rowCount * (4 + columns.count * 9))
+        w.raw(Self.magic)
+        w.u32(Self.formatVersion)
+        w.u64(UInt64(rowCount))
+        w.u32(UInt32(columns.count))
+        w.array(lines.map { UInt32(truncatingIfNeeded: $0) })
+        for c in columns {
+            w.string(c.spec.name)
+            w.u8(Self.typeCode(c.spec.type))
+            var bitmap = [UInt8](repeating: 0, count: (rowCount + 7) / 8)
+            for (i, isNull) in c.nulls.enumerated() where isNull { bitmap[i >> 3] |= 1 << UInt8(i & 7) }
+            w.raw(bitmap)
+            switch c.storage {
+            case .int(let v): w.array(v)
+            case .float(let v): w.doubles(v)
+            case .bool(let v): w.raw(v.map { $0 ? 1 : 0 })
+            case .codes(let codes, let dictionary):
+                w.u32(UInt32(dictionary.count))
+                for s in dictionary { w.string(s) }
+                w.array(codes)
+            }
+        }
+        return w.bytes
+    }
+
+    public func write(to url: URL) throws {
+        try AtomicFile.write(Data(binaryData()), to: url)
+    }
+
+    /// Reads `data.bin`. With `schema` (from the same dataset's schema.json) the columns get
+    /// their full specs back (nullability, ranges, id); the names and types must match.
+    public static func read(from url: URL, schema: Schema? = nil) throws -> ColumnarTable {
+        let bytes = try CSVSource.readAll(url, name: url.path)
+        return try decode(bytes, path: url.path, schema: schema)
+    }
+
+    public static func decode(_ bytes: [UInt8], path: String, schema: Schema? = nil) throws -> ColumnarTable {
+        var r = BinaryReader(bytes: bytes, path: path)
+        guard Array(try r.raw(8, "magic")) == magic else {
+            throw DatasetError.format(path: path, message: "not an mlbuild data.bin file (bad magic)")
+        }
+        let version = try r.u32("version")
+        guard version == formatVersion else {
+            throw DatasetError.format(path: path, message: "data.bin version \(version) is not supported (expected \(formatVersion))")
+        }
+        let rows64 = try r.u64("row count")
+        guard rows64 <= UInt64(bytes.count) else { throw DatasetError.format(path: path, message: "row count \(rows64) exceeds the file size") }
+        let rows = Int(rows64)
+        let columnCount = Int(try r.u32("column count"))
+        if let schema, schema.columns.count != columnCount {
+            throw DatasetError.format(path: path, message: "has \(columnCount) columns, the schema declares \(schema.columns.count)")
+        }
+        let lines = try r.array(UInt32.self, count: rows, "line numbers").map { Int($0) }
+        var columns: [Column] = []
+        for index in 0 ..< columnCount {
+            let name = try r.string("column \(index + 1) name")
+            let code = try r.u8("column '\(name)' type")
+            let bitmap = Array(try r.raw((rows + 7) / 8, "column '\(name)' null bitmap"))
+            let nulls = (0 ..< rows).map { bitmap[$0 >> 3] & (1 << UInt8($0 & 7)) != 0 }
+            let storage: ColumnStorage
+            var type: ColumnType
+            switch code {
+            case 0:
+                type = .int
+                storage = .int(try r.array(Int64.self, count: rows, "column '\(name)' values"))
+            case 1:
+                type = .float
+                storage = .float(try r.doubles(count: rows, "column '\(name)' values"))
+            case 2:
+                type = .bool
+                storage = .bool(Array(try r.raw(rows, "column '\(name)' values")).map { $0 != 0 })
+            case 3, 4:
+                let n = Int(try r.u32("column '\(name)' dictionary size"))
+                var dictionary: [String] = []
+                for _ in 0 ..< n { dictionary.append(try r.string("column '\(name)' dictionary entry")) }
+                let codes = try r.array(UInt32.self, count: rows, "column '\(name)' codes")
+                if let bad = codes.first(where: { Int($0) >= max(n, 1) }) {
+                    throw DatasetError.format(path: path, message: "column '\(name)' code \(bad) outside its dictionary of \(n)")
+                }
+                type = code == 3 ? .string : .category(dictionary)
+                storage = .codes(codes, dictionary: dictionary)
+            default:
+                throw DatasetError.format(path: path, message: "column '\(name)' has unknown type code \(code)")
+            }
+            var spec = ColumnSpec(name: name, type: type)
+            if let schema {
+                let declared = schema.columns[index]
+                guard declared.name == name, declared.type == type else {
+                    throw DatasetError.format(path: path, message: "column \(index + 1) is '\(name)' (\(type.name)), the schema declares '\(declared.name)' (\(declared.type.name))")
+                }
+                spec = declared
+            }
+            columns.append(Column(spec: spec, nulls: nulls, storage: storage))
+        }
+        try r.expectEnd()
+        return ColumnarTable(rowCount: rows, columns: columns, lines: lines)
+    }
+
+    static func typeCode(_ type: ColumnType) -> UInt8 {
+        switch type {
+        case .int: 0
+        case .float: 1
+        case .bool: 2
+        case .string: 3
+        case .category: 4
+        }
+    }
+}

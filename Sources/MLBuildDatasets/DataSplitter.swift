@@ -1,0 +1,35 @@
+import MLBuildTraining
+
+/// The seeded train/test split (documented so another implementation can reproduce it):
+///
+/// Plain: indices = [0, 1, …, n−1]; SplitMix64(seed).shuffle(&indices) (Fisher–Yates from the
+/// last index down, `nextInt(below:)`); n_train = round(n × fraction) (halves away from zero),
+/// clamped to [1, n−1]; train = the first n_train shuffled indices, test = the rest.
+/// Stratified: classes = distinct label values in ascending order; one generator is used for
+/// all classes in that order: each class's ascending row indices are shuffled and its first
+/// round(count × fraction) go to train. Both index lists are finally sorted ascending.
+public enum DataSplitter {
+    public static func split(count n: Int, fraction: Double, seed: UInt64, strata: [Double]? = nil) -> (train: [Int], test: [Int]) {
+        var rng = SplitMix64(seed: seed)
+        var train: [Int] = []
+        var test: [Int] = []
+        if let strata {
+            var groups: [Double: [Int]] = [:]
+            for i in 0 ..< n { groups[strata[i], default: []].append(i) }
+            for key in groups.keys.sorted() {
+                var members = groups[key] ?? []
+                rng.shuffle(&members)
+                let k = Int((Double(members.count) * fraction).rounded())
+                train += members[0 ..< k]
+                test += members[k...]
+            }
+        } else {
+            var indices = Array(0 ..< n)
+            rng.shuffle(&indices)
+            let k = n < 2 ? n : min(max(Int((Double(n) * fraction).rounded()), 1), n - 1)
+            train = Array(indices[0 ..< k])
+            test = Array(indices[k...])
+        }
+        return (train.sorted(), test.sorted())
+    }
+}

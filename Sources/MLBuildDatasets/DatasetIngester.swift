@@ -1,0 +1,112 @@
+/// Reads a source into a typed `ColumnarTable` and checks every schema and dataset rule.
+public enum DatasetIngester {
+    /// The table (invalid cells stored as null) and the validation report. Structural problems
+    /// (malformed CSV, header not matching the schema) throw instead: there is nothing to report on.
+    public static func ingest(
+        _ source: some TableSource, schema: Schema, options: DatasetOptions = DatasetOptions()
+    ) throws -> (table: ColumnarTable, report: ValidationReport) {
+        try options.validate(against: schema)
+        let (table, builders) = try scan(source, schema: schema, options: options)
+        var violations = builders.flatMap { $0.violations() }
+        violations += datasetViolations(table, options: options)
+        return (table, ValidationReport(source: source.name, rowCount: table.rowCount, violations: violations))
+    }
+
+    /// Scans a source into columns (all schema columns, in schema order). Columns in
+    /// `mayBeAbsent` may be missing from the header; missing columns and columns in `ignore`
+    /// come back all-null.
+    static func scan(
+        _ source: some TableSource, schema: Schema, options: DatasetOptions,
+        mayBeAbsent: Set<String> = [], ignore: Set<String> = [], collectRowErrors: Bool = false
+    ) throws -> (table: ColumnarTable, builders: [ColumnBuilder]) {
+        let reader = CellReader(options: options)
+        let fresh = { schema.columns.map { ColumnBuilder(spec: $0, collectRowErrors: collectRowErrors) } }
+        var pipeline: BatchPipeline?
+        var lines: [Int] = []
+        var filled: Set<Int> = []
+        do {
+            try source.scan(
+                header: { names in
+                    let m = try HeaderMapping(header: names, schema: schema, source: source.name, mayBeAbsent: mayBeAbsent)
+                    let map = m.schemaIndexOfField.map { $0 >= 0 && ignore.contains(schema.columns[$0].name) ? -1 : $0 }
+                    filled = Set(map.filter { $0 >= 0 })
+                    let p = BatchPipeline(builders: fresh(), fieldToBuilder: map, reader: reader)
+                    p.start()
+                    pipeline = p
+                },
+                batch: { batch in
+                    for r in 0 ..< batch.count { lines.append(batch.line(r)) }
+                    pipeline?.submit(batch)
+                })
+        } catch {
+            // The worker may still read the source's bytes: let it drain before they go away.
+            _ = pipeline?.finish()
+            throw error
+        }
+        let builders = pipeline?.finish() ?? fresh()
+        let columns = builders.enumerated().map { i, b in
+            filled.contains(i) ? b.finish() : Column.allNull(spec: b.spec, rows: lines.count)
+        }
+        return (ColumnarTable(rowCount: lines.count, columns: columns, lines: lines), builders)
+    }
+
+    /// Ingests and throws `DatasetValidationError` (the full report) when any rule fails.
+    public static func ingestValidated(
+        _ source: some TableSource, schema: Schema, options: DatasetOptions = DatasetOptions()
+    ) throws -> ColumnarTable {
+        let (table, report) = try ingest(source, schema: schema, options: options)
+        if !report.passed { throw DatasetValidationError(report: report) }
+        return table
+    }
+
+    static func datasetViolations(_ table: ColumnarTable, options: DatasetOptions) -> [Violation] {
+        var out: [Violation] = []
+        if options.maxNullFraction < 1, table.rowCount > 0 {
+            for column in table.columns {
+                let nulls = column.nullCount
+                let fraction = Double(nulls) / Double(table.rowCount)
+                if fraction > options.maxNullFraction {
+                    let lines = (0 ..< table.rowCount).lazy.filter { column.nulls[$0] }.prefix(Violation.maxLines).map { table.lines[$0] }
+                    out.append(Violation(
+                        column: column.spec.name, rule: "max_null_fraction",
+                        detail: "max_null_fraction=\(CanonicalJSON.format(options.maxNullFraction))", count: nulls,
+                        lines: Array(lines),
+                        note: "\(nulls) of \(table.rowCount) rows null (\(CanonicalJSON.format((fraction * 10000).rounded() / 10000)))"))
+                }
+            }
+        }
+        if table.rowCount < options.minRows {
+            out.append(Violation(
+                column: nil, rule: "min_rows", detail: "min_rows=\(options.minRows)", count: table.rowCount, lines: [],
+                note: "\(table.rowCount) rows"))
+        }
+        if !options.uniqueKey.isEmpty {
+            let cols = options.uniqueKey.compactMap { table.column(named: $0) }
+            var seen: Set<[UInt64]> = []
+            var tally = ViolationTally()
+            for r in 0 ..< table.rowCount {
+                let key = cols.map { Self.keyPart($0, r) }
+                if !seen.insert(key).inserted {
+                    tally.add(line: table.lines[r], example: cols.map { $0.text(at: r) ?? "" }.joined(separator: ", "))
+                }
+            }
+            if tally.count > 0 {
+                out.append(Violation(
+                    column: nil, rule: "unique", detail: "unique(\(options.uniqueKey.joined(separator: ", ")))",
+                    count: tally.count, lines: tally.lines, example: tally.example))
+            }
+        }
+        return out
+    }
+
+    /// A row's value as a hashable word: nulls are one distinct value (two null keys collide).
+    private static func keyPart(_ c: Column, _ r: Int) -> UInt64 {
+        if c.nulls[r] { return UInt64.max }
+        switch c.storage {
+        case .int(let v): return UInt64(bitPattern: v[r])
+        case .float(let v): return (v[r] == 0 ? 0.0 : v[r]).bitPattern
+        case .bool(let v): return v[r] ? 1 : 0
+        case .codes(let v, _): return UInt64(v[r])
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+
+/// `stats.json`: per-column summary statistics, the drift baseline of later datasets.
+///
+/// Numeric columns (int, float): count (non-null), nulls, min, max, mean, std (population,
+/// ddof = 0), quantiles p01…p99 (linear interpolation between order statistics, numpy's
+/// default), and a 10-bin equal-width histogram over [min, max] (`Histogram`). Bool, category
+/// and string columns: count, nulls, distinct, and frequencies (count descending, then value;
+/// categories list every declared value, strings the top 20). id columns: count, nulls, distinct.
+public struct DatasetStats: Codable, Sendable, Equatable {
+    public var version: Int
+    public var rows: Int
+    public var columns: [String: ColumnStats]
+
+    public init(rows: Int, columns: [String: ColumnStats]) {
+        self.version = 1
+        self.rows = rows
+        self.columns = columns
+    }
+
+    public static func read(from url: URL) throws -> DatasetStats {
+        do {
+            return try JSONDecoder().decode(DatasetStats.self, from: try Data(contentsOf: url))
+        } catch {
+            throw DatasetError.format(path: url.path, message: "not a valid stats.json: \(error)")
+        }
+    }
+
+    public func write(to url: URL) throws {
+        try AtomicFile.write(try CanonicalJSON.encode(self), to: url)
+    }
+
+    public static let quantileLevels: [(key: String, p: Double)] = [
+        ("p01", 0.01), ("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95), ("p99", 0.99),
+    ]
+    public static let topFrequencies = 20
+
+    /// Statistics of a table; column order and value order fixed, so equal data gives equal JSON.
+    public static func compute(_ table: ColumnarTable) -> DatasetStats {
+        var out: [String: ColumnStats] = [:]
+        for column in table.columns { out[column.spec.name] = ColumnStats.compute(column) }
+        return DatasetStats(rows: table.rowCount, columns: out)
+    }
+}
+
+public struct ColumnStats: Codable, Sendable, Equatable {
+    public var type: String
+    public var count: Int
+    public var nulls: Int
+    public var min: Double?
+    public var max: Double?
+    public var mean: Double?
+    public var std: Double?
+    public var quantiles: [String: Double]?
+    public var histogram: Histogram?
+    public var distinct: Int?
+    public var frequencies: [Frequency]?
+
+    public struct Frequency: Codable, Sendable, Equatable {
+        public var value: String
+        public var count: Int
+        public init(value: String, count: Int) {
+            self.value = value
+            self.count = count
+        }
+    }
+
+    public init(type: String, count: Int, nulls: Int) {
+        self.type = type
+        self.count = count
+        self.nulls = nulls
+    }
+
+    static func compute(_ column: Column) -> ColumnStats {
+        let nulls = column.nullCount
+        var s = ColumnStats(type: column.spec.type.name, count: column.nulls.count - nulls, nulls: nulls)
+        switch column.storage {
+        case .int, .float:
+            var values: [Double] = []
+            values.reserveCapacity(s.count)
+            for r in 0 ..< column.nulls.count { if let v = column.double(at: r) { values.append(v) } }
+            guard !values.isEmpty else { return s }
+            var sum = 0.0
+            for v in values { sum += v }
+            let mean = sum / Double(values.count)
+            var ss = 0.0
+            for v in values { ss += (v - mean) * (v - mean) }
+            let sorted = values.sorted()
+            s.mean = mean
+            s.std = (ss / Double(values.count)).squareRoot()
+            s.min = sorted.first
+            s.max = sorted.last
+            var q: [String: Double] = [:]
+            for (key, p) in DatasetStats.quantileLevels { q[key] = quantile(sorted, p) }
+            s.quantiles = q
+            s.histogram = Histogram(values: values, min: sorted[0], max: sorted[sorted.count - 1])
+        case .bool(let v):
+            var t = 0
+            var f = 0
+            for r in 0 ..< v.count where !column.nulls[r] { if v[r] { t += 1 } else { f += 1 } }
+            s.distinct = (t > 0 ? 1 : 0) + (f > 0 ? 1 : 0)
+            s.frequencies = sortedFrequencies([("false", f), ("true", t)])
+        case .codes(let codes, let dictionary):
+            var counts = [Int](repeating: 0, count: dictionary.count)
+            for r in 0 ..< codes.count where !column.nulls[r] { counts[Int(codes[r])] += 1 }
+            s.distinct = counts.filter { $0 > 0 }.count
+            if column.spec.isID { return s }
+            if case .category = column.spec.type {
+                s.frequencies = sortedFrequencies(Array(zip(dictionary, counts)))
+            } else {
+                s.frequencies = Array(sortedFrequencies(zip(dictionary, counts).filter { $0.1 > 0 }).prefix(DatasetStats.topFrequencies))
+            }
+        }
+        return s
+    }
+
+    /// Linear interpolation between order statistics (numpy "linear", R type 7).
+    public static func quantile(_ sorted: [Double], _ p: Double) -> Double {
+        let h = Double(sorted.count - 1) * p
+        let lo = Int(h.rounded(.down))
+        let hi = Swift.min(lo + 1, sorted.count - 1)
+        return sorted[lo] + (h - Double(lo)) * (sorted[hi] - sorted[lo])
+    }
+
+    private static func sortedFrequencies(_ pairs: [(String, Int)]) -> [Frequency] {
+        pairs.sorted { $0.1 != $1.1 ? $0.1 > $1.1 : Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
+            .map { Frequency(value: $0.0, count: $0.1) }
+    }
+}
+
+/// 10 equal-width bins over [min, max]: `edges` has 11 values (edges[10] == max); value x falls
+/// in bin floor((x - min) / (max - min) * 10) clamped to 0…9, so max lands in the last bin and
+/// out-of-range values (when binning another dataset for PSI) land in the end bins. A constant
+/// column (min == max) puts x <= min in bin 0 and x > min in bin 9.
+public struct Histogram: Codable, Sendable, Equatable {
+    public var edges: [Double]
+    public var counts: [Int]
+    public static let binCount = 10
+
+    public init(edges: [Double], counts: [Int]) {
+        self.edges = edges
+        self.counts = counts
+    }
+
+    init(values: [Double], min: Double, max: Double) {
+        edges = (0 ... Self.binCount).map { i in
+            i == Self.binCount ? max : min + (max - min) * Double(i) / Double(Self.binCount)
+        }
+        var c = [Int](repeating: 0, count: Self.binCount)
+        for v in values { c[Self.bin(v, min: min, max: max)] += 1 }
+        counts = c
+    }
+
+    @inline(__always)
+    public static func bin(_ x: Double, min: Double, max: Double) -> Int {
+        guard max > min else { return x <= min ? 0 : binCount - 1 }
+        let scaled = (x - min) / (max - min) * Double(binCount)
+        if !(scaled >= 0) { return 0 }
+        if scaled >= Double(binCount - 1) { return binCount - 1 }
+        return Int(scaled)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import MLBuildTraining
+
+/// A feature matrix with its labels: `train.bin` / `test.bin` (version 1, little-endian):
+///
+///     magic      8 bytes "MLBMATX\0"
+///     version    u32     1
+///     rows       u64
+///     columns    u64     feature count (names in feature_names.json)
+///     has_label  u8      0 or 1
+///     features   rows × columns × f64, row-major
+///     labels     rows × f64 (only when has_label = 1): class index or regression target
+public struct FeatureMatrix: Sendable, Equatable {
+    public var features: Matrix
+    public var labels: [Double]?
+
+    public init(features: Matrix, labels: [Double]?) {
+        self.features = features
+        self.labels = labels
+    }
+
+    static let magic: [UInt8] = Array("MLBMATX\0".utf8)
+
+    public func binaryData() -> [UInt8] {
+        var w = BinaryWriter()
+        w.reserve(40 + features.values.count * 8 + (labels?.count ?? 0) * 8)
+        w.raw(Self.magic)
+        w.u32(1)
+        w.u64(UInt64(features.rows))
+        w.u64(UInt64(features.columns))
+        w.u8(labels == nil ? 0 : 1)
+        w.doubles(features.values)
+        if let labels { w.doubles(labels) }
+        return w.bytes
+    }
+
+    public func write(to url: URL) throws {
+        try AtomicFile.write(Data(binaryData()), to: url)
+    }
+
+    public static func read(from url: URL) throws -> FeatureMatrix {
+        try decode(try CSVSource.readAll(url, name: url.path), path: url.path)
+    }
+
+    public static func decode(_ bytes: [UInt8], path: String) throws -> FeatureMatrix {
+        var r = BinaryReader(bytes: bytes, path: path)
+        guard Array(try r.raw(8, "magic")) == magic else {
+            throw DatasetError.format(path: path, message: "not an mlbuild feature matrix (bad magic)")
+        }
+        let version = try r.u32("version")
+        guard version == 1 else { throw DatasetError.format(path: path, message: "matrix version \(version) is not supported") }
+        let rows = try r.u64("rows")
+        let columns = try r.u64("columns")
+        guard rows <= UInt64(bytes.count), columns <= UInt64(bytes.count), rows * columns <= UInt64(bytes.count) else {
+            throw DatasetError.format(path: path, message: "shape \(rows)×\(columns) exceeds the file size")
+        }
+        let hasLabel = try r.u8("label flag")
+        let values = try r.doubles(count: Int(rows * columns), "features")
+        let labels = hasLabel == 1 ? try r.doubles(count: Int(rows), "labels") : nil
+        try r.expectEnd()
+        return FeatureMatrix(features: Matrix(rows: Int(rows), columns: Int(columns), values: values), labels: labels)
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import MLBuildTraining
+
+/// `transform.json`: everything needed to turn raw rows into feature rows exactly as at build
+/// time. Fitted on the training rows only. See docs/formats.md, "transform.json".
+///
+/// Per feature column, in schema order (label, id and dropped columns excluded):
+/// numeric (int/float): x → impute if null → log1p → bucket one-hot | (x − center) / scale | x;
+/// bool: x → impute if null → 0/1; one_hot (category/string): one 1.0 at the value's position,
+/// all zeros for a value not in `categories` (unseen at fit time).
+public struct FittedTransform: Codable, Sendable, Equatable {
+    public var version: Int
+    /// The dataset's full schema and cell options (how raw rows are read and validated).
+    public var schema: Schema
+    public var options: DatasetOptions
+    public var label: LabelEncoding
+    public var idColumns: [String]
+    public var steps: [ColumnTransform]
+    public var featureNames: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case version, schema, options, label, steps
+        case idColumns = "id_columns", featureNames = "feature_names"
+    }
+
+    public struct LabelEncoding: Codable, Sendable, Equatable {
+        public var column: String
+        public var type: String
+        /// Class names for bool (`false`, `true`), category (declared order) and string (sorted)
+        /// labels: label value = class index. nil for numeric labels (regression: the value).
+        public var classes: [String]?
+    }
+
+    public struct ColumnTransform: Codable, Sendable, Equatable {
+        public var column: String
+        /// `numeric`, `bool`, `one_hot` or `buckets`.
+        public var kind: String
+        /// Replacement for nulls: a number (numeric, bool as 0/1) or a category value (one_hot).
+        public var imputeValue: Double?
+        public var imputeText: String?
+        public var log1p: Bool
+        /// `standardize` (center = mean, scale = std or 1 when 0) or `minmax` (center = min,
+        /// scale = max − min or 1 when 0); nil = no scaling.
+        public var scaling: String?
+        public var center: Double?
+        public var scale: Double?
+        public var categories: [String]?
+        /// Bucket i holds boundaries[i-1] <= x < boundaries[i] (bucket 0: x < boundaries[0]).
+        public var boundaries: [Double]?
+
+        enum CodingKeys: String, CodingKey {
+            case column, kind, log1p, scaling, center, scale, categories, boundaries
+            case imputeValue = "impute_value", imputeText = "impute_text"
+        }
+
+        var width: Int {
+            switch kind {
+            case "one_hot": categories?.count ?? 0
+            case "buckets": (boundaries?.count ?? 0) + 1
+            default: 1
+            }
+        }
+    }
+
+    public static func read(from url: URL) throws -> FittedTransform {
+        do {
+            return try JSONDecoder().decode(FittedTransform.self, from: try Data(contentsOf: url))
+        } catch {
+            throw DatasetError.format(path: url.path, message: "not a valid transform.json: \(error)")
+        }
+    }
+
+    public func write(to url: URL) throws {
+        try AtomicFile.write(try CanonicalJSON.encode(self), to: url)
+    }
+
+    /// The feature rows of `rows` of `table` (all rows when nil). Throws naming the column when a
+    /// needed value is null and the step has no impute, or log1p meets a value <= -1; use
+    /// `usableRows` first to drop such rows instead.
+    public func features(of table: ColumnarTable, rows: [Int]? = nil) throws -> Matrix {
+        let rows = rows ?? Array(0 ..< table.rowCount)
+        let width = featureNames.count
+        var values = [Double](repeating: 0, count: rows.count * width)
+        var offset = 0
+        for step in steps {
+            guard let column = table.column(named: step.column) else {
+                throw DatasetError.features(message: "column '\(step.column)' is missing from the data")
+            }
+            for (i, r) in rows.enumerated() {
+                try step.write(column, row: r, into: &values, at: i * width + offset, line: table.lines[r])
+            }
+            offset += step.width
+        }
+        return Matrix(rows: rows.count, columns: width, values: values)
+    }
+
+    /// Label values of `rows` (class index or the number); throws on a null or unknown label.
+    public func labels(of table: ColumnarTable, rows: [Int]) throws -> [Double] {
+        guard let column = table.column(named: label.column) else {
+            throw DatasetError.features(message: "label column '\(label.column)' is missing from the data")
+        }
+        return try rows.map { r in
+            if column.nulls[r] {
+                throw DatasetError.features(message: "label column '\(label.column)' is null on line \(table.lines[r]); every row needs a label")
+            }
+            if let classes = label.classes {
+                let text = column.text(at: r) ?? ""
+                guard let i = classes.firstIndex(of: text) else {
+                    throw DatasetError.features(message: "label column '\(label.column)' value '\(text)' on line \(table.lines[r]) is not a known class")
+                }
+                return Double(i)
+            }
+            return column.double(at: r) ?? 0
+        }
+    }
+
+    /// Per row, the first reason it cannot be mapped (a null without impute, log1p of <= -1).
+    func unusable(_ table: ColumnarTable, row r: Int) -> RowError? {
+        for step in steps {
+            guard let column = table.column(named: step.column) else { continue }
+            if column.nulls[r], step.imputeValue == nil, step.imputeText == nil {
+                return RowError(line: table.lines[r], column: step.column, message: "null, and the transform has no impute for this column")
+            }
+            if step.log1p, let v = column.double(at: r), v <= -1 {
+                return RowError(line: table.lines[r], column: step.column, message: "log1p needs values > -1, got \(CanonicalJSON.format(v))")
+            }
+        }
+        return nil
+    }
+}
+
+extension FittedTransform.ColumnTransform {
+    /// The numeric value after impute and log1p (before scaling / bucketing).
+    @inline(__always)
+    func base(_ column: Column, row r: Int, line: Int) throws -> Double {
+        var x: Double
+        if let v = column.double(at: r) {
+            x = v
+        } else if let imputeValue {
+            x = imputeValue
+        } else {
+            throw DatasetError.features(message: "column '\(self.column)' is null on line \(line) and has no impute (add e.g. `impute = \(self.column):median`)")
+        }
+        if log1p {
+            guard x > -1 else {
+                throw DatasetError.features(message: "column '\(self.column)': log1p needs values > -1, got \(CanonicalJSON.format(x)) on line \(line)")
+            }
+            x = Foundation.log1p(x)
+        }
+        return x
+    }
+
+    func write(_ column: Column, row r: Int, into values: inout [Double], at i: Int, line: Int) throws {
+        switch kind {
+        case "one_hot":
+            let text: String
+            if let t = column.text(at: r) {
+                text = t
+            } else if let imputeText {
+                text = imputeText
+            } else {
+                throw DatasetError.features(message: "column '\(self.column)' is null on line \(line) and has no impute (add e.g. `impute = \(self.column):mode`)")
+            }
+            if let k = categories?.firstIndex(of: text) { values[i + k] = 1 }
+        case "buckets":
+            let x = try base(column, row: r, line: line)
+            let k = (boundaries ?? []).reduce(0) { $0 + (x >= $1 ? 1 : 0) }
+            values[i + k] = 1
+        default:
+            let x = try base(column, row: r, line: line)
+            if let center, let scale { values[i] = (x - center) / scale } else { values[i] = x }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+/// Where a dataset's rows come from. CSV (`CSVSource`) is the one implementation today; another
+/// format (Parquet, a database cursor) plugs in by delivering the same header + batch stream.
+///
+/// Records arrive in batches of raw UTF-8 field bytes, so consumers parse numbers straight from
+/// the bytes, column by column, without a String per field. A source must check that every
+/// record has as many fields as the header and throw `DatasetError.csv` naming the line
+/// otherwise.
+public protocol TableSource: Sendable {
+    /// The source as shown in messages (the path as the user wrote it).
+    var name: String { get }
+    /// Calls `header` once with the column names, then `batch` for consecutive groups of data
+    /// records in file order. A batch's bytes stay valid until `scan` returns.
+    func scan(header: ([String]) throws -> Void, batch: (RecordBatch) throws -> Void) throws
+}
+
+/// A group of records with the same field count, as byte ranges into the source's buffer.
+public struct RecordBatch {
+    public let count: Int
+    public let fieldCount: Int
+    let base: UnsafePointer<UInt8>
+    let spans: UnsafePointer<FieldSpan>
+    let lineNumbers: UnsafePointer<Int>
+
+    init(count: Int, fieldCount: Int, base: UnsafePointer<UInt8>, spans: UnsafePointer<FieldSpan>, lines: UnsafePointer<Int>) {
+        self.count = count
+        self.fieldCount = fieldCount
+        self.base = base
+        self.spans = spans
+        self.lineNumbers = lines
+    }
+
+    /// Physical 1-based line where record `r` starts (header = line 1; quoted newlines count).
+    @inline(__always)
+    public func line(_ r: Int) -> Int { lineNumbers[r] }
+
+    /// The field's unescaped bytes (quotes removed, `""` turned into `"`).
+    @inline(__always)
+    public func bytes(_ r: Int, _ f: Int) -> UnsafeBufferPointer<UInt8> {
+        let s = spans[r * fieldCount + f]
+        return UnsafeBufferPointer(start: base + s.start, count: s.length)
+    }
+
+    public func string(_ r: Int, _ f: Int) -> String {
+        String(decoding: bytes(r, f), as: UTF8.self)
+    }
+}
+
+struct FieldSpan {
+    var start: Int
+    var length: Int
+}

@@ -1,0 +1,71 @@
+import MLBuildCore
+
+/// The five words every report uses for a target's result.
+public enum TargetStatus: String, Sendable, Codable {
+    /// Outputs already in place with the right digests: nothing done.
+    case fresh
+    /// Put back from the cache: nothing run.
+    case restored
+    /// The rule ran.
+    case built
+    case failed
+    /// Not attempted because a dependency failed.
+    case skipped
+}
+
+/// Where a restored result came from.
+public enum CacheSource: String, Sendable { case local, remote }
+
+public struct TargetOutcome: Sendable {
+    public var target: TargetReference
+    public var status: TargetStatus
+    public var key: ContentDigest?
+    public var seconds: Double
+    /// Why the target was not fresh (nil when fresh or skipped).
+    public var reason: RunReason?
+    public var source: CacheSource?
+    /// The error, for failed targets.
+    public var message: String?
+    /// What the target printed (secrets masked).
+    public var output: String
+
+    public init(target: TargetReference, status: TargetStatus, key: ContentDigest? = nil, seconds: Double = 0,
+                reason: RunReason? = nil, source: CacheSource? = nil, message: String? = nil, output: String = "") {
+        self.target = target
+        self.status = status
+        self.key = key
+        self.seconds = seconds
+        self.reason = reason
+        self.source = source
+        self.message = message
+        self.output = output
+    }
+}
+
+public struct BuildSummary: Sendable {
+    public var outcomes: [TargetOutcome] = []
+    public var seconds: Double = 0
+    public var bytesDownloaded: UInt64 = 0
+    public var bytesUploaded: UInt64 = 0
+
+    public func count(_ status: TargetStatus) -> Int { outcomes.filter { $0.status == status }.count }
+    public var succeeded: Bool { count(.failed) == 0 && count(.skipped) == 0 }
+    public var remoteHits: Int { outcomes.filter { $0.status == .restored && $0.source == .remote }.count }
+}
+
+/// Receives progress from the scheduler (always from one task at a time, in order).
+public protocol BuildObserver: AnyObject, Sendable {
+    func buildStarted(total: Int)
+    func targetStarted(_ target: TargetReference, running: [TargetReference], done: Int, total: Int)
+    func targetFinished(_ outcome: TargetOutcome, done: Int, total: Int)
+    func explain(_ target: TargetReference, reason: RunReason, willRun: Bool)
+    func warning(_ text: String)
+    func buildFinished(_ summary: BuildSummary)
+}
+
+extension BuildObserver {
+    public func buildStarted(total: Int) {}
+    public func targetStarted(_ target: TargetReference, running: [TargetReference], done: Int, total: Int) {}
+    public func explain(_ target: TargetReference, reason: RunReason, willRun: Bool) {}
+    public func warning(_ text: String) {}
+}

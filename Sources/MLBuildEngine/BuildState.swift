@@ -1,0 +1,84 @@
+import MLBuildCache
+import MLBuildCore
+
+/// What the workspace remembers about each target between runs (`.mlbuild/state`): the key and
+/// outputs of its last successful result, and the fingerprint summary for `--explain`.
+///
+/// On disk: magic `MLSTATE`, version, count, then per target: `KIND:NAME`, key, output count and
+/// outputs (path, digest, size, executable), rule version, seed, then the four (name, digest)
+/// lists: parameters, inputs, dependencies, environment. Written atomically at the end of every
+/// build; a damaged file is ignored (everything is then checked against the cache again).
+public struct BuildState: Sendable {
+    public struct Record: Sendable {
+        public var key: ContentDigest
+        public var result: ActionResult
+        public var summary: FingerprintSummary
+    }
+
+    public var records: [TargetReference: Record] = [:]
+
+    static let magic = "MLSTATE"
+    static let version: UInt32 = 1
+
+    public init() {}
+
+    public static func load(from path: String) -> BuildState {
+        guard let bytes = try? FileSystem.readBytes(path),
+              var reader = try? BinaryReader(bytes: bytes, magic: magic, version: version),
+              let state = try? decode(&reader) else { return BuildState() }
+        return state
+    }
+
+    private static func decode(_ r: inout BinaryReader) throws -> BuildState {
+        var state = BuildState()
+        let count = try r.readCount(minimumItemSize: 48)
+        for _ in 0..<count {
+            guard let reference = TargetReference(parsing: try r.readString()) else { throw BinaryReader.Malformed() }
+            let key = try r.readDigest()
+            var outputs: [ActionResult.Output] = []
+            for _ in 0..<(try r.readCount(minimumItemSize: 49)) {
+                outputs.append(ActionResult.Output(path: try r.readString(), digest: try r.readDigest(),
+                                                   size: try r.readUInt64(), executable: try r.readBool()))
+            }
+            let ruleVersion = try r.readString()
+            let seed = try r.readUInt64()
+            var lists: [[(String, ContentDigest)]] = []
+            for _ in 0..<4 {
+                var list: [(String, ContentDigest)] = []
+                for _ in 0..<(try r.readCount(minimumItemSize: 40)) { list.append((try r.readString(), try r.readDigest())) }
+                lists.append(list)
+            }
+            let summary = FingerprintSummary(ruleVersion: ruleVersion, parameters: lists[0], inputs: lists[1],
+                                             dependencies: lists[2], seed: seed, environment: lists[3])
+            state.records[reference] = Record(key: key, result: ActionResult(outputs: outputs), summary: summary)
+        }
+        return state
+    }
+
+    public func save(to path: String) throws {
+        var w = BinaryWriter(magic: Self.magic, version: Self.version)
+        w.write(UInt64(records.count))
+        for reference in records.keys.sorted() {
+            guard let record = records[reference] else { continue }
+            w.write(reference.description)
+            w.write(record.key)
+            w.write(UInt64(record.result.outputs.count))
+            for output in record.result.outputs {
+                w.write(output.path)
+                w.write(output.contentDigest ?? .empty)
+                w.write(output.size)
+                w.write(output.executable)
+            }
+            w.write(record.summary.ruleVersion)
+            w.write(record.summary.seed)
+            for list in [record.summary.parameters, record.summary.inputs, record.summary.dependencies, record.summary.environment] {
+                w.write(UInt64(list.count))
+                for (name, digest) in list {
+                    w.write(name)
+                    w.write(digest)
+                }
+            }
+        }
+        try FileSystem.writeAtomically(w.bytes, to: path)
+    }
+}

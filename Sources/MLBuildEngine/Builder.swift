@@ -1,0 +1,423 @@
+import Foundation
+import MLBuildCache
+import MLBuildCore
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct BuildOptions: Sendable {
+    public var jobs: Int
+    public var keepGoing: Bool
+    public var explain: Bool
+
+    public init(jobs: Int, keepGoing: Bool = false, explain: Bool = false) {
+        self.jobs = max(1, jobs)
+        self.keepGoing = keepGoing
+        self.explain = explain
+    }
+}
+
+/// Drives a build: decides per target whether it is fresh, restorable or must run, runs what
+/// must run (at most `jobs` at once, dependencies first), and records results in the cache and
+/// the workspace state. Keys and results do not depend on `jobs` or on timing: a target's key
+/// is computed only from its own inputs and its dependencies' finished results.
+public final class Builder: Sendable {
+    public let project: Project
+    public let workspace: Workspace
+    public let statCache: StatCache
+    public let store: ContentStore
+    public let actions: ActionCache
+    public let runner: any CommandRunner
+    public let remote: (any RemoteCacheBackend)?
+
+    public init(project: Project, workspace: Workspace, statCache: StatCache, runner: any CommandRunner = ProcessCommandRunner(),
+                remote: (any RemoteCacheBackend)? = nil) {
+        self.project = project
+        self.workspace = workspace
+        self.statCache = statCache
+        store = ContentStore(layout: workspace.cache)
+        actions = ActionCache(layout: workspace.cache)
+        self.runner = runner
+        self.remote = remote
+    }
+
+    // MARK: Evaluation
+
+    /// What the scheduler decided for a target before doing anything slow.
+    enum Decision: Sendable {
+        case fresh(ActionResult)
+        case restore(ActionResult, RunReason)
+        case run(RunReason)
+    }
+
+    struct Evaluated: Sendable {
+        var fingerprint: TargetFingerprint
+        var key: ContentDigest
+        var decision: Decision
+    }
+
+    /// The fingerprint of `target` given its dependencies' results.
+    func fingerprint(of target: TargetReference, dependencyResults: [TargetReference: ActionResult]) throws -> TargetFingerprint {
+        guard let rule = project.rules[target], let configuration = project.configurations[target] else {
+            throw RuleFailure("internal: \(target) is not configured")
+        }
+        var inputs: [String: ContentDigest] = [:]
+        for pattern in rule.inputs {
+            for path in try InputResolver.expand(pattern) {
+                guard let (digest, _) = try statCache.digest(of: path) else {
+                    throw RuleFailure("input '\(path)' of \(target) disappeared while it was hashed")
+                }
+                inputs[path] = digest
+            }
+        }
+        var dependencies: [(TargetReference, ContentDigest)] = []
+        for dependency in project.graph.dependencies(of: target).sorted() {
+            guard let result = dependencyResults[dependency] else { continue }
+            dependencies.append((dependency, result.manifestDigest))
+        }
+        var environment: [(String, String)] = []
+        for name in Set(rule.environment).sorted() {
+            if let value = workspace.environment[name] { environment.append((name, value)) }
+        }
+        return TargetFingerprint(
+            kind: type(of: rule).kind, ruleVersion: type(of: rule).version,
+            parameters: try configuration.canonicalParameters(),
+            inputs: inputs.keys.sorted().compactMap { path in inputs[path].map { (path, $0) } },
+            dependencies: dependencies, seed: configuration.seed, environment: environment)
+    }
+
+    /// Whether every output of `result` is on disk with its recorded digest; else the first
+    /// path that is not.
+    func firstMismatchedOutput(_ result: ActionResult) -> String? {
+        for output in result.outputs {
+            guard let (digest, stat) = try? statCache.digest(of: output.path), digest.hex == output.digest,
+                  stat.isExecutable == output.executable || !output.executable else { return output.path }
+        }
+        return nil
+    }
+
+    func evaluate(_ target: TargetReference, dependencyResults: [TargetReference: ActionResult], state: BuildState) throws -> Evaluated {
+        let fingerprint = try fingerprint(of: target, dependencyResults: dependencyResults)
+        let key = fingerprint.key
+        let record = state.records[target]
+        var reason: RunReason = .noCacheEntry
+        if let record, record.key == key {
+            if let bad = firstMismatchedOutput(record.result) {
+                reason = .outputMissingOrModified(bad)
+            } else if outputsCovered(target, by: record.result) {
+                return Evaluated(fingerprint: fingerprint, key: key, decision: .fresh(record.result))
+            } else if let first = project.rules[target]?.outputs.first {
+                reason = .outputMissingOrModified(first)
+            }
+        } else if let record {
+            reason = fingerprint.summary.firstDifference(from: record.summary) ?? .noCacheEntry
+        }
+        if let cached = actions.lookup(key) {
+            if firstMismatchedOutput(cached) == nil, outputsCovered(target, by: cached) {
+                return Evaluated(fingerprint: fingerprint, key: key, decision: .fresh(cached))
+            }
+            return Evaluated(fingerprint: fingerprint, key: key, decision: .restore(cached, reason))
+        }
+        return Evaluated(fingerprint: fingerprint, key: key, decision: .run(reason))
+    }
+
+    /// A declared output that is a plain file must appear in the result (a directory may be empty).
+    private func outputsCovered(_ target: TargetReference, by result: ActionResult) -> Bool {
+        guard let rule = project.rules[target] else { return false }
+        for output in rule.outputs {
+            let path = PathNormalizer.normalize(output)
+            if !result.outputs.contains(where: { PathNormalizer.isSameOrInside($0.path, path) }),
+               FileStat.of(path)?.isDirectory != true { return false }
+        }
+        return true
+    }
+
+    // MARK: Scheduling
+
+    struct Finished: Sendable {
+        var outcome: TargetOutcome
+        var record: BuildState.Record?
+        var result: ActionResult?
+    }
+
+    /// Builds `roots` and everything they need.
+    public func build(_ roots: [TargetReference], options: BuildOptions, observer: any BuildObserver) async -> BuildSummary {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let order = project.graph.closure(of: roots)
+        let position = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
+        var state = BuildState.load(from: workspace.statePath)
+        var waitingOn: [TargetReference: Int] = [:]
+        var dependents: [TargetReference: [TargetReference]] = [:]
+        for target in order {
+            let dependencies = project.graph.dependencies(of: target)
+            waitingOn[target] = dependencies.count
+            for dependency in dependencies { dependents[dependency, default: []].append(target) }
+        }
+        var ready = order.filter { waitingOn[$0] == 0 }
+        var results: [TargetReference: ActionResult] = [:]
+        var blocked: Set<TargetReference> = []   // failed or skipped
+        var summary = BuildSummary()
+        var running: [TargetReference] = []
+        var stop = false
+        observer.buildStarted(total: order.count)
+
+        func dependencyResults(_ target: TargetReference) -> [TargetReference: ActionResult] {
+            var out: [TargetReference: ActionResult] = [:]
+            for dependency in project.graph.dependencies(of: target) { out[dependency] = results[dependency] }
+            return out
+        }
+
+        func complete(_ finished: Finished) {
+            let target = finished.outcome.target
+            summary.outcomes.append(finished.outcome)
+            if let result = finished.result { results[target] = result }
+            if let record = finished.record { state.records[target] = record }
+            if finished.outcome.status == .failed || finished.outcome.status == .skipped {
+                blocked.insert(target)
+                state.records[target] = nil
+                if finished.outcome.status == .failed, !options.keepGoing { stop = true }
+            }
+            observer.targetFinished(finished.outcome, done: summary.outcomes.count, total: order.count)
+            for dependent in dependents[target] ?? [] {
+                waitingOn[dependent, default: 1] -= 1
+                if waitingOn[dependent] == 0 {
+                    let index = ready.firstIndex { (position[$0] ?? 0) > (position[dependent] ?? 0) } ?? ready.endIndex
+                    ready.insert(dependent, at: index)
+                }
+            }
+        }
+
+        await withTaskGroup(of: Finished.self) { group in
+            while true {
+                while !ready.isEmpty, running.count < options.jobs {
+                    let target = ready.removeFirst()
+                    if stop {
+                        complete(Finished(outcome: TargetOutcome(target: target, status: .skipped, message: "build stopped after a failure")))
+                        continue
+                    }
+                    if let failed = project.graph.dependencies(of: target).first(where: { blocked.contains($0) }) {
+                        complete(Finished(outcome: TargetOutcome(target: target, status: .skipped, message: "dependency \(failed) did not build")))
+                        continue
+                    }
+                    let dependencies = dependencyResults(target)
+                    let evaluated: Evaluated
+                    do {
+                        evaluated = try evaluate(target, dependencyResults: dependencies, state: state)
+                    } catch {
+                        complete(Finished(outcome: TargetOutcome(target: target, status: .failed, message: Self.describe(error))))
+                        continue
+                    }
+                    if case let .fresh(result) = evaluated.decision {
+                        let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.fingerprint.summary)
+                        complete(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key), record: record, result: result))
+                        continue
+                    }
+                    switch evaluated.decision {
+                    case let .restore(_, reason): if options.explain { observer.explain(target, reason: reason, willRun: false) }
+                    case let .run(reason): if options.explain { observer.explain(target, reason: reason, willRun: true) }
+                    case .fresh: break
+                    }
+                    running.append(target)
+                    observer.targetStarted(target, running: running, done: summary.outcomes.count, total: order.count)
+                    group.addTask { await self.execute(target, evaluated: evaluated, dependencies: dependencies) }
+                }
+                guard let finished = await group.next() else { break }
+                running.removeAll { $0 == finished.outcome.target }
+                complete(finished)
+            }
+        }
+
+        summary.seconds = (clock.now - started).seconds
+        summary.bytesDownloaded = remote?.bytesDownloaded ?? 0
+        summary.bytesUploaded = remote?.bytesUploaded ?? 0
+        // Outcomes in dependency order, whatever order they finished in.
+        summary.outcomes.sort { (position[$0.target] ?? 0) < (position[$1.target] ?? 0) }
+        do {
+            try state.save(to: workspace.statePath)
+            try statCache.save()
+        } catch {
+            observer.warning("could not save the build state: \(error)")
+        }
+        observer.buildFinished(summary)
+        return summary
+    }
+
+    // MARK: Executing one target
+
+    func execute(_ target: TargetReference, evaluated: Evaluated, dependencies: [TargetReference: ActionResult]) async -> Finished {
+        let clock = ContinuousClock()
+        let started = clock.now
+        var reason: RunReason
+        switch evaluated.decision {
+        case let .restore(result, why):
+            reason = why
+            if let restored = await restore(result) {
+                return finished(target, .restored, evaluated, reason: why, result: restored, source: .local, since: started)
+            }
+        case let .run(why):
+            reason = why
+            if let remote, let result = await remote.lookupAction(evaluated.key) {
+                var complete = true
+                for output in result.outputs {
+                    guard let digest = output.contentDigest else { complete = false; break }
+                    if !store.contains(digest) {
+                        let fetched = await remote.fetchBlob(digest, into: store)
+                        if !fetched { complete = false; break }
+                    }
+                }
+                if complete, let restored = await restore(result) {
+                    try? actions.store(result, for: evaluated.key)
+                    return finished(target, .restored, evaluated, reason: why, result: restored, source: .remote, since: started)
+                }
+            }
+        case let .fresh(result):
+            return finished(target, .fresh, evaluated, reason: nil, result: result, source: nil, since: started)
+        }
+        _ = reason
+        return await run(target, evaluated: evaluated, reason: reason, dependencies: dependencies, since: started)
+    }
+
+    private func finished(_ target: TargetReference, _ status: TargetStatus, _ evaluated: Evaluated, reason: RunReason?,
+                          result: ActionResult, source: CacheSource?, since started: ContinuousClock.Instant, output: String = "") -> Finished {
+        let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.fingerprint.summary)
+        let outcome = TargetOutcome(target: target, status: status, key: evaluated.key, seconds: (ContinuousClock.now - started).seconds,
+                                    reason: reason, source: source, output: output)
+        return Finished(outcome: outcome, record: record, result: result)
+    }
+
+    /// Puts a cached result's files in place; nil when a blob is missing or corrupt (the caller
+    /// then builds instead).
+    func restore(_ result: ActionResult) async -> ActionResult? {
+        let store = self.store, statCache = self.statCache, project = self.project
+        return try? await Blocking.run { () -> ActionResult in
+            for output in result.outputs {
+                guard let digest = output.contentDigest else { throw RuleFailure("bad digest") }
+                guard store.contains(digest) else { throw ContentStore.Failure.missing(digest) }
+            }
+            // Remove what is there first, so a directory output holds exactly the cached files.
+            let declared = Set(project.producers.filter { p in result.outputs.contains { PathNormalizer.isSameOrInside($0.path, p.key) } }.map(\.key))
+            for path in declared.sorted() { try FileSystem.removeTree(path) }
+            for output in result.outputs {
+                guard let digest = output.contentDigest else { throw RuleFailure("bad digest") }
+                try FileSystem.createDirectories(FileSystem.parent(of: output.path))
+                try FileSystem.removeTree(output.path)
+                try store.materialize(digest, to: output.path, executable: output.executable)
+                if let stat = FileStat.of(output.path) { statCache.remember(output.path, stat: stat, digest: digest) }
+            }
+            return result
+        }
+    }
+
+    private func run(_ target: TargetReference, evaluated: Evaluated, reason: RunReason,
+                     dependencies: [TargetReference: ActionResult], since started: ContinuousClock.Instant) async -> Finished {
+        guard let rule = project.rules[target], let configuration = project.configurations[target] else {
+            return Finished(outcome: TargetOutcome(target: target, status: .failed, message: "internal: not configured"))
+        }
+        let sink = OutputSink()
+        let secrets = secretValues(for: configuration)
+        let outputs = rule.outputs.map(PathNormalizer.normalize)
+        if let missing = secrets.keys.sorted().first(where: { workspace.environment[$0] == nil }) {
+            return Finished(outcome: TargetOutcome(target: target, status: .failed, key: evaluated.key, reason: reason,
+                                                   message: "secret '\(missing)' is not set in the environment"))
+        }
+        func fail(_ message: String) -> Finished {
+            for path in outputs { try? FileSystem.removeTree(path) }
+            let outcome = TargetOutcome(target: target, status: .failed, key: evaluated.key,
+                                        seconds: (ContinuousClock.now - started).seconds, reason: reason,
+                                        message: Self.redact(message, secrets: secrets), output: Self.redact(sink.text, secrets: secrets))
+            return Finished(outcome: outcome)
+        }
+        do {
+            for path in outputs {
+                try FileSystem.removeTree(path)
+                try FileSystem.createDirectories(FileSystem.parent(of: path))
+            }
+        } catch {
+            return fail("\(error)")
+        }
+        var environment: [String: String] = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+        for (name, value) in evaluated.fingerprint.environment { environment[name] = value }
+        environment["MLBUILD_SEED"] = String(configuration.seed)
+        environment["MLBUILD_TARGET"] = target.description
+        let context = RuleContext(target: target, workspace: workspace.root, seed: configuration.seed, key: evaluated.key,
+                                  environment: environment, secrets: secrets, dependencies: dependencies,
+                                  output: sink, commandRunner: runner)
+        do {
+            try await rule.run(context)
+        } catch {
+            return fail(Self.describe(error))
+        }
+        let store = self.store, statCache = self.statCache
+        let collected: Result<ActionResult, Error>
+        do {
+            collected = .success(try await Blocking.run {
+                var files: [ActionResult.Output] = []
+                for path in outputs {
+                    guard let stat = FileStat.of(path) else {
+                        throw RuleFailure("\(target) did not produce its output '\(path)'")
+                    }
+                    for file in stat.isDirectory ? try FileSystem.regularFiles(under: path) : [path] {
+                        guard let fileStat = FileStat.of(file) else { continue }
+                        let (digest, size) = try store.insert(fileAt: file)
+                        statCache.remember(file, stat: fileStat, digest: digest)
+                        files.append(ActionResult.Output(path: file, digest: digest, size: size, executable: fileStat.isExecutable))
+                    }
+                }
+                return ActionResult(outputs: files)
+            })
+        } catch {
+            collected = .failure(error)
+        }
+        switch collected {
+        case let .failure(error):
+            return fail(Self.describe(error))
+        case let .success(result):
+            do {
+                try actions.store(result, for: evaluated.key)
+            } catch {
+                return fail("cannot write the action cache: \(error)")
+            }
+            if let remote { await remote.upload(result: result, key: evaluated.key, store: store) }
+            return finished(target, .built, evaluated, reason: reason, result: result, source: nil, since: started,
+                            output: Self.redact(sink.text, secrets: secrets))
+        }
+    }
+
+    /// Values of the `${secret:NAME}` references in a target, from the environment at run time.
+    func secretValues(for configuration: TargetConfiguration) -> [String: String] {
+        var names: Set<String> = []
+        for value in configuration.target.values.values {
+            var current: String.UnicodeScalarView? = nil
+            for scalar in value.scalars {
+                if scalar == ResolvedValue.secretOpen { current = String.UnicodeScalarView() }
+                else if scalar == ResolvedValue.secretClose, let name = current { names.insert(String(name)); current = nil }
+                else { current?.append(scalar) }
+            }
+        }
+        var out: [String: String] = [:]
+        for name in names { out[name] = workspace.environment[name] ?? "" }
+        return out
+    }
+
+    /// Masks every secret value in `text`.
+    public static func redact(_ text: String, secrets: [String: String]) -> String {
+        var out = text
+        for value in secrets.values.sorted(by: { $0.count > $1.count }) where value.count >= 3 {
+            out = out.replacingOccurrences(of: value, with: "***")
+        }
+        return out
+    }
+
+    static func describe(_ error: Error) -> String {
+        if let diagnostic = error as? Diagnostic { return diagnostic.rendered }
+        if let list = error as? DiagnosticList { return list.description }
+        return "\(error)"
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+

@@ -1,0 +1,112 @@
+import MLBuildCore
+
+/// An Mlfile with every target configured by its rule and the graph checked: what every
+/// command (build, status, graph, clean) starts from.
+public struct Project: Sendable {
+    public let mlfile: Mlfile
+    public let rules: [TargetReference: any Rule]
+    public let configurations: [TargetReference: TargetConfiguration]
+    public let graph: BuildGraph
+    /// Each output path → the target that writes it.
+    public let producers: [String: TargetReference]
+
+    /// Configures all targets and checks the graph; every problem is reported at once.
+    public static func load(mlfile: Mlfile, registry: RuleRegistry, seedOverride: UInt64?) throws -> Project {
+        var diagnostics = DiagnosticCollector()
+        var rules: [TargetReference: any Rule] = [:]
+        var configurations: [TargetReference: TargetConfiguration] = [:]
+        var graph = BuildGraph()
+        let defaultSeed = seedOverride ?? mlfile.seed ?? 0
+        for target in mlfile.targets {
+            graph.addNode(target.reference)
+            guard let ruleType = registry.rule(for: target.reference.kind) else {
+                let hint = Suggestion.hint(for: target.reference.kind, among: registry.kinds)
+                diagnostics.add(target.source.diagnostic("unknown target kind '\(target.reference.kind)'\(hint)", at: target.kindLocation,
+                                                         notes: ["known kinds: \(registry.kinds.joined(separator: ", "))"]))
+                continue
+            }
+            guard let configuration = diagnostics.attempt({ try TargetConfiguration(target: target, keys: ruleType.keys, defaultSeed: defaultSeed) }),
+                  let rule = diagnostics.attempt({ try ruleType.init(configuration: configuration) }) else { continue }
+            rules[target.reference] = rule
+            configurations[target.reference] = configuration
+            for dependency in target.dependencies + rule.implicitDependencies {
+                graph.addEdge(from: target.reference, to: dependency)
+            }
+        }
+
+        // Outputs: one producer each, and an input that another target produces is an implicit
+        // dependency on it (as in Make), so the order is right even when the header forgot it.
+        var producers: [String: TargetReference] = [:]
+        for target in mlfile.targets {
+            guard let rule = rules[target.reference] else { continue }
+            for output in rule.outputs {
+                let path = PathNormalizer.normalize(output)
+                if let other = producers[path], other != target.reference {
+                    diagnostics.add(target.diagnostic("output '\(path)' of \(target.reference) is also an output of \(other)"))
+                }
+                producers[path] = target.reference
+            }
+        }
+        for target in mlfile.targets {
+            guard let rule = rules[target.reference] else { continue }
+            for input in rule.inputs {
+                let path = PathNormalizer.normalize(InputResolver.staticPrefix(input.pattern))
+                for (output, producer) in producers.sorted(by: { $0.key < $1.key }) where producer != target.reference
+                    && (PathNormalizer.isSameOrInside(path, output) || PathNormalizer.isSameOrInside(output, path)) {
+                    graph.addEdge(from: target.reference, to: LocatedReference(producer, at: input.location ?? target.nameLocation))
+                }
+            }
+        }
+
+        diagnostics.add(DiagnosticList(graph.checkReferences(source: mlfile.source)))
+        for located in mlfile.defaultTargets where graph.dependencies[located.reference] == nil {
+            let hint = Suggestion.hint(for: located.reference.description, among: graph.nodes.map(\.description))
+            diagnostics.add(mlfile.source.diagnostic("unknown default target '\(located.reference)'\(hint)", at: located.location))
+        }
+        if diagnostics.isEmpty, let cycle = graph.findCycle() {
+            let path = cycle.path.map(\.description).joined(separator: " -> ")
+            diagnostics.add(mlfile.source.diagnostic("dependency cycle: \(path)", at: cycle.closingEdge.location))
+        }
+        try diagnostics.throwIfAny()
+        return Project(mlfile: mlfile, rules: rules, configurations: configurations, graph: graph, producers: producers)
+    }
+
+    /// Parses command-line target names, with suggestions for typos.
+    public func resolveTargets(_ names: [String]) throws -> [TargetReference] {
+        if names.isEmpty {
+            let defaults = mlfile.defaultTargets.map(\.reference)
+            return defaults.isEmpty ? graph.nodes : defaults
+        }
+        var out: [TargetReference] = []
+        var diagnostics = DiagnosticCollector()
+        let known = graph.nodes.map(\.description)
+        for name in names {
+            if let reference = TargetReference(parsing: name), graph.dependencies[reference] != nil {
+                out.append(reference)
+            } else if !name.contains(":"), let match = graph.nodes.first(where: { $0.name == name }),
+                      graph.nodes.filter({ $0.name == name }).count == 1 {
+                out.append(match)
+            } else {
+                diagnostics.add(Diagnostic("unknown target '\(name)'\(Suggestion.hint(for: name, among: known))"))
+            }
+        }
+        try diagnostics.throwIfAny()
+        return out
+    }
+}
+
+/// Workspace-relative path spelling: no `./`, no duplicate or trailing slashes.
+public enum PathNormalizer {
+    public static func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) where part != "." {
+            parts.append(part)
+        }
+        let joined = parts.joined(separator: "/")
+        return path.hasPrefix("/") ? "/" + joined : (joined.isEmpty ? "." : joined)
+    }
+
+    public static func isSameOrInside(_ path: String, _ directory: String) -> Bool {
+        path == directory || path.hasPrefix(directory + "/")
+    }
+}

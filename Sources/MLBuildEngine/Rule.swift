@@ -1,0 +1,111 @@
+import MLBuildCache
+import MLBuildCore
+
+/// One kind of target (`task`, `dataset`, `model`, …). A new kind is one type conforming to
+/// this protocol, registered in `RuleRegistry`: the engine does the rest (keys, caching,
+/// scheduling, freshness, events).
+public protocol Rule: Sendable {
+    /// The kind word in the Mlfile header.
+    static var kind: String { get }
+    /// Enters every action key: bump it when the rule's behaviour changes, so that results of
+    /// the old behaviour stop matching.
+    static var version: Int { get }
+    /// The body keys this kind accepts (besides the common `description` and `seed`).
+    static var keys: [RuleKey] { get }
+    /// One line for `--help` and docs.
+    static var summary: String { get }
+
+    /// Checks and keeps the target's values. Throws `Diagnostic` or `DiagnosticList`.
+    init(configuration: TargetConfiguration) throws
+
+    /// Targets needed beyond those in the header (e.g. `dataset = dataset:churn`).
+    var implicitDependencies: [LocatedReference] { get }
+    /// Files, directories or globs (workspace-relative) whose content enters the key.
+    var inputs: [InputPattern] { get }
+    /// Workspace-relative files or directories the rule writes; they are the target's result.
+    var outputs: [String] { get }
+    /// Environment variables passed through to the rule; their values enter the key.
+    var environment: [String] { get }
+    /// Produces the outputs. Throwing (or leaving a declared output missing) fails the target.
+    func run(_ context: RuleContext) async throws
+}
+
+extension Rule {
+    public var implicitDependencies: [LocatedReference] { [] }
+    public var environment: [String] { [] }
+}
+
+/// A body key a rule accepts.
+public struct RuleKey: Sendable {
+    public enum Shape: Sendable { case scalar, list }
+
+    public var name: String
+    public var shape: Shape
+    public var required: Bool
+    public var summary: String
+
+    public init(_ name: String, _ shape: Shape = .scalar, required: Bool = false, summary: String) {
+        self.name = name
+        self.shape = shape
+        self.required = required
+        self.summary = summary
+    }
+
+    /// Keys every kind accepts.
+    public static let common: [RuleKey] = [
+        RuleKey("description", summary: "what the target is for (not part of the key)"),
+        RuleKey("seed", summary: "the target's seed (overrides --seed and the Mlfile's seed)"),
+    ]
+}
+
+/// An input as declared: a path or glob, and where it was written.
+public struct InputPattern: Sendable, Hashable {
+    public var pattern: String
+    public var location: SourceLocation?
+
+    public init(_ pattern: String, at location: SourceLocation? = nil) {
+        self.pattern = pattern
+        self.location = location
+    }
+}
+
+/// What a rule sees while it runs.
+public struct RuleContext: Sendable {
+    public let target: TargetReference
+    /// Absolute path of the workspace root (also the process's working directory). Never put it
+    /// into an artifact or a key.
+    public let workspace: String
+    public let seed: UInt64
+    /// The action key of this run (for lineage records).
+    public let key: ContentDigest
+    /// The clean environment for child processes: declared `env`, `MLBUILD_SEED`,
+    /// `MLBUILD_TARGET` and a fixed `PATH` unless `PATH` is declared.
+    public let environment: [String: String]
+    /// Values of the `${secret:NAME}` references, read at run time. Never log them.
+    public let secrets: [String: String]
+    /// Results of the direct dependencies.
+    public let dependencies: [TargetReference: ActionResult]
+    /// Appends to the target's captured output (shown after it finishes).
+    public let output: OutputSink
+    public let commandRunner: any CommandRunner
+
+    public init(target: TargetReference, workspace: String, seed: UInt64, key: ContentDigest,
+                environment: [String: String], secrets: [String: String],
+                dependencies: [TargetReference: ActionResult], output: OutputSink, commandRunner: any CommandRunner) {
+        self.target = target
+        self.workspace = workspace
+        self.seed = seed
+        self.key = key
+        self.environment = environment
+        self.secrets = secrets
+        self.dependencies = dependencies
+        self.output = output
+        self.commandRunner = commandRunner
+    }
+}
+
+/// A rule's failure with a message meant for the user as it is.
+public struct RuleFailure: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

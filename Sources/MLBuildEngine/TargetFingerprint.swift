@@ -1,0 +1,114 @@
+import MLBuildCache
+import MLBuildCore
+
+/// Everything that enters a target's action key, kept apart so that `--explain` can say which
+/// part changed. The key is SHA-256 over a type-tagged encoding of, in this order: the domain
+/// `mlbuild-action-v1`, kind, rule version, the canonical parameters sorted by name, the input
+/// files (workspace-relative path, content digest) sorted by path, the dependencies
+/// (`KIND:NAME`, output-manifest digest) sorted, the seed, and the passed-through environment
+/// (name, value) sorted by name. Nothing else: no absolute path, clock, host or user.
+public struct TargetFingerprint: Sendable, Equatable {
+    public var kind: String
+    public var ruleVersion: Int
+    public var parameters: [(String, String)]
+    public var inputs: [(String, ContentDigest)]
+    public var dependencies: [(TargetReference, ContentDigest)]
+    public var seed: UInt64
+    public var environment: [(String, String)]
+
+    public var key: ContentDigest {
+        var h = StableHasher(domain: "mlbuild-action-v1")
+        h.append(kind)
+        h.append(ruleVersion)
+        h.appendCount(parameters.count)
+        for (name, value) in parameters {
+            h.append(name)
+            h.append(value)
+        }
+        h.appendCount(inputs.count)
+        for (path, digest) in inputs {
+            h.append(path)
+            h.append(digest)
+        }
+        h.appendCount(dependencies.count)
+        for (reference, digest) in dependencies {
+            h.append(reference.description)
+            h.append(digest)
+        }
+        h.append(seed)
+        h.appendCount(environment.count)
+        for (name, value) in environment {
+            h.append(name)
+            h.append(value)
+        }
+        return h.finalize()
+    }
+
+    public static func == (a: TargetFingerprint, b: TargetFingerprint) -> Bool { a.key == b.key }
+
+    /// What is remembered between runs for `--explain`: digests only, never values (an
+    /// environment value could be sensitive).
+    public var summary: FingerprintSummary {
+        FingerprintSummary(
+            ruleVersion: "\(kind)/\(ruleVersion)",
+            parameters: parameters.map { ($0.0, ContentDigest.of($0.1)) },
+            inputs: inputs,
+            dependencies: dependencies.map { ($0.0.description, $0.1) },
+            seed: seed,
+            environment: environment.map { ($0.0, ContentDigest.of($0.1)) })
+    }
+}
+
+/// The remembered shape of a fingerprint (names and digests).
+public struct FingerprintSummary: Sendable {
+    public var ruleVersion: String
+    public var parameters: [(String, ContentDigest)]
+    public var inputs: [(String, ContentDigest)]
+    public var dependencies: [(String, ContentDigest)]
+    public var seed: UInt64
+    public var environment: [(String, ContentDigest)]
+
+    /// The first difference from `previous`, in the order a user thinks about them.
+    public func firstDifference(from previous: FingerprintSummary) -> RunReason? {
+        if ruleVersion != previous.ruleVersion { return .ruleChanged }
+        if let d = Self.firstChange(inputs, previous.inputs) { return .inputChanged(d) }
+        if let d = Self.firstChange(parameters, previous.parameters) { return .parameterChanged(d) }
+        if let d = Self.firstChange(dependencies, previous.dependencies) { return .dependencyChanged(d) }
+        if let d = Self.firstChange(environment, previous.environment) { return .environmentChanged(d) }
+        if seed != previous.seed { return .seedChanged }
+        return nil
+    }
+
+    private static func firstChange(_ now: [(String, ContentDigest)], _ before: [(String, ContentDigest)]) -> String? {
+        var old: [String: ContentDigest] = [:]
+        for (name, digest) in before { old[name] = digest }
+        for (name, digest) in now where old[name] != digest { return name }
+        let current = Set(now.map(\.0))
+        return before.map(\.0).first { !current.contains($0) }
+    }
+}
+
+/// Why a target is not fresh: the first reason found, as `--explain` prints it.
+public enum RunReason: Sendable, Equatable, CustomStringConvertible {
+    case noCacheEntry
+    case inputChanged(String)
+    case parameterChanged(String)
+    case dependencyChanged(String)
+    case environmentChanged(String)
+    case seedChanged
+    case ruleChanged
+    case outputMissingOrModified(String)
+
+    public var description: String {
+        switch self {
+        case .noCacheEntry: return "no cache entry"
+        case let .inputChanged(path): return "input \(path) changed"
+        case let .parameterChanged(name): return "parameter \(name) changed"
+        case let .dependencyChanged(target): return "dependency \(target) produced new output"
+        case let .environmentChanged(name): return "environment variable \(name) changed"
+        case .seedChanged: return "seed changed"
+        case .ruleChanged: return "rule version changed"
+        case let .outputMissingOrModified(path): return "output \(path) missing or modified"
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import MLBuildCache
+import MLBuildCore
+
+/// The directory a build runs in, and where its state and cache live.
+public struct Workspace: Sendable {
+    /// Absolute path of the workspace root; the process works from here, and every path a rule
+    /// sees is relative to it.
+    public let root: String
+    public let cache: CacheLayout
+    /// The environment mlbuild was started with (the source of `env` and `${secret:…}` values).
+    public let environment: [String: String]
+
+    public init(root: String, cacheDirectory: String, environment: [String: String]) {
+        self.root = root
+        cache = CacheLayout(root: cacheDirectory.hasPrefix("/") ? cacheDirectory : "\(root)/\(cacheDirectory)")
+        self.environment = environment
+    }
+
+    /// `.mlbuild/`: the workspace's own state (not shared, not cached).
+    public var stateDirectory: String { "\(root)/.mlbuild" }
+    public var statePath: String { "\(stateDirectory)/state" }
+    public var statCachePath: String { "\(stateDirectory)/stat-cache" }
+    public var lockPath: String { "\(stateDirectory)/lock" }
+}
+
+/// A shared cache beyond the local directory (the HTTP remote cache). Every method absorbs its
+/// own failures: a sick remote degrades to misses, never to a failed or wrong build.
+public protocol RemoteCacheBackend: Sendable {
+    /// The action result stored under `key`, or nil.
+    func lookupAction(_ key: ContentDigest) async -> ActionResult?
+    /// Downloads blob `digest`, verifies it, and puts it into `store`; false on miss or error.
+    func fetchBlob(_ digest: ContentDigest, into store: ContentStore) async -> Bool
+    /// Uploads the blobs (skipping those the server has) and then the action result.
+    func upload(result: ActionResult, key: ContentDigest, store: ContentStore) async
+    var bytesDownloaded: UInt64 { get }
+    var bytesUploaded: UInt64 { get }
+}

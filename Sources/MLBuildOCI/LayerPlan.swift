@@ -1,0 +1,149 @@
+import Crypto
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A `LayerSpec` expanded into the exact, sorted list of tar entries it produces, plus the cache
+/// key derived from that list. Parent directories are explicit entries.
+struct LayerPlan {
+    struct Item: Codable, Equatable {
+        enum Kind: String, Codable { case directory, file }
+        /// Path in the tar: relative, no leading "/" or "./", no trailing "/".
+        var path: String
+        var kind: Kind
+        var mode: UInt32
+        var size: Int64
+        /// Content digest of a file (hex); nil for directories.
+        var digest: String?
+        /// Host file to stream from; not part of the key.
+        var source: URL?
+
+        enum CodingKeys: String, CodingKey { case path, kind, mode, size, digest }
+    }
+
+    /// Bumped whenever the bytes we produce for the same items change.
+    static let formatVersion = "mlbuild-oci-layer-v1"
+
+    let name: String
+    let items: [Item]
+    let cacheKey: String
+
+    init(spec: LayerSpec, compressionLevel: Int32) throws {
+        var byPath: [String: (item: Item, origin: String)] = [:]
+        func add(_ item: Item, origin: String) throws {
+            if let existing = byPath[item.path] {
+                if existing.item.kind == .directory && item.kind == .directory { return }
+                throw OCIError(
+                    "layer '\(spec.name)': image path '/\(item.path)' comes from both \(existing.origin) and \(origin)")
+            }
+            byPath[item.path] = (item, origin)
+        }
+        for entry in spec.entries {
+            let source = entry.source.standardizedFileURL
+            var info = stat()
+            guard stat(source.path, &info) == 0 else {
+                throw OCIError("layer '\(spec.name)': cannot read source '\(entry.source.path)': \(String(cString: strerror(errno)))")
+            }
+            var target = try Self.normalize(entry.imagePath, layer: spec.name)
+            let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
+            if !isDirectory && entry.imagePath.hasSuffix("/") {
+                target = target.isEmpty ? source.lastPathComponent : target + "/" + source.lastPathComponent
+            }
+            guard !target.isEmpty || isDirectory else {
+                throw OCIError("layer '\(spec.name)': a file cannot be placed at the image root '/'")
+            }
+            for parent in Self.parents(of: target) {
+                try add(Item(path: parent, kind: .directory, mode: 0o755, size: 0), origin: "a parent directory")
+            }
+            if isDirectory {
+                if !target.isEmpty {
+                    try add(Item(path: target, kind: .directory, mode: 0o755, size: 0), origin: "'\(source.path)'")
+                }
+                try Self.walk(directory: source, imagePath: target, mode: entry.mode, layer: spec.name) {
+                    try add($0, origin: "'\($0.source?.path ?? source.path)'")
+                }
+            } else if (info.st_mode & S_IFMT) == S_IFREG {
+                try add(Self.fileItem(source, info: info, path: target, mode: entry.mode), origin: "'\(source.path)'")
+            } else {
+                throw OCIError("layer '\(spec.name)': source '\(source.path)' is neither a file nor a directory")
+            }
+        }
+        // Byte order of UTF-8 paths: a parent ("a") sorts before its children ("a/b").
+        let items = byPath.values.map(\.item).sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
+        self.name = spec.name
+        self.items = items
+        var hasher = SHA256()
+        hasher.update(data: Array("\(Self.formatVersion)\ngzip:\(compressionLevel)\n".utf8))
+        hasher.update(data: try OCIJSON.encode(items))
+        self.cacheKey = ContentDigest(hasher.finalize()).hex
+    }
+
+    /// "/model/" -> "model"; refuses "..", NUL and other surprises.
+    static func normalize(_ imagePath: String, layer: String) throws -> String {
+        var parts: [Substring] = []
+        for component in imagePath.split(separator: "/", omittingEmptySubsequences: true) {
+            if component == "." { continue }
+            guard component != "..", !component.utf8.contains(0) else {
+                throw OCIError("layer '\(layer)': invalid image path '\(imagePath)'")
+            }
+            parts.append(component)
+        }
+        return parts.joined(separator: "/")
+    }
+
+    static func parents(of path: String) -> [String] {
+        let parts = path.split(separator: "/")
+        guard parts.count > 1 else { return [] }
+        return (1..<parts.count).map { parts[0..<$0].joined(separator: "/") }
+    }
+
+    private static func fileItem(_ url: URL, info: stat, path: String, mode: UInt32?) throws -> Item {
+        let executable = info.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH) != 0
+        let (digest, size) = try ContentDigest.ofFile(url)
+        guard size == Int64(info.st_size) else {
+            throw OCIError("file '\(url.path)' changed size while being hashed")
+        }
+        return Item(
+            path: path, kind: .file, mode: mode ?? (executable ? 0o755 : 0o644), size: size, digest: digest.hex,
+            source: url)
+    }
+
+    private static func walk(
+        directory: URL, imagePath: String, mode: UInt32?, layer: String, add: (Item) throws -> Void
+    ) throws {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+        } catch {
+            throw OCIError("layer '\(layer)': cannot list '\(directory.path)': \(error)")
+        }
+        for name in names {
+            let url = directory.appendingPathComponent(name)
+            let path = imagePath.isEmpty ? name : imagePath + "/" + name
+            var info = stat()
+            guard lstat(url.path, &info) == 0 else {
+                throw OCIError("layer '\(layer)': cannot stat '\(url.path)': \(String(cString: strerror(errno)))")
+            }
+            var type = info.st_mode & S_IFMT
+            if type == S_IFLNK {
+                guard stat(url.path, &info) == 0 else {
+                    throw OCIError("layer '\(layer)': dangling symlink '\(url.path)'")
+                }
+                type = info.st_mode & S_IFMT
+                guard type == S_IFREG else {
+                    throw OCIError("layer '\(layer)': symlink '\(url.path)' points to a directory or special file; only file symlinks are followed")
+                }
+            }
+            switch type {
+            case S_IFDIR:
+                try add(Item(path: path, kind: .directory, mode: 0o755, size: 0))
+                try walk(directory: url, imagePath: path, mode: mode, layer: layer, add: add)
+            case S_IFREG:
+                try add(fileItem(url, info: info, path: path, mode: mode))
+            default:
+                throw OCIError("layer '\(layer)': '\(url.path)' is not a regular file, directory or symlink")
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+
+/// One logical layer of the image: a named list of files/directories to place in it.
+/// Each layer becomes one gzip-compressed tar blob.
+public struct LayerSpec: Sendable, Equatable {
+    /// Shown in the config history (`created_by`), e.g. "model" or "files".
+    public var name: String
+    public var entries: [LayerEntry]
+
+    public init(name: String, entries: [LayerEntry]) {
+        self.name = name
+        self.entries = entries
+    }
+}
+
+/// A source on the host placed at a path in the image.
+///
+/// - A file source goes to `imagePath`; if `imagePath` ends with `/` the file keeps its name
+///   under that directory (`files = model.bin:/srv/` puts it at /srv/model.bin).
+/// - A directory source is copied recursively with its root at `imagePath`.
+/// Symlinks inside a directory source are followed when they point to a regular file (the image
+/// gets the content); symlinks to directories are refused.
+public struct LayerEntry: Sendable, Equatable {
+    public var imagePath: String
+    public var source: URL
+    /// Permission bits for regular files; nil: 0755 when the source has any execute bit, else 0644.
+    /// Directories are always 0755.
+    public var mode: UInt32?
+
+    public init(imagePath: String, source: URL, mode: UInt32? = nil) {
+        self.imagePath = imagePath
+        self.source = source
+        self.mode = mode
+    }
+}

@@ -1,0 +1,106 @@
+import MLBuildCore
+import MLBuildEngine
+
+/// `task NAME: DEPS` — a shell command with declared inputs and outputs.
+///
+///     task clean_rows: task:fetch
+///         inputs = ${data}/rows.csv, scripts/clean.py
+///         outputs = work/clean.csv
+///         run = python3 scripts/clean.py ${data}/rows.csv work/clean.csv
+///         env = LANG, TZ, API_TOKEN=${secret:API_TOKEN}
+///
+/// The command runs with `/bin/sh -c` in the workspace root with a clean environment: the
+/// variables named in `env` (their values enter the key), `NAME=value` items of `env`,
+/// `MLBUILD_SEED`, `MLBUILD_TARGET`, and a fixed `PATH` unless `PATH` is listed. A
+/// `${secret:NAME}` in `run` reads `$NAME` from the task's environment, which gets the secret's
+/// value at run time; the key only ever sees the reference.
+public struct TaskRule: Rule {
+    public static let kind = "task"
+    public static let version = 1
+    public static let summary = "runs a shell command that turns declared inputs into declared outputs"
+    public static let keys: [RuleKey] = [
+        RuleKey("run", required: true, summary: "the shell command (sh -c), run in the workspace root"),
+        RuleKey("inputs", .list, summary: "files, directories or globs whose content enters the key"),
+        RuleKey("outputs", .list, summary: "files or directories the command must produce"),
+        RuleKey("env", .list, summary: "environment variables passed through (NAME) or set (NAME=value)"),
+    ]
+
+    public let command: [Unicode.Scalar]
+    public let inputs: [InputPattern]
+    public let outputs: [String]
+    public let environment: [String]
+    /// `NAME=value` items of `env` (values may hold secret references).
+    let assignments: [(String, [Unicode.Scalar])]
+
+    public init(configuration: TargetConfiguration) throws {
+        var diagnostics = DiagnosticCollector()
+        command = configuration.value("run").map { value in
+            // A single quoted string is unquoted; anything else is the command as written.
+            (try? value.scalarValue()).map { Array($0.unicodeScalars) } ?? value.scalars
+        } ?? []
+        if command.allSatisfy({ $0.properties.isWhitespace }) {
+            diagnostics.add(configuration.diagnostic("run", "\(configuration.reference) has an empty 'run' command"))
+        }
+        inputs = (diagnostics.attempt { try configuration.list("inputs") } ?? []).map { InputPattern($0.text, at: $0.location) }
+        var outputs: [String] = []
+        for item in diagnostics.attempt({ try configuration.list("outputs") }) ?? [] {
+            let path = PathNormalizer.normalize(item.text)
+            if path.hasPrefix("/") || path == "." || path.split(separator: "/").contains("..") {
+                diagnostics.add(configuration.target.source.diagnostic("output '\(item.text)' must be a path inside the workspace", at: item.location))
+            } else if path == ".mlbuild" || path.hasPrefix(".mlbuild/") {
+                diagnostics.add(configuration.target.source.diagnostic("output '\(item.text)' is inside mlbuild's own state directory", at: item.location))
+            } else {
+                outputs.append(path)
+            }
+        }
+        self.outputs = outputs
+        var passThrough: [String] = []
+        var assignments: [(String, [Unicode.Scalar])] = []
+        for item in diagnostics.attempt({ try configuration.list("env") }) ?? [] {
+            if let equals = item.text.firstIndex(of: "=") {
+                let name = String(item.text[..<equals])
+                assignments.append((name, Array(item.text[item.text.index(after: equals)...].unicodeScalars)))
+            } else {
+                passThrough.append(item.text)
+            }
+        }
+        for name in passThrough + assignments.map(\.0) where name.isEmpty || !name.utf8.allSatisfy({ MLBuildCore.isEnvironmentNameByte($0) }) {
+            diagnostics.add(configuration.diagnostic("env", "'\(name)' is not an environment variable name"))
+        }
+        environment = passThrough
+        self.assignments = assignments
+        try diagnostics.throwIfAny()
+    }
+
+    public func run(_ context: RuleContext) async throws {
+        var environment = context.environment
+        for (name, value) in assignments { environment[name] = Self.expandSecrets(value, secrets: context.secrets, inShell: false) }
+        for (name, value) in context.secrets { environment[name] = value }
+        let script = Self.expandSecrets(command, secrets: context.secrets, inShell: true)
+        let status = try await context.commandRunner.run(command: script, environment: environment, output: context.output)
+        if status != 0 {
+            throw RuleFailure("command exited with status \(status)")
+        }
+    }
+
+    /// Replaces secret markers: in a shell command by `${NAME}` (the value comes from the
+    /// environment, so it never appears in the command line), elsewhere by the value itself.
+    static func expandSecrets(_ scalars: [Unicode.Scalar], secrets: [String: String], inShell: Bool) -> String {
+        var out = String.UnicodeScalarView()
+        var name: String.UnicodeScalarView? = nil
+        for scalar in scalars {
+            if scalar == ResolvedValue.secretOpen {
+                name = String.UnicodeScalarView()
+            } else if scalar == ResolvedValue.secretClose, let current = name {
+                let key = String(current)
+                out.append(contentsOf: (inShell ? "${\(key)}" : (secrets[key] ?? "")).unicodeScalars)
+                name = nil
+            } else if name != nil {
+                name?.append(scalar)
+            } else {
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+}

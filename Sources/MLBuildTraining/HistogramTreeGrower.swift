@@ -1,0 +1,290 @@
+nonisolated(unsafe) var histTime = 0.0
+nonisolated(unsafe) var splitTime = 0.0
+nonisolated(unsafe) var partTime = 0.0
+nonisolated(unsafe) var histUpdates = 0
+nonisolated(unsafe) var partRows = 0
+import Foundation
+
+/// Grows one regression tree on binned features, best-first (leaf-wise) like LightGBM and
+/// scikit-learn's `TreeGrower`: the leaf with the largest gain is split next until `maxLeafNodes`
+/// leaves exist or no leaf has a split with positive gain.
+///
+/// Per node: a histogram of (Σg, Σh) and counts per (feature, bin). Only the smaller child's
+/// histogram is built from its rows; the larger one is parent − smaller (the subtraction trick).
+/// Histograms are built one feature per task, each by one sequential loop, so the sums do not
+/// depend on scheduling. Gain (sklearn's, without the ½):
+///   G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ),  leaf value −learningRate·G/(H+λ).
+struct HistogramTreeGrower {
+    struct Parameters: Sendable {
+        var maxLeafNodes: Int
+        var maxDepth: Int?
+        var minSamplesLeaf: Int
+        var l2: Double
+        var learningRate: Double
+        /// sklearn's `min_hessian_to_split`: each child's Σh must reach it.
+        var minHessian: Double = 1e-3
+    }
+
+    /// One node in creation order (root = 0). `bin` and `missingGoesLeft` define the split
+    /// (bin ≤ `bin` goes left; the missing bin follows `missingGoesLeft`).
+    struct Node {
+        var feature = -1
+        var bin = 0
+        var missingGoesLeft = false
+        var left = -1
+        var right = -1
+        var value = 0.0
+        var depth = 0
+        var start = 0
+        var end = 0
+        var sumGradient = 0.0
+        var sumHessian = 0.0
+        var isLeaf: Bool { left < 0 }
+    }
+
+    struct Split {
+        var gain: Double
+        var feature: Int
+        var bin: Int
+        var missingGoesLeft: Bool
+        var leftGradient: Double, leftHessian: Double, leftCount: Int
+        var rightGradient: Double, rightHessian: Double, rightCount: Int
+    }
+
+    /// Histogram bins per feature: up to 255 value bins and the missing bin.
+    static let binStride = 256
+
+    final class Histogram {
+        /// (Σg, Σh) of feature f, bin b at f·stride + b.
+        var sums: [SIMD2<Double>]
+        var counts: [UInt32]
+        init(features: Int) {
+            sums = [SIMD2<Double>](repeating: .zero, count: features * HistogramTreeGrower.binStride)
+            counts = [UInt32](repeating: 0, count: features * HistogramTreeGrower.binStride)
+        }
+    }
+
+    let parameters: Parameters
+    let binner: FeatureBinner
+    let hasMissing: [Bool]
+    let rowCount: Int
+    let featureCount: Int
+
+    /// Grows a tree on the rows `indices` (partitioned in place: each leaf ends up owning the
+    /// slice `start ..< end`). `identity` says `indices` is 0..<n in order, which lets the root
+    /// histogram skip the gather. `gradients` holds (g, h) per row.
+    func grow(
+        bins: UnsafeBufferPointer<UInt8>, gradients: UnsafeBufferPointer<SIMD2<Double>>,
+        indices: UnsafeMutableBufferPointer<UInt32>, scratch: UnsafeMutableBufferPointer<UInt32>,
+        identity: Bool
+    ) -> [Node] {
+        let rootHistogram = histogram(bins: bins, gradients: gradients, indices: indices, range: 0 ..< indices.count, identity: identity)
+        var rootSum = SIMD2<Double>.zero
+        for b in 0 ..< Self.binStride { rootSum += rootHistogram.sums[b] }
+        var nodes = [Node(depth: 0, start: 0, end: indices.count, sumGradient: rootSum.x, sumHessian: rootSum.y)]
+        nodes[0].value = leafValue(rootSum.x, rootSum.y)
+        var histograms: [Histogram?] = [rootHistogram]
+        var splits: [Split?] = [canSplit(nodes[0]) ? findSplit(rootHistogram, nodes[0]) : nil]
+        var leaves = 1
+
+        while leaves < parameters.maxLeafNodes {
+            // The pending split with the largest gain; ties go to the older node.
+            var best = -1
+            for (id, split) in splits.enumerated() {
+                guard let split else { continue }
+                if best < 0 || split.gain > splits[best]!.gain { best = id }
+            }
+            guard best >= 0, let split = splits[best] else { break }
+            splits[best] = nil
+            let parent = nodes[best]
+            let leftCount = partition(bins: bins, indices: indices, scratch: scratch, node: parent, split: split)
+            let leftId = nodes.count, rightId = nodes.count + 1
+            var left = Node(depth: parent.depth + 1, start: parent.start, end: parent.start + leftCount,
+                            sumGradient: split.leftGradient, sumHessian: split.leftHessian)
+            left.value = leafValue(split.leftGradient, split.leftHessian)
+            var right = Node(depth: parent.depth + 1, start: parent.start + leftCount, end: parent.end,
+                             sumGradient: split.rightGradient, sumHessian: split.rightHessian)
+            right.value = leafValue(split.rightGradient, split.rightHessian)
+            nodes[best].feature = split.feature
+            nodes[best].bin = split.bin
+            nodes[best].missingGoesLeft = split.missingGoesLeft
+            nodes[best].left = leftId
+            nodes[best].right = rightId
+            nodes.append(left)
+            nodes.append(right)
+            splits.append(nil)
+            splits.append(nil)
+            histograms.append(nil)
+            histograms.append(nil)
+            leaves += 1
+            let parentHistogram = histograms[best]
+            histograms[best] = nil
+            if leaves >= parameters.maxLeafNodes { break }
+
+            let splitLeft = canSplit(left), splitRight = canSplit(right)
+            guard splitLeft || splitRight, let parentHistogram else { continue }
+            let leftIsSmaller = left.end - left.start <= right.end - right.start
+            let (smallId, largeId) = leftIsSmaller ? (leftId, rightId) : (rightId, leftId)
+            let small = nodes[smallId]
+            let smallHistogram = histogram(bins: bins, gradients: gradients, indices: indices,
+                                           range: small.start ..< small.end, identity: false)
+            let largeCanSplit = leftIsSmaller ? splitRight : splitLeft
+            let smallCanSplit = leftIsSmaller ? splitLeft : splitRight
+            if largeCanSplit {
+                // parent − small, reusing the parent's storage.
+                for i in 0 ..< parentHistogram.sums.count {
+                    parentHistogram.sums[i] -= smallHistogram.sums[i]
+                    parentHistogram.counts[i] &-= smallHistogram.counts[i]
+                }
+                if let s = findSplit(parentHistogram, nodes[largeId]) {
+                    splits[largeId] = s
+                    histograms[largeId] = parentHistogram
+                }
+            }
+            if smallCanSplit, let s = findSplit(smallHistogram, small) {
+                splits[smallId] = s
+                histograms[smallId] = smallHistogram
+            }
+        }
+        return nodes
+    }
+
+    private func leafValue(_ g: Double, _ h: Double) -> Double {
+        -parameters.learningRate * g / (h + parameters.l2)
+    }
+
+    private func canSplit(_ node: Node) -> Bool {
+        if let maxDepth = parameters.maxDepth, node.depth >= maxDepth { return false }
+        return node.end - node.start >= 2 * parameters.minSamplesLeaf
+            && node.sumHessian >= 2 * parameters.minHessian
+    }
+
+    /// The node's histogram, built row-wise: each row's gradient pair is read once and added to
+    /// its bin in every feature. Large nodes are cut into chunks whose count and boundaries depend
+    /// only on the node size; chunk histograms are summed in chunk order, so the result does not
+    /// depend on the number of cores.
+    private func histogram(
+        bins: UnsafeBufferPointer<UInt8>, gradients: UnsafeBufferPointer<SIMD2<Double>>,
+        indices: UnsafeMutableBufferPointer<UInt32>, range: Range<Int>, identity: Bool
+    ) -> Histogram {
+        let t0 = Date(); defer { histTime += Date().timeIntervalSince(t0) }
+        let d = featureCount, m = range.count
+        histUpdates += m * d
+        let rows = UnsafeBufferPointer(rebasing: indices[range])
+        let chunkCount = max(1, min(8, m / 32_768))
+        let parts = (0 ..< chunkCount).map { _ in Histogram(features: d) }
+        parallelFor(chunkCount) { chunk in
+            let part = parts[chunk]
+            let lower = m * chunk / chunkCount, upper = m * (chunk + 1) / chunkCount
+            part.sums.withUnsafeMutableBufferPointer { sums in
+                part.counts.withUnsafeMutableBufferPointer { counts in
+                    let s = sums.baseAddress!, c = counts.baseAddress!, b = bins.baseAddress!
+                    for i in lower ..< upper {
+                        let row = identity ? i : Int(rows[i])
+                        let pair = gradients[row]
+                        let rowBins = b + row * d
+                        var offset = 0
+                        for f in 0 ..< d {
+                            let slot = offset + Int(rowBins[f])
+                            s[slot] += pair
+                            c[slot] &+= 1
+                            offset += Self.binStride
+                        }
+                    }
+                }
+            }
+        }
+        let result = parts[0]
+        for part in parts.dropFirst() {
+            for i in 0 ..< result.sums.count {
+                result.sums[i] += part.sums[i]
+                result.counts[i] &+= part.counts[i]
+            }
+        }
+        return result
+    }
+
+    /// The best split of `node` over all features, nil when none has positive gain under the
+    /// min-samples and min-hessian constraints. Features are scanned in order and only a
+    /// strictly larger gain replaces the best, so ties resolve the same way every run.
+    private func findSplit(_ histogram: Histogram, _ node: Node) -> Split? {
+        let t0 = Date(); defer { splitTime += Date().timeIntervalSince(t0) }
+        let l2 = parameters.l2, minLeaf = parameters.minSamplesLeaf, minHessian = parameters.minHessian
+        let total = node.end - node.start
+        let g = node.sumGradient, h = node.sumHessian
+        let parentScore = g * g / (h + l2)
+        var best: Split?
+        var bestGain = 0.0
+        for feature in 0 ..< featureCount {
+            let base = feature * Self.binStride
+            let valueBins = binner.binCount(feature)
+            let withMissing = hasMissing[feature]
+
+            func consider(_ lg: Double, _ lh: Double, _ lc: Int, bin: Int, missingLeft: Bool) {
+                let rc = total - lc
+                guard lc >= minLeaf, rc >= minLeaf else { return }
+                let rg = g - lg, rh = h - lh
+                guard lh >= minHessian, rh >= minHessian else { return }
+                let gain = lg * lg / (lh + l2) + rg * rg / (rh + l2) - parentScore
+                guard gain > bestGain else { return }
+                bestGain = gain
+                best = Split(gain: gain, feature: feature, bin: bin, missingGoesLeft: missingLeft,
+                             leftGradient: lg, leftHessian: lh, leftCount: lc,
+                             rightGradient: rg, rightHessian: rh, rightCount: rc)
+            }
+
+            // Left to right, missing values going right. With missing values in training the last
+            // candidate puts every value left and only the missing ones right.
+            var acc = SIMD2<Double>.zero
+            var count = 0
+            let lastBin = valueBins - 1 + (withMissing ? 1 : 0)
+            for bin in 0 ..< lastBin {
+                acc += histogram.sums[base + bin]
+                count += Int(histogram.counts[base + bin])
+                consider(acc.x, acc.y, count, bin: bin, missingLeft: false)
+            }
+            if withMissing {
+                // Right to left, missing values going left.
+                var right = SIMD2<Double>.zero
+                var rightCount = 0
+                for bin in stride(from: valueBins - 1, to: 0, by: -1) {
+                    right += histogram.sums[base + bin]
+                    rightCount += Int(histogram.counts[base + bin])
+                    let leftCount = total - rightCount
+                    consider(g - right.x, h - right.y, leftCount, bin: bin - 1, missingLeft: true)
+                }
+            }
+        }
+        guard var split = best else { return nil }
+        if !hasMissing[split.feature] {
+            // No NaN seen in training: a NaN at prediction time follows the larger child (sklearn).
+            split.missingGoesLeft = split.leftCount > split.rightCount
+        }
+        return split
+    }
+
+    /// Stable in-place partition of the node's rows; returns how many went left.
+    private func partition(
+        bins: UnsafeBufferPointer<UInt8>, indices: UnsafeMutableBufferPointer<UInt32>,
+        scratch: UnsafeMutableBufferPointer<UInt32>, node: Node, split: Split
+    ) -> Int {
+        let t0 = Date(); defer { partTime += Date().timeIntervalSince(t0) }
+        let column = bins.baseAddress! + split.feature, d = featureCount
+        let missingBin = binner.missingBin, threshold = split.bin, missingLeft = split.missingGoesLeft
+        var l = node.start, r = 0
+        partRows += node.end - node.start
+        // Branch-free: write the row to both destinations, advance only the one it belongs to
+        // (l ≤ i, so the in-place write never clobbers a row not yet read).
+        for i in node.start ..< node.end {
+            let row = indices[i]
+            let b = Int(column[Int(row) * d])
+            let goLeft = b == missingBin ? missingLeft : b <= threshold
+            indices[l] = row
+            scratch[r] = row
+            l += goLeft ? 1 : 0
+            r += goLeft ? 0 : 1
+        }
+        for k in 0 ..< r { indices[l + k] = scratch[k] }
+        return l - node.start
+    }
+}

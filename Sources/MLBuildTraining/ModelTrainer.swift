@@ -1,0 +1,167 @@
+/// The one entry point the build rules call: turns an Mlfile's algorithm name and textual
+/// hyper-parameters into a fitted `TrainedModel`, rejecting unknown names and bad values with a
+/// message naming them.
+///
+/// Hyper-parameters (text as written in the Mlfile; defaults follow scikit-learn):
+///   logistic_regression  l2 = 1.0 (≥ 0), tolerance = 1e-06 (> 0), max_iterations = 100 (≥ 1)
+///   linear_regression    alpha = 1.0 (≥ 0)
+///   gradient_boosting    trees = 100, learning_rate = 0.1, max_leaf_nodes = 31, min_samples_leaf = 20,
+///                        max_bins = 255 (2…255), l2 = 0.0, max_depth = none, subsample = 1.0 (0 < s ≤ 1)
+public enum ModelTrainer {
+    public static let algorithms = ["gradient_boosting", "linear_regression", "logistic_regression"]
+
+    public static func train(
+        algorithm: String, hyperparameters: [String: String], task: TrainingTask, seed: UInt64,
+        x: Matrix, y: [Double]
+    ) throws -> TrainedModel {
+        let values = try resolve(algorithm: algorithm, hyperparameters: hyperparameters)
+        switch algorithm {
+        case "logistic_regression":
+            guard task == .classification else { throw TrainingError.unsupportedTask(algorithm: algorithm, task: task) }
+            let solver = LogisticRegression(
+                l2: values.double("l2"), tolerance: values.double("tolerance"),
+                maxIterations: values.int("max_iterations"))
+            return .logisticRegression(try solver.fit(x: x, y: y))
+        case "linear_regression":
+            guard task == .regression else { throw TrainingError.unsupportedTask(algorithm: algorithm, task: task) }
+            return .linearRegression(try LinearRegression(alpha: values.double("alpha")).fit(x: x, y: y))
+        default:
+            let booster = GradientBoosting(
+                trees: values.int("trees"), learningRate: values.double("learning_rate"),
+                maxLeafNodes: values.int("max_leaf_nodes"), minSamplesLeaf: values.int("min_samples_leaf"),
+                maxBins: values.int("max_bins"), l2: values.double("l2"), maxDepth: values.optionalInt("max_depth"),
+                subsample: values.double("subsample"), seed: seed)
+            return .gradientBoosting(try booster.fit(x: x, y: y, task: task))
+        }
+    }
+
+    /// Every hyper-parameter of `algorithm` with its effective value (defaults filled in) in
+    /// canonical text ("0.10" and "0.1" both give "0.1"), sorted by name: for the model artifact
+    /// and the action key.
+    public static func resolvedHyperparameters(
+        algorithm: String, hyperparameters: [String: String]
+    ) throws -> [(name: String, value: String)] {
+        let values = try resolve(algorithm: algorithm, hyperparameters: hyperparameters)
+        return values.entries.keys.sorted().map { name in (name, values.entries[name]?.text ?? "") }
+    }
+
+    /// The accepted hyper-parameter names of `algorithm`, sorted.
+    public static func hyperparameterNames(algorithm: String) throws -> [String] {
+        try specs(for: algorithm).map(\.name).sorted()
+    }
+
+    // MARK: - Parsing
+
+    private enum Kind {
+        case double(minimum: Double, inclusive: Bool, maximum: Double?)
+        case int(minimum: Int, maximum: Int?)
+        case optionalInt(minimum: Int)
+    }
+
+    private struct Spec {
+        var name: String
+        var kind: Kind
+        var defaultText: String
+    }
+
+    private enum Value {
+        case double(Double)
+        case int(Int)
+        case none
+
+        var text: String {
+            switch self {
+            case let .double(v): "\(v)"
+            case let .int(v): "\(v)"
+            case .none: "none"
+            }
+        }
+    }
+
+    private struct Resolved {
+        var entries: [String: Value]
+        // Names below come from the specs, so a missing entry is a programming error; fall back
+        // to a neutral value rather than trapping.
+        func double(_ name: String) -> Double {
+            if case let .double(v)? = entries[name] { return v }
+            return 0
+        }
+        func int(_ name: String) -> Int {
+            if case let .int(v)? = entries[name] { return v }
+            return 0
+        }
+        func optionalInt(_ name: String) -> Int? {
+            if case let .int(v)? = entries[name] { return v }
+            return nil
+        }
+    }
+
+    private static func specs(for algorithm: String) throws -> [Spec] {
+        switch algorithm {
+        case "logistic_regression":
+            return [
+                Spec(name: "l2", kind: .double(minimum: 0, inclusive: true, maximum: nil), defaultText: "1.0"),
+                Spec(name: "tolerance", kind: .double(minimum: 0, inclusive: false, maximum: nil), defaultText: "1e-6"),
+                Spec(name: "max_iterations", kind: .int(minimum: 1, maximum: nil), defaultText: "100"),
+            ]
+        case "linear_regression":
+            return [Spec(name: "alpha", kind: .double(minimum: 0, inclusive: true, maximum: nil), defaultText: "1.0")]
+        case "gradient_boosting":
+            return [
+                Spec(name: "trees", kind: .int(minimum: 1, maximum: nil), defaultText: "100"),
+                Spec(name: "learning_rate", kind: .double(minimum: 0, inclusive: false, maximum: nil), defaultText: "0.1"),
+                Spec(name: "max_leaf_nodes", kind: .int(minimum: 2, maximum: nil), defaultText: "31"),
+                Spec(name: "min_samples_leaf", kind: .int(minimum: 1, maximum: nil), defaultText: "20"),
+                Spec(name: "max_bins", kind: .int(minimum: 2, maximum: 255), defaultText: "255"),
+                Spec(name: "l2", kind: .double(minimum: 0, inclusive: true, maximum: nil), defaultText: "0.0"),
+                Spec(name: "max_depth", kind: .optionalInt(minimum: 1), defaultText: "none"),
+                Spec(name: "subsample", kind: .double(minimum: 0, inclusive: false, maximum: 1), defaultText: "1.0"),
+            ]
+        default:
+            throw TrainingError.unknownAlgorithm(name: algorithm, accepted: algorithms)
+        }
+    }
+
+    private static func resolve(algorithm: String, hyperparameters: [String: String]) throws -> Resolved {
+        let specs = try specs(for: algorithm)
+        let accepted = specs.map(\.name).sorted()
+        for name in hyperparameters.keys.sorted() where !accepted.contains(name) {
+            throw TrainingError.unknownHyperparameter(name: name, algorithm: algorithm, accepted: accepted)
+        }
+        var entries = [String: Value]()
+        for spec in specs {
+            let given = hyperparameters[spec.name]
+            entries[spec.name] = try parse(given ?? spec.defaultText, spec: spec)
+        }
+        return Resolved(entries: entries)
+    }
+
+    private static func parse(_ raw: String, spec: Spec) throws -> Value {
+        let text = raw.trimmingCharacters(in: .whitespaces)
+        func invalid(_ expected: String) -> TrainingError {
+            .invalidHyperparameter(name: spec.name, value: raw, expected: expected)
+        }
+        switch spec.kind {
+        case let .double(minimum, inclusive, maximum):
+            var expected = inclusive ? "a number >= \(format(minimum))" : "a number > \(format(minimum))"
+            if let maximum { expected += " and <= \(format(maximum))" }
+            guard let v = Double(text), v.isFinite else { throw invalid(expected) }
+            guard inclusive ? v >= minimum : v > minimum else { throw invalid(expected) }
+            if let maximum, v > maximum { throw invalid(expected) }
+            return .double(v)
+        case let .int(minimum, maximum):
+            let expected = maximum.map { "an integer from \(minimum) to \($0)" } ?? "an integer >= \(minimum)"
+            guard let v = Int(text), v >= minimum else { throw invalid(expected) }
+            if let maximum, v > maximum { throw invalid(expected) }
+            return .int(v)
+        case let .optionalInt(minimum):
+            if text == "none" { return .none }
+            guard let v = Int(text), v >= minimum else { throw invalid("an integer >= \(minimum) or none") }
+            return .int(v)
+        }
+    }
+
+    private static func format(_ v: Double) -> String {
+        v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : "\(v)"
+    }
+}
