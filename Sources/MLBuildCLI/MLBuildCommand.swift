@@ -68,8 +68,15 @@ public enum MLBuildMain {
         } catch let code as ExitCode {
             return code.rawValue
         } catch {
-            printError("error: \(error)")
-            return 1
+            // Help requested late, validation errors and anything else the parser owns.
+            let code = MLBuildCommand.exitCode(for: error)
+            let message = MLBuildCommand.fullMessage(for: error)
+            if code == .success {
+                print(message)
+                return 0
+            }
+            printError(message.isEmpty ? "error: \(error)" : message)
+            return code == .validationFailure ? 2 : 1
         }
     }
 

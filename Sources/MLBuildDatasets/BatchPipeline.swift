@@ -1,19 +1,21 @@
 import Foundation
 
-/// Runs the column builders on a second thread while the source keeps tokenizing: the scan
-/// callback copies each batch's field spans (not the bytes) and queues them; the worker turns
-/// them into typed columns. Wall time becomes max(tokenize, convert) instead of their sum on
-/// two cores. Relies on `TableSource`'s promise that batch bytes stay valid until scan returns.
+/// Runs the column builders on worker threads while the source keeps tokenizing: the scan
+/// callback copies each batch's field spans (not the bytes) and queues them; each worker owns
+/// every `workerCount`-th column and converts its columns of every batch. On two cores, wall
+/// time approaches (tokenize + convert) / 2 instead of their sum. Relies on `TableSource`'s
+/// promise that batch bytes stay valid until `end`, where `finish()` is called.
 final class BatchPipeline: @unchecked Sendable {
-    /// Guards `queue`, `closed` and `builders` hand-off; the worker owns `builders` in between.
+    /// Guards `queues`, `closed`, `done` and the builder hand-back; each worker owns its builders
+    /// between `start()` and `finish()`.
     private let condition = NSCondition()
-    private var queue: [OwnedBatch] = []
+    private var queues: [[OwnedBatch]]
     private var closed = false
+    private var done = 0
     private var builders: [ColumnBuilder]
     private let fieldToBuilder: [Int]
     private let reader: CellReader
-    private var thread: Thread?
-    private var finished = false
+    private let workerCount: Int
     private static let maxQueued = 8
 
     struct OwnedBatch: @unchecked Sendable {
@@ -22,68 +24,78 @@ final class BatchPipeline: @unchecked Sendable {
         var base: UnsafePointer<UInt8>
         var spans: [FieldSpan]
         var lines: [Int]
+        var estimatedTotalCount: Int
     }
 
     init(builders: [ColumnBuilder], fieldToBuilder: [Int], reader: CellReader) {
         self.builders = builders
         self.fieldToBuilder = fieldToBuilder
         self.reader = reader
+        // Two workers (plus the tokenizing thread) keep two cores busy; one for narrow tables.
+        workerCount = builders.count >= 4 ? 2 : 1
+        queues = Array(repeating: [], count: workerCount)
     }
 
     func start() {
-        let t = Thread { [self] in self.work() }
-        t.stackSize = 1 << 20
-        thread = t
-        t.start()
+        for w in 0 ..< workerCount {
+            let t = Thread { [self] in self.work(w) }
+            t.stackSize = 1 << 20
+            t.start()
+        }
     }
 
     func submit(_ batch: RecordBatch) {
         let owned = OwnedBatch(
             count: batch.count, fieldCount: batch.fieldCount, base: batch.base,
             spans: Array(UnsafeBufferPointer(start: batch.spans, count: batch.count * batch.fieldCount)),
-            lines: Array(UnsafeBufferPointer(start: batch.lineNumbers, count: batch.count)))
+            lines: Array(UnsafeBufferPointer(start: batch.lineNumbers, count: batch.count)),
+            estimatedTotalCount: batch.estimatedTotalCount)
         condition.lock()
-        while queue.count >= Self.maxQueued { condition.wait() }
-        queue.append(owned)
-        condition.signal()
+        while queues.contains(where: { $0.count >= Self.maxQueued }) { condition.wait() }
+        for w in 0 ..< workerCount { queues[w].append(owned) }
+        condition.broadcast()
         condition.unlock()
     }
 
-    /// Closes the queue, waits for the worker, and returns the builders.
+    /// Closes the queues, waits for the workers, and returns the builders.
     func finish() -> [ColumnBuilder] {
         condition.lock()
         closed = true
         condition.broadcast()
-        while !finished { condition.wait() }
+        while done < workerCount { condition.wait() }
         let out = builders
         condition.unlock()
         return out
     }
 
-    private func work() {
+    private func work(_ w: Int) {
+        // This worker's builders: schema columns fed by fields f with f % workerCount == w.
         condition.lock()
-        var local = builders
-        builders = []
+        let mine = fieldToBuilder.enumerated().filter { $0.offset % workerCount == w && $0.element >= 0 }
+        var local = mine.map { builders[$0.element] }
         condition.unlock()
         while true {
             condition.lock()
-            while queue.isEmpty, !closed { condition.wait() }
-            if queue.isEmpty, closed {
-                builders = local
-                finished = true
+            while queues[w].isEmpty, !closed { condition.wait() }
+            if queues[w].isEmpty, closed {
+                for (i, m) in mine.enumerated() { builders[m.element] = local[i] }
+                done += 1
                 condition.broadcast()
                 condition.unlock()
                 return
             }
-            let item = queue.removeFirst()
-            condition.signal()
+            let item = queues[w].removeFirst()
+            condition.broadcast()
             condition.unlock()
             item.spans.withUnsafeBufferPointer { sp in
                 item.lines.withUnsafeBufferPointer { lp in
                     guard let spBase = sp.baseAddress, let lpBase = lp.baseAddress else { return }
-                    let batch = RecordBatch(count: item.count, fieldCount: item.fieldCount, base: item.base, spans: spBase, lines: lpBase)
-                    for f in 0 ..< item.fieldCount where fieldToBuilder[f] >= 0 {
-                        local[fieldToBuilder[f]].append(batch: batch, field: f, reader: reader)
+                    var batch = RecordBatch(
+                        count: item.count, fieldCount: item.fieldCount, base: item.base,
+                        spans: spBase, lines: lpBase)
+                    batch.estimatedTotalCount = item.estimatedTotalCount
+                    for (i, m) in mine.enumerated() {
+                        local[i].append(batch: batch, field: m.offset, reader: reader)
                     }
                 }
             }

@@ -35,10 +35,15 @@ struct CSVParser {
         var fieldCount = -1
         var records = 0
         var used = 0  // spans used in the current batch
+        var total = 0  // records handed out in earlier batches
 
         func flush() throws {
             if records > 0 {
-                try batch(RecordBatch(count: records, fieldCount: fieldCount, base: UnsafePointer(base), spans: spans, lines: lines))
+                var b = RecordBatch(count: records, fieldCount: fieldCount, base: UnsafePointer(base), spans: spans, lines: lines)
+                // Records so far over bytes so far, scaled to the file: exact for uniform rows.
+                b.estimatedTotalCount = Int(Double(total + records) * Double(end) / Double(max(p, 1)))
+                total += records
+                try batch(b)
             }
             records = 0
             used = 0

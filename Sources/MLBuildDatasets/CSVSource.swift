@@ -38,17 +38,23 @@ public struct CSVSource: TableSource {
         self.init(name: name, bytes: Array(text.utf8))
     }
 
-    public func scan(header: ([String]) throws -> Void, batch: (RecordBatch) throws -> Void) throws {
+    public func scan(header: ([String]) throws -> Void, batch: (RecordBatch) throws -> Void, end: () throws -> Void) throws {
+        func run(_ buf: UnsafeMutableBufferPointer<UInt8>) throws {
+            do {
+                try CSVParser(buffer: buf, name: name).run(header: header, batch: batch)
+            } catch {
+                try? end()
+                throw error
+            }
+            try end()
+        }
         switch storage {
         case .bytes(let b):
             var copy = b
-            try copy.withUnsafeMutableBufferPointer { buf in
-                try CSVParser(buffer: buf, name: name).run(header: header, batch: batch)
-            }
+            try copy.withUnsafeMutableBufferPointer { try run($0) }
         case .file(let url):
             let mapped = try MappedFile(url: url, name: name)
-            try CSVParser(buffer: mapped.buffer, name: name).run(header: header, batch: batch)
-            withExtendedLifetime(mapped) {}
+            try withExtendedLifetime(mapped) { try run(mapped.buffer) }
         }
     }
 
@@ -67,8 +73,8 @@ public struct CSVSource: TableSource {
         var failure: Int32 = 0
         var bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, initialized in
             var done = 0
-            while done < size {
-                let n = read(fd, buf.baseAddress! + done, size - done)
+            while done < size, let start = buf.baseAddress {
+                let n = read(fd, start + done, size - done)
                 if n < 0 {
                     if errno == EINTR { continue }
                     failure = errno

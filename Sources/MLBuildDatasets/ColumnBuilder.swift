@@ -40,12 +40,16 @@ struct ColumnBuilder {
         case .string: kind = .string; categories = []
         case .category(let values): kind = .category; categories = values
         }
-        nulls.reserveCapacity(reserve)
+        self.reserve(reserve)
+    }
+
+    private mutating func reserve(_ n: Int) {
+        nulls.reserveCapacity(n)
         switch kind {
-        case .int: ints.reserveCapacity(reserve)
-        case .float: floats.reserveCapacity(reserve)
-        case .bool: bools.reserveCapacity(reserve)
-        case .string, .category: codes.reserveCapacity(reserve)
+        case .int: ints.reserveCapacity(n)
+        case .float: floats.reserveCapacity(n)
+        case .bool: bools.reserveCapacity(n)
+        case .string, .category: codes.reserveCapacity(n)
         }
     }
 
@@ -62,6 +66,9 @@ struct ColumnBuilder {
 
     /// Appends field `field` of every record in the batch.
     mutating func append(batch: RecordBatch, field: Int, reader: CellReader) {
+        if nulls.capacity < nulls.count + batch.count, batch.estimatedTotalCount > nulls.count {
+            reserve(batch.estimatedTotalCount + batch.estimatedTotalCount / 32 + batch.count)
+        }
         for r in 0 ..< batch.count {
             append(batch.bytes(r, field), line: batch.line(r), reader: reader)
         }

@@ -50,7 +50,7 @@ extension ColumnarTable {
     }
 
     public func write(to url: URL) throws {
-        try AtomicFile.write(Data(binaryData()), to: url)
+        try AtomicFile.write(binaryData(), to: url)
     }
 
     /// Reads `data.bin`. With `schema` (from the same dataset's schema.json) the columns get

@@ -5,6 +5,7 @@ public enum DatasetIngester {
     public static func ingest(
         _ source: some TableSource, schema: Schema, options: DatasetOptions = DatasetOptions()
     ) throws -> (table: ColumnarTable, report: ValidationReport) {
+        try options.validate()
         try options.validate(against: schema)
         let (table, builders) = try scan(source, schema: schema, options: options)
         var violations = builders.flatMap { $0.violations() }
@@ -22,28 +23,30 @@ public enum DatasetIngester {
         let reader = CellReader(options: options)
         let fresh = { schema.columns.map { ColumnBuilder(spec: $0, collectRowErrors: collectRowErrors) } }
         var pipeline: BatchPipeline?
+        var finished: [ColumnBuilder]?
         var lines: [Int] = []
         var filled: Set<Int> = []
-        do {
-            try source.scan(
-                header: { names in
-                    let m = try HeaderMapping(header: names, schema: schema, source: source.name, mayBeAbsent: mayBeAbsent)
-                    let map = m.schemaIndexOfField.map { $0 >= 0 && ignore.contains(schema.columns[$0].name) ? -1 : $0 }
-                    filled = Set(map.filter { $0 >= 0 })
-                    let p = BatchPipeline(builders: fresh(), fieldToBuilder: map, reader: reader)
-                    p.start()
-                    pipeline = p
-                },
-                batch: { batch in
-                    for r in 0 ..< batch.count { lines.append(batch.line(r)) }
-                    pipeline?.submit(batch)
-                })
-        } catch {
-            // The worker may still read the source's bytes: let it drain before they go away.
-            _ = pipeline?.finish()
-            throw error
-        }
-        let builders = pipeline?.finish() ?? fresh()
+        try source.scan(
+            header: { names in
+                let m = try HeaderMapping(header: names, schema: schema, source: source.name, mayBeAbsent: mayBeAbsent)
+                let map = m.schemaIndexOfField.map { $0 >= 0 && ignore.contains(schema.columns[$0].name) ? -1 : $0 }
+                filled = Set(map.filter { $0 >= 0 })
+                let p = BatchPipeline(builders: fresh(), fieldToBuilder: map, reader: reader)
+                p.start()
+                pipeline = p
+            },
+            batch: { batch in
+                if lines.capacity < lines.count + batch.count, batch.estimatedTotalCount > lines.count {
+                    lines.reserveCapacity(batch.estimatedTotalCount + batch.estimatedTotalCount / 32 + batch.count)
+                }
+                for r in 0 ..< batch.count { lines.append(batch.line(r)) }
+                pipeline?.submit(batch)
+            },
+            end: {
+                // The worker reads the source's bytes: it must be done before they go away.
+                finished = pipeline?.finish()
+            })
+        let builders = finished ?? fresh()
         let columns = builders.enumerated().map { i, b in
             filled.contains(i) ? b.finish() : Column.allNull(spec: b.spec, rows: lines.count)
         }

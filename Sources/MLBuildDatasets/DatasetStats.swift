@@ -36,10 +36,25 @@ public struct DatasetStats: Codable, Sendable, Equatable {
     public static let topFrequencies = 20
 
     /// Statistics of a table; column order and value order fixed, so equal data gives equal JSON.
+    /// Columns are summarized in parallel (each column's own arithmetic order is fixed, so the
+    /// result does not depend on scheduling).
     public static func compute(_ table: ColumnarTable) -> DatasetStats {
+        let results = ResultSlots(count: table.columns.count)
+        DispatchQueue.concurrentPerform(iterations: table.columns.count) { i in
+            results.set(i, ColumnStats.compute(table.columns[i]))
+        }
         var out: [String: ColumnStats] = [:]
-        for column in table.columns { out[column.spec.name] = ColumnStats.compute(column) }
+        for (i, column) in table.columns.enumerated() { out[column.spec.name] = results.get(i) }
         return DatasetStats(rows: table.rowCount, columns: out)
+    }
+
+    /// Per-column results written from concurrentPerform workers; `lock` guards `slots`.
+    private final class ResultSlots: @unchecked Sendable {
+        private let lock = NSLock()
+        private var slots: [ColumnStats?]
+        init(count: Int) { slots = Array(repeating: nil, count: count) }
+        func set(_ i: Int, _ value: ColumnStats) { lock.withLock { slots[i] = value } }
+        func get(_ i: Int) -> ColumnStats? { lock.withLock { slots[i] } }
     }
 }
 
@@ -78,22 +93,38 @@ public struct ColumnStats: Codable, Sendable, Equatable {
         case .int, .float:
             var values: [Double] = []
             values.reserveCapacity(s.count)
-            for r in 0 ..< column.nulls.count { if let v = column.double(at: r) { values.append(v) } }
-            guard !values.isEmpty else { return s }
+            switch column.storage {
+            case .int(let v): for r in 0 ..< v.count where !column.nulls[r] { values.append(Double(v[r])) }
+            case .float(let v): for r in 0 ..< v.count where !column.nulls[r] { values.append(v[r]) }
+            default: break
+            }
+            guard let first = values.first else { return s }
             var sum = 0.0
-            for v in values { sum += v }
+            var lo = first
+            var hi = first
+            for v in values {
+                sum += v
+                lo = Swift.min(lo, v)
+                hi = Swift.max(hi, v)
+            }
             let mean = sum / Double(values.count)
             var ss = 0.0
             for v in values { ss += (v - mean) * (v - mean) }
-            let sorted = values.sorted()
             s.mean = mean
             s.std = (ss / Double(values.count)).squareRoot()
-            s.min = sorted.first
-            s.max = sorted.last
+            s.min = lo
+            s.max = hi
+            s.histogram = Histogram(values: values, min: lo, max: hi)
+            // Quantiles need only the order statistics around each level, not a full sort.
+            let n = values.count
+            let positions = DatasetStats.quantileLevels.flatMap { level -> [Int] in
+                let k = Int((Double(n - 1) * level.p).rounded(.down))
+                return [k, Swift.min(k + 1, n - 1)]
+            }
+            OrderStatistics.select(&values, positions: positions)
             var q: [String: Double] = [:]
-            for (key, p) in DatasetStats.quantileLevels { q[key] = quantile(sorted, p) }
+            for (key, p) in DatasetStats.quantileLevels { q[key] = interpolate(values, p) }
             s.quantiles = q
-            s.histogram = Histogram(values: values, min: sorted[0], max: sorted[sorted.count - 1])
         case .bool(let v):
             var t = 0
             var f = 0
@@ -114,12 +145,18 @@ public struct ColumnStats: Codable, Sendable, Equatable {
         return s
     }
 
-    /// Linear interpolation between order statistics (numpy "linear", R type 7).
+    /// Linear interpolation between order statistics (numpy "linear", R type 7) of sorted values.
     public static func quantile(_ sorted: [Double], _ p: Double) -> Double {
-        let h = Double(sorted.count - 1) * p
+        interpolate(sorted, p)
+    }
+
+    /// Type-7 quantile reading only indices floor(h) and floor(h) + 1, which must hold their
+    /// order statistics (a sorted array, or one prepared by `OrderStatistics.select`).
+    static func interpolate(_ values: [Double], _ p: Double) -> Double {
+        let h = Double(values.count - 1) * p
         let lo = Int(h.rounded(.down))
-        let hi = Swift.min(lo + 1, sorted.count - 1)
-        return sorted[lo] + (h - Double(lo)) * (sorted[hi] - sorted[lo])
+        let hi = Swift.min(lo + 1, values.count - 1)
+        return values[lo] + (h - Double(lo)) * (values[hi] - values[lo])
     }
 
     private static func sortedFrequencies(_ pairs: [(String, Int)]) -> [Frequency] {

@@ -35,7 +35,7 @@ public struct FeatureMatrix: Sendable, Equatable {
     }
 
     public func write(to url: URL) throws {
-        try AtomicFile.write(Data(binaryData()), to: url)
+        try AtomicFile.write(binaryData(), to: url)
     }
 
     public static func read(from url: URL) throws -> FeatureMatrix {

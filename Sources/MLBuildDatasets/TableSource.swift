@@ -9,8 +9,17 @@ public protocol TableSource: Sendable {
     /// The source as shown in messages (the path as the user wrote it).
     var name: String { get }
     /// Calls `header` once with the column names, then `batch` for consecutive groups of data
-    /// records in file order. A batch's bytes stay valid until `scan` returns.
-    func scan(header: ([String]) throws -> Void, batch: (RecordBatch) throws -> Void) throws
+    /// records in file order, then `end` exactly once (also when scanning stops with an error,
+    /// before the error propagates). A batch's bytes stay valid until `end` returns, so a
+    /// consumer may process batches on another thread and wait for it in `end`.
+    func scan(header: ([String]) throws -> Void, batch: (RecordBatch) throws -> Void, end: () throws -> Void) throws
+}
+
+extension TableSource {
+    /// `scan` for consumers that finish each batch inside its callback.
+    public func scan(header: ([String]) throws -> Void, batch: (RecordBatch) throws -> Void) throws {
+        try scan(header: header, batch: batch, end: {})
+    }
 }
 
 /// A group of records with the same field count, as byte ranges into the source's buffer.
@@ -20,8 +29,17 @@ public struct RecordBatch {
     let base: UnsafePointer<UInt8>
     let spans: UnsafePointer<FieldSpan>
     let lineNumbers: UnsafePointer<Int>
+    /// The source's guess of its total record count (0 = unknown), so consumers can size their
+    /// columns once instead of growing them by doubling.
+    public var estimatedTotalCount = 0
 
-    init(count: Int, fieldCount: Int, base: UnsafePointer<UInt8>, spans: UnsafePointer<FieldSpan>, lines: UnsafePointer<Int>) {
+    /// - Parameters:
+    ///   - base: the buffer the spans index into.
+    ///   - spans: `count * fieldCount` spans, record-major.
+    ///   - lines: `count` physical line numbers.
+    public init(
+        count: Int, fieldCount: Int, base: UnsafePointer<UInt8>, spans: UnsafePointer<FieldSpan>, lines: UnsafePointer<Int>
+    ) {
         self.count = count
         self.fieldCount = fieldCount
         self.base = base
@@ -45,7 +63,13 @@ public struct RecordBatch {
     }
 }
 
-struct FieldSpan {
-    var start: Int
-    var length: Int
+/// One field: `length` bytes at offset `start` from the batch's base.
+public struct FieldSpan: Sendable {
+    public var start: Int
+    public var length: Int
+
+    public init(start: Int, length: Int) {
+        self.start = start
+        self.length = length
+    }
 }

@@ -13,6 +13,7 @@ public struct Project: Sendable {
     /// Configures all targets and checks the graph; every problem is reported at once.
     public static func load(mlfile: Mlfile, registry: RuleRegistry, seedOverride: UInt64?) throws -> Project {
         var diagnostics = DiagnosticCollector()
+        diagnostics.add(DiagnosticList(mlfile.diagnostics))
         var rules: [TargetReference: any Rule] = [:]
         var configurations: [TargetReference: TargetConfiguration] = [:]
         var graph = BuildGraph()
@@ -25,11 +26,15 @@ public struct Project: Sendable {
                                                          notes: ["known kinds: \(registry.kinds.joined(separator: ", "))"]))
                 continue
             }
+            for dependency in target.dependencies { graph.addEdge(from: target.reference, to: dependency) }
+            // Values that failed to resolve are already reported; checking the rest would only
+            // add follow-on errors (a "missing" key that was written but did not resolve).
+            if target.hasErrors { continue }
             guard let configuration = diagnostics.attempt({ try TargetConfiguration(target: target, keys: ruleType.keys, defaultSeed: defaultSeed) }),
                   let rule = diagnostics.attempt({ try ruleType.init(configuration: configuration) }) else { continue }
             rules[target.reference] = rule
             configurations[target.reference] = configuration
-            for dependency in target.dependencies + rule.implicitDependencies {
+            for dependency in rule.implicitDependencies {
                 graph.addEdge(from: target.reference, to: dependency)
             }
         }
@@ -67,7 +72,11 @@ public struct Project: Sendable {
             let path = cycle.path.map(\.description).joined(separator: " -> ")
             diagnostics.add(mlfile.source.diagnostic("dependency cycle: \(path)", at: cycle.closingEdge.location))
         }
-        try diagnostics.throwIfAny()
+        if !diagnostics.isEmpty {
+            throw DiagnosticList(diagnostics.diagnostics.sorted { a, b in
+                (a.location?.line ?? 0, a.location?.column ?? 0) < (b.location?.line ?? 0, b.location?.column ?? 0)
+            })
+        }
         return Project(mlfile: mlfile, rules: rules, configurations: configurations, graph: graph, producers: producers)
     }
 

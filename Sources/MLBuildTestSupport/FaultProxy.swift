@@ -10,7 +10,8 @@ import Darwin
 /// clients survive sick servers. POSIX sockets and one thread per connection; no HTTP
 /// library. The mode applies to connections accepted after it is set; setting it also cuts
 /// the open connections so that pooled keep-alive connections cannot bypass the new mode.
-/// The proxy stops by itself after `lifetime` seconds (and on `stop()` / deinit).
+/// Call `stop()` when done (its threads hold the proxy alive until then); `lifetime` is the
+/// backstop: after it the proxy stops by itself, so no test can leave it running.
 public final class FaultProxy: @unchecked Sendable {
     public enum Mode: Sendable, Equatable {
         /// Relay both ways unchanged.

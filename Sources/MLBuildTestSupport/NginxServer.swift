@@ -43,8 +43,9 @@ public final class NginxServer: @unchecked Sendable {
     private var process: Process?
 
     /// Starts nginx. With `requiredHeader`, every request lacking exactly that header value
-    /// gets 401 (the way a team cache checks a bearer token).
-    public init(requiredHeader: (name: String, value: String)? = nil) throws {
+    /// gets 401 (the way a team cache checks a bearer token). With `acceptsUploads: false`
+    /// WebDAV is off and PUT answers 405 (a read-only mirror).
+    public init(requiredHeader: (name: String, value: String)? = nil, acceptsUploads: Bool = true) throws {
         guard let binary = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"]
             .first(where: { FileManager.default.isExecutableFile(atPath: $0) })
         else {
@@ -58,7 +59,7 @@ public final class NginxServer: @unchecked Sendable {
             let candidate = try Self.freePort()
             do {
                 let started = try Self.launch(binary: binary, directory: directory, port: candidate,
-                                              requiredHeader: requiredHeader)
+                                              requiredHeader: requiredHeader, acceptsUploads: acceptsUploads)
                 port = candidate
                 process = started
                 return
@@ -111,7 +112,7 @@ public final class NginxServer: @unchecked Sendable {
     // MARK: - Launch
 
     private static func launch(binary: String, directory: URL, port: Int,
-                               requiredHeader: (name: String, value: String)?) throws -> Process {
+                               requiredHeader: (name: String, value: String)?, acceptsUploads: Bool) throws -> Process {
         let fileManager = FileManager.default
         for sub in ["data", "tmp"] {
             try fileManager.createDirectory(at: directory.appendingPathComponent(sub), withIntermediateDirectories: true)
@@ -150,7 +151,7 @@ public final class NginxServer: @unchecked Sendable {
                     location / {
                         \(authCheck)
                         root \(root)/data;
-                        dav_methods PUT;
+                        \(acceptsUploads ? "dav_methods PUT;" : "")
                         create_full_put_path on;
                         dav_access user:rw group:r all:r;
                         client_max_body_size 0;

@@ -13,7 +13,9 @@ struct Cholesky: Sendable {
         for j in 0 ..< size {
             var diag = a[j * size + j]
             for k in 0 ..< j { diag -= l[j * size + k] * l[j * size + k] }
-            guard diag > 0, diag.isFinite else { return nil }
+            // A pivot that lost all but ~12 digits of its diagonal entry means the columns are
+            // (numerically) dependent; treat it as singular rather than return noise.
+            guard diag > 1e-12 * abs(a[j * size + j]), diag.isFinite else { return nil }
             let root = diag.squareRoot()
             l[j * size + j] = root
             for i in (j + 1) ..< max(j + 1, size) {

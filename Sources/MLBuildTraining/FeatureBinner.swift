@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Thresholds per feature come from (a sample of at most 200,000 of) the training rows, NaNs
 /// excluded: with at most `maxBins` distinct values, the midpoints between consecutive distinct
-/// values; otherwise the `maxBins − 1` interior percentiles (numpy's "midpoint" method).
+/// values; otherwise the distinct values among the `maxBins − 1` interior percentiles (numpy's
+/// "averaged_inverted_cdf" method, as scikit-learn 1.9).
 /// A value x goes to bin #{thresholds < x} (so x ≤ thresholds[b] ⇔ bin(x) ≤ b, which is what lets
 /// the trees store raw thresholds); NaN goes to the dedicated bin `missingBin = maxBins`.
 struct FeatureBinner: Sendable {
@@ -63,15 +64,21 @@ struct FeatureBinner: Sendable {
         for value in column where distinct.last != value { distinct.append(value) }
         var cuts: [Double]
         if distinct.count <= maxBins {
-            cuts = (0 ..< max(0, distinct.count - 1)).map { (distinct[$0] + distinct[$0 + 1]) * 0.5 }
+            cuts = (0 ..< max(0, distinct.count - 1)).map { (distinct[$0] + distinct[$0 + 1]) / 2 }
         } else {
+            // numpy's "averaged_inverted_cdf" percentile (what sklearn uses): virtual index
+            // v = m·q − 1; the mean of the two neighbours when v is whole, else the next value.
             let m = column.count
-            cuts = (1 ..< maxBins).map { k in
-                let position = Double(k) / Double(maxBins) * Double(m - 1)
-                let lower = Int(position.rounded(.down))
-                if Double(lower) == position || lower + 1 >= m { return column[lower] }
-                return (column[lower] + column[lower + 1]) * 0.5
+            var quantiles = [Double]()
+            for k in 1 ..< maxBins {
+                let q = Double(k) * (100 / Double(maxBins)) / 100
+                let v = Double(m) * q - 1
+                let lower = Int(v.rounded(.down))
+                let at = { (i: Int) in column[min(max(i, 0), m - 1)] }
+                quantiles.append(Double(lower) == v ? (at(lower) + at(lower + 1)) / 2 : at(lower + 1))
             }
+            cuts = []
+            for q in quantiles where cuts.last != q { cuts.append(q) }  // sorted: drop repeats
         }
         // +∞ thresholds are reserved for "split on missing" nodes.
         return cuts.map { min($0, .greatestFiniteMagnitude) }
@@ -97,28 +104,65 @@ struct FeatureBinner: Sendable {
         return bin < cuts.count ? cuts[bin] : .greatestFiniteMagnitude
     }
 
-    /// Row-major bins (feature f of row r at r·d + f: one row's bins share a cache line, which is
-    /// what the row-wise histogram pass reads), and which features had a NaN.
-    func transform(_ x: Matrix) -> (bins: [UInt8], hasMissing: [Bool]) {
+    /// The bins of `x` in two layouts: row-major (feature f of row r at r·d + f; one row's bins
+    /// share a cache line, what the row-wise histogram pass of large nodes reads) and column-major
+    /// (f·n + r; one feature's bins are contiguous, what small nodes' histograms and the
+    /// partition read), plus which features had a NaN.
+    func transform(_ x: Matrix) -> (byRow: [UInt8], byColumn: [UInt8], hasMissing: [Bool]) {
         let n = x.rows, d = x.columns
-        var bins = [UInt8](repeating: 0, count: n * d)
-        let chunks = FixedChunks(total: n, rowsPerChunk: 32_768)
+        var byRow = [UInt8](repeating: 0, count: n * d)
+        var byColumn = [UInt8](repeating: 0, count: n * d)
+        let chunks = FixedChunks(total: n, rowsPerChunk: 16_384)
+        // Thresholds flattened (feature f's at offsets[f] ..< offsets[f + 1]) so the hot loop does
+        // not touch the nested arrays.
+        var flat = [Double](), offsets = [0]
+        for cuts in thresholds { flat += cuts; offsets.append(flat.count) }
+        let missingCode = UInt8(truncatingIfNeeded: missingBin)
         let missing = x.values.withUnsafeBufferPointer { xs in
-            bins.withUnsafeMutableBufferPointer { out in
-                chunks.map { range -> [Bool] in
-                    var seen = [Bool](repeating: false, count: d)
-                    for row in range {
-                        for feature in 0 ..< d {
-                            let b = bin(xs[row * d + feature], feature: feature)
-                            if b == missingBin { seen[feature] = true }
-                            out[row * d + feature] = UInt8(truncatingIfNeeded: b)
+            flat.withUnsafeBufferPointer { cuts in
+                byRow.withUnsafeMutableBufferPointer { rowOut in
+                    byColumn.withUnsafeMutableBufferPointer { columnOut in
+                        chunks.map { range -> [Bool] in
+                            var seen = [Bool](repeating: false, count: d)
+                            // Row by row: x and the row-major bins are read/written sequentially.
+                            for row in range {
+                                for feature in 0 ..< d {
+                                    let first = offsets[feature], count = offsets[feature + 1] - first
+                                    let value = xs[row * d + feature]
+                                    var b: UInt8
+                                    if value.isNaN {
+                                        b = missingCode
+                                        seen[feature] = true
+                                    } else if count == 0 {
+                                        b = 0
+                                    } else {
+                                        // Branch-free lower bound: #{cuts < value} (arithmetic on the
+                                        // comparison bit, so no branch mispredictions).
+                                        var base = first, length = count
+                                        while length > 1 {
+                                            let half = length >> 1
+                                            base += half * lessThan(cuts[base + half], value)
+                                            length -= half
+                                        }
+                                        b = UInt8(truncatingIfNeeded: base - first + lessThan(cuts[base], value))
+                                    }
+                                    rowOut[row * d + feature] = b
+                                    columnOut[feature * n + row] = b
+                                }
+                            }
+                            return seen
                         }
                     }
-                    return seen
                 }
             }
         }
         let hasMissing = (0 ..< d).map { f in missing.contains { $0[f] } }
-        return (bins, hasMissing)
+        return (byRow, byColumn, hasMissing)
     }
+}
+
+/// 1 if a < b else 0, as an integer (a setcc, not a branch).
+@inline(__always)
+private func lessThan(_ a: Double, _ b: Double) -> Int {
+    Int(unsafeBitCast(a < b, to: UInt8.self))
 }

@@ -38,14 +38,11 @@ public struct GradientBoosting: Sendable, Equatable {
     public func fit(x: Matrix, y: [Double], task: TrainingTask) throws -> GradientBoostingModel {
         try TrainingInput.validate(x: x, y: y, task: task, finiteFeatures: false)
         try checkParameters()
+        guard x.columns > 0 else { throw TrainingError.noFeatures(algorithm: "gradient_boosting") }
         let n = x.rows, d = x.columns
         var rng = SplitMix64(seed: seed)
-        var t0 = Date()
         let binner = FeatureBinner(fitting: x, maxBins: maxBins, rng: &rng)
-        FileHandle.standardError.write("binner fit \(Date().timeIntervalSince(t0))\n".data(using: .utf8)!); t0 = Date()
-        let (bins, hasMissing) = binner.transform(x)
-        FileHandle.standardError.write("transform \(Date().timeIntervalSince(t0))\n".data(using: .utf8)!); t0 = Date()
-        var tg = 0.0, tgrow = 0.0, tup = 0.0
+        let (bins, binsByColumn, hasMissing) = binner.transform(x)
         let grower = HistogramTreeGrower(
             parameters: .init(maxLeafNodes: maxLeafNodes, maxDepth: maxDepth, minSamplesLeaf: minSamplesLeaf,
                               l2: l2, learningRate: learningRate),
@@ -70,9 +67,7 @@ public struct GradientBoosting: Sendable, Equatable {
         fitted.reserveCapacity(trees)
 
         for _ in 0 ..< trees {
-            t0 = Date()
             computeGradients(raw: raw, y: y, task: task, into: &gradients, chunks: chunks)
-            tg += Date().timeIntervalSince(t0); t0 = Date()
             if sampleSize == n {
                 for i in 0 ..< n { indices[i] = UInt32(i) }
             } else {
@@ -86,15 +81,17 @@ public struct GradientBoosting: Sendable, Equatable {
                 }
             }
             let nodes = bins.withUnsafeBufferPointer { b in
-                gradients.withUnsafeBufferPointer { g in
-                    indices.withUnsafeMutableBufferPointer { idx in
-                        scratch.withUnsafeMutableBufferPointer { s in
-                            grower.grow(bins: b, gradients: g, indices: idx, scratch: s, identity: sampleSize == n)
+                binsByColumn.withUnsafeBufferPointer { bc in
+                    gradients.withUnsafeBufferPointer { g in
+                        indices.withUnsafeMutableBufferPointer { idx in
+                            scratch.withUnsafeMutableBufferPointer { s in
+                                grower.grow(binsByRow: b, binsByColumn: bc, gradients: g, indices: idx, scratch: s,
+                                            identity: sampleSize == n)
+                            }
                         }
                     }
                 }
             }
-            tgrow += Date().timeIntervalSince(t0); t0 = Date()
             updateRaw(&raw, nodes: nodes, indices: indices, bins: bins, grower: grower, full: sampleSize == n, chunks: chunks)
             fitted.append(RegressionTree(nodes: nodes.map { node in
                 node.isLeaf
@@ -103,7 +100,6 @@ public struct GradientBoosting: Sendable, Equatable {
                                missingGoesLeft: node.missingGoesLeft, left: node.left, right: node.right, value: node.value)
             }))
         }
-        FileHandle.standardError.write("grad \(tg) grow \(tgrow) hist \(histTime) split \(splitTime) part \(partTime) updates \(histUpdates) partRows \(partRows)\n".data(using: .utf8)!)
         return GradientBoostingModel(task: task, featureCount: d, baseline: baseline, trees: fitted)
     }
 

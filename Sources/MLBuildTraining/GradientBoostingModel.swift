@@ -42,11 +42,17 @@ public struct GradientBoostingModel: Codable, Sendable, Equatable {
         }
         var out = [Double](repeating: 0, count: matrix.rows)
         let d = matrix.columns
+        guard d > 0 else {  // no columns, no row pointer: every row is the same empty row
+            return try [Double](repeating: predict(row: []), count: matrix.rows)
+        }
+        let forest = FlatForest(trees)
+        let classification = task == .classification
         matrix.values.withUnsafeBufferPointer { xs in
             out.withUnsafeMutableBufferPointer { o in
                 FixedChunks(total: matrix.rows, rowsPerChunk: 4096).forEach { range in
                     for r in range {
-                        o[r] = predict(UnsafeBufferPointer(rebasing: xs[r * d ..< (r + 1) * d]))
+                        let raw = forest.sum(start: baseline, row: xs.baseAddress! + r * d)
+                        o[r] = classification ? sigmoid(raw) : raw
                     }
                 }
             }

@@ -1,8 +1,3 @@
-nonisolated(unsafe) var histTime = 0.0
-nonisolated(unsafe) var splitTime = 0.0
-nonisolated(unsafe) var partTime = 0.0
-nonisolated(unsafe) var histUpdates = 0
-nonisolated(unsafe) var partRows = 0
 import Foundation
 
 /// Grows one regression tree on binned features, best-first (leaf-wise) like LightGBM and
@@ -11,8 +6,11 @@ import Foundation
 ///
 /// Per node: a histogram of (Σg, Σh) and counts per (feature, bin). Only the smaller child's
 /// histogram is built from its rows; the larger one is parent − smaller (the subtraction trick).
-/// Histograms are built one feature per task, each by one sequential loop, so the sums do not
-/// depend on scheduling. Gain (sklearn's, without the ½):
+/// Dense nodes (the root, ≥ n/4 rows) are scanned row-wise over row-major bins in fixed chunks;
+/// sparser nodes feature by feature over column-major bins (sorted row indices make those
+/// gathers cache-friendly). Which path and which chunks depend only on sizes, and partial sums
+/// are combined in a fixed order, so the sums never depend on scheduling. Gain (sklearn's,
+/// without the ½):
 ///   G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ),  leaf value −learningRate·G/(H+λ).
 struct HistogramTreeGrower {
     struct Parameters: Sendable {
@@ -51,6 +49,12 @@ struct HistogramTreeGrower {
         var rightGradient: Double, rightHessian: Double, rightCount: Int
     }
 
+    /// The binned training matrix in both layouts (see `FeatureBinner.transform`).
+    struct BinLayouts {
+        var byRow: UnsafeBufferPointer<UInt8>
+        var byColumn: UnsafeBufferPointer<UInt8>
+    }
+
     /// Histogram bins per feature: up to 255 value bins and the missing bin.
     static let binStride = 256
 
@@ -74,10 +78,11 @@ struct HistogramTreeGrower {
     /// slice `start ..< end`). `identity` says `indices` is 0..<n in order, which lets the root
     /// histogram skip the gather. `gradients` holds (g, h) per row.
     func grow(
-        bins: UnsafeBufferPointer<UInt8>, gradients: UnsafeBufferPointer<SIMD2<Double>>,
+        binsByRow: UnsafeBufferPointer<UInt8>, binsByColumn: UnsafeBufferPointer<UInt8>, gradients: UnsafeBufferPointer<SIMD2<Double>>,
         indices: UnsafeMutableBufferPointer<UInt32>, scratch: UnsafeMutableBufferPointer<UInt32>,
         identity: Bool
     ) -> [Node] {
+        let bins = BinLayouts(byRow: binsByRow, byColumn: binsByColumn)
         let rootHistogram = histogram(bins: bins, gradients: gradients, indices: indices, range: 0 ..< indices.count, identity: identity)
         var rootSum = SIMD2<Double>.zero
         for b in 0 ..< Self.binStride { rootSum += rootHistogram.sums[b] }
@@ -150,7 +155,9 @@ struct HistogramTreeGrower {
     }
 
     private func leafValue(_ g: Double, _ h: Double) -> Double {
-        -parameters.learningRate * g / (h + parameters.l2)
+        // Σh is 0 only when every probability has saturated at 0 or 1 (one-class labels): no step.
+        let denominator = h + parameters.l2
+        return denominator > 0 ? -parameters.learningRate * g / denominator : 0
     }
 
     private func canSplit(_ node: Node) -> Bool {
@@ -164,13 +171,14 @@ struct HistogramTreeGrower {
     /// only on the node size; chunk histograms are summed in chunk order, so the result does not
     /// depend on the number of cores.
     private func histogram(
-        bins: UnsafeBufferPointer<UInt8>, gradients: UnsafeBufferPointer<SIMD2<Double>>,
+        bins: BinLayouts, gradients: UnsafeBufferPointer<SIMD2<Double>>,
         indices: UnsafeMutableBufferPointer<UInt32>, range: Range<Int>, identity: Bool
     ) -> Histogram {
-        let t0 = Date(); defer { histTime += Date().timeIntervalSince(t0) }
         let d = featureCount, m = range.count
-        histUpdates += m * d
         let rows = UnsafeBufferPointer(rebasing: indices[range])
+        if !identity && m * 4 < rowCount {
+            return featureWiseHistogram(bins: bins, gradients: gradients, rows: rows)
+        }
         let chunkCount = max(1, min(8, m / 32_768))
         let parts = (0 ..< chunkCount).map { _ in Histogram(features: d) }
         parallelFor(chunkCount) { chunk in
@@ -178,7 +186,7 @@ struct HistogramTreeGrower {
             let lower = m * chunk / chunkCount, upper = m * (chunk + 1) / chunkCount
             part.sums.withUnsafeMutableBufferPointer { sums in
                 part.counts.withUnsafeMutableBufferPointer { counts in
-                    let s = sums.baseAddress!, c = counts.baseAddress!, b = bins.baseAddress!
+                    let s = sums.baseAddress!, c = counts.baseAddress!, b = bins.byRow.baseAddress!
                     for i in lower ..< upper {
                         let row = identity ? i : Int(rows[i])
                         let pair = gradients[row]
@@ -204,11 +212,44 @@ struct HistogramTreeGrower {
         return result
     }
 
+    /// Small nodes: one feature per task over the column-major bins, with the node's gradients
+    /// gathered once into node order (sparse rows make row-wise reads cache misses).
+    private func featureWiseHistogram(
+        bins: BinLayouts, gradients: UnsafeBufferPointer<SIMD2<Double>>, rows: UnsafeBufferPointer<UInt32>
+    ) -> Histogram {
+        let n = rowCount, d = featureCount, m = rows.count
+        let result = Histogram(features: d)
+        var ordered = [SIMD2<Double>](repeating: .zero, count: m)
+        for i in 0 ..< m { ordered[i] = gradients[Int(rows[i])] }
+        result.sums.withUnsafeMutableBufferPointer { sums in
+            result.counts.withUnsafeMutableBufferPointer { counts in
+                ordered.withUnsafeBufferPointer { ord in
+                    let sumBase = sums.baseAddress!, countBase = counts.baseAddress!
+                    func perFeature(_ f: Int) {
+                        let column = bins.byColumn.baseAddress! + f * n
+                        let s = sumBase + f * Self.binStride
+                        let c = countBase + f * Self.binStride
+                        for i in 0 ..< m {
+                            let b = Int(column[Int(rows[i])])
+                            s[b] += ord[i]
+                            c[b] &+= 1
+                        }
+                    }
+                    if m * d >= 65_536 {
+                        parallelFor(d, perFeature)
+                    } else {
+                        for f in 0 ..< d { perFeature(f) }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
     /// The best split of `node` over all features, nil when none has positive gain under the
     /// min-samples and min-hessian constraints. Features are scanned in order and only a
     /// strictly larger gain replaces the best, so ties resolve the same way every run.
     private func findSplit(_ histogram: Histogram, _ node: Node) -> Split? {
-        let t0 = Date(); defer { splitTime += Date().timeIntervalSince(t0) }
         let l2 = parameters.l2, minLeaf = parameters.minSamplesLeaf, minHessian = parameters.minHessian
         let total = node.end - node.start
         let g = node.sumGradient, h = node.sumHessian
@@ -263,28 +304,52 @@ struct HistogramTreeGrower {
         return split
     }
 
-    /// Stable in-place partition of the node's rows; returns how many went left.
+    /// Stable partition of the node's rows (left rows first, each side in its original order);
+    /// returns how many went left. Large nodes are split into chunks (count from the node size
+    /// only): each chunk writes its left rows forward and its right rows backward into its slice
+    /// of `scratch`, then the chunks are copied to their final offsets. Branch-free: each row is
+    /// written to both ends of the chunk and only the matching cursor advances, so a misplaced
+    /// write is always overwritten later by the row that belongs there.
     private func partition(
-        bins: UnsafeBufferPointer<UInt8>, indices: UnsafeMutableBufferPointer<UInt32>,
+        bins: BinLayouts, indices: UnsafeMutableBufferPointer<UInt32>,
         scratch: UnsafeMutableBufferPointer<UInt32>, node: Node, split: Split
     ) -> Int {
-        let t0 = Date(); defer { partTime += Date().timeIntervalSince(t0) }
-        let column = bins.baseAddress! + split.feature, d = featureCount
+        let column = bins.byColumn.baseAddress! + split.feature * rowCount
         let missingBin = binner.missingBin, threshold = split.bin, missingLeft = split.missingGoesLeft
-        var l = node.start, r = 0
-        partRows += node.end - node.start
-        // Branch-free: write the row to both destinations, advance only the one it belongs to
-        // (l ≤ i, so the in-place write never clobbers a row not yet read).
-        for i in node.start ..< node.end {
-            let row = indices[i]
-            let b = Int(column[Int(row) * d])
-            let goLeft = b == missingBin ? missingLeft : b <= threshold
-            indices[l] = row
-            scratch[r] = row
-            l += goLeft ? 1 : 0
-            r += goLeft ? 0 : 1
+        let m = node.end - node.start
+        let chunkCount = max(1, min(8, m / 65_536))
+        let bounds = (0 ... chunkCount).map { node.start + m * $0 / chunkCount }
+        var leftCounts = [Int](repeating: 0, count: chunkCount)
+        leftCounts.withUnsafeMutableBufferPointer { lefts in
+            parallelFor(chunkCount) { chunk in
+                let lower = bounds[chunk], upper = bounds[chunk + 1]
+                var l = lower, r = upper - 1
+                for i in lower ..< upper {
+                    let row = indices[i]
+                    let b = Int(column[Int(row)])
+                    let goLeft = b == missingBin ? missingLeft : b <= threshold
+                    scratch[l] = row
+                    scratch[r] = row
+                    l += goLeft ? 1 : 0
+                    r -= goLeft ? 0 : 1
+                }
+                lefts[chunk] = l - lower
+            }
         }
-        for k in 0 ..< r { indices[l + k] = scratch[k] }
-        return l - node.start
+        let totalLeft = leftCounts.reduce(0, +)
+        var leftOffsets = [Int](), rightOffsets = [Int]()
+        var nextLeft = node.start, nextRight = node.start + totalLeft
+        for chunk in 0 ..< chunkCount {
+            leftOffsets.append(nextLeft)
+            rightOffsets.append(nextRight)
+            nextLeft += leftCounts[chunk]
+            nextRight += bounds[chunk + 1] - bounds[chunk] - leftCounts[chunk]
+        }
+        parallelFor(chunkCount) { chunk in
+            let lower = bounds[chunk], upper = bounds[chunk + 1], lefts = leftCounts[chunk]
+            for k in 0 ..< lefts { indices[leftOffsets[chunk] + k] = scratch[lower + k] }
+            for k in 0 ..< (upper - lower - lefts) { indices[rightOffsets[chunk] + k] = scratch[upper - 1 - k] }
+        }
+        return totalLeft
     }
 }

@@ -56,7 +56,7 @@ public struct LogisticRegression: Sendable, Equatable {
                 var candidate = theta
                 for j in 0 ..< p { candidate[j] += scale * step[j] }
                 let trial = evaluate(x: x, y: y, theta: candidate)
-                if trial.objective(l2: l2, d: d) <= state.objective(l2: l2, d: d) + 1e-4 * scale * slope {
+                if trial.objective <= state.objective + 1e-4 * scale * slope {
                     accepted = trial
                     theta = candidate
                     break
@@ -95,7 +95,7 @@ public struct LogisticRegression: Sendable, Equatable {
         var penalty: Double
         var residual: [Double]
         var weight: [Double]
-        func objective(l2: Double, d: Int) -> Double { loss + penalty }
+        var objective: Double { loss + penalty }
     }
 
     private func evaluate(x: Matrix, y: [Double], theta: [Double]) -> EvaluatedPoint {

@@ -6,6 +6,7 @@ public enum TrainingError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidHyperparameter(name: String, value: String, expected: String)
     case unsupportedTask(algorithm: String, task: TrainingTask)
     case emptyData
+    case noFeatures(algorithm: String)
     case shapeMismatch(what: String, expected: Int, actual: Int)
     case invalidLabel(row: Int, value: Double, expected: String)
     case nonFiniteFeature(row: Int, column: Int)
@@ -25,6 +26,8 @@ public enum TrainingError: Error, Sendable, Equatable, CustomStringConvertible {
             return "algorithm \(algorithm) does not support \(task.rawValue)"
         case .emptyData:
             return "no training rows"
+        case let .noFeatures(algorithm):
+            return "\(algorithm) needs at least one feature column"
         case let .shapeMismatch(what, expected, actual):
             return "\(what): expected \(expected), got \(actual)"
         case let .invalidLabel(row, value, expected):

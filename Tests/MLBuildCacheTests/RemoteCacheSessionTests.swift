@@ -82,6 +82,29 @@ struct RemoteCacheSessionTests {
         #expect(server.requests().isEmpty)
     }
 
+    @Test func concurrentFailuresWarnOnce() async throws {
+        let server = try NginxServer()
+        defer { server.stop() }
+        let proxy = try FaultProxy(upstreamPort: server.port, mode: .respond500)
+        defer { proxy.stop() }
+        let recorder = RemoteWarningRecorder()
+        let session = RemoteCacheSession(configuration: configuration(proxy.baseURL, retries: 0),
+                                         onWarning: recorder.callback)
+
+        let found = await withTaskGroup(of: Data?.self) { group in
+            for index in 0..<16 {
+                group.addTask { await session.fetchData(.ac, String(repeating: String(index % 10), count: 64)) }
+            }
+            var found: [Data] = []
+            for await result in group { if let result { found.append(result) } }
+            return found
+        }
+
+        #expect(found.isEmpty)
+        #expect(recorder.warnings == [unavailable(proxy.baseURL, "HTTP 500")])
+        #expect(proxy.responses500 >= 1 && proxy.responses500 <= 16)
+    }
+
     @Test func truncatedBodyIsCaughtAndRetried() async throws {
         let directory = try RemoteTestDirectory()
         let server = try NginxServer()
@@ -228,6 +251,31 @@ struct RemoteCacheSessionTests {
         #expect(recorder.warnings == [
             "warning: remote cache \(server.baseURL.absoluteString) served a corrupt blob cas/\(bad.hex) "
                 + "(content has sha256 \(RemoteTestBlob.sha256Hex(corrupt))); ignoring it",
+        ])
+    }
+
+    @Test func refusedUploadsDisableUploadsOnly() async throws {
+        let directory = try RemoteTestDirectory()
+        let server = try NginxServer(acceptsUploads: false)
+        defer { server.stop() }
+        let recorder = RemoteWarningRecorder()
+        let session = RemoteCacheSession(configuration: configuration(server.baseURL), onWarning: recorder.callback)
+        let blob = try directory.writeBlob("blob", size: 1000, seed: 11)
+        try FileManager.default.createDirectory(at: server.blobPath("cas", blob.hex).deletingLastPathComponent(),
+                                                withIntermediateDirectories: true)
+        try blob.data.write(to: server.blobPath("cas", blob.hex))
+        let other = try directory.writeBlob("other", size: 1000, seed: 12)
+
+        await session.upload(.cas, other.hex, from: other.url)
+        await session.upload(.ac, other.hex, data: Data("{}".utf8))
+        #expect(await session.download(.cas, blob.hex, to: directory.file("down")))
+
+        #expect(session.isAvailable)
+        #expect(recorder.warnings == [
+            "warning: remote cache \(server.baseURL.absoluteString) refused an upload (HTTP 405); uploads disabled for this build",
+        ])
+        #expect(server.requests().map(\.description) == [
+            "HEAD /cas/\(other.hex) 404", "PUT /cas/\(other.hex) 405", "GET /cas/\(blob.hex) 200",
         ])
     }
 

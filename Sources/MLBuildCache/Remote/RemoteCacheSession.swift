@@ -123,13 +123,17 @@ public final class RemoteCacheSession: Sendable {
         case .unauthorized(_, _, let status):
             trip(reason: "HTTP \(status)",
                  warning: "warning: remote cache \(base) rejected the credentials (HTTP \(status)); continuing with the local cache")
-        case .httpStatus(let method, _, let status) where status < 500 && method == "PUT":
+        case .httpStatus(let method, let url, let status) where status < 500 && method == "PUT":
             let first = state.withLock { state -> Bool in
                 defer { state.uploadsDisabled = true }
                 return !state.uploadsDisabled
             }
+            // bazel-remote answers 400 to an action entry that is not a REAPI ActionResult.
+            let isActionEntry = url.split(separator: "/").dropLast().last == "ac"
+            let hint = status == 400 && isActionEntry
+                ? " (bazel-remote must run with --disable_http_ac_validation)" : ""
             if first {
-                onWarning("warning: remote cache \(base) refused an upload (HTTP \(status)); uploads disabled for this build")
+                onWarning("warning: remote cache \(base) refused an upload (HTTP \(status))\(hint); uploads disabled for this build")
             }
         case .transport, .httpStatus:
             trip(reason: error.reason,

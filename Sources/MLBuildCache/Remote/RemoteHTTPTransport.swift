@@ -48,6 +48,10 @@ final class RemoteHTTPTransport: Sendable {
         var request = URLRequest(url: url)
         request.httpMethod = method
         request.cachePolicy = .reloadIgnoringLocalCacheData
+        // Bytes as stored: a compressed answer would make Content-Length disagree with the
+        // decoded byte count (and blobs are mostly incompressible anyway).
+        request.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
+        request.setValue("mlbuild", forHTTPHeaderField: "User-Agent")
         if let header { request.setValue(header.value, forHTTPHeaderField: header.name) }
         let displayURL = RemoteCacheConfiguration.display(url)
 

@@ -116,8 +116,9 @@ final class RemoteTransfer: @unchecked Sendable {
         if let error {
             let code = (error as NSError).code
             if code == NSURLErrorCancelled { return .failure(CancellationError()) }
-            // libcurl's "partial file" arrives as NSURLErrorUnknown; name it by what happened.
-            if isStreamingSuccess, method != "HEAD", expectedLength >= 0, received < expectedLength {
+            // libcurl's "partial file" arrives as NSURLErrorUnknown; name it by what happened
+            // (a stall mid-body stays a timeout).
+            if code != NSURLErrorTimedOut, isStreamingSuccess, method != "HEAD", expectedLength >= 0, received < expectedLength {
                 return .failure(RemoteCacheError.transport(
                     method: method, url: displayURL,
                     failure: .truncatedBody(expected: expectedLength, received: received)))

@@ -8,6 +8,9 @@ public struct Mlfile: Sendable {
     public let targets: [ResolvedTarget]
     /// Top-level names that are neither `seed` nor `default`.
     public let variableNames: [String]
+    /// Problems found while substituting values; `Project.load` reports them together with its
+    /// own, so that one run shows every error in the file.
+    public let diagnostics: [Diagnostic]
 
     /// Settings with a meaning of their own; every other top-level name is a variable.
     public static let settingNames = ["default", "seed"]
@@ -31,8 +34,10 @@ public struct ResolvedTarget: Sendable {
     public let kindLocation: SourceLocation
     public let nameLocation: SourceLocation
     public let dependencies: [LocatedReference]
-    /// Body values by key.
+    /// Body values by key (a value whose substitution failed is absent; see `hasErrors`).
     public let values: [String: ResolvedValue]
+    /// Whether any value failed to resolve (its diagnostics are in `Mlfile.diagnostics`).
+    public let hasErrors: Bool
     /// Where each key was written.
     public let keyLocations: [String: SourceLocation]
     public let source: SourceFile

@@ -57,6 +57,7 @@ struct MlfileResolver {
             var values: [String: ResolvedValue] = [:]
             var keyLocations: [String: SourceLocation] = [:]
             var order: [String] = []
+            let errorsBefore = diagnostics.diagnostics.count
             for assignment in declaration.assignments {
                 if let first = keyLocations[assignment.key] {
                     diagnostics.add(source.diagnostic("key '\(assignment.key)' is set twice in \(declaration.reference)", at: assignment.keyLocation,
@@ -72,12 +73,13 @@ struct MlfileResolver {
             targets.append(ResolvedTarget(
                 reference: declaration.reference, kindLocation: declaration.kindLocation,
                 nameLocation: declaration.nameLocation, dependencies: declaration.dependencies,
-                values: values, keyLocations: keyLocations, source: source, keyOrder: order))
+                values: values, hasErrors: diagnostics.diagnostics.count > errorsBefore,
+                keyLocations: keyLocations, source: source, keyOrder: order))
         }
-        try diagnostics.throwIfAny()
         return Mlfile(
             source: source, seed: seed, defaultTargets: defaults, targets: targets,
-            variableNames: variables.keys.filter { !Mlfile.settingNames.contains($0) }.sorted())
+            variableNames: variables.keys.filter { !Mlfile.settingNames.contains($0) }.sorted(),
+            diagnostics: diagnostics.diagnostics)
     }
 
     /// The substituted value of top-level `name`, resolving what it references first.

@@ -6,8 +6,9 @@ public struct SourceFile: Sendable {
 
     public init(path: String, text: String) {
         self.path = path
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
-            line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
+        // Split on bytes: in a Swift String "\r\n" is one Character and would not split on "\n".
+        var lines = Array(text.utf8).split(separator: 10, omittingEmptySubsequences: false).map { line -> String in
+            String(decoding: line.last == 13 ? line.dropLast() : line[...], as: UTF8.self)
         }
         if lines.last == "" { lines.removeLast() }
         self.lines = lines

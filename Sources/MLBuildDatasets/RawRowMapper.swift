@@ -1,0 +1,71 @@
+import Foundation
+import MLBuildTraining
+
+/// Prediction-time mapping of raw CSV rows to feature rows with a saved `FittedTransform`.
+///
+/// The file is read with the dataset's schema and cell options. The label and dropped columns
+/// may be absent and are ignored when present; id columns may be absent (then `ids` is nil);
+/// feature columns must be there and undeclared ones are an error, as for datasets. A row that breaks the schema (type, not null, min/max, category) or cannot be
+/// transformed (null without impute) is left out and reported with its line; all other rows
+/// map through exactly the code that built train.bin/test.bin.
+public struct RawRowMapper: Sendable {
+    public var transform: FittedTransform
+
+    public struct Mapped: Sendable {
+        /// The first id column's value per mapped row, or nil without an id column.
+        public var ids: [String]?
+        public var matrix: Matrix
+        /// CSV line of each mapped row.
+        public var lines: [Int]
+        /// Rows left out, by line (one entry per broken cell; a row may have several).
+        public var rowErrors: [RowError]
+    }
+
+    public init(transform: FittedTransform) {
+        self.transform = transform
+    }
+
+    public init(transformFile: URL) throws {
+        self.transform = try FittedTransform.read(from: transformFile)
+    }
+
+    public func map(csv: URL) throws -> (ids: [String]?, matrix: Matrix, rowErrors: [RowError]) {
+        let m = try map(source: CSVSource(url: csv))
+        return (m.ids, m.matrix, m.rowErrors)
+    }
+
+    public func map(source: some TableSource) throws -> Mapped {
+        let schema = transform.schema
+        let used = Set(transform.steps.map(\.column))
+        let optional = Set(schema.columns.map(\.name).filter { !used.contains($0) })
+        // Label and dropped columns are neither validated nor needed; ids are validated.
+        let ignored = optional.subtracting(transform.idColumns)
+        let relaxed = Schema(columns: schema.columns.map { c in
+            var c = c
+            c.unique = false  // uniqueness is a dataset rule, not a row rule
+            return c
+        })
+        let (table, builders) = try DatasetIngester.scan(
+            source, schema: relaxed, options: transform.options, mayBeAbsent: optional, ignore: ignored,
+            collectRowErrors: true)
+        var errors = builders.flatMap(\.rowErrors)
+        var bad = Set(errors.map(\.line))
+        var keep: [Int] = []
+        for r in 0 ..< table.rowCount where !bad.contains(table.lines[r]) {
+            if let e = transform.unusable(table, row: r) {
+                errors.append(e)
+                bad.insert(e.line)
+            } else {
+                keep.append(r)
+            }
+        }
+        errors.sort { ($0.line, $0.column) < ($1.line, $1.column) }
+        let matrix = try transform.features(of: table, rows: keep)
+        var ids: [String]?
+        if let idName = transform.idColumns.first, let idColumn = table.column(named: idName),
+           idColumn.nullCount < table.rowCount || table.rowCount == 0 {
+            ids = keep.map { idColumn.text(at: $0) ?? "" }
+        }
+        return Mapped(ids: ids, matrix: matrix, lines: keep.map { table.lines[$0] }, rowErrors: errors)
+    }
+}

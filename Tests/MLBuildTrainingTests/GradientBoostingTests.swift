@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+@testable import MLBuildTraining
+
+@Suite struct GradientBoostingTests {
+    static func encode(_ model: TrainedModel) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try encoder.encode(model)
+    }
+
+    /// y = 1 for x < 100, 5 from 100 on. One stump with learning rate 1 fits it exactly: baseline
+    /// 3, threshold at the midpoint 99.5, leaves −2 and +2.
+    @Test func regressionStumpFitsStepFunctionExactly() throws {
+        let x = Matrix(rows: 200, columns: 1, values: (0 ..< 200).map(Double.init))
+        let y = (0 ..< 200).map { $0 < 100 ? 1.0 : 5.0 }
+        let model = try GradientBoosting(trees: 1, learningRate: 1, maxLeafNodes: 2, minSamplesLeaf: 1)
+            .fit(x: x, y: y, task: .regression)
+        #expect(model.baseline == 3)
+        let nodes = model.trees[0].nodes
+        #expect(nodes.count == 3)
+        #expect(nodes[0].feature == 0 && nodes[0].threshold == 99.5)
+        #expect(nodes[nodes[0].left].value == -2 && nodes[nodes[0].right].value == 2)
+        #expect(try model.predict(matrix: x) == y)
+    }
+
+    @Test func classifierSeparatesStepFunction() throws {
+        let x = Matrix(rows: 400, columns: 2, values: (0 ..< 400).flatMap { [Double($0 % 200), Double($0 % 7)] })
+        let y = (0 ..< 400).map { $0 % 200 >= 120 ? 1.0 : 0.0 }
+        let model = try GradientBoosting(trees: 20).fit(x: x, y: y, task: .classification)
+        // Baseline is the log-odds of the prior 160/400.
+        #expect(abs(model.baseline - log(0.4 / 0.6)) < 1e-15)
+        let p = try model.predict(matrix: x)
+        let metrics = try Metrics.classification(labels: y, probabilities: p)
+        #expect(metrics["accuracy"] == 1)
+        #expect(metrics["auc"] == 1)
+        #expect(model.trees.allSatisfy { $0.nodes[0].feature == 0 })
+    }
+
+    @Test func learnsFromMissingValues() throws {
+        // Feature 0 is NaN exactly when the label is 1; feature 1 is noise.
+        var rng = SplitMix64(seed: 4)
+        var values = [Double](), y = [Double]()
+        for i in 0 ..< 300 {
+            let label = Double(i % 2)
+            values += [label == 1 ? .nan : rng.nextUnit(), rng.nextUnit()]
+            y.append(label)
+        }
+        let x = Matrix(rows: 300, columns: 2, values: values)
+        let model = try GradientBoosting(trees: 10).fit(x: x, y: y, task: .classification)
+        let first = model.trees[0].nodes[0]
+        #expect(first.feature == 0)
+        // Every non-missing value goes left, the missing ones right: a "split on missing".
+        #expect(first.threshold == .greatestFiniteMagnitude && !first.missingGoesLeft)
+        #expect(try model.predict(row: [.nan, 0.5]) > 0.5)
+        #expect(try model.predict(row: [0.5, 0.5]) < 0.5)
+    }
+
+    @Test func maxDepthOneGivesStumps() throws {
+        let (x, y) = TestData.logistic(rows: 400, columns: 3, seed: 9)
+        let model = try GradientBoosting(trees: 5, maxDepth: 1).fit(x: x, y: y, task: .classification)
+        #expect(model.trees.allSatisfy { $0.nodes.count == 3 })
+    }
+
+    @Test func leafCountAndMinSamplesLeafAreRespected() throws {
+        let (x, y) = TestData.logistic(rows: 2_000, columns: 5, seed: 21)
+        let model = try GradientBoosting(trees: 3, maxLeafNodes: 7, minSamplesLeaf: 50).fit(x: x, y: y, task: .classification)
+        for tree in model.trees {
+            #expect(tree.nodes.filter(\.isLeaf).count <= 7)
+        }
+        // Count training rows per leaf of the first tree.
+        var counts = [Int: Int]()
+        let tree = model.trees[0]
+        for r in 0 ..< x.rows {
+            var i = 0
+            while !tree.nodes[i].isLeaf {
+                let node = tree.nodes[i]
+                i = x[r, node.feature] <= node.threshold ? node.left : node.right
+            }
+            counts[i, default: 0] += 1
+        }
+        #expect(counts.values.allSatisfy { $0 >= 50 })
+    }
+
+    @Test func sameSeedSameBytesAndOtherSeedWithSubsampleDiffers() throws {
+        let (x, y) = TestData.logistic(rows: 3_000, columns: 4, seed: 17)
+        func fit(_ seed: UInt64, _ subsample: String) throws -> Data {
+            try Self.encode(ModelTrainer.train(
+                algorithm: "gradient_boosting", hyperparameters: ["trees": "10", "subsample": subsample],
+                task: .classification, seed: seed, x: x, y: y))
+        }
+        #expect(try fit(1, "1.0") == fit(1, "1.0"))
+        #expect(try fit(1, "0.5") == fit(1, "0.5"))
+        #expect(try fit(1, "0.5") != fit(2, "0.5"))
+    }
+
+    @Test func largeFitIsIdenticalAcrossRuns() throws {
+        // Big enough for chunked row-wise histograms and parallel partitions.
+        let (x, y) = TestData.logistic(rows: 150_000, columns: 4, seed: 23)
+        let booster = GradientBoosting(trees: 3)
+        let first = try booster.fit(x: x, y: y, task: .classification)
+        #expect(try booster.fit(x: x, y: y, task: .classification) == first)
+    }
+
+    @Test func binningUsesMidpointsOrQuantiles() {
+        #expect(FeatureBinner.thresholds(sortedColumn: [1, 1, 2, 4], maxBins: 255) == [1.5, 3])
+        // More distinct values than bins: percentiles 25/50/75 by numpy's averaged_inverted_cdf
+        // (values checked against numpy), repeated thresholds dropped.
+        #expect(FeatureBinner.thresholds(sortedColumn: (0 ... 10).map(Double.init), maxBins: 4) == [2, 5, 8])
+        #expect(FeatureBinner.thresholds(sortedColumn: (0 ... 11).map(Double.init), maxBins: 4) == [2.5, 5.5, 8.5])
+        #expect(FeatureBinner.thresholds(sortedColumn: [0, 0, 0, 0, 0, 1, 1, 2, 3, 4, 5], maxBins: 4) == [0, 1, 3])
+        #expect(FeatureBinner.thresholds(sortedColumn: [0, 0, 0, 0, 0, 0, 0, 0, 0, 9], maxBins: 2) == [4.5])
+        #expect(FeatureBinner.thresholds(sortedColumn: [7, 7, 7], maxBins: 255) == [])
+        let binner = FeatureBinner(maxBins: 4, thresholds: [[2.5, 5, 7.5]])
+        #expect([2.5, 2.6, 7.5, 100, .nan].map { binner.bin($0, feature: 0) } == [0, 1, 2, 3, 4])
+    }
+
+    @Test func corruptTreeFailsToDecode() throws {
+        let json = """
+        {"algorithm":"gradient_boosting","model":{"baseline":0,"featureCount":1,"task":"regression",
+         "trees":[{"nodes":[{"feature":0,"threshold":1,"missingGoesLeft":true,"left":0,"right":2,"value":0}]}]}}
+        """
+        #expect(throws: TrainingError.self) { try JSONDecoder().decode(TrainedModel.self, from: Data(json.utf8)) }
+    }
+}
