@@ -15,26 +15,49 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
     ],
     targets: [
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(
             name: "MLBuildCore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["README.md"]
         ),
-        .target(name: "MLBuildCache", dependencies: ["MLBuildCore"], exclude: ["Remote"]),
-        .target(name: "MLBuildEngine", dependencies: ["MLBuildCore", "MLBuildCache"]),
+        .target(
+            name: "MLBuildCache",
+            dependencies: ["MLBuildCore", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["README.md"]
+        ),
+        .target(name: "MLBuildEngine", dependencies: ["MLBuildCore", "MLBuildCache"], exclude: ["README.md"]),
+        .target(name: "MLBuildTraining", exclude: ["README.md"]),
+        .target(name: "MLBuildDatasets", dependencies: ["MLBuildTraining"], exclude: ["README.md"]),
+        .target(
+            name: "MLBuildOCI",
+            dependencies: ["CArchive", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["README.md"]
+        ),
         .target(
             name: "MLBuildRules",
-            dependencies: ["MLBuildCore", "MLBuildCache", "MLBuildEngine"]
+            dependencies: ["MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI"],
+            exclude: ["README.md"]
         ),
         .target(
             name: "MLBuildCLI",
             dependencies: [
-                "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildRules",
+                "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildRules", "MLBuildDatasets", "MLBuildTraining", "MLBuildOCI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .executableTarget(name: "mlbuild", dependencies: ["MLBuildCLI"]),
-        .target(name: "MLBuildTestSupport", dependencies: ["MLBuildCore"], exclude: ["NginxServer.swift", "FaultProxy.swift"]),
+        .target(name: "MLBuildTestSupport", dependencies: ["MLBuildCore"]),
         .testTarget(name: "MLBuildCoreTests", dependencies: ["MLBuildCore", "MLBuildTestSupport"]),
+        .testTarget(
+            name: "MLBuildCacheTests",
+            dependencies: ["MLBuildCache", "MLBuildTestSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(name: "MLBuildTrainingTests", dependencies: ["MLBuildTraining"]),
+        .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildDatasets", "MLBuildTraining"]),
+        .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI"]),
         .testTarget(name: "MLBuildCLITests", dependencies: ["MLBuildCLI", "MLBuildTestSupport"]),
     ]
 )

@@ -45,6 +45,7 @@ public final class MLBuildWorkspace: @unchecked Sendable {  // immutable after i
     }
 
     /// Runs a build with `--events` and returns the result and the events by target.
+    @discardableResult
     public func build(_ arguments: [String] = [], environment: [String: String?] = [:]) throws -> BuildRun {
         let events = "\(path)/.events-\(UInt64.random(in: 0 ... .max)).jsonl"
         let result = try run(arguments + ["--events", events], environment: environment)
