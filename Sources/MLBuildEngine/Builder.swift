@@ -80,9 +80,12 @@ public final class Builder: Sendable {
         for name in Set(rule.environment).sorted() {
             if let value = workspace.environment[name] { environment.append((name, value)) }
         }
+        var parameters = try configuration.canonicalParameters()
+        for (name, value) in try rule.derivedParameters(workspace: workspace.root) { parameters.append(("derived.\(name)", value)) }
+        parameters.sort { $0.0 < $1.0 }
         return TargetFingerprint(
             kind: type(of: rule).kind, ruleVersion: type(of: rule).version,
-            parameters: try configuration.canonicalParameters(),
+            parameters: parameters,
             inputs: inputs.keys.sorted().compactMap { path in inputs[path].map { (path, $0) } },
             dependencies: dependencies, seed: configuration.seed, environment: environment)
     }

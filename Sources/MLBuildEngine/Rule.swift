@@ -26,6 +26,10 @@ public protocol Rule: Sendable {
     var outputs: [String] { get }
     /// Environment variables passed through to the rule; their values enter the key.
     var environment: [String] { get }
+    /// Facts the rule reads from the workspace at build time that change its result but are
+    /// neither files nor Mlfile values (e.g. the git revision an image is labelled with). They
+    /// enter the key as parameters named `derived.NAME`. Called when the key is computed.
+    func derivedParameters(workspace: String) throws -> [(name: String, value: String)]
     /// Produces the outputs. Throwing (or leaving a declared output missing) fails the target.
     func run(_ context: RuleContext) async throws
 }
@@ -33,6 +37,7 @@ public protocol Rule: Sendable {
 extension Rule {
     public var implicitDependencies: [LocatedReference] { [] }
     public var environment: [String] { [] }
+    public func derivedParameters(workspace: String) throws -> [(name: String, value: String)] { [] }
 }
 
 /// A body key a rule accepts.
