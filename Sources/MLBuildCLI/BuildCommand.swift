@@ -14,6 +14,8 @@ struct BuildCommand: AsyncParsableCommand {
 
     @OptionGroup var workspaceOptions: WorkspaceOptions
 
+    @OptionGroup(title: "Remote cache") var remoteOptions: RemoteOptions
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Run up to N targets at once (default: the number of cores).", valueName: "N"))
     var jobs: Int?
 
@@ -44,7 +46,11 @@ struct BuildCommand: AsyncParsableCommand {
             throw CLIError.usage(list.diagnostics.map(\.message).joined(separator: "\n"))
         }
         let statCache = StatCache(path: workspace.statCachePath)
-        let builder = Builder(project: project, workspace: workspace, statCache: statCache)
+        let console = ConsoleReporter(live: ConsoleReporter.wantsLiveOutput(environment: workspace.environment))
+        let warn: @Sendable (String) -> Void = { console.warning($0) }
+        let remote = try remoteOptions.session(environment: workspace.environment, onWarning: warn)
+            .map { RemoteCacheAdapter(session: $0, onWarning: warn) }
+        let builder = Builder(project: project, workspace: workspace, statCache: statCache, remote: dryRun ? nil : remote)
 
         if dryRun {
             for planned in builder.plan(roots) { print(StatusCommand.describe(planned, dryRun: true)) }
@@ -61,7 +67,7 @@ struct BuildCommand: AsyncParsableCommand {
         try cacheLock.lock(.shared)
         defer { cacheLock.unlock() }
 
-        var observers: [any BuildObserver] = [ConsoleReporter(live: ConsoleReporter.wantsLiveOutput(environment: workspace.environment))]
+        var observers: [any BuildObserver] = [console]
         if let events {
             do { observers.append(try EventLog(path: events)) } catch { throw CLIError.usage("\(error)") }
         }

@@ -164,6 +164,8 @@ public final class Builder: Sendable {
         var summary = BuildSummary()
         var running: [TargetReference] = []
         var stop = false
+        // The state file is rewritten only when a record changed: a no-op build writes nothing.
+        var stateChanged = false
         observer.buildStarted(total: order.count)
 
         func dependencyResults(_ target: TargetReference) -> [TargetReference: ActionResult] {
@@ -176,10 +178,14 @@ public final class Builder: Sendable {
             let target = finished.outcome.target
             summary.outcomes.append(finished.outcome)
             if let result = finished.result { results[target] = result }
-            if let record = finished.record { state.records[target] = record }
+            if let record = finished.record {
+                let previous = state.records[target]
+                if previous?.key != record.key || previous?.result != record.result { stateChanged = true }
+                state.records[target] = record
+            }
             if finished.outcome.status == .failed || finished.outcome.status == .skipped {
                 blocked.insert(target)
-                state.records[target] = nil
+                if state.records.removeValue(forKey: target) != nil { stateChanged = true }
                 if finished.outcome.status == .failed, !options.keepGoing { stop = true }
             }
             observer.targetFinished(finished.outcome, done: summary.outcomes.count, total: order.count)
@@ -238,7 +244,7 @@ public final class Builder: Sendable {
         // Outcomes in dependency order, whatever order they finished in.
         summary.outcomes.sort { (position[$0.target] ?? 0) < (position[$1.target] ?? 0) }
         do {
-            try state.save(to: workspace.statePath)
+            if stateChanged { try state.save(to: workspace.statePath) }
             try statCache.save()
         } catch {
             observer.warning("could not save the build state: \(error)")
@@ -262,13 +268,13 @@ public final class Builder: Sendable {
         case let .run(why):
             reason = why
             if let remote, let result = await remote.lookupAction(evaluated.key) {
-                var complete = true
-                for output in result.outputs {
-                    guard let digest = output.contentDigest else { complete = false; break }
-                    if !store.contains(digest) {
-                        let fetched = await remote.fetchBlob(digest, into: store)
-                        if !fetched { complete = false; break }
-                    }
+                let store = self.store
+                let missing = Set(result.outputs.compactMap(\.contentDigest)).filter { !store.contains($0) }.sorted()
+                let complete = await withTaskGroup(of: Bool.self) { group in
+                    for digest in missing { group.addTask { await remote.fetchBlob(digest, into: store) } }
+                    var all = true
+                    for await fetched in group where !fetched { all = false }
+                    return all
                 }
                 if complete, let restored = await restore(result) {
                     try? actions.store(result, for: evaluated.key)
@@ -346,7 +352,7 @@ public final class Builder: Sendable {
         environment["MLBUILD_TARGET"] = target.description
         let context = RuleContext(target: target, workspace: workspace.root, seed: configuration.seed, key: evaluated.key,
                                   environment: environment, secrets: secrets, dependencies: dependencies,
-                                  output: sink, commandRunner: runner)
+                                  output: sink, commandRunner: runner, cache: workspace.cache)
         do {
             try await rule.run(context)
         } catch {

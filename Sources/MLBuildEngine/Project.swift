@@ -52,12 +52,29 @@ public struct Project: Sendable {
                 producers[path] = target.reference
             }
         }
+        // Directory → producers of outputs below it, so that an input directory (or glob root)
+        // that holds another target's outputs depends on that target. Indexed once: the no-op
+        // path loads a 1,000-target Mlfile on every run.
+        var producersBelow: [String: Set<TargetReference>] = [:]
+        for (output, producer) in producers {
+            var directory = output
+            while let slash = directory.lastIndex(of: "/") {
+                directory = String(directory[..<slash])
+                producersBelow[directory, default: []].insert(producer)
+            }
+        }
         for target in mlfile.targets {
             guard let rule = rules[target.reference] else { continue }
             for input in rule.inputs {
                 let path = PathNormalizer.normalize(InputResolver.staticPrefix(input.pattern))
-                for (output, producer) in producers.sorted(by: { $0.key < $1.key }) where producer != target.reference
-                    && (PathNormalizer.isSameOrInside(path, output) || PathNormalizer.isSameOrInside(output, path)) {
+                var found: Set<TargetReference> = producersBelow[path] ?? []
+                var ancestor = path
+                while true {
+                    if let producer = producers[ancestor] { found.insert(producer) }
+                    guard let slash = ancestor.lastIndex(of: "/") else { break }
+                    ancestor = String(ancestor[..<slash])
+                }
+                for producer in found.sorted() where producer != target.reference {
                     graph.addEdge(from: target.reference, to: LocatedReference(producer, at: input.location ?? target.nameLocation))
                 }
             }

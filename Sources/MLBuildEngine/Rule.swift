@@ -93,10 +93,15 @@ public struct RuleContext: Sendable {
     /// Appends to the target's captured output (shown after it finishes).
     public let output: OutputSink
     public let commandRunner: any CommandRunner
+    /// The local cache directory, for rules that keep reusable intermediate pieces in its CAS
+    /// (the container rule's compressed layer blobs, so `cache verify`/`gc` cover them). nil when
+    /// the caller has none. Like `workspace`, never put its path into an artifact or a key.
+    public let cache: CacheLayout?
 
     public init(target: TargetReference, workspace: String, seed: UInt64, key: ContentDigest,
                 environment: [String: String], secrets: [String: String],
-                dependencies: [TargetReference: ActionResult], output: OutputSink, commandRunner: any CommandRunner) {
+                dependencies: [TargetReference: ActionResult], output: OutputSink, commandRunner: any CommandRunner,
+                cache: CacheLayout? = nil) {
         self.target = target
         self.workspace = workspace
         self.seed = seed
@@ -106,6 +111,7 @@ public struct RuleContext: Sendable {
         self.dependencies = dependencies
         self.output = output
         self.commandRunner = commandRunner
+        self.cache = cache
     }
 }
 

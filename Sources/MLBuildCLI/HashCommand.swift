@@ -1,0 +1,30 @@
+import ArgumentParser
+import MLBuildCore
+
+/// `mlbuild hash FILE...`: the SHA-256 content digests mlbuild uses, in `sha256sum` format.
+struct HashCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hash",
+        abstract: "Print the SHA-256 content digest of files (the digests mlbuild's keys are made of).")
+
+    @Argument(help: ArgumentHelp("Files to hash.", valueName: "FILE"))
+    var files: [String]
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one FILE") }
+    }
+
+    func run() async throws {
+        var failed = false
+        for file in files {
+            do {
+                let (digest, _) = try FileHashing.digest(ofFileAt: file)
+                print("\(digest.hex)  \(file)")
+            } catch {
+                MLBuildMain.printError("error: \(error)")
+                failed = true
+            }
+        }
+        if failed { throw CLIError.failed }
+    }
+}

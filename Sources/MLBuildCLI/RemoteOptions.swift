@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import MLBuildCache
+import MLBuildEngine
+
+/// `--remote-cache`, `--remote-upload`, `--remote-header-file` and their environment twins.
+struct RemoteOptions: ParsableArguments {
+    @Option(name: .customLong("remote-cache"), help: ArgumentHelp(
+        "A shared HTTP cache (bazel-remote protocol: /cas/<sha256>, /ac/<key>). Default: $MLBUILD_REMOTE_CACHE.",
+        valueName: "URL"))
+    var remoteCache: String?
+
+    @Option(name: .customLong("remote-upload"), help: ArgumentHelp(
+        "Upload results to the remote cache (false: read-only, e.g. for untrusted pull requests). Default: $MLBUILD_REMOTE_UPLOAD, else true.",
+        valueName: "BOOL"))
+    var remoteUpload: Bool?
+
+    @Option(name: .customLong("remote-header-file"), help: ArgumentHelp(
+        "A file holding one 'Name: value' header sent with every remote request (e.g. Authorization). Default: $MLBUILD_REMOTE_HEADER_FILE; or the header itself in $MLBUILD_REMOTE_HEADER. Never printed.",
+        valueName: "FILE"))
+    var headerFile: String?
+
+    /// The configured session, or nil when no remote cache is set.
+    func session(environment: [String: String], onWarning: @escaping @Sendable (String) -> Void) throws -> RemoteCacheSession? {
+        guard let text = remoteCache ?? environment["MLBUILD_REMOTE_CACHE"], !text.isEmpty else { return nil }
+        do {
+            let url = try RemoteCacheConfiguration.parseBaseURL(text)
+            var header: RemoteCacheHeader?
+            if let file = headerFile ?? environment["MLBUILD_REMOTE_HEADER_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) {
+                header = try RemoteCacheConfiguration.readHeader(fromFile: URL(fileURLWithPath: file))
+            } else if let value = environment["MLBUILD_REMOTE_HEADER"], !value.isEmpty {
+                header = try RemoteCacheConfiguration.parseHeader(value)
+            }
+            var upload = true
+            if let remoteUpload {
+                upload = remoteUpload
+            } else if let value = environment["MLBUILD_REMOTE_UPLOAD"]?.lowercased(), !value.isEmpty {
+                guard let parsed = ["true": true, "1": true, "yes": true, "false": false, "0": false, "no": false][value] else {
+                    throw CLIError.usage("MLBUILD_REMOTE_UPLOAD must be true or false")
+                }
+                upload = parsed
+            }
+            let configuration = RemoteCacheConfiguration(baseURL: url, header: header, uploadEnabled: upload)
+            return RemoteCacheSession(configuration: configuration, onWarning: onWarning)
+        } catch let error as CLIError {
+            throw error
+        } catch {
+            throw CLIError.usage("remote cache: \(error)")
+        }
+    }
+}

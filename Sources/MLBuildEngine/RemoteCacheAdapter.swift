@@ -1,0 +1,63 @@
+import Foundation
+import MLBuildCache
+import MLBuildCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Connects the engine to an HTTP remote cache (`RemoteCacheSession`, which already turns every
+/// network failure into a single warning and misses). On top of it this adapter re-hashes every
+/// downloaded blob before adopting it into the local store, and trusts a remote action result
+/// only once all of its blobs have verified.
+public final class RemoteCacheAdapter: RemoteCacheBackend {
+    public let session: RemoteCacheSession
+    /// Called for every problem worth telling the user (a blob that failed verification).
+    private let onWarning: @Sendable (String) -> Void
+
+    public init(session: RemoteCacheSession, onWarning: @escaping @Sendable (String) -> Void) {
+        self.session = session
+        self.onWarning = onWarning
+    }
+
+    public func lookupAction(_ key: ContentDigest) async -> ActionResult? {
+        guard let data = await session.fetchData(.ac, key.hex) else { return nil }
+        guard let result = ActionResult.decode(Array(data)) else {
+            onWarning("warning: remote cache entry ac/\(key.hex) is malformed; building locally")
+            return nil
+        }
+        return result
+    }
+
+    public func fetchBlob(_ digest: ContentDigest, into store: ContentStore) async -> Bool {
+        do { try FileSystem.createDirectories(store.layout.tempDirectory) } catch { return false }
+        let temp = "\(store.layout.tempDirectory)/remote.\(getpid()).\(UInt64.random(in: 0 ... .max))"
+        guard await session.download(.cas, digest.hex, to: URL(fileURLWithPath: temp)) else { return false }
+        do {
+            let actual = try await Blocking.run { try FileHashing.digest(ofFileAt: temp).digest }
+            guard actual == digest else {
+                unlink(temp)
+                onWarning("warning: remote cache blob \(digest.hex) failed verification (content hashes to \(actual.hex)); discarded, building locally")
+                return false
+            }
+            try store.adopt(verifiedFile: temp, digest: digest)
+            return true
+        } catch {
+            unlink(temp)
+            return false
+        }
+    }
+
+    public func upload(result: ActionResult, key: ContentDigest, store: ContentStore) async {
+        let digests = Set(result.outputs.compactMap(\.contentDigest)).sorted()
+        await withTaskGroup(of: Void.self) { group in
+            for digest in digests {
+                group.addTask { await self.session.upload(.cas, digest.hex, from: URL(fileURLWithPath: store.path(of: digest))) }
+            }
+        }
+        // The action result goes last, so a reader never sees it before its blobs.
+        await session.upload(.ac, key.hex, data: Data(result.encoded()))
+    }
+
+    public var bytesDownloaded: UInt64 { UInt64(max(0, session.transferStatistics.bytesDown)) }
+    public var bytesUploaded: UInt64 { UInt64(max(0, session.transferStatistics.bytesUp)) }
+}
