@@ -23,6 +23,9 @@ public final class StatCache: Sendable {
 
     /// Guards the table and the dirty flag; held only for lookups and inserts, never while hashing.
     private let state: Mutex<(entries: [String: Entry], dirty: Bool)>
+    /// stat results of this run, so a file that is one target's output and three targets' input
+    /// is stat'ed once. The builder calls `invalidateRunMemo()` whenever a target wrote files.
+    private let runMemo = Mutex<[String: FileStat]>([:])
     public let path: String
 
     public init(path: String) {
@@ -51,7 +54,14 @@ public final class StatCache: Sendable {
     /// The digest of the regular file at `path` (a workspace-relative or absolute path), from the
     /// table when its stat is unchanged, else hashed now. nil when the file does not exist.
     public func digest(of path: String) throws -> (digest: ContentDigest, stat: FileStat)? {
-        guard let stat = FileStat.of(path) else { return nil }
+        let stat: FileStat
+        if let known = runMemo.withLock({ $0[path] }) {
+            stat = known
+        } else {
+            guard let fresh = FileStat.of(path) else { return nil }
+            stat = fresh
+            runMemo.withLock { $0[path] = fresh }
+        }
         if let entry = state.withLock({ $0.entries[path] }), entry.stat == stat { return (entry.digest, stat) }
         let (digest, _) = try FileHashing.digest(ofFileAt: path)
         remember(path, stat: stat, digest: digest)
@@ -73,6 +83,10 @@ public final class StatCache: Sendable {
                 $0.dirty = true
             }
         }
+    }
+
+    public func invalidateRunMemo() {
+        runMemo.withLock { $0.removeAll(keepingCapacity: true) }
     }
 
     public func forget(_ path: String) {

@@ -177,6 +177,7 @@ public final class Builder: Sendable {
         func complete(_ finished: Finished) {
             let target = finished.outcome.target
             summary.outcomes.append(finished.outcome)
+            if finished.outcome.status != .fresh && finished.outcome.status != .skipped { statCache.invalidateRunMemo() }
             if let result = finished.result { results[target] = result }
             if let record = finished.record {
                 let previous = state.records[target]

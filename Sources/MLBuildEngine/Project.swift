@@ -124,12 +124,33 @@ public struct Project: Sendable {
 /// Workspace-relative path spelling: no `./`, no duplicate or trailing slashes.
 public enum PathNormalizer {
     public static func normalize(_ path: String) -> String {
+        if isNormal(path) { return path }
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) where part != "." {
             parts.append(part)
         }
         let joined = parts.joined(separator: "/")
         return path.hasPrefix("/") ? "/" + joined : (joined.isEmpty ? "." : joined)
+    }
+
+    /// Already in normal form: no empty, `.` components or trailing slash (the common case).
+    static func isNormal(_ path: String) -> Bool {
+        var length = 0       // length of the current component
+        var dotOnly = true   // the current component is all dots so far
+        var index = 0
+        for b in path.utf8 {
+            if b == 47 {
+                if length == 0 && index != 0 { return false }  // "//"
+                if length == 1 && dotOnly { return false }     // "/./"
+                length = 0
+                dotOnly = true
+            } else {
+                length += 1
+                if b != 46 { dotOnly = false }
+            }
+            index += 1
+        }
+        return length > 0 && !(length == 1 && dotOnly)
     }
 
     public static func isSameOrInside(_ path: String, _ directory: String) -> Bool {

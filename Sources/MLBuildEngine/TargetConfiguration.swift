@@ -35,6 +35,7 @@ public struct TargetConfiguration: Sendable {
         }
         self.seed = seed
         try diagnostics.throwIfAny()
+        canonical = try? computeCanonicalParameters()
     }
 
     public func has(_ key: String) -> Bool { target.values[key] != nil }
@@ -108,6 +109,14 @@ public struct TargetConfiguration: Sendable {
     /// trimmed items joined by U+001F; scalars are trimmed and unquoted. `description` and
     /// `seed` are left out (the seed enters the key on its own).
     public func canonicalParameters() throws -> [(String, String)] {
+        if let cached = canonical { return cached }
+        return try computeCanonicalParameters()
+    }
+
+    /// Computed once at init when every value is valid (the no-op path asks for it per target).
+    private var canonical: [(String, String)]?
+
+    private func computeCanonicalParameters() throws -> [(String, String)] {
         var out: [(String, String)] = []
         for key in keys where key.name != "description" && key.name != "seed" {
             guard let value = target.values[key.name] else { continue }

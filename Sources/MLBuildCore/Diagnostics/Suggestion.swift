@@ -1,15 +1,26 @@
 /// "Did you mean …?" candidates by Levenshtein distance.
 public enum Suggestion {
     /// The closest candidate within a distance that still looks like a typo, or nil.
+    /// Ties go to the candidate that sorts first.
     public static func closest(to word: String, among candidates: [String]) -> String? {
+        // Nobody types a name this long by hand, and the distance costs length² per candidate.
+        let length = word.utf8.count
+        guard length <= maximumWordLength else { return nil }
         let limit = max(1, word.count / 3)
         var best: (String, Int)?
-        for candidate in candidates.sorted() {
+        for candidate in candidates {
+            // The distance is at least the difference in length: skip without computing it.
+            guard abs(candidate.utf8.count - length) <= limit else { continue }
             let d = distance(word, candidate)
-            if d <= limit, d < (best?.1 ?? Int.max) { best = (candidate, d) }
+            guard d <= limit else { continue }
+            if let (name, bestDistance) = best, d > bestDistance || (d == bestDistance && name < candidate) { continue }
+            best = (candidate, d)
         }
         return best?.0
     }
+
+    /// Longer words get no suggestion.
+    public static let maximumWordLength = 256
 
     public static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a.utf8), b = Array(b.utf8)

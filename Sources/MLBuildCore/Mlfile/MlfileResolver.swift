@@ -6,6 +6,13 @@ struct MlfileResolver {
     private var variables: [String: MlfileAssignment] = [:]
     private var resolved: [String: ResolvedValue] = [:]
     private var resolving: [String] = []
+    /// Variables whose substitution failed, with why: a chain of 100k variables ending in an
+    /// error must fail each link once, not re-walk the rest of the chain for every link.
+    private var failed: [String: Diagnostic] = [:]
+    /// Scalars that substitutions may still add, over the whole file, so that `a2 = ${a1}${a1}`,
+    /// `a3 = ${a2}${a2}`, … ends in an error instead of exhausting memory.
+    private var substitutionBudget = MlfileResolver.substitutionLimit
+    static let substitutionLimit = 1 << 24
 
     init(syntax: MlfileSyntax, environment: [String: String]) {
         self.syntax = syntax
@@ -76,25 +83,93 @@ struct MlfileResolver {
                 values: values, hasErrors: diagnostics.diagnostics.count > errorsBefore,
                 keyLocations: keyLocations, source: source, keyOrder: order))
         }
+        // A failed variable fails everything that references it with the same diagnostic.
+        var reported: Set<ReportedDiagnostic> = []
         return Mlfile(
             source: source, seed: seed, defaultTargets: defaults, targets: targets,
             variableNames: variables.keys.filter { !Mlfile.settingNames.contains($0) }.sorted(),
-            diagnostics: diagnostics.diagnostics)
+            diagnostics: diagnostics.diagnostics.filter { reported.insert(ReportedDiagnostic(diagnostic: $0)).inserted })
     }
 
     /// The substituted value of top-level `name`, resolving what it references first.
     private mutating func value(of name: String) throws -> ResolvedValue {
         if let done = resolved[name] { return done }
+        if let failure = failed[name] { throw failure }
         guard let assignment = variables[name] else { throw Diagnostic("unknown variable '\(name)'") }
+        // Resolve what `name` references first, deepest first, so that the recursion below
+        // is at most one level deep however long a chain of variables is.
+        if resolving.isEmpty { resolveReferences(of: name) }
+        if let done = resolved[name] { return done }
+        if let failure = failed[name] { throw failure }
         if let index = resolving.firstIndex(of: name) {
-            let cycle = (resolving[index...] + [name]).joined(separator: " -> ")
-            throw source.diagnostic("variable cycle: \(cycle)", at: assignment.keyLocation)
+            throw source.diagnostic("variable cycle: \(Self.describeCycle(resolving[index...] + [name]))", at: assignment.keyLocation)
         }
         resolving.append(name)
         defer { resolving.removeLast() }
-        let value = try substitute(assignment.value)
-        resolved[name] = value
-        return value
+        do {
+            let value = try substitute(assignment.value)
+            resolved[name] = value
+            return value
+        } catch let diagnostic as Diagnostic {
+            failed[name] = diagnostic
+            throw diagnostic
+        }
+    }
+
+    /// Resolves (or fails) every variable `root` references, transitively, in post-order with an
+    /// explicit stack instead of recursion. A reference back into the walk is a cycle: the
+    /// variable holding it fails with the cycle's path.
+    private mutating func resolveReferences(of root: String) {
+        var walking: [String: Int] = [root: 0]  // name → index in `stack`
+        var stack: [(name: String, references: [String], next: Int)] = [(root, references(of: root), 0)]
+        while let top = stack.last {
+            if top.next < top.references.count {
+                stack[stack.count - 1].next += 1
+                let name = top.references[top.next]
+                guard resolved[name] == nil, failed[name] == nil, let assignment = variables[name] else { continue }
+                if let index = walking[name] {
+                    if failed[top.name] == nil {
+                        failed[top.name] = source.diagnostic("variable cycle: \(Self.describeCycle(stack[index...].map(\.name) + [name]))",
+                                                             at: assignment.keyLocation)
+                    }
+                    continue
+                }
+                walking[name] = stack.count
+                stack.append((name, references(of: name), 0))
+            } else {
+                stack.removeLast()
+                walking[top.name] = nil
+                if stack.isEmpty { break }  // the root is left to the caller
+                _ = try? value(of: top.name)
+            }
+        }
+    }
+
+    /// `a -> b -> a`; a long cycle keeps its ends and says how many links it skipped.
+    static func describeCycle(_ names: [String]) -> String {
+        guard names.count > 12 else { return names.joined(separator: " -> ") }
+        return (names.prefix(6) + ["… \(names.count - 12) more …"] + names.suffix(6)).joined(separator: " -> ")
+    }
+
+    /// The top-level variables `name`'s value references with `${…}`, scanned as `substitute` does.
+    private func references(of name: String) -> [String] {
+        guard let assignment = variables[name] else { return [] }
+        var out: [String] = []
+        for fragment in assignment.value.fragments {
+            let text = Array(fragment.text.unicodeScalars)
+            var i = 0
+            while i + 1 < text.count {
+                if text[i] == "$", text[i + 1] == "$" { i += 2; continue }
+                guard text[i] == "$", text[i + 1] == "{" else { i += 1; continue }
+                guard let close = text[(i + 2)...].firstIndex(of: "}") else { break }  // no `}` further on
+                var inner = String.UnicodeScalarView()
+                inner.append(contentsOf: text[(i + 2)..<close])
+                let reference = String(inner)
+                if variables[reference] != nil { out.append(reference) }
+                i = close + 1
+            }
+        }
+        return out
     }
 
     private mutating func substitute(_ raw: MlfileRawValue) throws -> ResolvedValue {
@@ -134,6 +209,11 @@ struct MlfileResolver {
                 var inner = String.UnicodeScalarView()
                 inner.append(contentsOf: text[(i + 2)..<close])
                 let replacement = try expand(String(inner), line: fragment.line, column: Int(column))
+                substitutionBudget -= replacement.count
+                if substitutionBudget < 0 {
+                    throw source.diagnostic("substituted values in \(source.path) exceed \(Self.substitutionLimit) characters in total (does a variable reference another many times over?)",
+                                            line: fragment.line, column: Int(column))
+                }
                 scalars.append(contentsOf: replacement)
                 positions.append(contentsOf: repeatElement(.init(line: line, column: column), count: replacement.count))
                 i = close + 1
@@ -176,5 +256,17 @@ struct MlfileResolver {
 
     private func isIdentifier(_ s: Substring) -> Bool {
         !s.isEmpty && s.utf8.allSatisfy(MlfileParser.isIdentifierByte)
+    }
+}
+
+/// Set membership for diagnostics that hashes only the location and the message's length: the
+/// same failure reported once per referencing variable shares its strings, so equality is
+/// cheap, while hashing a long source line 100k times over would not be.
+private struct ReportedDiagnostic: Hashable {
+    let diagnostic: Diagnostic
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(diagnostic.location)
+        hasher.combine(diagnostic.message.utf8.count)
     }
 }

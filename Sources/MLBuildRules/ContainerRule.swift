@@ -1,0 +1,331 @@
+import Foundation
+import MLBuildCache
+import MLBuildCore
+import MLBuildEngine
+import MLBuildOCI
+
+/// `container NAME: DEPS` — packs the outputs of its dependencies into a reproducible OCI image
+/// archive, `build/container/NAME/image.tar`, and its manifest digest, `build/container/NAME/digest`.
+///
+///     container churn: model:churn
+///         files = serve/app.py:/app/, serve/requirements.txt:/app/requirements.txt
+///         base = images/python-slim.tar
+///         entrypoint = /usr/bin/python3, /app/app.py
+///         env = MODEL_DIR=/model, PYTHONUNBUFFERED=1
+///         exposed_ports = 8080
+///         tag = churn-1.0.0
+///         version = 1.0.0
+///
+/// Each header dependency is one gzip layer (in header order), so that a new model re-ships only
+/// the model layer; `files` is one more layer at the end. Where a dependency's files go
+/// (`ContainerLayout`): `model:X` → `/model/`, `dataset:X` → `/data/X/`, `features:X` →
+/// `/features/X/`, anything else → `/workspace/<its workspace-relative output path>`.
+///
+/// The image is a function of the key: the packed files (dependency outputs and `files`
+/// sources), the base archive (an input), the values, `SOURCE_DATE_EPOCH` (a declared environment
+/// variable) and the git revision (a derived parameter). Compressed layers are kept in the cache's
+/// CAS (`ContainerLayerCache`) so an unchanged layer is never recompressed. See docs/containers.md.
+public struct ContainerRule: Rule {
+    public static let kind = "container"
+    public static let version = 1
+    public static let summary = "packs its dependencies' outputs into a reproducible OCI image archive"
+    public static let keys: [RuleKey] = [
+        RuleKey("files", .list, summary: "workspace files or directories to add, SRC:/image/path (a trailing / keeps the name); one layer"),
+        RuleKey("base", summary: "an OCI archive or image-layout directory whose layers and config are reused (default: scratch)"),
+        RuleKey("entrypoint", .list, summary: "the image's Entrypoint, one list item per argument"),
+        RuleKey("cmd", .list, summary: "the image's Cmd, one list item per argument"),
+        RuleKey("env", .list, summary: "KEY=VALUE entries of the image's environment"),
+        RuleKey("workdir", summary: "the image's working directory"),
+        RuleKey("user", summary: "the user the container runs as (USER[:GROUP])"),
+        RuleKey("exposed_ports", .list, summary: "PORT or PORT/tcp|udp|sctp"),
+        RuleKey("labels", .list, summary: "KEY=VALUE labels of the image config"),
+        RuleKey("platform", summary: "os/arch[/variant] (default linux/amd64, or the base's)"),
+        RuleKey("tag", summary: "org.opencontainers.image.ref.name"),
+        RuleKey("version", summary: "org.opencontainers.image.version"),
+        RuleKey("source", summary: "org.opencontainers.image.source (a URL)"),
+        RuleKey("annotations", .list, summary: "extra KEY=VALUE annotations on the manifest and index"),
+    ]
+
+    /// `SRC:/image/path` items of `files`.
+    public struct FileItem: Sendable, Equatable {
+        /// Workspace-relative, normalized.
+        public var source: String
+        public var destination: String
+    }
+
+    public let name: String
+    /// Header dependencies, in header order: one layer each.
+    public let packed: [TargetReference]
+    public let files: [FileItem]
+    public let base: String?
+    public let entrypoint: [String]?
+    public let cmd: [String]?
+    public let env: [String]
+    public let workdir: String?
+    public let user: String?
+    public let exposedPorts: [String]
+    public let labels: [String: String]
+    public let platform: Platform?
+    public let tag: String?
+    public let imageVersion: String?
+    public let source: String?
+    public let annotations: [String: String]
+
+    public let inputs: [InputPattern]
+    public let outputs: [String]
+    /// Its value becomes `created`; declared so that it enters the key.
+    public let environment = ["SOURCE_DATE_EPOCH"]
+
+    public var directory: String { "build/container/\(name)" }
+    public var imagePath: String { "\(directory)/image.tar" }
+    public var digestPath: String { "\(directory)/digest" }
+
+    public init(configuration: TargetConfiguration) throws {
+        var diagnostics = DiagnosticCollector()
+        let target = configuration.target
+        name = target.reference.name
+
+        // A secret would end up in the image for anyone who pulls it.
+        for key in target.keyOrder {
+            if let value = target.values[key], value.scalars.contains(ResolvedValue.secretOpen) {
+                diagnostics.add(value.diagnostic("a container's '\(key)' cannot hold a secret: it would be stored in the image"))
+            }
+        }
+
+        packed = target.dependencies.map(\.reference)
+        let models = target.dependencies.filter { $0.reference.kind == "model" }
+        if models.count > 1, let second = models.dropFirst().first {
+            diagnostics.add(target.source.diagnostic(
+                "\(target.reference) packs \(models[0].reference) and \(second.reference): a container holds one model, under /model/",
+                at: second.location))
+        }
+
+        var files: [FileItem] = []
+        var inputs: [InputPattern] = []
+        for item in diagnostics.attempt({ try configuration.list("files") }) ?? [] {
+            guard let colon = item.text.firstIndex(of: ":") else {
+                diagnostics.add(target.source.diagnostic("files item '\(item.text)' must be SRC:/image/path", at: item.location))
+                continue
+            }
+            let rawSource = String(item.text[..<colon]).trimmingCharacters(in: .whitespaces)
+            let destination = String(item.text[item.text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            let source = PathNormalizer.normalize(rawSource)
+            if rawSource.isEmpty || source.hasPrefix("/") || source == "." || source.split(separator: "/").contains("..") {
+                diagnostics.add(target.source.diagnostic(
+                    "files source '\(rawSource)' must be a path inside the workspace", at: item.location))
+            } else if InputResolver.isGlob(source) {
+                diagnostics.add(target.source.diagnostic(
+                    "files source '\(rawSource)' is a pattern: name a file or a directory", at: item.location))
+            } else if !destination.hasPrefix("/") || destination.split(separator: "/").contains("..") {
+                diagnostics.add(target.source.diagnostic(
+                    "files destination '\(destination)' must be an absolute path in the image (e.g. /app/)", at: item.location))
+            } else {
+                files.append(FileItem(source: source, destination: destination))
+                inputs.append(InputPattern(source, at: item.location))
+            }
+        }
+        self.files = files
+
+        var base: String? = nil
+        if let text = diagnostics.attempt({ try configuration.string("base") }) ?? nil {
+            let path = PathNormalizer.normalize(text)
+            if text.isEmpty || path == "." || path.split(separator: "/").contains("..") {
+                diagnostics.add(configuration.diagnostic("base", "base '\(text)' must be a path to an OCI archive or layout directory"))
+            } else {
+                base = path
+                if let value = configuration.value("base") { inputs.append(InputPattern(path, at: value.location)) }
+            }
+        }
+        self.base = base
+        self.inputs = inputs
+
+        func list(_ key: String) -> [ResolvedValue.Item]? {
+            guard configuration.has(key) else { return nil }
+            return diagnostics.attempt { try configuration.list(key) }
+        }
+        func scalar(_ key: String) -> String? {
+            guard let text = diagnostics.attempt({ try configuration.string(key) }) ?? nil else { return nil }
+            if text.isEmpty {
+                diagnostics.add(configuration.diagnostic(key, "'\(key)' is empty"))
+                return nil
+            }
+            return text
+        }
+        /// `KEY=VALUE` items, checked.
+        func pairs(_ key: String) -> [(String, String)] {
+            var out: [(String, String)] = []
+            for item in list(key) ?? [] {
+                guard let equals = item.text.firstIndex(of: "="), equals != item.text.startIndex else {
+                    diagnostics.add(target.source.diagnostic("\(key) item '\(item.text)' must be KEY=VALUE", at: item.location))
+                    continue
+                }
+                out.append((String(item.text[..<equals]), String(item.text[item.text.index(after: equals)...])))
+            }
+            return out
+        }
+
+        entrypoint = list("entrypoint").map { $0.map(\.text) }
+        cmd = list("cmd").map { $0.map(\.text) }
+        env = pairs("env").map { "\($0.0)=\($0.1)" }
+        for item in list("env") ?? [] where item.text.firstIndex(of: "=").map({ !item.text[..<$0].utf8.allSatisfy(MLBuildCore.isEnvironmentNameByte) }) == true {
+            diagnostics.add(target.source.diagnostic("env item '\(item.text)': the name is not an environment variable name", at: item.location))
+        }
+        workdir = scalar("workdir")
+        if let workdir, !workdir.hasPrefix("/") {
+            diagnostics.add(configuration.diagnostic("workdir", "workdir '\(workdir)' must be an absolute path"))
+        }
+        user = scalar("user")
+        var ports: [String] = []
+        for item in list("exposed_ports") ?? [] {
+            if Self.isValidPort(item.text) {
+                ports.append(item.text)
+            } else {
+                diagnostics.add(target.source.diagnostic(
+                    "exposed port '\(item.text)' must be PORT or PORT/tcp|udp|sctp with PORT in 1...65535", at: item.location))
+            }
+        }
+        exposedPorts = ports
+        labels = Dictionary(pairs("labels"), uniquingKeysWith: { _, last in last })
+
+        var platform: Platform? = nil
+        if let text = scalar("platform") {
+            do { platform = try Platform(parsing: text) } catch {
+                diagnostics.add(configuration.diagnostic("platform", "\(error)"))
+            }
+        }
+        self.platform = platform
+        tag = scalar("tag")
+        if let tag, !Self.isValidTag(tag) {
+            diagnostics.add(configuration.diagnostic("tag", "tag '\(tag)' may hold only letters, digits and . _ - : / + @"))
+        }
+        imageVersion = scalar("version")
+        source = scalar("source")
+
+        var annotations: [String: String] = [:]
+        for (key, value) in pairs("annotations") {
+            if key.hasPrefix(ContainerAnnotations.prefix) || OCIImageBuilder.managedAnnotations.contains(key) {
+                diagnostics.add(configuration.diagnostic(
+                    "annotations", "annotation '\(key)' is set by mlbuild (use tag, version, source; see docs/containers.md)"))
+            } else {
+                annotations[key] = value
+            }
+        }
+        self.annotations = annotations
+
+        if packed.isEmpty && files.isEmpty && base == nil {
+            diagnostics.add(target.diagnostic("\(target.reference) packs nothing: give it dependencies, 'files' or a 'base'"))
+        }
+        outputs = ["build/container/\(name)/image.tar", "build/container/\(name)/digest"]
+        try diagnostics.throwIfAny()
+    }
+
+    /// The git revision the image is labelled with enters the key (`derived.revision`).
+    public func derivedParameters(workspace: String) throws -> [(name: String, value: String)] {
+        guard let revision = ContainerRevision.current(workspace: workspace) else { return [] }
+        return [("revision", revision)]
+    }
+
+    public func run(_ context: RuleContext) async throws {
+        let created = try Self.sourceDateEpoch(context.environment["SOURCE_DATE_EPOCH"])
+        let revision = ContainerRevision.current(workspace: context.workspace)
+        let workspace = URL(fileURLWithPath: context.workspace, isDirectory: true)
+
+        var layers: [LayerSpec] = []
+        var packedFiles: [ContainerAnnotations.PackedFile] = []
+        var lineage: [(TargetReference, ActionResult)] = []
+        for dependency in packed {
+            guard let result = context.dependencies[dependency] else {
+                throw RuleFailure("internal: the result of \(dependency) is missing")
+            }
+            lineage.append((dependency, result))
+            var entries: [LayerEntry] = []
+            for output in result.outputs {
+                let destination = ContainerLayout.imagePath(of: output.path, producedBy: dependency)
+                entries.append(LayerEntry(imagePath: destination, source: workspace.appendingPathComponent(output.path)))
+                packedFiles.append(.init(imagePath: destination, digest: output.digest))
+            }
+            if entries.isEmpty {
+                context.output.append(line: "\(dependency) has no output files: no layer")
+                continue
+            }
+            layers.append(LayerSpec(name: dependency.description, entries: entries))
+        }
+        if !files.isEmpty {
+            var entries: [LayerEntry] = []
+            for item in files {
+                let url = workspace.appendingPathComponent(item.source)
+                guard FileStat.of(item.source) != nil else {
+                    throw RuleFailure("files source '\(item.source)' does not exist")
+                }
+                entries.append(LayerEntry(imagePath: item.destination, source: url))
+                packedFiles += try ContainerAnnotations.packedFiles(source: item.source, destination: item.destination)
+            }
+            layers.append(LayerSpec(name: "files", entries: entries))
+        }
+
+        var annotations = annotations
+        for (key, value) in try ContainerAnnotations.lineage(packed: lineage, files: packedFiles) {
+            annotations[key] = value
+        }
+        let spec = ImageSpec(
+            base: base.map { workspace.appendingPathComponent($0) }, layers: layers, entrypoint: entrypoint, cmd: cmd,
+            env: env, workdir: workdir, user: user, exposedPorts: exposedPorts, labels: labels, platform: platform,
+            tag: tag, version: imageVersion, revision: revision, source: source, annotations: annotations,
+            sourceDateEpoch: created)
+        let cache = context.cache.map { ContainerLayerCache(layout: $0) }
+        let output = workspace.appendingPathComponent(imagePath)
+        let digestFile = workspace.appendingPathComponent(digestPath)
+        let built: BuiltImage
+        do {
+            built = try await Blocking.run {
+                try OCIImageBuilder.build(spec: spec, layerCache: cache, output: output, digestFile: digestFile)
+            }
+        } catch let error as OCIError {
+            throw RuleFailure(error.message)
+        } catch let error as ArchiveError {
+            throw RuleFailure(error.message)
+        }
+        for layer in built.layers {
+            let origin: String
+            switch layer.origin {
+            case .base: origin = "from the base image"
+            case .cache: origin = "reused from the cache"
+            case .compressed: origin = "compressed"
+            }
+            context.output.append(line: "layer \(layer.name ?? "base") \(layer.descriptor.digest) \(layer.descriptor.size) bytes: \(origin)")
+        }
+        let reused = built.layers.filter { $0.origin == .cache }.count
+        context.output.append(line: "image \(built.manifestDigest): \(built.layers.count) layers, \(built.compressedLayerCount) compressed, \(reused) reused, \(built.archiveSize) bytes")
+    }
+
+    /// `SOURCE_DATE_EPOCH` as the reproducible-builds spec defines it: decimal seconds since the epoch.
+    static func sourceDateEpoch(_ text: String?) throws -> Int64? {
+        guard let text else { return nil }
+        guard !text.isEmpty, text.utf8.allSatisfy({ (0x30...0x39).contains($0) }), let seconds = Int64(text),
+              seconds <= 253_402_300_799 else {
+            throw RuleFailure("SOURCE_DATE_EPOCH='\(text)' is not a whole number of seconds since 1970 (before year 10000)")
+        }
+        return seconds
+    }
+
+    static func isValidPort(_ text: String) -> Bool {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), let number = Int(parts[0]), (1...65535).contains(number) else { return false }
+        return parts.count == 1 || ["tcp", "udp", "sctp"].contains(parts[1])
+    }
+
+    /// What `OCIImageBuilder` accepts for `org.opencontainers.image.ref.name`, checked early so the
+    /// error points at the Mlfile.
+    static func isValidTag(_ tag: String) -> Bool {
+        tag.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._-:/+@".unicodeScalars.contains(scalar))
+        }
+    }
+}
+
+extension OCIImageBuilder {
+    /// Annotations the builder writes itself from `ImageSpec` fields.
+    static let managedAnnotations: Set<String> = [
+        refNameAnnotation, createdAnnotation, versionAnnotation, revisionAnnotation, sourceAnnotation, baseDigestAnnotation,
+    ]
+}

@@ -1,0 +1,175 @@
+import Foundation
+import MLBuildCore
+import MLBuildDatasets
+import MLBuildEngine
+
+/// `dataset NAME` — a CSV checked against a schema, stored columnar with its statistics.
+///
+///     dataset churn
+///         source = data/churn.csv
+///         schema = customer_id: string id unique, tenure: int min=0 max=72,
+///             contract: category(month-to-month, one_year, two_year), churned: bool
+///         max_null_fraction = 0.05
+///         min_rows = 1000
+///         null_values = NA, ?
+///
+///     dataset churn_recent
+///         source = data/churn_recent.csv
+///         schema_file = data/churn.schema
+///         baseline = dataset:churn     # drift gate (max_psi defaults to 0.2)
+///
+/// Writes `build/dataset/NAME/`: `data.bin`, `schema.json`, `stats.json` and, with a baseline,
+/// `drift.json` (formats in docs/formats.md). A validation or drift failure fails the target
+/// with the full report and publishes nothing. The source and the schema file are inputs; the
+/// baseline is a dependency (its `stats.json` is read).
+public struct DatasetRule: Rule {
+    public static let kind = "dataset"
+    public static let version = 1
+    public static let summary = "validates a CSV against a schema and stores it columnar with statistics (drift baseline)"
+    public static let keys: [RuleKey] = [
+        RuleKey("source", required: true, summary: "the CSV file (an input)"),
+        RuleKey("schema", .list, summary: "the columns: NAME: TYPE [nullable] [id] [unique] [min=N] [max=N], …"),
+        RuleKey("schema_file", summary: "a file holding the schema text instead of `schema` (an input)"),
+        RuleKey("max_null_fraction", summary: "per column, fail when nulls / rows exceeds it"),
+        RuleKey("min_rows", summary: "fail when the dataset has fewer rows"),
+        RuleKey("unique", .list, summary: "columns whose values together must be unique"),
+        RuleKey("null_values", .list, summary: "extra cell spellings read as null (blank cells always are)"),
+        RuleKey("true_values", .list, summary: "extra spellings of true for bool columns"),
+        RuleKey("false_values", .list, summary: "extra spellings of false for bool columns"),
+        RuleKey("baseline", summary: "dataset:OTHER whose statistics are the drift baseline"),
+        RuleKey("max_psi", summary: "the largest population stability index a column may have against the baseline (default 0.2)"),
+    ]
+
+    public let name: String
+    public let source: String
+    /// The inline schema, or nil when it comes from `schemaFile`.
+    public let schema: Schema?
+    public let schemaFile: String?
+    public let options: DatasetOptions
+    public let baseline: LocatedReference?
+
+    public init(configuration: TargetConfiguration) throws {
+        var diagnostics = DiagnosticCollector()
+        name = configuration.reference.name
+        source = diagnostics.attempt { try Self.workspacePath(configuration, "source") } ?? ""
+        schemaFile = diagnostics.attempt { try configuration.has("schema_file") ? Self.workspacePath(configuration, "schema_file") : nil } ?? nil
+        var schema: Schema?
+        if let value = configuration.value("schema") {
+            do {
+                schema = try Schema(parsing: value.text)
+            } catch {
+                diagnostics.add(DatasetValueLocator.diagnostic(error.description, in: value, offset: error.offset))
+            }
+        }
+        self.schema = schema
+        switch (configuration.has("schema"), configuration.has("schema_file")) {
+        case (true, true):
+            diagnostics.add(configuration.diagnostic("schema_file", "give either 'schema' or 'schema_file', not both"))
+        case (false, false):
+            diagnostics.add(configuration.target.diagnostic("\(configuration.reference) needs a 'schema' (inline) or a 'schema_file'"))
+        default: break
+        }
+        baseline = diagnostics.attempt { try configuration.reference("baseline", kind: Self.kind) } ?? nil
+        if let baseline, baseline.reference == configuration.reference {
+            diagnostics.add(configuration.diagnostic("baseline", "a dataset cannot be its own baseline"))
+        }
+        var raw: [String: String] = [:]
+        for key in DatasetOptions.keys.sorted() {
+            guard let value = configuration.value(key) else { continue }
+            raw[key] = value.text
+        }
+        if configuration.has("max_psi"), baseline == nil {
+            diagnostics.add(configuration.diagnostic("max_psi", "'max_psi' needs 'baseline = dataset:OTHER'"))
+        }
+        var options = DatasetOptions()
+        do {
+            options = try DatasetOptions(options: raw)
+            if let schema { try options.validate(against: schema) }
+        } catch let DatasetError.option(key, offset, message) {
+            if let value = configuration.value(key) {
+                diagnostics.add(DatasetValueLocator.diagnostic("'\(key)': \(message)", in: value, offset: offset))
+            } else {
+                diagnostics.add(configuration.target.diagnostic("'\(key)': \(message)"))
+            }
+        } catch {
+            diagnostics.add(configuration.target.diagnostic("\(error)"))
+        }
+        self.options = options
+        try diagnostics.throwIfAny()
+    }
+
+    /// A path value that must stay inside the workspace.
+    static func workspacePath(_ configuration: TargetConfiguration, _ key: String) throws -> String {
+        let text = try configuration.requiredString(key)
+        let path = PathNormalizer.normalize(text)
+        if path.hasPrefix("/") || path == "." || path.split(separator: "/").contains("..") {
+            throw configuration.diagnostic(key, "'\(key)' must be a file inside the workspace, not '\(text)'")
+        }
+        return path
+    }
+
+    public var implicitDependencies: [LocatedReference] { baseline.map { [$0] } ?? [] }
+
+    public var inputs: [InputPattern] {
+        [InputPattern(source)] + (schemaFile.map { [InputPattern($0)] } ?? [])
+    }
+
+    public var outputs: [String] { [Self.directory(name)] }
+
+    /// `build/dataset/NAME`.
+    public static func directory(_ name: String) -> String { "build/dataset/\(name)" }
+
+    public func run(_ context: RuleContext) async throws {
+        let schema = try self.schema ?? loadSchemaFile()
+        do {
+            try options.validate(against: schema)
+        } catch {
+            throw RuleFailure("\(schemaFile ?? "schema"): \(error)")
+        }
+        let workspace = URL(fileURLWithPath: context.workspace)
+        let csv = CSVSource(url: workspace.appendingPathComponent(source), name: source)
+        let output = workspace.appendingPathComponent(Self.directory(name))
+        let baselineDirectory = baseline.map { workspace.appendingPathComponent(Self.directory($0.reference.name)) }
+        let clock = ContinuousClock()
+        let started = clock.now
+        do {
+            let result = try DatasetBuilder.build(
+                source: csv, schema: schema, options: options, outputDirectory: output, baselineDirectory: baselineDirectory)
+            let elapsed = clock.now - started
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            // The time goes to the log only, never into an artifact.
+            var summary = "\(source): \(result.table.rowCount) rows, \(schema.columns.count) columns valid (ingest, checks and stats \(String(format: "%.3f", seconds))s)"
+            if let drift = result.drift {
+                let worst = drift.entries.max { $0.psi < $1.psi }
+                summary += worst.map { String(format: "; largest drift %@ psi %.4f (max_psi %g)", $0.column, $0.psi, drift.maxPSI) } ?? ""
+            }
+            context.output.append(line: summary)
+        } catch let error as DatasetValidationError {
+            throw RuleFailure(error.description)
+        } catch let error as DriftError {
+            throw RuleFailure(error.description)
+        } catch let error as DatasetError {
+            throw RuleFailure(error.description)
+        }
+    }
+
+    /// Reads and parses `schema_file`; errors point at the file's line and column.
+    func loadSchemaFile() throws -> Schema {
+        guard let schemaFile else { throw RuleFailure("no schema") }
+        let text: String
+        do {
+            text = try String(contentsOfFile: schemaFile, encoding: .utf8)
+        } catch {
+            throw RuleFailure("\(schemaFile): cannot read the schema file: \(error.localizedDescription)")
+        }
+        do {
+            return try Schema(parsing: text)
+        } catch {
+            var line = 1, column = 1
+            for c in text.prefix(error.offset) {
+                if c == "\n" || c == "\r\n" { line += 1; column = 1 } else { column += 1 }
+            }
+            throw RuleFailure("\(schemaFile):\(line):\(column): error: \(error.description)")
+        }
+    }
+}

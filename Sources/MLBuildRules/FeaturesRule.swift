@@ -1,0 +1,110 @@
+import Foundation
+import MLBuildCore
+import MLBuildDatasets
+import MLBuildEngine
+
+/// `features NAME` — fitted feature transforms and train/test matrices from a dataset.
+///
+///     features churn
+///         dataset = dataset:churn
+///         label = churned
+///         drop = customer_id
+///         one_hot = contract, internet_service, payment_method
+///         standardize = monthly_charges
+///         log1p = total_charges
+///         impute = total_charges:median
+///         bucketize = tenure:6|12|24|48
+///         split = 0.8
+///         stratify = true
+///
+/// Or `test = dataset:OTHER` (a holdout of the same schema) instead of `split`/`stratify`.
+/// Transforms are fitted on the training rows only. Writes `build/features/NAME/`: `train.bin`,
+/// `test.bin`, `transform.json`, `feature_names.json`, `split.json` (docs/formats.md) and
+/// `lineage.json` (the datasets' output digests, which `model` targets copy into model.json).
+/// The split is seeded with the target's seed.
+public struct FeaturesRule: Rule {
+    public static let kind = "features"
+    public static let version = 1
+    public static let summary = "fits feature transforms on a dataset's training split and writes train/test matrices"
+    public static let keys: [RuleKey] = [
+        RuleKey("dataset", required: true, summary: "dataset:NAME to read"),
+        RuleKey("label", required: true, summary: "the target column"),
+        RuleKey("drop", .list, summary: "columns left out"),
+        RuleKey("standardize", .list, summary: "numeric columns scaled to (x - mean) / std"),
+        RuleKey("minmax", .list, summary: "numeric columns scaled to (x - min) / (max - min)"),
+        RuleKey("one_hot", .list, summary: "category or string columns, one indicator per value"),
+        RuleKey("impute", .list, summary: "COLUMN:mean|median|mode|constant=VALUE, fills nulls"),
+        RuleKey("log1p", .list, summary: "numeric columns replaced by ln(1 + x) before scaling"),
+        RuleKey("bucketize", .list, summary: "COLUMN:B1|B2|…, one indicator per bucket"),
+        RuleKey("split", summary: "train fraction of the seeded random split (default 0.8)"),
+        RuleKey("stratify", summary: "keep class ratios in both parts of the split (default false)"),
+        RuleKey("test", summary: "dataset:OTHER used as the test set instead of a split"),
+    ]
+
+    public let name: String
+    public let dataset: LocatedReference
+    public let holdout: LocatedReference?
+    public let spec: FeatureSpec
+
+    public init(configuration: TargetConfiguration) throws {
+        var diagnostics = DiagnosticCollector()
+        name = configuration.reference.name
+        let dataset = diagnostics.attempt { try configuration.reference("dataset", kind: DatasetRule.kind) } ?? nil
+        self.dataset = dataset ?? LocatedReference(TargetReference(kind: DatasetRule.kind, name: ""), at: configuration.target.nameLocation)
+        holdout = diagnostics.attempt { try configuration.reference("test", kind: DatasetRule.kind) } ?? nil
+        if let holdout, holdout.reference == dataset?.reference {
+            diagnostics.add(configuration.diagnostic("test", "the test dataset must differ from the training dataset"))
+        }
+        if holdout != nil, configuration.has("stratify") {
+            diagnostics.add(configuration.diagnostic("stratify", "'stratify' applies to a random split; with 'test = dataset:…' every row of the dataset trains"))
+        }
+        var raw: [String: String] = [:]
+        for key in FeatureSpec.keys.sorted() {
+            guard let value = configuration.value(key) else { continue }
+            raw[key] = value.text
+        }
+        var spec = FeatureSpec(label: "", seed: configuration.seed)
+        do {
+            spec = try FeatureSpec(options: raw, seed: configuration.seed, hasHoldout: holdout != nil)
+        } catch let DatasetError.option(key, offset, message) {
+            if let value = configuration.value(key) {
+                diagnostics.add(DatasetValueLocator.diagnostic("'\(key)': \(message)", in: value, offset: offset))
+            } else {
+                diagnostics.add(configuration.target.diagnostic("'\(key)': \(message)"))
+            }
+        } catch {
+            diagnostics.add(configuration.target.diagnostic("\(error)"))
+        }
+        self.spec = spec
+        try diagnostics.throwIfAny()
+    }
+
+    public var implicitDependencies: [LocatedReference] { [dataset] + (holdout.map { [$0] } ?? []) }
+
+    public var inputs: [InputPattern] { [] }
+
+    public var outputs: [String] { [Self.directory(name)] }
+
+    /// `build/features/NAME`.
+    public static func directory(_ name: String) -> String { "build/features/\(name)" }
+
+    public func run(_ context: RuleContext) async throws {
+        let workspace = URL(fileURLWithPath: context.workspace)
+        let output = workspace.appendingPathComponent(Self.directory(name))
+        do {
+            let (table, schemaFile) = try DatasetBuilder.load(
+                directory: workspace.appendingPathComponent(DatasetRule.directory(dataset.reference.name)))
+            let test = try holdout.map {
+                try DatasetBuilder.load(directory: workspace.appendingPathComponent(DatasetRule.directory($0.reference.name))).table
+            }
+            let result = try FeatureBuilder.build(
+                dataset: table, schemaFile: schemaFile, holdout: test, spec: spec, outputDirectory: output)
+            try FeaturesLineage(context: context, dataset: dataset.reference, holdout: holdout?.reference)
+                .write(to: output.appendingPathComponent(FeaturesLineage.fileName))
+            context.output.append(line:
+                "\(result.train.features.rows) train rows, \(result.test.features.rows) test rows, \(result.transform.featureNames.count) features")
+        } catch let error as DatasetError {
+            throw RuleFailure("\(error.description)")
+        }
+    }
+}

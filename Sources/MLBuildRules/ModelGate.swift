@@ -1,0 +1,98 @@
+import MLBuildCore
+import MLBuildDatasets
+import MLBuildTraining
+
+/// One quality gate of a `model` target: `auc >= 0.80` or `log_loss <= 0.45`, measured on the
+/// test split. `gate = auc >= 0.80, recall >= 0.5` is a list of them; all must hold.
+struct ModelGate: Sendable, Equatable {
+    enum Comparison: String, Sendable {
+        case atLeast = ">="
+        case atMost = "<="
+    }
+
+    var metric: String
+    var comparison: Comparison
+    var threshold: Double
+    /// The threshold as written (shown back in reports).
+    var thresholdText: String
+    var location: SourceLocation
+
+    static let metricNames = (Metrics.classificationNames + Metrics.regressionNames).sorted()
+
+    /// Parses one gate item; errors point at the item.
+    init(item: ResolvedValue.Item, source: SourceFile) throws {
+        location = item.location
+        let text = item.text
+        let operators: [(String, Comparison)] = [(">=", .atLeast), ("<=", .atMost)]
+        guard let (range, comparison) = operators.lazy.compactMap({ op in text.range(of: op.0).map { ($0, op.1) } }).first else {
+            throw source.diagnostic("gate '\(text)' must be METRIC >= NUMBER or METRIC <= NUMBER", at: item.location,
+                                    notes: ["metrics: \(Self.metricNames.joined(separator: ", "))"])
+        }
+        let metric = text[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
+        let number = text[range.upperBound...].trimmingCharacters(in: .whitespaces)
+        guard !metric.isEmpty, metric.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) else {
+            throw source.diagnostic("gate '\(text)' must be METRIC >= NUMBER or METRIC <= NUMBER", at: item.location)
+        }
+        guard Self.metricNames.contains(metric) else {
+            throw source.diagnostic("unknown metric '\(metric)' in gate\(Self.hint(for: metric))",
+                                    at: item.location, notes: ["metrics: \(Self.metricNames.joined(separator: ", "))"])
+        }
+        let numberColumn = item.location.advanced(by: text.distance(from: text.startIndex, to: range.upperBound)
+            + text[range.upperBound...].prefix(while: { $0 == " " }).count)
+        guard let threshold = Double(number), threshold.isFinite else {
+            throw source.diagnostic("gate threshold '\(number)' is not a number", at: numberColumn)
+        }
+        self.metric = metric
+        self.comparison = comparison
+        self.threshold = threshold
+        thresholdText = number
+    }
+
+    /// "Did you mean": the usual typo distance, plus swapped letters (`acu`), which the distance
+    /// rule rejects for names as short as metric names.
+    static func hint(for metric: String) -> String {
+        let close = Suggestion.hint(for: metric, among: metricNames)
+        if !close.isEmpty { return close }
+        return metricNames.first { $0.sorted() == metric.lowercased().sorted() }.map { " (did you mean '\($0)'?)" } ?? ""
+    }
+
+    /// Whether the metric belongs to `task`.
+    func applies(to task: TrainingTask) -> Bool {
+        (task == .classification ? Metrics.classificationNames : Metrics.regressionNames).contains(metric)
+    }
+
+    /// The measured value, or nil when the metric is undefined on this test set (AUC of one class).
+    func passes(_ value: Double?) -> Bool {
+        guard let value else { return false }
+        switch comparison {
+        case .atLeast: return value >= threshold
+        case .atMost: return value <= threshold
+        }
+    }
+
+    var description: String { "\(metric) \(comparison.rawValue) \(thresholdText)" }
+
+    /// `{"metric", "op", "threshold", "value", "passed"}` for metrics.json.
+    func json(value: Double?) -> JSONValue {
+        .object([
+            "metric": .string(metric), "op": .string(comparison.rawValue), "threshold": .number(threshold),
+            "value": .optional(value), "passed": .bool(passes(value)),
+        ])
+    }
+
+    /// The report for a failed build: every gate with its measured value, misses marked.
+    static func report(_ gates: [ModelGate], metrics: Metrics, testRows: Int) -> String? {
+        let failed = gates.filter { !$0.passes(metrics[$0.metric]) }
+        guard !failed.isEmpty else { return nil }
+        var lines = ["quality gate failed (\(failed.count) of \(gates.count) on \(testRows) test rows); nothing published:"]
+        for gate in gates {
+            let value = metrics[gate.metric]
+            let measured = value.map { CanonicalJSON.format(Self.rounded($0)) } ?? "undefined (the test set holds one class)"
+            lines.append("  \(gate.metric) = \(measured), required \(gate.description)\(gate.passes(value) ? "  ok" : "  FAILED")")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Six decimals for messages (artifacts keep full precision).
+    static func rounded(_ x: Double) -> Double { (x * 1_000_000).rounded() / 1_000_000 }
+}

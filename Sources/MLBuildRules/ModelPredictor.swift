@@ -1,0 +1,61 @@
+import Foundation
+import MLBuildDatasets
+import MLBuildTraining
+
+/// `mlbuild predict`: raw rows of the dataset's schema → the saved transform → the model.
+///
+/// Output CSV (RFC 4180, `\n` line ends): a header, then one row per input row in input order:
+/// the id column when the schema names one, `prediction` (a class name for classifiers:
+/// `classes[1]` when the probability is above 0.5, else `classes[0]`; the value for
+/// regressors) and, for classifiers, `probability` (of `classes[1]`). Numbers are printed in
+/// their shortest round-trip form, so they parse back to the exact doubles the metrics used.
+/// Any row that breaks the schema fails the whole call: no row is silently dropped.
+public enum ModelPredictor {
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public var rowErrors: [RowError]
+        public var path: String
+        /// At most `shown` errors are listed, then a count of the rest.
+        public var description: String {
+            let shown = 20
+            let lines = Set(rowErrors.map(\.line)).count
+            var out = ["\(path): \(lines) row\(lines == 1 ? "" : "s") break the model's input schema; nothing was scored:"]
+            for error in rowErrors.prefix(shown) { out.append("  \(path):\(error.line): column '\(error.column)': \(error.message)") }
+            if rowErrors.count > shown { out.append("  … and \(rowErrors.count - shown) more") }
+            return out.joined(separator: "\n")
+        }
+    }
+
+    /// Scores the CSV at `path` (shown as `name` in errors). Returns the output CSV text.
+    public static func predict(_ artifact: ModelArtifact, csv path: String, name: String) throws -> String {
+        let mapped: RawRowMapper.Mapped
+        do {
+            mapped = try RawRowMapper(transform: artifact.transform).map(source: CSVSource(url: URL(fileURLWithPath: path), name: name))
+        } catch let error as DatasetError {
+            throw ModelArtifactError(error.description)
+        }
+        if !mapped.rowErrors.isEmpty { throw Failure(rowErrors: mapped.rowErrors, path: name) }
+        let scores = try artifact.model.predict(matrix: mapped.matrix)
+        var out = artifact.outputColumns.map(csvField).joined(separator: ",") + "\n"
+        let classes = artifact.classes
+        for (row, score) in scores.enumerated() {
+            var fields: [String] = []
+            if artifact.idColumn != nil { fields.append(csvField(mapped.ids.map { $0[row] } ?? "")) }
+            switch artifact.task {
+            case .classification:
+                let index = score > ModelArtifact.threshold ? 1 : 0
+                fields.append(csvField(index < classes.count ? classes[index] : String(index)))
+                fields.append(CanonicalJSON.format(score))
+            case .regression:
+                fields.append(CanonicalJSON.format(score))
+            }
+            out += fields.joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    /// Quotes a field when it holds a comma, quote or line break.
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
