@@ -24,7 +24,8 @@ let package = Package(
             dependencies: ["MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI"],
             exclude: ["README.md"]
         ),
-        // libFuzzer supplies `main`; build with `-Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library`.
-        .executableTarget(name: "MlfileFuzzer", dependencies: ["MLBuildCore", "MLBuildEngine", "MLBuildRules"]),
+        // libFuzzer's driver runs the fuzzer; build with `-Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library`.
+        .target(name: "CFuzzerEntry"),
+        .executableTarget(name: "MlfileFuzzer", dependencies: ["CFuzzerEntry", "MLBuildCore", "MLBuildEngine", "MLBuildRules"]),
     ]
 )

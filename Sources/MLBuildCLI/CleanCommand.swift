@@ -23,6 +23,7 @@ struct CleanCommand: AsyncParsableCommand {
         let lock = try FileLock(path: workspace.lockPath)
         try lock.lock(.exclusive)
         defer { lock.unlock() }
+        NoopManifest.remove(at: "\(workspace.stateDirectory)/noop")
         var state = BuildState.load(from: workspace.statePath)
         var removed = 0
         for target in chosen {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MLBuildCore
+import MLBuildRules
 
 /// `mlbuild`: the root command. `build` is the default subcommand, so `mlbuild model:churn`
 /// builds that target.
@@ -23,7 +24,7 @@ public struct MLBuildCommand: AsyncParsableCommand {
 }
 
 public enum MLBuildVersion {
-    public static let current = "0.1.0"
+    public static let current = MLBuildRulesVersion.current
 }
 
 /// The program: parses, runs, maps errors to exit codes. Kept out of `main.swift` so tests can

@@ -48,6 +48,8 @@ public struct BuildSummary: Sendable {
     public var bytesDownloaded: UInt64 = 0
     public var bytesUploaded: UInt64 = 0
 
+    public init() {}
+
     public func count(_ status: TargetStatus) -> Int { outcomes.filter { $0.status == status }.count }
     public var succeeded: Bool { count(.failed) == 0 && count(.skipped) == 0 }
     public var remoteHits: Int { outcomes.filter { $0.status == .restored && $0.source == .remote }.count }

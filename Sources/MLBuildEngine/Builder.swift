@@ -30,6 +30,10 @@ public final class Builder: Sendable {
     public let actions: ActionCache
     public let runner: any CommandRunner
     public let remote: (any RemoteCacheBackend)?
+    /// Stats of every file and directory that decided a key or a freshness check in this run,
+    /// taken when they were read: the no-op manifest is made of them (see NoopManifest).
+    /// `usable` turns false when something outside files decided a key.
+    private let witness = Mutex<(stats: [String: FileStat], usable: Bool)>(([:], true))
 
     public init(project: Project, workspace: Workspace, statCache: StatCache, runner: any CommandRunner = ProcessCommandRunner(),
                 remote: (any RemoteCacheBackend)? = nil) {
@@ -58,18 +62,46 @@ public final class Builder: Sendable {
     }
 
     /// The fingerprint of `target` given its dependencies' results.
+    func witness(_ path: String, _ stat: FileStat?) {
+        witness.withLock {
+            if let stat { $0.stats[path] = stat } else { $0.usable = false }
+        }
+    }
+
+    /// What the no-op manifest should record after a successful build; nil when it must not be written.
+    public func noopEntries() -> [(String, FileStat)]? {
+        let (stats, usable) = witness.withLock { ($0.stats, $0.usable) }
+        return usable ? NoopManifest.entries(for: stats) : nil
+    }
+
     func fingerprint(of target: TargetReference, dependencyResults: [TargetReference: ActionResult]) throws -> TargetFingerprint {
         guard let rule = project.rules[target], let configuration = project.configurations[target] else {
             throw RuleFailure("internal: \(target) is not configured")
         }
         var inputs: [String: ContentDigest] = [:]
+        // Inputs that a dependency produced have digests verified in this run already.
+        var produced: [String: ContentDigest] = [:]
+        for result in dependencyResults.values {
+            for output in result.outputs { if let digest = output.contentDigest { produced[output.path] = digest } }
+        }
         for pattern in rule.inputs {
-            for path in try InputResolver.expand(pattern) {
-                guard let (digest, _) = try statCache.digest(of: path) else {
+            if !produced.isEmpty, let digest = produced[PathNormalizer.normalize(pattern.pattern)] {
+                inputs[PathNormalizer.normalize(pattern.pattern)] = digest
+                continue
+            }
+            var directories: [(String, FileStat?)] = []
+            for path in try InputResolver.expand(pattern, directories: &directories) {
+                if let digest = produced[path] {
+                    inputs[path] = digest
+                    continue
+                }
+                guard let (digest, stat) = try statCache.digest(of: path) else {
                     throw RuleFailure("input '\(path)' of \(target) disappeared while it was hashed")
                 }
+                witness(path, stat)
                 inputs[path] = digest
             }
+            for (directory, stat) in directories { witness(directory, stat) }
         }
         var dependencies: [(TargetReference, ContentDigest)] = []
         for dependency in project.graph.dependencies(of: target).sorted() {
@@ -81,7 +113,9 @@ public final class Builder: Sendable {
             if let value = workspace.environment[name] { environment.append((name, value)) }
         }
         var parameters = try configuration.canonicalParameters()
-        for (name, value) in try rule.derivedParameters(workspace: workspace.root) { parameters.append(("derived.\(name)", value)) }
+        let derived = try rule.derivedParameters(workspace: workspace.root)
+        if !derived.isEmpty { witness.withLock { $0.usable = false } }
+        for (name, value) in derived { parameters.append(("derived.\(name)", value)) }
         parameters.sort { $0.0 < $1.0 }
         return TargetFingerprint(
             kind: type(of: rule).kind, ruleVersion: type(of: rule).version,
@@ -96,6 +130,7 @@ public final class Builder: Sendable {
         for output in result.outputs {
             guard let (digest, stat) = try? statCache.digest(of: output.path), digest.hex == output.digest,
                   stat.isExecutable == output.executable || !output.executable else { return output.path }
+            witness(output.path, stat)
         }
         return nil
     }
@@ -314,7 +349,9 @@ public final class Builder: Sendable {
                 try FileSystem.createDirectories(FileSystem.parent(of: output.path))
                 try FileSystem.removeTree(output.path)
                 try store.materialize(digest, to: output.path, executable: output.executable)
-                if let stat = FileStat.of(output.path) { statCache.remember(output.path, stat: stat, digest: digest) }
+                let stat = FileStat.of(output.path)
+                if let stat { statCache.remember(output.path, stat: stat, digest: digest) }
+                self.witness(output.path, stat)
             }
             return result
         }
@@ -372,6 +409,7 @@ public final class Builder: Sendable {
                         guard let fileStat = FileStat.of(file) else { continue }
                         let (digest, size) = try store.insert(fileAt: file)
                         statCache.remember(file, stat: fileStat, digest: digest)
+                        self.witness(file, fileStat)
                         files.append(ActionResult.Output(path: file, digest: digest, size: size, executable: fileStat.isExecutable))
                     }
                 }

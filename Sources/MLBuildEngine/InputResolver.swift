@@ -21,17 +21,22 @@ public enum InputResolver {
         return parts.isEmpty ? "." : (pattern.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
     }
 
-    public static func expand(_ input: InputPattern) throws -> [String] {
+    /// `directories` receives every directory whose listing decided the result (so that a
+    /// later run can tell, by their mtimes, that no file was added or removed).
+    public static func expand(_ input: InputPattern, directories: inout [(String, FileStat?)]) throws -> [String] {
         let pattern = PathNormalizer.normalize(input.pattern)
         if !isGlob(pattern) {
             guard let st = FileStat.of(pattern) else {
                 throw located(input, "input '\(input.pattern)' does not exist")
             }
-            return st.isDirectory ? try FileSystem.regularFiles(under: pattern) : [pattern]
+            guard st.isDirectory else { return [pattern] }
+            var files: [String] = []
+            try filesBelow(pattern, into: &files, directories: &directories)
+            return files
         }
         let components = pattern.split(separator: "/").map(String.init)
         var matches: [String] = []
-        try walk(base: pattern.hasPrefix("/") ? "/" : "", components: components[...], into: &matches)
+        try walk(base: pattern.hasPrefix("/") ? "/" : "", components: components[...], into: &matches, directories: &directories)
         if matches.isEmpty { throw located(input, "input pattern '\(input.pattern)' matches no files") }
         return Array(Set(matches)).sorted()
     }
@@ -45,7 +50,23 @@ public enum InputResolver {
         base.isEmpty ? name : (base == "/" ? "/\(name)" : "\(base)/\(name)")
     }
 
-    private static func walk(base: String, components: ArraySlice<String>, into matches: inout [String]) throws {
+    public static func expand(_ input: InputPattern) throws -> [String] {
+        var ignored: [(String, FileStat?)] = []
+        return try expand(input, directories: &ignored)
+    }
+
+    /// Every regular file below `directory`, sorted; each directory is stat'ed before it is
+    /// listed, so its recorded mtime can only be older than what the listing saw.
+    private static func filesBelow(_ directory: String, into files: inout [String], directories: inout [(String, FileStat?)]) throws {
+        directories.append((directory, FileStat.of(directory)))
+        for name in try FileSystem.listDirectory(directory) {
+            let child = "\(directory)/\(name)"
+            guard let st = FileStat.of(child) else { continue }
+            if st.isDirectory { try filesBelow(child, into: &files, directories: &directories) } else if st.isRegularFile { files.append(child) }
+        }
+    }
+
+    private static func walk(base: String, components: ArraySlice<String>, into matches: inout [String], directories: inout [(String, FileStat?)]) throws {
         guard let first = components.first else {
             let path = base.isEmpty ? "." : base
             if FileStat.of(path)?.isRegularFile == true { matches.append(path) }
@@ -54,20 +75,26 @@ public enum InputResolver {
         let rest = components.dropFirst()
         let directory = base.isEmpty ? "." : base
         if first == "**" {
-            try walk(base: base, components: rest, into: &matches)
+            try walk(base: base, components: rest, into: &matches, directories: &directories)
+            directories.append((directory, FileStat.of(directory)))
             for name in (try? FileSystem.listDirectory(directory)) ?? [] where !name.hasPrefix(".") {
                 let child = join(base, name)
-                if FileStat.of(child)?.isDirectory == true { try walk(base: child, components: components, into: &matches) }
+                if FileStat.of(child)?.isDirectory == true { try walk(base: child, components: components, into: &matches, directories: &directories) }
             }
             return
         }
         if !isGlob(first) {
             let child = join(base, first)
-            if FileStat.of(child) != nil { try walk(base: child, components: rest, into: &matches) }
+            if FileStat.of(child) != nil {
+                try walk(base: child, components: rest, into: &matches, directories: &directories)
+            } else {
+                directories.append((directory, FileStat.of(directory)))  // its mtime changes when `first` appears
+            }
             return
         }
+        directories.append((directory, FileStat.of(directory)))
         for name in (try? FileSystem.listDirectory(directory)) ?? [] where fnmatch(first, name, FNM_PERIOD) == 0 {
-            try walk(base: join(base, name), components: rest, into: &matches)
+            try walk(base: join(base, name), components: rest, into: &matches, directories: &directories)
         }
     }
 }

@@ -1,0 +1,1 @@
+// Intentionally empty: the module only contributes FuzzerEntry.c.
