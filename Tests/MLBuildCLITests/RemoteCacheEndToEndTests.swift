@@ -72,7 +72,7 @@ struct RemoteCacheEndToEndTests {
         #expect(run.result.status == 0, "\(run.result.output)")
         #expect(run.targets("built").count == 4)
         #expect(run.result.stderr.components(separatedBy: "warning: remote cache").count - 1 == 1, "\(run.result.stderr)")
-        #expect(Date().timeIntervalSince(started) < 20)
+        #expect(Date().timeIntervalSince(started) < 25)  // a hang detector: far below the 30 s request timeout
         #expect(try ws.read("out/d.txt") == "HELLO\nworld\n")
     }
 

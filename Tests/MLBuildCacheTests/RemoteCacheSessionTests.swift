@@ -33,7 +33,7 @@ struct RemoteCacheSessionTests {
         #expect(await session.contains(.cas, blob.hex) == false)
         await session.upload(.cas, blob.hex, from: blob.url)
 
-        #expect(Date().timeIntervalSince(started) < 2)
+        #expect(Date().timeIntervalSince(started) < 20)  // a hang detector, far below the 30 s request timeout
         #expect(recorder.warnings == [unavailable(base, "connection refused")])
         #expect(session.isAvailable == false)
         #expect(session.transferStatistics == RemoteTransferStatistics())
@@ -161,7 +161,9 @@ struct RemoteCacheSessionTests {
         #expect(await session.fetchData(.ac, String(repeating: "2", count: 64)) == nil)
 
         let elapsed = Date().timeIntervalSince(started)
-        #expect(elapsed > 2 && elapsed < 3.5)  // two attempts of 1 s plus a 100 ms backoff
+        // Two attempts of 1 s plus a backoff at least; no upper bound: speed is measured in
+        // bench/, and a loaded CI machine stretches timers.
+        #expect(elapsed > 2)
         #expect(recorder.warnings == [unavailable(proxy.baseURL, "timed out")])
         #expect(proxy.connectionCount == 3)  // the probe's connect, then two attempts
     }
