@@ -75,14 +75,16 @@ public struct ContentStore: Sendable {
 
     /// Copies blob `digest` to `destination` (atomically), verifying the copy's content.
     /// A corrupt blob is moved to `quarantine/` and reported; nothing is written then.
-    public func materialize(_ digest: ContentDigest, to destination: String, executable: Bool) throws {
+    /// `verified`: the caller hashed this very blob moments ago (a download that was checked
+    /// while it streamed), so the copy is not hashed again.
+    public func materialize(_ digest: ContentDigest, to destination: String, executable: Bool, verified: Bool = false) throws {
         let source = path(of: digest)
         guard FileSystem.exists(source) else { throw Failure.missing(digest) }
         let temp = FileSystem.temporaryPath(near: destination)
         try FileSystem.copyFile(from: source, to: temp, mode: executable ? 0o755 : 0o644)
         let actual: ContentDigest
         do {
-            actual = try FileHashing.digest(ofFileAt: temp).digest
+            actual = verified ? digest : try FileHashing.digest(ofFileAt: temp).digest
         } catch {
             unlink(temp)
             throw error

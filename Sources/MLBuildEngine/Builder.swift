@@ -312,7 +312,7 @@ public final class Builder: Sendable {
                     for await fetched in group where !fetched { all = false }
                     return all
                 }
-                if complete, let restored = await restore(result) {
+                if complete, let restored = await restore(result, verified: Set(missing)) {
                     try? actions.store(result, for: evaluated.key)
                     return finished(target, .restored, evaluated, reason: why, result: restored, source: .remote, since: started)
                 }
@@ -334,7 +334,7 @@ public final class Builder: Sendable {
 
     /// Puts a cached result's files in place; nil when a blob is missing or corrupt (the caller
     /// then builds instead).
-    func restore(_ result: ActionResult) async -> ActionResult? {
+    func restore(_ result: ActionResult, verified: Set<ContentDigest> = []) async -> ActionResult? {
         let store = self.store, statCache = self.statCache, project = self.project
         return try? await Blocking.run { () -> ActionResult in
             for output in result.outputs {
@@ -348,7 +348,7 @@ public final class Builder: Sendable {
                 guard let digest = output.contentDigest else { throw RuleFailure("bad digest") }
                 try FileSystem.createDirectories(FileSystem.parent(of: output.path))
                 try FileSystem.removeTree(output.path)
-                try store.materialize(digest, to: output.path, executable: output.executable)
+                try store.materialize(digest, to: output.path, executable: output.executable, verified: verified.contains(digest))
                 let stat = FileStat.of(output.path)
                 if let stat { statCache.remember(output.path, stat: stat, digest: digest) }
                 self.witness(output.path, stat)

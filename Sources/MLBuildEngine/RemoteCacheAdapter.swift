@@ -6,9 +6,9 @@ import Glibc
 #endif
 
 /// Connects the engine to an HTTP remote cache (`RemoteCacheSession`, which already turns every
-/// network failure into a single warning and misses). On top of it this adapter re-hashes every
-/// downloaded blob before adopting it into the local store, and trusts a remote action result
-/// only once all of its blobs have verified.
+/// network failure into a single warning and misses, and verifies every blob's SHA-256 while it
+/// downloads). A remote action result is trusted only once all of its blobs have verified, and
+/// every blob is hashed again when it is copied out of the local store.
 public final class RemoteCacheAdapter: RemoteCacheBackend {
     public let session: RemoteCacheSession
     /// Called for every problem worth telling the user (a blob that failed verification).
@@ -31,14 +31,10 @@ public final class RemoteCacheAdapter: RemoteCacheBackend {
     public func fetchBlob(_ digest: ContentDigest, into store: ContentStore) async -> Bool {
         do { try FileSystem.createDirectories(store.layout.tempDirectory) } catch { return false }
         let temp = "\(store.layout.tempDirectory)/remote.\(getpid()).\(UInt64.random(in: 0 ... .max))"
+        // RemoteCache.download hashes the body while it streams and refuses a mismatch (then
+        // the session reports it and answers false); materializing re-hashes it once more.
         guard await session.download(.cas, digest.hex, to: URL(fileURLWithPath: temp)) else { return false }
         do {
-            let actual = try await Blocking.run { try FileHashing.digest(ofFileAt: temp).digest }
-            guard actual == digest else {
-                unlink(temp)
-                onWarning("warning: remote cache blob \(digest.hex) failed verification (content hashes to \(actual.hex)); discarded, building locally")
-                return false
-            }
             try store.adopt(verifiedFile: temp, digest: digest)
             return true
         } catch {
