@@ -85,14 +85,8 @@ public struct DatasetRule: Rule {
         do {
             options = try DatasetOptions(options: raw)
             if let schema { try options.validate(against: schema) }
-        } catch let DatasetError.option(key, offset, message) {
-            if let value = configuration.value(key) {
-                diagnostics.add(DatasetValueLocator.diagnostic("'\(key)': \(message)", in: value, offset: offset))
-            } else {
-                diagnostics.add(configuration.target.diagnostic("'\(key)': \(message)"))
-            }
         } catch {
-            diagnostics.add(configuration.target.diagnostic("\(error)"))
+            diagnostics.add(DatasetValueLocator.diagnostic(for: error, in: configuration))
         }
         self.options = options
         try diagnostics.throwIfAny()

@@ -1,4 +1,6 @@
 import MLBuildCore
+import MLBuildDatasets
+import MLBuildEngine
 
 /// Turns a Character offset into an Mlfile value's text (what `SchemaParseError` and
 /// `DatasetError.option` report) back into an Mlfile line and column, so that errors about one
@@ -61,5 +63,19 @@ enum DatasetValueLocator {
     static func diagnostic(_ message: String, in value: ResolvedValue, offset: Int?) -> Diagnostic {
         guard let offset else { return value.diagnostic(message) }
         return value.source.diagnostic(message, at: location(in: value, offset: offset))
+    }
+}
+
+extension DatasetValueLocator {
+    /// The diagnostic for an error the data library threw while reading a target's options:
+    /// `DatasetError.option` points at the offending item of that key's value.
+    static func diagnostic(for error: Error, in configuration: TargetConfiguration) -> Diagnostic {
+        guard case let DatasetError.option(key, offset, message) = error else {
+            return configuration.target.diagnostic("\(error)")
+        }
+        guard let value = configuration.value(key) else {
+            return configuration.target.diagnostic("'\(key)': \(message)")
+        }
+        return diagnostic("'\(key)': \(message)", in: value, offset: offset)
     }
 }

@@ -66,14 +66,8 @@ public struct FeaturesRule: Rule {
         var spec = FeatureSpec(label: "", seed: configuration.seed)
         do {
             spec = try FeatureSpec(options: raw, seed: configuration.seed, hasHoldout: holdout != nil)
-        } catch let DatasetError.option(key, offset, message) {
-            if let value = configuration.value(key) {
-                diagnostics.add(DatasetValueLocator.diagnostic("'\(key)': \(message)", in: value, offset: offset))
-            } else {
-                diagnostics.add(configuration.target.diagnostic("'\(key)': \(message)"))
-            }
         } catch {
-            diagnostics.add(configuration.target.diagnostic("\(error)"))
+            diagnostics.add(DatasetValueLocator.diagnostic(for: error, in: configuration))
         }
         self.spec = spec
         try diagnostics.throwIfAny()
