@@ -41,17 +41,8 @@ struct BuildCommand: AsyncParsableCommand {
     func run() async throws {
         let trace = PhaseTrace(enabled: ProcessInfo.processInfo.environment["MLBUILD_TRACE"] == "1")
         let workspace = try workspaceOptions.workspace()
-        let noopPath = "\(workspace.stateDirectory)/noop"
-        let mlfileBytes = try? FileSystem.readBytes(workspaceOptions.file)
-        let contextArguments = ["targets"] + targets + ["seed", workspaceOptions.seed.map(String.init) ?? "-", "cache", workspace.cache.root]
-        func noopContext(_ names: [String]) -> ContentDigest? {
-            mlfileBytes.map {
-                NoopManifest.context(version: MLBuildVersion.current, mlfilePath: workspaceOptions.file, mlfile: $0,
-                                     arguments: contextArguments, environmentNames: names, environment: workspace.environment)
-            }
-        }
-        if !dryRun, let manifest = NoopManifest.load(from: noopPath), let context = noopContext(manifest.environmentNames),
-           manifest.matches(context: context), try finishWithoutWork(manifest, workspace: workspace) {
+        let fastPath = NoopFastPath(workspace: workspace, mlfilePath: workspaceOptions.file, targets: targets, seed: workspaceOptions.seed)
+        if !dryRun, try fastPath.attempt(events: events) {
             trace.mark("no-op check")
             return
         }
@@ -95,45 +86,8 @@ struct BuildCommand: AsyncParsableCommand {
         CacheMaintenance(layout: workspace.cache).record(.init(
             built: summary.count(.built), restored: summary.count(.restored),
             fresh: summary.count(.fresh), failed: summary.count(.failed)))
-        NoopManifest.remove(at: noopPath)
-        if summary.succeeded, let entries = builder.noopEntries(), let mlfileBytes {
-            var names = Set(NoopManifest.environmentReferences(in: mlfileBytes))
-            for outcome in summary.outcomes { names.formUnion(project.rules[outcome.target]?.environment ?? []) }
-            let environmentNames = names.sorted()
-            if let context = noopContext(environmentNames) {
-                let targets = summary.outcomes.compactMap { outcome in outcome.key.map { (outcome.target, $0) } }
-                try? NoopManifest(context: context, environmentNames: environmentNames, targets: targets, entries: entries).save(to: noopPath)
-            }
-        }
+        fastPath.record(summary, builder: builder, project: project)
         trace.mark("record")
         if !summary.succeeded { throw CLIError.failed }
-    }
-
-    /// The fast path: everything recorded in the no-op manifest is unchanged, so every target is
-    /// fresh. Reports exactly what a full no-op build reports. False when another build holds
-    /// the workspace (then the full path runs and waits for it).
-    private func finishWithoutWork(_ manifest: NoopManifest, workspace: Workspace) throws -> Bool {
-        let lock = try FileLock(path: workspace.lockPath)
-        guard lock.tryLock(.exclusive) else { return false }
-        defer { lock.unlock() }
-        var observers: [any BuildObserver] = [ConsoleReporter(live: false)]
-        if let events {
-            do { observers.append(try EventLog(path: events)) } catch { throw CLIError.usage("\(error)") }
-        }
-        let observer = ObserverGroup(observers)
-        let clock = ContinuousClock()
-        let started = clock.now
-        var summary = BuildSummary()
-        observer.buildStarted(total: manifest.targets.count)
-        for (index, (target, key)) in manifest.targets.enumerated() {
-            let outcome = TargetOutcome(target: target, status: .fresh, key: key)
-            summary.outcomes.append(outcome)
-            observer.targetFinished(outcome, done: index + 1, total: manifest.targets.count)
-        }
-        let elapsed = clock.now - started
-        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        observer.buildFinished(summary)
-        CacheMaintenance(layout: workspace.cache).record(.init(built: 0, restored: 0, fresh: summary.outcomes.count, failed: 0))
-        return true
     }
 }

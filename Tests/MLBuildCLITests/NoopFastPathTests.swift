@@ -83,4 +83,21 @@ struct NoopFastPathTests {
         #expect(try ws.build().result.status == 1)
         #expect(!ws.exists(".mlbuild/noop"))
     }
+
+    @Test func directoryOptionWorksOnBothPaths() throws {
+        let ws = try workspace()
+        try settled(ws)
+        let parent = (ws.path as NSString).deletingLastPathComponent
+        let name = (ws.path as NSString).lastPathComponent
+        let events = "\(ws.path)/events-c.jsonl"
+        let arguments = ["-C", name, "--events", events, "--cache-dir", ws.cacheDirectory]
+        let fast = try ProcessRunner.run(MLBuildBinary.path, arguments, in: parent, environment: ["CI": "true"])
+        #expect(fast.status == 0, "\(fast.output)")
+        #expect(try String(contentsOfFile: events, encoding: .utf8).contains("\"fresh\":2"))
+        // Not a no-op: the fast path gives up, and the full path must apply -C once, not twice.
+        try ws.write("data/b.csv", "20\n")
+        let full = try ProcessRunner.run(MLBuildBinary.path, arguments, in: parent, environment: ["CI": "true"])
+        #expect(full.status == 0, "\(full.output)")
+        #expect(try String(contentsOfFile: events, encoding: .utf8).contains("\"built\":2"))
+    }
 }

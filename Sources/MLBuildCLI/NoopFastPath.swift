@@ -1,0 +1,115 @@
+import Foundation
+import MLBuildCache
+import MLBuildCore
+import MLBuildEngine
+
+/// The no-op fast path of `mlbuild [build]` (see NoopManifest): when nothing recorded after the
+/// last clean build has changed, report every target fresh without parsing the Mlfile.
+struct NoopFastPath {
+    let workspace: Workspace
+    let mlfilePath: String
+    let targets: [String]
+    let seed: UInt64?
+    let mlfileBytes: [UInt8]?
+
+    init(workspace: Workspace, mlfilePath: String, targets: [String], seed: UInt64?) {
+        self.workspace = workspace
+        self.mlfilePath = mlfilePath
+        self.targets = targets
+        self.seed = seed
+        mlfileBytes = try? FileSystem.readBytes(mlfilePath)
+    }
+
+    var manifestPath: String { "\(workspace.stateDirectory)/noop" }
+
+    /// Everything besides files that decides the build: the targets asked for, the seed, the cache.
+    func context(_ environmentNames: [String]) -> ContentDigest? {
+        let arguments = ["targets"] + targets + ["seed", seed.map(String.init) ?? "-", "cache", workspace.cache.root]
+        return mlfileBytes.map {
+            NoopManifest.context(version: MLBuildVersion.current, mlfilePath: mlfilePath, mlfile: $0,
+                                 arguments: arguments, environmentNames: environmentNames, environment: workspace.environment)
+        }
+    }
+
+    /// Reports the no-op when the manifest still holds; false when a real build must run (also
+    /// when another build holds the workspace: the full path then waits for it).
+    func attempt(events: String?) throws -> Bool {
+        guard let manifest = NoopManifest.load(from: manifestPath), let context = context(manifest.environmentNames),
+              manifest.matches(context: context) else { return false }
+        let lock = try FileLock(path: workspace.lockPath)
+        guard lock.tryLock(.exclusive) else { return false }
+        defer { lock.unlock() }
+        var observers: [any BuildObserver] = [ConsoleReporter(live: false)]
+        if let events {
+            do { observers.append(try EventLog(path: events)) } catch { throw CLIError.usage("\(error)") }
+        }
+        let observer = ObserverGroup(observers)
+        let started = ContinuousClock.now
+        var summary = BuildSummary()
+        observer.buildStarted(total: manifest.targets.count)
+        for (index, (target, key)) in manifest.targets.enumerated() {
+            let outcome = TargetOutcome(target: target, status: .fresh, key: key)
+            summary.outcomes.append(outcome)
+            observer.targetFinished(outcome, done: index + 1, total: manifest.targets.count)
+        }
+        let elapsed = ContinuousClock.now - started
+        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        observer.buildFinished(summary)
+        CacheMaintenance(layout: workspace.cache).record(.init(built: 0, restored: 0, fresh: summary.outcomes.count, failed: 0))
+        return true
+    }
+
+    /// After a full build: writes the manifest when the build succeeded and everything it read
+    /// was recorded, removes it otherwise.
+    func record(_ summary: BuildSummary, builder: Builder, project: Project) {
+        NoopManifest.remove(at: manifestPath)
+        guard summary.succeeded, let entries = builder.noopEntries(), let mlfileBytes else { return }
+        var names = Set(NoopManifest.environmentReferences(in: mlfileBytes))
+        for outcome in summary.outcomes { names.formUnion(project.rules[outcome.target]?.environment ?? []) }
+        let environmentNames = names.sorted()
+        guard let context = context(environmentNames) else { return }
+        let targets = summary.outcomes.compactMap { outcome in outcome.key.map { (outcome.target, $0) } }
+        try? NoopManifest(context: context, environmentNames: environmentNames, targets: targets, entries: entries).save(to: manifestPath)
+    }
+
+    /// `mlbuild [build] [TARGET…] [-f F] [-C D] [--cache-dir D] [--seed N] [--events F] [-j N] [-k] [--explain]`
+    /// recognized without swift-argument-parser, whose first parse costs ~2 ms of a ~10 ms
+    /// no-op. Anything else (another command, another flag, `--opt=value`, a target name
+    /// without its kind) returns nil and takes the normal path, which makes the same check.
+    static func runBeforeParsing(_ arguments: [String]) -> Int32? {
+        var file = "Mlfile", directory: String?, cacheDirectory: String?, seed: UInt64?, events: String?
+        var targets: [String] = []
+        var i = arguments.first == "build" ? 1 : 0
+        func value() -> String? {
+            i += 1
+            return i < arguments.count ? arguments[i] : nil
+        }
+        while i < arguments.count {
+            let argument = arguments[i]
+            switch argument {
+            case "-f", "--file": guard let v = value() else { return nil }; file = v
+            case "-C": guard let v = value() else { return nil }; directory = v
+            case "--cache-dir": guard let v = value() else { return nil }; cacheDirectory = v
+            case "--seed": guard let v = value(), let n = UInt64(v) else { return nil }; seed = n
+            case "--events": guard let v = value() else { return nil }; events = v
+            case "-j", "--jobs": guard let v = value(), let n = Int(v), n >= 1 else { return nil }
+            case "-k", "--explain": break
+            default:
+                guard !argument.hasPrefix("-"), TargetReference(parsing: argument) != nil else { return nil }
+                targets.append(argument)
+            }
+            i += 1
+        }
+        let original = FileManager.default.currentDirectoryPath
+        var options = WorkspaceOptions()
+        options.file = file
+        options.directory = directory
+        options.cacheDirectory = cacheDirectory
+        options.seed = seed
+        guard let workspace = try? options.workspace() else { return nil }
+        let fastPath = NoopFastPath(workspace: workspace, mlfilePath: file, targets: targets, seed: seed)
+        if (try? fastPath.attempt(events: events)) == true { return 0 }
+        _ = chdir(original)  // the full path applies -C again
+        return nil
+    }
+}
