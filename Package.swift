@@ -22,9 +22,11 @@ let package = Package(
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]
         ),
+        // libcurl shim for the remote cache: dlopens libcurl at run time (not linked).
+        .target(name: "CCurl"),
         .target(
             name: "MLBuildCache",
-            dependencies: ["MLBuildCore", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MLBuildCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]
         ),
         .target(name: "MLBuildEngine", dependencies: ["MLBuildCore", "MLBuildCache"], exclude: ["README.md"]),

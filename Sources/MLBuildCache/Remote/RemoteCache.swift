@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
-
 /// Client of an HTTP cache server (bazel-remote, nginx with WebDAV PUT, …).
 ///
 /// Each call is one logical operation with bounded retries of transient failures
@@ -27,9 +23,11 @@ public final class RemoteCache: Sendable {
 
     public var transferStatistics: RemoteTransferStatistics { statistics.withLock { $0 } }
 
-    /// A bounded TCP connect to the server (`connectTimeout`). Skipped when an HTTP proxy is
-    /// configured in the environment, since curl then never connects to the server directly.
+    /// Loads libcurl, then makes a bounded TCP connect to the server (`connectTimeout`). The
+    /// connect is skipped when an HTTP proxy is configured in the environment, since curl then
+    /// never connects to the server directly.
     public func checkReachable() async throws {
+        try RemoteHTTPTransport.loadLibrary(url: configuration.displayBaseURL)
         let environment = ProcessInfo.processInfo.environment
         if ["http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"]
             .contains(where: { environment[$0]?.isEmpty == false })

@@ -12,11 +12,12 @@ public struct RemoteCacheConfiguration: Sendable, CustomStringConvertible {
     public var header: RemoteCacheHeader?
     /// false → read-only: uploads are no-ops (forks, untrusted CI jobs).
     public var uploadEnabled: Bool
-    /// Seconds without progress before a request is abandoned (URLSession's idle timeout).
-    /// Whole seconds, at least 1: Linux URLSession truncates fractions.
+    /// Seconds without progress (under 1 byte/s) before a request is abandoned: libcurl's
+    /// low-speed limit, so a slow but moving large transfer is not cut. Rounded up to whole
+    /// seconds, at least 1 (CURLOPT_LOW_SPEED_TIME counts seconds).
     public var requestTimeout: Double
-    /// Bound on the TCP connect of the reachability probe (`RemoteCache.checkReachable`).
-    /// URLSession on Linux has no separate connect timeout, hence the probe.
+    /// Bound on each TCP connect: the reachability probe's (`RemoteCache.checkReachable`) and
+    /// every request's (CURLOPT_CONNECTTIMEOUT_MS).
     public var connectTimeout: Double
     /// Extra attempts after a transient failure (reset, timeout, 5xx, truncated body).
     public var maxRetries: Int

@@ -6,9 +6,10 @@ import Glibc
 import Darwin
 #endif
 
-/// A bounded TCP connect to the cache server: URLSession on Linux has no connect timeout of
-/// its own, so an unreachable (blackholed) server would cost a full request timeout per
-/// attempt. One probe at the start of a build turns that into at most `connectTimeout`.
+/// A bounded TCP connect to the cache server, once at the start of a build. Each request has
+/// libcurl's connect timeout too, but an unreachable (blackholed) server would then cost
+/// `connectTimeout` per attempt and retry, for every transfer in flight; the probe turns that
+/// into one wait of at most `connectTimeout` and one warning before any transfer starts.
 enum RemoteConnectProbe {
     /// nil when a connection was established, else why not.
     static func check(host: String, port: Int, timeout: Double) async -> RemoteTransportFailure? {

@@ -1,8 +1,5 @@
+import CCurl
 import Foundation
-
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// A request body for `RemoteHTTPTransport.send`.
 enum RemoteRequestBody: Sendable {
@@ -11,90 +8,187 @@ enum RemoteRequestBody: Sendable {
     case file(URL)
 }
 
-/// One URLSession (libcurl underneath on Linux) shared by all requests of a `RemoteCache`:
-/// keep-alive connections are reused across blobs. No retries or policy here, only one
-/// exchange per call.
+/// HTTP for a `RemoteCache`: libcurl's easy interface, loaded at run time (`CCurl` dlopens
+/// libcurl.so.4 on first use, so a build without a remote cache never loads it). Each request
+/// is one blocking transfer on a thread of its own (never the cooperative pool); easy handles
+/// are pooled, and each keeps its keep-alive connections, so connections are reused across
+/// blobs. No retries or policy here, only one exchange per call.
 final class RemoteHTTPTransport: Sendable {
-    private let session: URLSession
-    private let delegate: RemoteSessionDelegate
     private let header: RemoteCacheHeader?
+    private let idleTimeout: Int
+    private let connectTimeoutMilliseconds: Int
+    private let handles: RemoteCurlHandlePool
 
     init(configuration: RemoteCacheConfiguration) {
-        let sessionConfiguration = URLSessionConfiguration.ephemeral
-        // swift-corelibs-foundation truncates the interval to whole seconds (0.5 s times out
-        // at once), so round up to at least 1 s.
-        sessionConfiguration.timeoutIntervalForRequest = max(1, configuration.requestTimeout.rounded(.up))
-        sessionConfiguration.httpMaximumConnectionsPerHost = configuration.maxConcurrentTransfers
-        sessionConfiguration.urlCache = nil
-        sessionConfiguration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        sessionConfiguration.httpShouldSetCookies = false
-        // Callbacks of one task must run in order: a serial delegate queue.
-        let queue = OperationQueue()
-        queue.maxConcurrentOperationCount = 1
-        queue.name = "mlbuild.remote-cache.delegate"
-        delegate = RemoteSessionDelegate()
-        session = URLSession(configuration: sessionConfiguration, delegate: delegate, delegateQueue: queue)
         header = configuration.header
+        // CURLOPT_LOW_SPEED_TIME counts whole seconds.
+        idleTimeout = Int(max(1, configuration.requestTimeout.rounded(.up)))
+        connectTimeoutMilliseconds = Int(max(1, (configuration.connectTimeout * 1000).rounded(.up)))
+        handles = RemoteCurlHandlePool(capacity: configuration.maxConcurrentTransfers)
     }
 
-    deinit {
-        // URLSession retains its delegate until invalidated.
-        session.finishTasksAndInvalidate()
+    /// Loads libcurl (once per process); throws a transport failure naming the cause when it
+    /// cannot be loaded, which the session reports as one warning.
+    static func loadLibrary(url: String) throws {
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard ccurl_load(&buffer, buffer.count) != 0 else { return }
+        let reason = String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        throw RemoteCacheError.transport(method: "CONNECT", url: url, failure: .other(code: -1, message: reason))
     }
 
     func send(method: String, url: URL, body: RemoteRequestBody, sink: RemoteResponseSink) async throws
         -> RemoteHTTPResponse
     {
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.cachePolicy = .reloadIgnoringLocalCacheData
-        // Bytes as stored: a compressed answer would make Content-Length disagree with the
-        // decoded byte count (and blobs are mostly incompressible anyway).
-        request.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
-        request.setValue("mlbuild", forHTTPHeaderField: "User-Agent")
-        if let header { request.setValue(header.value, forHTTPHeaderField: header.name) }
         let displayURL = RemoteCacheConfiguration.display(url)
-
-        let task: URLSessionTask
+        try Self.loadLibrary(url: displayURL)
+        let upload: RemoteUploadSource?
         switch body {
-        case .none:
-            task = session.dataTask(with: request)
-        case .data(let data):
-            request.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
-            request.setValue(String(data.count), forHTTPHeaderField: "Content-Length")
-            task = session.uploadTask(with: request, from: data)
-        case .file(let file):
-            let size: Int64
-            do {
-                let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
-                size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
-            } catch {
-                throw RemoteCacheError.localFile(path: file.path, reason: "cannot read the file to upload")
-            }
-            // bazel-remote needs a Content-Length on PUT; curl would otherwise send chunked.
-            request.setValue("application/octet-stream", forHTTPHeaderField: "Content-Type")
-            request.setValue(String(size), forHTTPHeaderField: "Content-Length")
-            task = session.uploadTask(with: request, fromFile: file)
+        case .none: upload = nil
+        case .data(let data): upload = RemoteUploadSource(data: data)
+        case .file(let file): upload = try RemoteUploadSource(file: file)
         }
-
-        let cancellableTask = UncheckedTask(task)
+        let transfer = RemoteTransfer(sink: sink, method: method, displayURL: displayURL,
+                                      headerValue: header?.value, upload: upload)
+        let request = RemoteCurlRequest(method: method, url: url.absoluteString, header: header,
+                                        idleTimeout: idleTimeout, connectTimeoutMilliseconds: connectTimeoutMilliseconds)
+        let handles = self.handles
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                let transfer = RemoteTransfer(
-                    sink: sink, method: method, displayURL: displayURL, headerValue: header?.value,
-                    continuation: continuation)
-                delegate.register(transfer, for: task)
-                task.resume()
+                let thread = Thread {
+                    guard let handle = handles.checkOut() else {
+                        continuation.resume(throwing: RemoteCacheError.transport(
+                            method: method, url: displayURL,
+                            failure: .other(code: -1, message: "curl_easy_init failed")))
+                        return
+                    }
+                    let result = request.run(transfer, on: handle)
+                    handles.checkIn(handle)
+                    continuation.resume(with: result)
+                }
+                thread.name = "mlbuild.remote-cache"
+                thread.start()
             }
         } onCancel: {
-            cancellableTask.task.cancel()
+            transfer.cancel()
         }
     }
 }
 
-/// URLSessionTask is thread-safe (cancel may be called from any thread) but not declared
-/// Sendable on every platform.
-private struct UncheckedTask: @unchecked Sendable {
-    let task: URLSessionTask
-    init(_ task: URLSessionTask) { self.task = task }
+/// The options of one request, applied to a (reset) easy handle.
+private struct RemoteCurlRequest: Sendable {
+    let method: String
+    let url: String
+    let header: RemoteCacheHeader?
+    let idleTimeout: Int
+    let connectTimeoutMilliseconds: Int
+
+    func run(_ transfer: RemoteTransfer, on handle: OpaquePointer) -> Result<RemoteHTTPResponse, Error> {
+        var lines = [
+            // Bytes as stored: a compressed answer would make Content-Length disagree with
+            // the decoded byte count (and blobs are mostly incompressible anyway).
+            "Accept-Encoding: identity",
+            "User-Agent: mlbuild",
+            // No `Expect: 100-continue` round trip before a PUT body.
+            "Expect:",
+        ]
+        if transfer.upload != nil { lines.append("Content-Type: application/octet-stream") }
+        if let header { lines.append("\(header.name): \(header.value)") }
+        var list: OpaquePointer?
+        for line in lines { list = ccurl_slist_append(list, line) }
+        defer { ccurl_slist_free_all(list) }
+
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
+        _ = ccurl_setopt_ptr(handle, CCURLOPT_URL, url)
+        _ = ccurl_setopt_ptr(handle, CCURLOPT_PROTOCOLS_STR, "http,https")
+        _ = ccurl_setopt_ptr(handle, CCURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        _ = ccurl_setopt_long(handle, CCURLOPT_FOLLOWLOCATION, 1)
+        _ = ccurl_setopt_long(handle, CCURLOPT_MAXREDIRS, 10)
+        _ = ccurl_setopt_ptr(handle, CCURLOPT_HTTPHEADER, UnsafeRawPointer(list))
+        _ = ccurl_setopt_long(handle, CCURLOPT_NOSIGNAL, 1)
+        _ = ccurl_setopt_ptr(handle, CCURLOPT_ERRORBUFFER, transfer.errorBuffer)
+        _ = ccurl_setopt_long(handle, CCURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMilliseconds)
+        // Idle timeout: abandon a request that moves < 1 byte/s for `idleTimeout` seconds, so a
+        // slow but progressing large transfer is not cut.
+        _ = ccurl_setopt_long(handle, CCURLOPT_LOW_SPEED_LIMIT, 1)
+        _ = ccurl_setopt_long(handle, CCURLOPT_LOW_SPEED_TIME, idleTimeout)
+        // Fewer, larger callbacks for big blobs.
+        _ = ccurl_setopt_long(handle, CCURLOPT_BUFFERSIZE, 512 * 1024)
+        _ = ccurl_setopt_long(handle, CCURLOPT_UPLOAD_BUFFERSIZE, 512 * 1024)
+
+        _ = ccurl_setopt_ptr(handle, CCURLOPT_WRITEDATA, context)
+        _ = ccurl_setopt_data_callback(handle, CCURLOPT_WRITEFUNCTION) { buffer, size, count, context in
+            guard let context else { return 0 }
+            let transfer = Unmanaged<RemoteTransfer>.fromOpaque(context).takeUnretainedValue()
+            let length = size * count
+            return transfer.receive(UnsafeRawBufferPointer(start: buffer, count: length)) ? length : 0
+        }
+        _ = ccurl_setopt_long(handle, CCURLOPT_NOPROGRESS, 0)
+        _ = ccurl_setopt_ptr(handle, CCURLOPT_XFERINFODATA, context)
+        _ = ccurl_setopt_xferinfo_callback(handle) { context, _, _, _, _ in
+            guard let context else { return 0 }
+            return Unmanaged<RemoteTransfer>.fromOpaque(context).takeUnretainedValue().isCancelled ? 1 : 0
+        }
+
+        switch method {
+        case "HEAD":
+            _ = ccurl_setopt_long(handle, CCURLOPT_NOBODY, 1)
+        case "PUT":
+            _ = ccurl_setopt_long(handle, CCURLOPT_UPLOAD, 1)
+            // A known size: Content-Length is sent (bazel-remote needs it), never chunked.
+            _ = ccurl_setopt_off_t(handle, CCURLOPT_INFILESIZE_LARGE, transfer.upload?.size ?? 0)
+            _ = ccurl_setopt_ptr(handle, CCURLOPT_READDATA, context)
+            _ = ccurl_setopt_data_callback(handle, CCURLOPT_READFUNCTION) { buffer, size, count, context in
+                guard let context, let buffer else { return Int(CCURL_READFUNC_ABORT) }
+                let transfer = Unmanaged<RemoteTransfer>.fromOpaque(context).takeUnretainedValue()
+                guard let source = transfer.upload else { return 0 }
+                guard let read = source.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: size * count)) else {
+                    transfer.uploadFailed()
+                    return Int(CCURL_READFUNC_ABORT)
+                }
+                return read
+            }
+            _ = ccurl_setopt_ptr(handle, CCURLOPT_SEEKDATA, context)
+            _ = ccurl_setopt_seek_callback(handle) { context, offset, origin in
+                guard let context, origin == SEEK_SET else { return CCURL_SEEKFUNC_CANTSEEK }
+                let transfer = Unmanaged<RemoteTransfer>.fromOpaque(context).takeUnretainedValue()
+                return transfer.upload?.seek(to: offset) == true ? CCURL_SEEKFUNC_OK : CCURL_SEEKFUNC_CANTSEEK
+            }
+        default:
+            break
+        }
+        return transfer.perform(on: handle)
+    }
+}
+
+/// Idle easy handles, at most `capacity` (= maxConcurrentTransfers) kept: each holds libcurl's
+/// connection cache, so keeping them keeps connections alive between requests.
+private final class RemoteCurlHandlePool: Sendable {
+    private let capacity: Int
+    private let idle = RemoteLockedState<[UncheckedHandle]>([])
+
+    init(capacity: Int) { self.capacity = max(1, capacity) }
+
+    deinit {
+        for handle in idle.withLock({ $0 }) { ccurl_easy_cleanup(handle.pointer) }
+    }
+
+    func checkOut() -> OpaquePointer? {
+        if let handle = idle.withLock({ $0.popLast() }) { return handle.pointer }
+        return ccurl_easy_init()
+    }
+
+    func checkIn(_ handle: OpaquePointer) {
+        ccurl_easy_reset(handle)
+        let kept = idle.withLock { idle -> Bool in
+            guard idle.count < capacity else { return false }
+            idle.append(UncheckedHandle(pointer: handle))
+            return true
+        }
+        if !kept { ccurl_easy_cleanup(handle) }
+    }
+}
+
+/// A libcurl easy handle; used by one thread at a time (the pool hands it out exclusively).
+private struct UncheckedHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
 }

@@ -1,8 +1,11 @@
+import CCurl
 import Crypto
 import Foundation
 
-#if canImport(FoundationNetworking)
-import FoundationNetworking
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Where a response body goes: kept in memory (small `ac` documents, HEAD, error bodies) or
@@ -23,12 +26,82 @@ struct RemoteHTTPResponse: Sendable {
     var sha256Hex: String?
 }
 
-/// State of one in-flight URLSession task.
+/// Where a PUT body comes from: bytes in memory or an open file, read by libcurl's read
+/// callback (and rewound by its seek callback when libcurl resends on a fresh connection).
+final class RemoteUploadSource {
+    let size: Int64
+    private let data: Data?
+    private let descriptor: Int32
+    private var offset: Int64 = 0
+
+    init(data: Data) {
+        self.data = data
+        descriptor = -1
+        size = Int64(data.count)
+    }
+
+    /// Opens `file` for reading; throws `localFile` when it cannot be opened or stat'ed.
+    init(file: URL) throws {
+        let descriptor = open(file.path, O_RDONLY | O_CLOEXEC)
+        var info = stat()
+        guard descriptor >= 0, fstat(descriptor, &info) == 0 else {
+            if descriptor >= 0 { close(descriptor) }
+            throw RemoteCacheError.localFile(path: file.path, reason: "cannot read the file to upload")
+        }
+        self.descriptor = descriptor
+        data = nil
+        size = Int64(info.st_size)
+    }
+
+    deinit {
+        if descriptor >= 0 { close(descriptor) }
+    }
+
+    /// Bytes copied into `buffer`, 0 at the end, nil on a read error.
+    func read(into buffer: UnsafeMutableRawBufferPointer) -> Int? {
+        guard let base = buffer.baseAddress, !buffer.isEmpty else { return 0 }
+        if let data {
+            let count = min(buffer.count, Int(size - offset))
+            guard count > 0 else { return 0 }
+            let start = Int(offset)
+            data.withUnsafeBytes { bytes in
+                guard let source = bytes.baseAddress else { return }
+                base.copyMemory(from: source + start, byteCount: count)
+            }
+            offset += Int64(count)
+            return count
+        }
+        while true {
+            let count = posixRead(descriptor, base, buffer.count)
+            if count >= 0 {
+                offset += Int64(count)
+                return count
+            }
+            if errno != EINTR { return nil }
+        }
+    }
+
+    /// Moves to absolute `position`; false when impossible.
+    func seek(to position: Int64) -> Bool {
+        guard position >= 0, position <= size else { return false }
+        if data == nil, lseek(descriptor, off_t(position), SEEK_SET) < 0 { return false }
+        offset = position
+        return true
+    }
+}
+
+/// `read(2)`, named apart from `RemoteUploadSource.read(into:)`.
+private func posixRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    read(descriptor, buffer, count)
+}
+
+/// State of one libcurl transfer.
 ///
-/// Concurrency: after `RemoteSessionDelegate.register` every mutation happens in delegate
-/// callbacks, which URLSession runs on its delegate queue, made serial (one operation at a
-/// time); the awaiting caller reads the result only through `continuation`, after `finish`.
-/// Hence `@unchecked Sendable` without a lock.
+/// Concurrency: every mutation happens on the transfer's own thread, inside
+/// `ccurl_easy_perform` (its callbacks) or right after it in `result(code:)`; the awaiting
+/// caller only receives the value `result` builds, through a continuation resumed after it.
+/// `cancelled`, set from the cancellation handler, is the one cross-thread field and is
+/// lock-protected. Hence `@unchecked Sendable`.
 final class RemoteTransfer: @unchecked Sendable {
     /// Error bodies are kept only for diagnostics.
     static let errorBodyLimit = 64 * 1024
@@ -36,74 +109,115 @@ final class RemoteTransfer: @unchecked Sendable {
     let sink: RemoteResponseSink
     let method: String
     let displayURL: String
+    let upload: RemoteUploadSource?
+    /// CURLOPT_ERRORBUFFER: libcurl's detailed message for a failed transfer.
+    let errorBuffer: UnsafeMutablePointer<CChar>
     private let headerValue: String?
-    private var continuation: CheckedContinuation<RemoteHTTPResponse, Error>?
+    private let cancelled = RemoteLockedState(false)
+    private var handle: OpaquePointer?
     private var status = 0
     private var expectedLength: Int64 = -1
     private var received: Int64 = 0
     private var body = Data()
-    private var file: FileHandle?
+    private var descriptor: Int32 = -1
     private var hasher = SHA256()
     private var localError: RemoteCacheError?
     private var began = false
 
     init(sink: RemoteResponseSink, method: String, displayURL: String, headerValue: String?,
-         continuation: CheckedContinuation<RemoteHTTPResponse, Error>) {
+         upload: RemoteUploadSource?) {
         self.sink = sink
-        self.headerValue = headerValue
         self.method = method
         self.displayURL = displayURL
-        self.continuation = continuation
+        self.headerValue = headerValue
+        self.upload = upload
+        errorBuffer = .allocate(capacity: Int(CCURL_ERROR_SIZE))
+        errorBuffer.initialize(repeating: 0, count: Int(CCURL_ERROR_SIZE))
+    }
+
+    deinit {
+        closeFile()
+        errorBuffer.deallocate()
+    }
+
+    func cancel() { cancelled.withLock { $0 = true } }
+
+    var isCancelled: Bool { cancelled.withLock { $0 } }
+
+    /// Runs the transfer on the calling thread with `handle` (options already set, except the
+    /// callbacks' context, which is this object).
+    func perform(on handle: OpaquePointer) -> Result<RemoteHTTPResponse, Error> {
+        self.handle = handle
+        defer { self.handle = nil }
+        guard !isCancelled else { return .failure(CancellationError()) }
+        let code = ccurl_easy_perform(handle)
+        return result(code: code)
     }
 
     private var isStreamingSuccess: Bool { status == 200 }
 
-    func begin(_ response: URLResponse?) {
-        guard !began else { return }
+    /// Reads the status and Content-Length of the final response (after redirects).
+    private func readResponseInfo() {
+        guard !began, let handle else { return }
         began = true
-        guard let http = response as? HTTPURLResponse else { return }
-        status = http.statusCode
-        expectedLength = http.expectedContentLength
+        var code = 0
+        if ccurl_getinfo_response_code(handle, &code) == CCURLE_OK { status = code }
+        var length: Int64 = -1
+        if ccurl_getinfo_content_length(handle, &length) == CCURLE_OK { expectedLength = length }
         guard status == 200, case .file(let url) = sink else { return }
         // Created (or truncated, on a retry) only for a 200 so a 404 leaves no file behind.
-        guard FileManager.default.createFile(atPath: url.path, contents: nil),
-            let handle = FileHandle(forWritingAtPath: url.path)
-        else {
+        let opened = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard opened >= 0 else {
             localError = .localFile(path: url.path, reason: "cannot create the download file")
             return
         }
-        file = handle
+        descriptor = opened
     }
 
-    func append(_ data: Data, response: URLResponse?) {
-        begin(response)
-        guard localError == nil else { return }
+    /// The write callback: false aborts the transfer (a local error).
+    func receive(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        readResponseInfo()
+        guard localError == nil else { return false }
         if isStreamingSuccess {
-            received += Int64(data.count)
-            hasher.update(data: data)
-            if let file {
-                do {
-                    try file.write(contentsOf: data)
-                } catch {
-                    localError = .localFile(path: pathDescription, reason: "write failed: \(error.localizedDescription)")
-                }
+            received += Int64(bytes.count)
+            hasher.update(bufferPointer: bytes)
+            if descriptor >= 0 {
+                guard writeAll(bytes) else { return false }
             } else {
-                body.append(data)
+                body.append(contentsOf: bytes)
             }
         } else if body.count < Self.errorBodyLimit {
-            body.append(data.prefix(Self.errorBodyLimit - body.count))
+            body.append(contentsOf: bytes.prefix(Self.errorBodyLimit - body.count))
+        }
+        return true
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard var cursor = bytes.baseAddress else { return true }
+        var remaining = bytes.count
+        while remaining > 0 {
+            let written = write(descriptor, cursor, remaining)
+            if written < 0 {
+                if errno == EINTR { continue }
+                localError = .localFile(path: pathDescription, reason: "write failed: \(String(cString: strerror(errno)))")
+                return false
+            }
+            cursor += written
+            remaining -= written
+        }
+        return true
+    }
+
+    private func closeFile() {
+        if descriptor >= 0 {
+            close(descriptor)
+            descriptor = -1
         }
     }
 
-    func finish(_ error: Error?, response: URLResponse?) {
-        begin(response)
-        if let file {
-            try? file.close()
-            self.file = nil
-        }
-        guard let continuation else { return }
-        self.continuation = nil
-        continuation.resume(with: result(error))
+    /// The read callback's error path: remembered so the result names the file.
+    func uploadFailed() {
+        localError = .localFile(path: pathDescription, reason: "read failed while uploading")
     }
 
     private var pathDescription: String {
@@ -111,28 +225,33 @@ final class RemoteTransfer: @unchecked Sendable {
         return "(memory)"
     }
 
-    private func result(_ error: Error?) -> Result<RemoteHTTPResponse, Error> {
+    private func result(code: Int32) -> Result<RemoteHTTPResponse, Error> {
+        readResponseInfo()
+        closeFile()
         if let localError { return .failure(localError) }
-        if let error {
-            let code = (error as NSError).code
-            if code == NSURLErrorCancelled { return .failure(CancellationError()) }
-            // libcurl's "partial file" arrives as NSURLErrorUnknown; name it by what happened
-            // (a stall mid-body stays a timeout).
-            if code != NSURLErrorTimedOut, isStreamingSuccess, method != "HEAD", expectedLength >= 0, received < expectedLength {
+        if code == CCURLE_ABORTED_BY_CALLBACK, isCancelled { return .failure(CancellationError()) }
+        if code != CCURLE_OK {
+            // A body cut short is named by what happened (a stall mid-body stays a timeout).
+            if code != CCURLE_OPERATION_TIMEDOUT, isStreamingSuccess, method != "HEAD", expectedLength >= 0,
+                received < expectedLength
+            {
                 return .failure(RemoteCacheError.transport(
                     method: method, url: displayURL,
                     failure: .truncatedBody(expected: expectedLength, received: received)))
             }
-            let message = (error as NSError).userInfo[NSLocalizedDescriptionKey] as? String ?? ""
+            var osErrno = 0
+            if let handle { _ = ccurl_getinfo_os_errno(handle, &osErrno) }
+            let detail = String(cString: errorBuffer)
+            let message = detail.isEmpty ? String(cString: ccurl_easy_strerror(code)) : detail
             return .failure(RemoteCacheError.transport(
                 method: method, url: displayURL,
-                failure: Self.failure(forURLErrorCode: code, message: redacted(message))))
+                failure: Self.failure(forCurlCode: code, osErrno: Int32(truncatingIfNeeded: osErrno),
+                                      message: redacted(message))))
         }
         guard status != 0 else {
-            return .failure(RemoteCacheError.transport(
-                method: method, url: displayURL, failure: .other(code: NSURLErrorBadServerResponse, message: "no response")))
+            return .failure(RemoteCacheError.transport(method: method, url: displayURL, failure: .connectionLost))
         }
-        // libcurl normally reports a short body itself; this catches what slips through.
+        // libcurl reports a short body itself; this catches what slips through.
         if isStreamingSuccess, method != "HEAD", expectedLength >= 0, received != expectedLength {
             return .failure(RemoteCacheError.transport(
                 method: method, url: displayURL,
@@ -150,25 +269,16 @@ final class RemoteTransfer: @unchecked Sendable {
         return message.replacingOccurrences(of: secret, with: "<redacted>")
     }
 
-    /// Maps URLSession's codes. On Linux many libcurl failures arrive as NSURLErrorUnknown
-    /// with curl's message (e.g. a reset during recv when errno was not captured).
-    static func failure(forURLErrorCode code: Int, message: String) -> RemoteTransportFailure {
+    /// Maps a failed transfer's CURLcode (and the OS errno libcurl saw).
+    static func failure(forCurlCode code: Int32, osErrno: Int32, message: String) -> RemoteTransportFailure {
         switch code {
-        case NSURLErrorCannotConnectToHost: return .connectionRefused
-        case NSURLErrorCannotFindHost, NSURLErrorDNSLookupFailed: return .hostNotFound
-        case NSURLErrorTimedOut: return .timedOut
-        // "Failed to connect" here is a connect that failed other than by refusal (e.g. reset
-        // during the handshake): a flaky server, worth a retry.
-        case NSURLErrorNetworkConnectionLost, NSURLErrorNotConnectedToInternet, NSURLErrorBadServerResponse:
-            return .connectionLost
-        default:
-            let lowered = message.lowercased()
-            if ["connection reset", "recv failure", "send failure", "empty reply", "connection died", "failed to connect"]
-                .contains(where: { lowered.contains($0) })
-            {
-                return .connectionLost
-            }
-            return .other(code: code, message: message)
+        case CCURLE_COULDNT_CONNECT:
+            // A connect reset during the handshake is a flaky server, worth a retry.
+            return osErrno == ECONNRESET ? .connectionLost : .connectionRefused
+        case CCURLE_COULDNT_RESOLVE_HOST, CCURLE_COULDNT_RESOLVE_PROXY: return .hostNotFound
+        case CCURLE_OPERATION_TIMEDOUT: return .timedOut
+        case CCURLE_SEND_ERROR, CCURLE_RECV_ERROR, CCURLE_GOT_NOTHING, CCURLE_PARTIAL_FILE: return .connectionLost
+        default: return .other(code: Int(code), message: message)
         }
     }
 }

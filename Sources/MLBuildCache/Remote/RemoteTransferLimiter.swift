@@ -1,6 +1,6 @@
 /// An async counting semaphore bounding the number of HTTP requests in flight
-/// (`maxConcurrentTransfers`). URLSession would queue extra tasks itself, but a queued task's
-/// timeout clock already runs on Linux, so waiting happens here, before the task exists.
+/// (`maxConcurrentTransfers`), and so the number of transfer threads and easy handles: waiting
+/// happens here, before a transfer (and its timeout clocks) starts.
 final class RemoteTransferLimiter: Sendable {
     private struct State {
         var available: Int

@@ -8,7 +8,7 @@ public enum RemoteTransportFailure: Sendable, Equatable, CustomStringConvertible
     case connectionLost
     /// The body ended before its Content-Length.
     case truncatedBody(expected: Int64, received: Int64)
-    /// Another URLSession error: NSURLErrorDomain code and libcurl's message.
+    /// Another libcurl failure: its CURLcode and message (-1: libcurl could not be loaded).
     case other(code: Int, message: String)
     /// A socket error of the reachability probe.
     case socket(errno: Int32)
