@@ -52,7 +52,7 @@ let package = Package(
         ),
         .executableTarget(name: "mlbuild", dependencies: ["MLBuildCLI"]),
         .target(name: "MLBuildTestSupport", dependencies: ["MLBuildCore"]),
-        .testTarget(name: "MLBuildCoreTests", dependencies: ["MLBuildCore", "MLBuildTestSupport"]),
+        .testTarget(name: "MLBuildCoreTests", dependencies: ["MLBuildCore", "MLBuildTestSupport", "MLBuildTraining"]),
         .testTarget(
             name: "MLBuildCacheTests",
             dependencies: ["MLBuildCache", "MLBuildTestSupport", .product(name: "Crypto", package: "swift-crypto")]
@@ -60,6 +60,6 @@ let package = Package(
         .testTarget(name: "MLBuildTrainingTests", dependencies: ["MLBuildTraining"]),
         .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildDatasets", "MLBuildTraining"]),
         .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI"]),
-        .testTarget(name: "MLBuildCLITests", dependencies: ["MLBuildCLI", "MLBuildTestSupport"]),
+        .testTarget(name: "MLBuildCLITests", dependencies: ["MLBuildCLI", "MLBuildTestSupport", "MLBuildTraining"]),
     ]
 )

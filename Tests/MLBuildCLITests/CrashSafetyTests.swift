@@ -1,5 +1,6 @@
 import Foundation
 import MLBuildTestSupport
+import MLBuildTraining
 import Testing
 
 /// A build killed with SIGKILL at a random point, then a normal build: the outputs must be right,
@@ -101,18 +102,5 @@ struct CrashSafetyTests {
         // Most kills must land while the build runs, or the test proves nothing.
         print("CrashSafetyTests: \(log.joined(separator: "; "))")
         #expect(killedMidBuild >= 4, "\(log)")
-    }
-}
-
-/// SplitMix64, for reproducible kill delays.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D1_33EB_2311_EB71
-        return z ^ (z >> 31)
     }
 }

@@ -1,4 +1,5 @@
 import MLBuildCore
+import MLBuildTraining
 import Testing
 
 /// What fuzzing the Mlfile parser and resolver found (see fuzz/run), kept as regression tests,
@@ -94,7 +95,7 @@ struct MlfileFuzzRegressionTests {
         "\n    ", "\n\t", "\n        ", "    ", "\t", "é", "\u{E000}", "\0", "x", "-1", "99999999999999999999999",
     ]
 
-    static func mutate(_ text: [UInt8], _ rng: inout SeededGenerator) -> [UInt8] {
+    static func mutate(_ text: [UInt8], _ rng: inout SplitMix64) -> [UInt8] {
         var bytes = text
         for _ in 0..<(1 + Int(rng.next() % 4)) {
             let at = bytes.isEmpty ? 0 : Int(rng.next() % UInt64(bytes.count + 1))
@@ -135,7 +136,7 @@ struct MlfileFuzzRegressionTests {
     @Test(.timeLimit(.minutes(1)))
     func randomMutationsOfAValidMlfileNeverCrashAndPointInsideTheFile() {
         #expect(Self.load(Self.valid).mlfile?.diagnostics.isEmpty == true, "the starting point must be valid")
-        var rng = SeededGenerator(seed: 0x5EED_F022)
+        var rng = SplitMix64(seed: 0x5EED_F022)
         let base = Array(Self.valid.utf8)
         var loaded = 0, rejected = 0
         for iteration in 0..<2_000 {
@@ -232,18 +233,5 @@ struct MlfileFuzzRegressionTests {
         #expect(outcome.problems.isEmpty)
         #expect(Self.messages(outcome).count == 1)
         #expect(seconds < 10)
-    }
-}
-
-/// SplitMix64: a small, seeded generator so every run mutates the same way.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D1_33EB_2311_EB71
-        return z ^ (z >> 31)
     }
 }
