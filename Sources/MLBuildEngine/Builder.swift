@@ -294,7 +294,7 @@ public final class Builder: Sendable {
     func execute(_ target: TargetReference, evaluated: Evaluated, dependencies: [TargetReference: ActionResult]) async -> Finished {
         let clock = ContinuousClock()
         let started = clock.now
-        var reason: RunReason
+        let reason: RunReason
         switch evaluated.decision {
         case let .restore(result, why):
             reason = why
@@ -320,7 +320,6 @@ public final class Builder: Sendable {
         case let .fresh(result):
             return finished(target, .fresh, evaluated, reason: nil, result: result, source: nil, since: started)
         }
-        _ = reason
         return await run(target, evaluated: evaluated, reason: reason, dependencies: dependencies, since: started)
     }
 
