@@ -6,12 +6,15 @@ public struct BuildGraph: Sendable {
     public private(set) var dependencies: [TargetReference: [LocatedReference]] = [:]
     /// All nodes in declaration order.
     public private(set) var nodes: [TargetReference] = []
+    /// `dependencies` without locations, kept alongside: the scheduler asks for it per target.
+    private var references: [TargetReference: [TargetReference]] = [:]
 
     public init() {}
 
     public mutating func addNode(_ node: TargetReference) {
         if dependencies[node] == nil {
             dependencies[node] = []
+            references[node] = []
             nodes.append(node)
         }
     }
@@ -20,10 +23,11 @@ public struct BuildGraph: Sendable {
         addNode(node)
         if dependencies[node]?.contains(where: { $0.reference == dependency.reference }) == true { return }
         dependencies[node, default: []].append(dependency)
+        references[node, default: []].append(dependency.reference)
     }
 
     public func dependencies(of node: TargetReference) -> [TargetReference] {
-        (dependencies[node] ?? []).map(\.reference)
+        references[node] ?? []
     }
 
     /// Errors for every edge to a node that does not exist, with a suggestion.

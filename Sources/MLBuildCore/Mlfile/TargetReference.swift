@@ -1,11 +1,20 @@
 /// `KIND:NAME`, the one way targets name each other on the command line and in an Mlfile.
+///
+/// Targets are dictionary keys all over the scheduler; hashing two strings per lookup showed up
+/// in the no-op profile, so the hash is computed once, at creation (per process: `Hasher` is
+/// seeded per process, and nothing persists it).
 public struct TargetReference: Sendable, Hashable, Comparable, CustomStringConvertible, Codable {
-    public var kind: String
-    public var name: String
+    public let kind: String
+    public let name: String
+    private let cachedHash: Int
 
     public init(kind: String, name: String) {
         self.kind = kind
         self.name = name
+        var hasher = Hasher()
+        hasher.combine(kind)
+        hasher.combine(name)
+        cachedHash = hasher.finalize()
     }
 
     /// Parses `kind:name`; nil when either side is empty or not made of name characters.
@@ -15,13 +24,31 @@ public struct TargetReference: Sendable, Hashable, Comparable, CustomStringConve
         guard !kind.isEmpty, !name.isEmpty,
               kind.utf8.allSatisfy(MlfileParser.isIdentifierByte),
               name.utf8.allSatisfy(MlfileParser.isNameByte) else { return nil }
-        self.kind = String(kind)
-        self.name = String(name)
+        self.init(kind: String(kind), name: String(name))
     }
 
     public var description: String { "\(kind):\(name)" }
 
+    public func hash(into hasher: inout Hasher) { hasher.combine(cachedHash) }
+
+    public static func == (a: TargetReference, b: TargetReference) -> Bool {
+        a.cachedHash == b.cachedHash && a.name == b.name && a.kind == b.kind
+    }
+
     public static func < (a: TargetReference, b: TargetReference) -> Bool {
         (a.kind, a.name) < (b.kind, b.name)
+    }
+
+    private enum CodingKeys: String, CodingKey { case kind, name }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(kind: try container.decode(String.self, forKey: .kind), name: try container.decode(String.self, forKey: .name))
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(name, forKey: .name)
     }
 }
