@@ -13,7 +13,7 @@ import Glibc
 public final class ConsoleReporter: BuildObserver {
     private let live: Bool
     /// Guards the progress line state (observer calls come from one task, but stay safe).
-    private let state = Mutex<(total: Int, lineShown: Bool)>((0, false))
+    private let state = Mutex<(total: Int, lineShown: Bool, running: [TargetReference])>((0, false, []))
 
     public init(live: Bool) { self.live = live }
 
@@ -35,7 +35,13 @@ public final class ConsoleReporter: BuildObserver {
     public func buildStarted(total: Int) { state.withLock { $0.total = total } }
 
     public func targetStarted(_ target: TargetReference, running: [TargetReference], done: Int, total: Int) {
-        guard live else { return }
+        state.withLock { $0.running = running }
+        drawProgress(running: running, done: done, total: total)
+    }
+
+    /// The live line: `[done/total] running a, b, c, +N`, cut to the terminal's width.
+    private func drawProgress(running: [TargetReference], done: Int, total: Int) {
+        guard live, !running.isEmpty else { return }
         var names = running.prefix(3).map(\.description).joined(separator: ", ")
         if running.count > 3 { names += ", +\(running.count - 3)" }
         var columns = winsize()
@@ -53,6 +59,11 @@ public final class ConsoleReporter: BuildObserver {
     }
 
     public func targetFinished(_ outcome: TargetOutcome, done: Int, total: Int) {
+        let running = state.withLock { s -> [TargetReference] in
+            s.running.removeAll { $0 == outcome.target }
+            return s.running
+        }
+        defer { drawProgress(running: running, done: done, total: total) }
         guard outcome.status != .fresh else { return }
         clearLine()
         var line = "[\(done)/\(total)] \(outcome.status.rawValue) \(outcome.target)"
