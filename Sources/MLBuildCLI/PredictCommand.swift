@@ -27,6 +27,9 @@ struct PredictCommand: AsyncParsableCommand {
     @Option(name: .customShort("C"), help: ArgumentHelp("Change to DIR before doing anything (the workspace root).", valueName: "DIR"))
     var directory: String?
 
+    @Option(name: .shortAndLong, help: ArgumentHelp("The Mlfile the model is built from (only named in the hint when the model is not built yet: predict builds nothing).", valueName: "FILE"))
+    var file: String?
+
     @Argument(help: ArgumentHelp("model:NAME (reads build/model/NAME/model.json) or a path to a model.json.", valueName: "MODEL"))
     var model: String
 
@@ -47,7 +50,7 @@ struct PredictCommand: AsyncParsableCommand {
             }
             modelPath = ModelRule.directory(reference.name) + "/model.json"
             guard FileStat.of(modelPath)?.isRegularFile == true else {
-                throw CLIError.message("\(modelPath) does not exist: build the model first (mlbuild \(model))")
+                throw CLIError.message("\(modelPath) does not exist: build the model first (mlbuild \(file.map { "-f \($0) " } ?? "")\(model))")
             }
         } else {
             modelPath = model
