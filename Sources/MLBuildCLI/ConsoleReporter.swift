@@ -13,7 +13,7 @@ import Glibc
 public final class ConsoleReporter: BuildObserver {
     private let live: Bool
     /// Guards the progress line state (observer calls come from one task, but stay safe).
-    private let state = Mutex<(total: Int, lineShown: Bool, running: [TargetReference])>((0, false, []))
+    private let state = Mutex<(lineShown: Bool, running: [TargetReference])>((false, []))
 
     public init(live: Bool) { self.live = live }
 
@@ -31,8 +31,6 @@ public final class ConsoleReporter: BuildObserver {
             if s.lineShown { write("\r\u{1B}[K"); s.lineShown = false }
         }
     }
-
-    public func buildStarted(total: Int) { state.withLock { $0.total = total } }
 
     public func targetStarted(_ target: TargetReference, running: [TargetReference], done: Int, total: Int) {
         state.withLock { $0.running = running }

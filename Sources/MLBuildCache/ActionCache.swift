@@ -17,8 +17,4 @@ public struct ActionCache: Sendable {
     public func store(_ result: ActionResult, for key: ContentDigest) throws {
         try FileSystem.writeAtomically(result.encoded(), to: layout.actionPath(key.hex))
     }
-
-    public func storeRaw(_ bytes: [UInt8], for key: ContentDigest) throws {
-        try FileSystem.writeAtomically(bytes, to: layout.actionPath(key.hex))
-    }
 }

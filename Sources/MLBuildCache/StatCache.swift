@@ -89,12 +89,6 @@ public final class StatCache: Sendable {
         runMemo.withLock { $0.removeAll(keepingCapacity: true) }
     }
 
-    public func forget(_ path: String) {
-        state.withLock {
-            if $0.entries.removeValue(forKey: path) != nil { $0.dirty = true }
-        }
-    }
-
     /// Writes the table (atomically) if anything changed.
     public func save() throws {
         let snapshot: [String: Entry]? = state.withLock { s in

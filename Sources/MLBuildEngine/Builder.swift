@@ -435,14 +435,7 @@ public final class Builder: Sendable {
     /// Values of the `${secret:NAME}` references in a target, from the environment at run time.
     func secretValues(for configuration: TargetConfiguration) -> [String: String] {
         var names: Set<String> = []
-        for value in configuration.target.values.values {
-            var current: String.UnicodeScalarView? = nil
-            for scalar in value.scalars {
-                if scalar == ResolvedValue.secretOpen { current = String.UnicodeScalarView() }
-                else if scalar == ResolvedValue.secretClose, let name = current { names.insert(String(name)); current = nil }
-                else { current?.append(scalar) }
-            }
-        }
+        for value in configuration.target.values.values { names.formUnion(ResolvedValue.secretNames(in: value.scalars)) }
         var out: [String: String] = [:]
         for name in names { out[name] = workspace.environment[name] ?? "" }
         return out

@@ -30,8 +30,9 @@ public enum InputResolver {
                 throw located(input, "input '\(input.pattern)' does not exist")
             }
             guard st.isDirectory else { return [pattern] }
-            var files: [String] = []
-            try filesBelow(pattern, into: &files, directories: &directories)
+            var listed: [(String, FileStat?)] = []
+            let files = try FileSystem.regularFiles(under: pattern) { listed.append(($0, FileStat.of($0))) }
+            directories.append(contentsOf: listed)
             return files
         }
         let components = pattern.split(separator: "/").map(String.init)
@@ -53,17 +54,6 @@ public enum InputResolver {
     public static func expand(_ input: InputPattern) throws -> [String] {
         var ignored: [(String, FileStat?)] = []
         return try expand(input, directories: &ignored)
-    }
-
-    /// Every regular file below `directory`, sorted; each directory is stat'ed before it is
-    /// listed, so its recorded mtime can only be older than what the listing saw.
-    private static func filesBelow(_ directory: String, into files: inout [String], directories: inout [(String, FileStat?)]) throws {
-        directories.append((directory, FileStat.of(directory)))
-        for name in try FileSystem.listDirectory(directory) {
-            let child = "\(directory)/\(name)"
-            guard let st = FileStat.of(child) else { continue }
-            if st.isDirectory { try filesBelow(child, into: &files, directories: &directories) } else if st.isRegularFile { files.append(child) }
-        }
     }
 
     private static func walk(base: String, components: ArraySlice<String>, into matches: inout [String], directories: inout [(String, FileStat?)]) throws {

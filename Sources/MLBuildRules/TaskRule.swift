@@ -86,21 +86,6 @@ public struct TaskRule: Rule {
     /// Replaces secret markers: in a shell command by `${NAME}` (the value comes from the
     /// environment, so it never appears in the command line), elsewhere by the value itself.
     static func expandSecrets(_ scalars: [Unicode.Scalar], secrets: [String: String], inShell: Bool) -> String {
-        var out = String.UnicodeScalarView()
-        var name: String.UnicodeScalarView? = nil
-        for scalar in scalars {
-            if scalar == ResolvedValue.secretOpen {
-                name = String.UnicodeScalarView()
-            } else if scalar == ResolvedValue.secretClose, let current = name {
-                let key = String(current)
-                out.append(contentsOf: (inShell ? "${\(key)}" : (secrets[key] ?? "")).unicodeScalars)
-                name = nil
-            } else if name != nil {
-                name?.append(scalar)
-            } else {
-                out.append(scalar)
-            }
-        }
-        return String(out)
+        ResolvedValue.replacingSecrets(in: scalars) { name in inShell ? "${\(name)}" : (secrets[name] ?? "") }
     }
 }

@@ -191,13 +191,16 @@ public enum FileSystem {
     /// Every regular file below `root` (or `root` itself when it is a file), as paths relative to
     /// `root`'s parent-relative `prefix`, sorted. Symbolic links are followed only when they
     /// point at regular files.
-    public static func regularFiles(under root: String) throws -> [String] {
+    /// `beforeListing` is called with each directory just before it is listed (so a caller that
+    /// records the directory's stat there can only record an mtime older than the listing).
+    public static func regularFiles(under root: String, beforeListing: (String) -> Void = { _ in }) throws -> [String] {
         guard let st = FileStat.of(root) else { return [] }
-        if !st.isDirectory { return [root] }
+        if !st.isDirectory { return st.isRegularFile ? [root] : [] }
+        beforeListing(root)
         var out: [String] = []
         for name in try listDirectory(root) {
             let child = root == "." ? name : "\(root)/\(name)"
-            out.append(contentsOf: try regularFiles(under: child))
+            out.append(contentsOf: try regularFiles(under: child, beforeListing: beforeListing))
         }
         return out
     }
