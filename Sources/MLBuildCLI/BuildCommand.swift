@@ -47,7 +47,7 @@ struct BuildCommand: AsyncParsableCommand {
             return
         }
         trace.mark("no-op check")
-        let project = try workspaceOptions.project(in: workspace)
+        let project = try workspaceOptions.project(in: workspace, bytes: fastPath.mlfileBytes)
         trace.mark("load Mlfile")
         let roots: [TargetReference]
         do { roots = try project.resolveTargets(targets) } catch let list as DiagnosticList {

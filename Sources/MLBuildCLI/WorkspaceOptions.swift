@@ -39,12 +39,14 @@ public struct WorkspaceOptions: ParsableArguments {
     }
 
     /// Reads, parses and configures the Mlfile.
-    func project(in workspace: Workspace) throws -> Project {
+    /// `bytes`: the Mlfile as already read by the caller, so that what is parsed is exactly what
+    /// the caller hashed (the no-op manifest records that digest).
+    func project(in workspace: Workspace, bytes: [UInt8]? = nil) throws -> Project {
         guard let stat = FileStat.of(file), stat.isRegularFile else {
             throw CLIError.mlfile("no Mlfile at '\(file)' in \(workspace.root) (use -f FILE or -C DIR)")
         }
         let text: String
-        do { text = try FileSystem.readString(file) } catch { throw CLIError.mlfile("\(error)") }
+        do { text = String(decoding: try bytes ?? FileSystem.readBytes(file), as: UTF8.self) } catch { throw CLIError.mlfile("\(error)") }
         do {
             let mlfile = try Mlfile.load(path: file, text: text, environment: environment)
             return try Project.load(mlfile: mlfile, registry: BuiltinRules.registry, seedOverride: seed)
