@@ -71,7 +71,10 @@ struct BuildCommand: AsyncParsableCommand {
             try workspaceLock.lock(.exclusive)
         }
         defer { workspaceLock.unlock() }
+        workspace.sweepStaleTemporaryFiles(project: project)
         let cacheLock = try FileLock(path: workspace.cache.lockPath)
+        // Alone with the cache (no other build, no gc): sweep what killed builds left in tmp/.
+        if cacheLock.tryLock(.exclusive) { CacheMaintenance(layout: workspace.cache).sweepStaleTemporaryFiles(shards: false) }
         try cacheLock.lock(.shared)
         defer { cacheLock.unlock() }
 

@@ -26,14 +26,27 @@ struct CleanCommand: AsyncParsableCommand {
         NoopManifest.remove(at: "\(workspace.stateDirectory)/noop")
         var state = BuildState.load(from: workspace.statePath)
         var removed = 0
+        var failures: [String] = []
         for target in chosen {
-            for output in project.rules[target]?.outputs ?? [] where FileSystem.exists(output) {
-                do { try FileSystem.removeTree(output) } catch { throw CLIError.message("\(error)") }
-                removed += 1
+            for output in project.rules[target]?.outputs ?? [] where FileStat.of(output, followLinks: false) != nil {
+                do {
+                    try WorkspacePath.checkParents(of: output)
+                    try FileSystem.removeTree(output)
+                    removed += 1
+                } catch {
+                    failures.append("\(target): \(error)")
+                }
             }
             state.records[target] = nil
         }
+        workspace.sweepStaleTemporaryFiles(project: project)
+        if FileSystem.exists(workspace.cache.tempDirectory), let cacheLock = try? FileLock(path: workspace.cache.lockPath),
+           cacheLock.tryLock(.exclusive) {
+            CacheMaintenance(layout: workspace.cache).sweepStaleTemporaryFiles(shards: false)
+            cacheLock.unlock()
+        }
         do { try state.save(to: workspace.statePath) } catch { throw CLIError.message("\(error)") }
         print("mlbuild: removed \(removed) outputs of \(chosen.count) targets (cache kept)")
+        if !failures.isEmpty { throw CLIError.message(failures.joined(separator: "\nerror: ")) }
     }
 }

@@ -49,7 +49,8 @@ public struct WorkspaceOptions: ParsableArguments {
         do { text = String(decoding: try bytes ?? FileSystem.readBytes(file), as: UTF8.self) } catch { throw CLIError.mlfile("\(error)") }
         do {
             let mlfile = try Mlfile.load(path: file, text: text, environment: environment)
-            return try Project.load(mlfile: mlfile, registry: BuiltinRules.registry, seedOverride: seed)
+            return try Project.load(mlfile: mlfile, registry: BuiltinRules.registry, seedOverride: seed,
+                                    cacheDirectory: workspace.relativePath(of: workspace.cache.root))
         } catch let diagnostic as Diagnostic {
             throw CLIError.diagnostics(DiagnosticList([diagnostic]))
         } catch let list as DiagnosticList {

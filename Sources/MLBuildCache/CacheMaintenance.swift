@@ -153,6 +153,7 @@ public struct CacheMaintenance: Sendable {
         let lock = try FileLock(path: layout.lockPath)
         try lock.lock(.exclusive)
         defer { lock.unlock() }
+        sweepStaleTemporaryFiles()
         let all = try entries()
         var total = all.reduce(UInt64(0)) { $0 + $1.size }
         var report = CollectReport()
@@ -173,6 +174,20 @@ public struct CacheMaintenance: Sendable {
             for name in names { unlink("\(layout.tempDirectory)/\(name)") }
         }
         return report
+    }
+
+    /// Removes what killed processes left in this cache: files in `tmp/` and (with `shards`)
+    /// atomic-write temp files in the `cas/` and `ac/` shards, each only when the process named
+    /// in it is gone (see StaleTemporaryFiles). Call it holding the cache lock exclusively.
+    @discardableResult
+    public func sweepStaleTemporaryFiles(shards: Bool = true) -> [String] {
+        var removed = StaleTemporaryFiles.sweep(layout.tempDirectory, cacheTemporary: true)
+        for directory in [layout.casDirectory, layout.acDirectory] where shards {
+            for shard in (try? FileSystem.listDirectory(directory)) ?? [] {
+                removed += StaleTemporaryFiles.sweep("\(directory)/\(shard)")
+            }
+        }
+        return removed
     }
 
     /// Parses `500M`, `10G`, `1.5GB`, `123` (bytes); powers of 1024.

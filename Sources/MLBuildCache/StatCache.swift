@@ -63,6 +63,10 @@ public final class StatCache: Sendable {
             runMemo.withLock { $0[path] = fresh }
         }
         if let entry = state.withLock({ $0.entries[path] }), entry.stat == stat { return (entry.digest, stat) }
+        // Checked before opening (FileHashing checks again, on the descriptor it reads).
+        guard stat.isRegularFile else {
+            throw FileHashing.Failure(path: path, reason: "it is \(stat.kindDescription), not a regular file")
+        }
         let (digest, _) = try FileHashing.digest(ofFileAt: path)
         remember(path, stat: stat, digest: digest)
         return (digest, stat)

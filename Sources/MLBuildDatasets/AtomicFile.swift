@@ -17,7 +17,9 @@ public enum AtomicFile {
     /// write(2) straight from the caller's buffer (no Data copy of a 200 MB data.bin).
     static func write(bytes: UnsafeRawBufferPointer, to url: URL) throws {
         let dir = url.deletingLastPathComponent()
-        let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(UUID().uuidString)")
+        // The writer's pid in the name lets the next build sweep the file if this process is killed
+        // (see StaleTemporaryFiles).
+        let temp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         do {
             let fd = open(temp.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             if fd < 0 {

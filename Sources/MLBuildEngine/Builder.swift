@@ -342,9 +342,13 @@ public final class Builder: Sendable {
             }
             // Remove what is there first, so a directory output holds exactly the cached files.
             let declared = Set(project.producers.filter { p in result.outputs.contains { PathNormalizer.isSameOrInside($0.path, p.key) } }.map(\.key))
-            for path in declared.sorted() { try FileSystem.removeTree(path) }
+            for path in declared.sorted() {
+                try WorkspacePath.checkParents(of: path)
+                try FileSystem.removeTree(path)
+            }
             for output in result.outputs {
                 guard let digest = output.contentDigest else { throw RuleFailure("bad digest") }
+                try WorkspacePath.checkParents(of: output.path)
                 try FileSystem.createDirectories(FileSystem.parent(of: output.path))
                 try FileSystem.removeTree(output.path)
                 try store.materialize(digest, to: output.path, executable: output.executable, verified: verified.contains(digest))
@@ -369,7 +373,7 @@ public final class Builder: Sendable {
                                                    message: "secret '\(missing)' is not set in the environment"))
         }
         func fail(_ message: String) -> Finished {
-            for path in outputs { try? FileSystem.removeTree(path) }
+            for path in outputs where (try? WorkspacePath.checkParents(of: path)) != nil { try? FileSystem.removeTree(path) }
             let outcome = TargetOutcome(target: target, status: .failed, key: evaluated.key,
                                         seconds: (ContinuousClock.now - started).seconds, reason: reason,
                                         message: Self.redact(message, secrets: secrets), output: Self.redact(sink.text, secrets: secrets))
@@ -377,6 +381,7 @@ public final class Builder: Sendable {
         }
         do {
             for path in outputs {
+                try WorkspacePath.checkParents(of: path)
                 try FileSystem.removeTree(path)
                 try FileSystem.createDirectories(FileSystem.parent(of: path))
             }
@@ -401,6 +406,7 @@ public final class Builder: Sendable {
             collected = .success(try await Blocking.run {
                 var files: [ActionResult.Output] = []
                 for path in outputs {
+                    try WorkspacePath.checkParents(of: path)  // the command may have made a parent a link
                     guard let stat = FileStat.of(path) else {
                         throw RuleFailure("\(target) did not produce its output '\(path)'")
                     }

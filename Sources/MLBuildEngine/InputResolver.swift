@@ -5,7 +5,14 @@ import Glibc
 
 /// Expands declared inputs into the sorted list of files whose content enters the key.
 /// A plain path is a file, or every file below a directory; a pattern may use `*`, `?`, `[…]`
-/// within one path component and `**` for any number of directories.
+/// within one path component and `**` for any number of directories (a final `**` matches
+/// every file below: `dir/**` is `dir/**/*`).
+///
+/// Only regular files and directories are inputs; a FIFO, socket or device is an error that
+/// names it (it is never opened: reading one could block forever or never end). Symbolic
+/// links: a path written in the Mlfile is followed wherever it leads; below it, a link to a
+/// regular file counts as that file, while links to directories (and dangling links) are not
+/// followed, so a link loop can neither hang a walk nor repeat files.
 public enum InputResolver {
     public static func isGlob(_ pattern: String) -> Bool {
         pattern.contains(where: { $0 == "*" || $0 == "?" || $0 == "[" })
@@ -27,19 +34,56 @@ public enum InputResolver {
         let pattern = PathNormalizer.normalize(input.pattern)
         if !isGlob(pattern) {
             guard let st = FileStat.of(pattern) else {
+                if FileStat.of(pattern, followLinks: false)?.isSymbolicLink == true {
+                    throw located(input, "input '\(input.pattern)' is a symbolic link that leads nowhere (dangling, or a loop)")
+                }
                 throw located(input, "input '\(input.pattern)' does not exist")
             }
-            guard st.isDirectory else { return [pattern] }
-            var listed: [(String, FileStat?)] = []
-            let files = try FileSystem.regularFiles(under: pattern) { listed.append(($0, FileStat.of($0))) }
-            directories.append(contentsOf: listed)
-            return files
+            if st.isRegularFile { return [pattern] }
+            guard st.isDirectory else {
+                throw located(input, "input '\(input.pattern)' is \(st.kindDescription): inputs must be regular files or directories")
+            }
+            return try files(under: pattern, input: input, directories: &directories)
         }
         let components = pattern.split(separator: "/").map(String.init)
         var matches: [String] = []
-        try walk(base: pattern.hasPrefix("/") ? "/" : "", components: components[...], into: &matches, directories: &directories)
+        try walk(base: pattern.hasPrefix("/") ? "/" : "", components: components[...], input: input, into: &matches, directories: &directories)
         if matches.isEmpty { throw located(input, "input pattern '\(input.pattern)' matches no files") }
         return Array(Set(matches)).sorted()
+    }
+
+    /// Every regular file below directory `root` (links to regular files included), sorted;
+    /// each directory is recorded in `directories` just before it is listed (so a recorded
+    /// mtime is never newer than the listing). Iterative: depth costs no stack.
+    private static func files(under root: String, input: InputPattern, directories: inout [(String, FileStat?)]) throws -> [String] {
+        var out: [String] = []
+        var pending = [root]
+        while let directory = pending.popLast() {
+            directories.append((directory, FileStat.of(directory)))
+            for name in try FileSystem.listDirectory(directory) {
+                let child = join(directory == "." ? "" : directory, name)
+                if let kind = try regularOrDirectory(child, input: input) {
+                    if kind { out.append(child) } else { pending.append(child) }
+                }
+            }
+        }
+        return out.sorted()
+    }
+
+    /// For a path found by listing a directory: true for a regular file (or a link to one),
+    /// false for a real directory (to walk), nil for what is skipped (links to directories,
+    /// dangling links); throws for a FIFO, socket or device.
+    private static func regularOrDirectory(_ path: String, input: InputPattern) throws -> Bool? {
+        guard let st = FileStat.of(path, followLinks: false) else { return nil }
+        if st.isRegularFile { return true }
+        if st.isDirectory { return false }
+        if st.isSymbolicLink {
+            guard let target = FileStat.of(path) else { return nil }
+            if target.isRegularFile { return true }
+            if target.isDirectory { return nil }
+            throw located(input, "input '\(input.pattern)' takes in '\(path)', a link to \(target.kindDescription): inputs must be regular files or directories")
+        }
+        throw located(input, "input '\(input.pattern)' takes in '\(path)', \(st.kindDescription): inputs must be regular files or directories")
     }
 
     private static func located(_ input: InputPattern, _ message: String) -> Error {
@@ -56,27 +100,33 @@ public enum InputResolver {
         return try expand(input, directories: &ignored)
     }
 
-    private static func walk(base: String, components: ArraySlice<String>, into matches: inout [String], directories: inout [(String, FileStat?)]) throws {
+    private static func walk(base: String, components: ArraySlice<String>, input: InputPattern,
+                             into matches: inout [String], directories: inout [(String, FileStat?)]) throws {
         guard let first = components.first else {
             let path = base.isEmpty ? "." : base
-            if FileStat.of(path)?.isRegularFile == true { matches.append(path) }
+            if try regularOrDirectory(path, input: input) == true { matches.append(path) }
             return
         }
         let rest = components.dropFirst()
         let directory = base.isEmpty ? "." : base
         if first == "**" {
-            try walk(base: base, components: rest, into: &matches, directories: &directories)
+            // A final `**` means every file below.
+            if rest.isEmpty { return try walk(base: base, components: ["**", "*"], input: input, into: &matches, directories: &directories) }
+            try walk(base: base, components: rest, input: input, into: &matches, directories: &directories)
             directories.append((directory, FileStat.of(directory)))
             for name in (try? FileSystem.listDirectory(directory)) ?? [] where !name.hasPrefix(".") {
                 let child = join(base, name)
-                if FileStat.of(child)?.isDirectory == true { try walk(base: child, components: components, into: &matches, directories: &directories) }
+                // lstat: a link to a directory is not descended into (a loop would never end).
+                if FileStat.of(child, followLinks: false)?.isDirectory == true {
+                    try walk(base: child, components: components, input: input, into: &matches, directories: &directories)
+                }
             }
             return
         }
         if !isGlob(first) {
             let child = join(base, first)
             if FileStat.of(child) != nil {
-                try walk(base: child, components: rest, into: &matches, directories: &directories)
+                try walk(base: child, components: rest, input: input, into: &matches, directories: &directories)
             } else {
                 directories.append((directory, FileStat.of(directory)))  // its mtime changes when `first` appears
             }
@@ -84,7 +134,10 @@ public enum InputResolver {
         }
         directories.append((directory, FileStat.of(directory)))
         for name in (try? FileSystem.listDirectory(directory)) ?? [] where fnmatch(first, name, FNM_PERIOD) == 0 {
-            try walk(base: join(base, name), components: rest, into: &matches, directories: &directories)
+            let child = join(base, name)
+            // A wildcard walks through real directories only; a literal component may name a link.
+            if !rest.isEmpty, FileStat.of(child, followLinks: false)?.isDirectory != true { continue }
+            try walk(base: child, components: rest, input: input, into: &matches, directories: &directories)
         }
     }
 }

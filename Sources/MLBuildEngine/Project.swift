@@ -11,7 +11,9 @@ public struct Project: Sendable {
     public let producers: [String: TargetReference]
 
     /// Configures all targets and checks the graph; every problem is reported at once.
-    public static func load(mlfile: Mlfile, registry: RuleRegistry, seedOverride: UInt64?) throws -> Project {
+    /// `cacheDirectory`: the local cache's path relative to the workspace root when it lies
+    /// inside the workspace (no output may touch it).
+    public static func load(mlfile: Mlfile, registry: RuleRegistry, seedOverride: UInt64?, cacheDirectory: String? = nil) throws -> Project {
         var diagnostics = DiagnosticCollector()
         diagnostics.add(DiagnosticList(mlfile.diagnostics))
         var rules: [TargetReference: any Rule] = [:]
@@ -47,10 +49,19 @@ public struct Project: Sendable {
             for output in rule.outputs {
                 let path = PathNormalizer.normalize(output)
                 if let other = producers[path], other != target.reference {
-                    diagnostics.add(target.diagnostic("output '\(path)' of \(target.reference) is also an output of \(other)"))
+                    let location = OutputPlacement.declaredOutputs(of: target, rule: rule).first { $0.path == path }?.location
+                    diagnostics.add(mlfile.source.diagnostic("output '\(path)' of \(target.reference) is also an output of \(other)",
+                                                             at: location ?? target.nameLocation))
                 }
                 producers[path] = target.reference
             }
+        }
+        var protected: [(path: String, what: String)] = [(".git", "the git repository"), (".mlbuild", "mlbuild's state directory")]
+        let mlfilePath = WorkspacePath.lexicallyNormalized(mlfile.source.path)
+        if !mlfilePath.hasPrefix("/"), mlfilePath != "..", !mlfilePath.hasPrefix("../") { protected.append((mlfilePath, "the Mlfile")) }
+        if let cacheDirectory { protected.append((cacheDirectory, "the cache directory")) }
+        for diagnostic in OutputPlacement.check(mlfile: mlfile, rules: rules, producers: producers, protected: protected) {
+            diagnostics.add(diagnostic)
         }
         // Directory → producers of outputs below it, so that an input directory (or glob root)
         // that holds another target's outputs depends on that target. Indexed once: the no-op

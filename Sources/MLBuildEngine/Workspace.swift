@@ -21,6 +21,15 @@ public struct Workspace: Sendable {
     public var statePath: String { "\(stateDirectory)/state" }
     public var statCachePath: String { "\(stateDirectory)/stat-cache" }
     public var lockPath: String { "\(stateDirectory)/lock" }
+
+    /// `path` (absolute) relative to the root when it lies strictly inside the workspace, by
+    /// spelling (symbolic links are not resolved); nil otherwise.
+    public func relativePath(of path: String) -> String? {
+        let normal = WorkspacePath.lexicallyNormalized(path), base = WorkspacePath.lexicallyNormalized(root)
+        let prefix = base == "/" ? "/" : base + "/"
+        guard normal.hasPrefix(prefix), normal.count > prefix.count else { return nil }
+        return String(normal.dropFirst(prefix.count))
+    }
 }
 
 /// A shared cache beyond the local directory (the HTTP remote cache). Every method absorbs its

@@ -109,10 +109,13 @@ public struct ContainerRule: Rule {
             }
             let rawSource = String(item.text[..<colon]).trimmingCharacters(in: .whitespaces)
             let destination = String(item.text[item.text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
-            let source = PathNormalizer.normalize(rawSource)
-            if rawSource.isEmpty || source.hasPrefix("/") || source == "." || source.split(separator: "/").contains("..") {
+            let source = rawSource
+            let normal = WorkspacePath.lexicallyNormalized(rawSource)
+            if rawSource.isEmpty || source.hasPrefix("/") || normal == "." || normal == ".." || normal.hasPrefix("../") {
                 diagnostics.add(target.source.diagnostic(
                     "files source '\(rawSource)' must be a path inside the workspace", at: item.location))
+            } else if let problem = WorkspacePath.problem(rawSource) {
+                diagnostics.add(target.source.diagnostic("files source '\(rawSource)' \(problem)", at: item.location))
             } else if InputResolver.isGlob(source) {
                 diagnostics.add(target.source.diagnostic(
                     "files source '\(rawSource)' is a pattern: name a file or a directory", at: item.location))
@@ -128,9 +131,12 @@ public struct ContainerRule: Rule {
 
         var base: String? = nil
         if let text = diagnostics.attempt({ try configuration.string("base") }) ?? nil {
-            let path = PathNormalizer.normalize(text)
-            if text.isEmpty || path == "." || path.split(separator: "/").contains("..") {
+            let path = text
+            let normal = WorkspacePath.lexicallyNormalized(text)
+            if text.isEmpty || normal == "." || normal == ".." || normal.hasPrefix("../") {
                 diagnostics.add(configuration.diagnostic("base", "base '\(text)' must be a path to an OCI archive or layout directory"))
+            } else if let problem = WorkspacePath.problem(text, absolute: true) {
+                diagnostics.add(configuration.diagnostic("base", "base '\(text)' \(problem)"))
             } else {
                 base = path
                 if let value = configuration.value("base") { inputs.append(InputPattern(path, at: value.location)) }

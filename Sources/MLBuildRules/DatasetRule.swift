@@ -95,11 +95,14 @@ public struct DatasetRule: Rule {
     /// A path value that must stay inside the workspace.
     static func workspacePath(_ configuration: TargetConfiguration, _ key: String) throws -> String {
         let text = try configuration.requiredString(key)
-        let path = PathNormalizer.normalize(text)
-        if path.hasPrefix("/") || path == "." || path.split(separator: "/").contains("..") {
+        let normal = WorkspacePath.lexicallyNormalized(text)
+        if text.hasPrefix("/") || normal == "." || normal == ".." || normal.hasPrefix("../") {
             throw configuration.diagnostic(key, "'\(key)' must be a file inside the workspace, not '\(text)'")
         }
-        return path
+        if let problem = WorkspacePath.problem(text) {
+            throw configuration.diagnostic(key, "\(key) '\(text)' \(problem)")
+        }
+        return text
     }
 
     public var implicitDependencies: [LocatedReference] { baseline.map { [$0] } ?? [] }

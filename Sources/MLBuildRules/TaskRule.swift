@@ -41,12 +41,24 @@ public struct TaskRule: Rule {
         if command.allSatisfy({ $0.properties.isWhitespace }) {
             diagnostics.add(configuration.diagnostic("run", "\(configuration.reference) has an empty 'run' command"))
         }
-        inputs = (diagnostics.attempt { try configuration.list("inputs") } ?? []).map { InputPattern($0.text, at: $0.location) }
+        var inputs: [InputPattern] = []
+        for item in diagnostics.attempt({ try configuration.list("inputs") }) ?? [] {
+            // Outside the workspace is allowed (absolute, or `../` first): inputs are only read.
+            if let problem = WorkspacePath.problem(item.text, absolute: true, leadingParent: true) {
+                diagnostics.add(configuration.target.source.diagnostic("input '\(item.text)' \(problem)", at: item.location))
+            } else {
+                inputs.append(InputPattern(item.text, at: item.location))
+            }
+        }
+        self.inputs = inputs
         var outputs: [String] = []
         for item in diagnostics.attempt({ try configuration.list("outputs") }) ?? [] {
-            let path = PathNormalizer.normalize(item.text)
-            if path.hasPrefix("/") || path == "." || path.split(separator: "/").contains("..") {
+            let path = item.text
+            let normal = WorkspacePath.lexicallyNormalized(path)
+            if path.hasPrefix("/") || normal == ".." || normal.hasPrefix("../") {
                 diagnostics.add(configuration.target.source.diagnostic("output '\(item.text)' must be a path inside the workspace", at: item.location))
+            } else if let problem = WorkspacePath.problem(path) {
+                diagnostics.add(configuration.target.source.diagnostic("output '\(item.text)' \(problem)", at: item.location))
             } else if path == ".mlbuild" || path.hasPrefix(".mlbuild/") {
                 diagnostics.add(configuration.target.source.diagnostic("output '\(item.text)' is inside mlbuild's own state directory", at: item.location))
             } else {

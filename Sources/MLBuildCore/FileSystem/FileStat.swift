@@ -17,6 +17,20 @@ public struct FileStat: Sendable, Hashable {
     public var isSymbolicLink: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFLNK) }
     public var isExecutable: Bool { mode & 0o111 != 0 }
 
+    /// What the file is, for messages: "a regular file", "a directory", "a FIFO", …
+    public var kindDescription: String {
+        switch mode & UInt32(S_IFMT) {
+        case UInt32(S_IFREG): return "a regular file"
+        case UInt32(S_IFDIR): return "a directory"
+        case UInt32(S_IFLNK): return "a symbolic link"
+        case UInt32(S_IFIFO): return "a FIFO (named pipe)"
+        case UInt32(S_IFSOCK): return "a socket"
+        case UInt32(S_IFCHR): return "a character device"
+        case UInt32(S_IFBLK): return "a block device"
+        default: return "a special file"
+        }
+    }
+
     public init(size: UInt64, mtimeNanoseconds: Int64, ctimeNanoseconds: Int64, inode: UInt64, device: UInt64, mode: UInt32) {
         self.size = size
         self.mtimeNanoseconds = mtimeNanoseconds

@@ -14,13 +14,28 @@ public enum FileHashing {
         public var path: String
         public var reason: String
         public var description: String { "cannot read '\(path)': \(reason)" }
+
+        public init(path: String, reason: String) {
+            self.path = path
+            self.reason = reason
+        }
     }
 
-    /// SHA-256 and size of the file at `path`.
+    /// SHA-256 and size of the regular file at `path`. Anything else (a FIFO, a device, a
+    /// directory) is refused before a byte is read: `/dev/zero` never ends, a FIFO blocks.
     public static func digest(ofFileAt path: String) throws -> (digest: ContentDigest, size: UInt64) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO without a writer would block; it is cleared once the
+        // descriptor is known to be a regular file.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw Failure(path: path, reason: String(cString: strerror(errno))) }
         defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw Failure(path: path, reason: String(cString: strerror(errno))) }
+        guard st.st_mode & S_IFMT == S_IFREG else {
+            let kind = FileStat(size: 0, mtimeNanoseconds: 0, ctimeNanoseconds: 0, inode: 0, device: 0, mode: UInt32(st.st_mode)).kindDescription
+            throw Failure(path: path, reason: "it is \(kind), not a regular file")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         #if os(Linux)
         _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_SEQUENTIAL))
         #endif

@@ -154,6 +154,10 @@ public struct MlfileParser {
             return nil
         }
         let name = Self.text(Array(b[nameStart..<i]))
+        // Names become paths (`build/dataset/NAME`): `.` and `..` would name other directories.
+        if name == "." || name == ".." {
+            diagnostics.add(source.diagnostic("target name '\(name)' is not allowed: a name becomes a directory name (build/KIND/NAME)", line: line, column: nameStart + 1))
+        }
         while i < b.count, b[i] == 32 || b[i] == 9 { i += 1 }
         var dependencies: [LocatedReference] = []
         if i < b.count {

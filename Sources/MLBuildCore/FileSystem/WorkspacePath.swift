@@ -1,0 +1,116 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Paths as mlbuild accepts them, and the check that makes writing below one safe.
+///
+/// A path is canonical when its components are separated by single `/`s and none is empty,
+/// `.` or `..`, with no trailing `/`. Every path an Mlfile declares (and every path an action
+/// result names) must be canonical: one file has one spelling, so two spellings of one output
+/// cannot slip past the overlap checks, and no spelling (`.`, `a/..`, `./`) can name the
+/// workspace root, whose removal would wipe the workspace. A non-canonical spelling is an error
+/// that shows the canonical one rather than something fixed up silently.
+public enum WorkspacePath {
+    /// Why `path` is not acceptable, as a phrase that follows the quoted path ("'./x' has a '.'
+    /// component (write 'x')"); nil when it is canonical.
+    /// `absolute`: an absolute path is accepted (an input outside the workspace).
+    /// `leadingParent`: leading `..` components are accepted (an input beside the workspace);
+    /// a `..` after a name (`a/../b`) never is.
+    public static func problem(_ path: String, absolute: Bool = false, leadingParent: Bool = false) -> String? {
+        if path.isEmpty { return "is empty" }
+        let isAbsolute = path.hasPrefix("/")
+        if isAbsolute && !absolute { return "is absolute: it must be a path inside the workspace" }
+        let components = (isAbsolute ? path.dropFirst() : path[...]).split(separator: "/", omittingEmptySubsequences: false)
+        var sawName = false
+        var reason: String?
+        for (index, component) in components.enumerated() {
+            switch component {
+            case "":
+                reason = reason ?? (index == components.count - 1 ? "ends with '/'" : "has an empty component")
+            case ".":
+                reason = reason ?? "has a '.' component"
+            case "..":
+                if sawName || isAbsolute || !leadingParent { reason = reason ?? "has a '..' component" }
+            default:
+                sawName = true
+            }
+        }
+        guard let reason else { return nil }
+        let normal = lexicallyNormalized(path)
+        if normal == "." { return "names the workspace root" }
+        if normal == "/" { return "names the file system root" }
+        if normal == ".." || normal.hasPrefix("../") {
+            if !leadingParent { return "leaves the workspace ('..')" }
+        }
+        if normal.hasPrefix("/") && !absolute { return "is absolute: it must be a path inside the workspace" }
+        return "\(reason) (write '\(normal)')"
+    }
+
+    /// `path` with empty and `.` components dropped and `name/..` pairs resolved, without
+    /// looking at the disk (so `..` after a symbolic link is resolved by spelling only; the
+    /// result is for messages and comparisons, never for opening files). `.` for the root of a
+    /// relative path.
+    public static func lexicallyNormalized(_ path: String) -> String {
+        let isAbsolute = path.hasPrefix("/")
+        var stack: [Substring] = []
+        for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+            switch component {
+            case ".": continue
+            case "..":
+                if let last = stack.last, last != ".." {
+                    stack.removeLast()
+                } else if !isAbsolute {
+                    stack.append(component)
+                }
+            default: stack.append(component)
+            }
+        }
+        let joined = stack.joined(separator: "/")
+        if isAbsolute { return "/" + joined }
+        return joined.isEmpty ? "." : joined
+    }
+
+    /// A path below which mlbuild will not remove or write: why, naming the path.
+    public struct UnsafePath: Error, Sendable, CustomStringConvertible {
+        public var path: String
+        public var reason: String
+        public var description: String { "output '\(path)': \(reason)" }
+    }
+
+    /// Fails unless every directory on the way to `path` (relative to the working directory,
+    /// which is the workspace root) that exists is a real directory. A symbolic link there
+    /// would make removing or writing `path` land wherever the link points, outside the
+    /// workspace too; mlbuild never writes or removes through one. `path` itself may be a
+    /// symbolic link: removing one removes the link, and writing one replaces it.
+    /// Call it right before removing, creating or restoring an output. `root`: the workspace
+    /// root when it is not the working directory.
+    public static func checkParents(of path: String, in root: String? = nil) throws {
+        if let problem = problem(path) { throw UnsafePath(path: path, reason: "the path \(problem)") }
+        var parent = ""
+        var components = path.split(separator: "/")
+        components.removeLast()
+        for component in components {
+            parent = parent.isEmpty ? String(component) : "\(parent)/\(component)"
+            var st = stat()
+            if lstat(root.map { "\($0)/\(parent)" } ?? parent, &st) != 0 {
+                if errno == ENOENT { return }  // created by mlbuild, as a real directory, when needed
+                throw UnsafePath(path: path, reason: "cannot inspect '\(parent)': \(String(cString: strerror(errno)))")
+            }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: continue
+            case S_IFLNK:
+                let target = linkTarget(root.map { "\($0)/\(parent)" } ?? parent).map { " to '\($0)'" } ?? ""
+                throw UnsafePath(path: path, reason: "'\(parent)' is a symbolic link\(target), and mlbuild never writes or removes through one")
+            default:
+                throw UnsafePath(path: path, reason: "'\(parent)' is not a directory")
+            }
+        }
+    }
+
+    static func linkTarget(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink(path, &buffer, buffer.count - 1)
+        guard n >= 0 else { return nil }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}

@@ -1,0 +1,116 @@
+import MLBuildCore
+
+/// Where an output may lie. mlbuild removes every output of a target before the target runs
+/// (and before it restores one), so an output must never hold anything that is not the
+/// target's own: another target's output, a source file, the Mlfile, the cache, mlbuild's state
+/// or the git repository. All of it is decided from the Mlfile alone, before anything runs.
+///
+/// A *source* is the static path of an input (its directory part before any wildcard) that no
+/// target produces. An input inside another target's directory output counts as produced by it
+/// only when the reader names the producer (in its header or in a key such as `dataset =
+/// dataset:x`): otherwise the output would delete a file nobody declared writing, e.g.
+/// `outputs = data` over a dataset's `data/churn.csv`. An input inside the reader's own output
+/// is always an error (the output is removed before the reader runs). An input that is exactly
+/// another target's output is produced by it, named or not (the implicit dependency of Make).
+enum OutputPlacement {
+    struct Declared {
+        var path: String
+        var target: TargetReference
+        var location: SourceLocation
+        /// Written in an `outputs` list (else a kind's fixed output, located at the target's name).
+        var written: Bool
+    }
+
+    /// Each declared output with the place it was written.
+    static func declaredOutputs(of mlfile: Mlfile, rules: [TargetReference: any Rule]) -> [Declared] {
+        mlfile.targets.flatMap { target in rules[target.reference].map { declaredOutputs(of: target, rule: $0) } ?? [] }
+    }
+
+    static func declaredOutputs(of target: ResolvedTarget, rule: any Rule) -> [Declared] {
+        let items = (try? target.values["outputs"]?.listItems()) ?? []
+        return rule.outputs.map { output in
+            let path = PathNormalizer.normalize(output)
+            let item = items.first { PathNormalizer.normalize($0.text) == path }
+            return Declared(path: path, target: target.reference, location: item?.location ?? target.nameLocation, written: item != nil)
+        }
+    }
+
+    /// `protected`: workspace-relative paths no output may be, contain or lie inside, with what
+    /// they are ("the Mlfile", "the cache directory").
+    static func check(mlfile: Mlfile, rules: [TargetReference: any Rule], producers: [String: TargetReference],
+                      protected: [(path: String, what: String)]) -> [Diagnostic] {
+        let declared = declaredOutputs(of: mlfile, rules: rules)
+        var byPath: [String: Declared] = [:]
+        for output in declared where byPath[output.path] == nil { byPath[output.path] = output }
+        var diagnostics: [Diagnostic] = []
+        func report(_ at: Declared, _ message: String) {
+            diagnostics.append(mlfile.source.diagnostic(message, at: at.location))
+        }
+        func ancestors(_ path: String) -> [String] {
+            var out: [String] = []
+            var directory = Substring(path)
+            while let slash = directory.lastIndex(of: "/") {
+                directory = directory[..<slash]
+                out.append(String(directory))
+            }
+            return out
+        }
+
+        // One target's output inside another's: the outer one's removal deletes the inner one.
+        // Reported once per outer output, where it was written (else at the inner one).
+        var reportedOuter: Set<String> = []
+        for inner in declared {
+            for directory in ancestors(inner.path) {
+                guard let other = producers[directory], other != inner.target, let outer = byPath[directory] else { continue }
+                if outer.written {
+                    if reportedOuter.insert(outer.path).inserted {
+                        report(outer, "output '\(outer.path)' of \(outer.target) contains '\(inner.path)', an output of \(inner.target)")
+                    }
+                } else {
+                    report(inner, "output '\(inner.path)' of \(inner.target) lies inside '\(outer.path)', an output of \(outer.target)")
+                }
+                break
+            }
+        }
+
+        // Sources inside an output.
+        for target in mlfile.targets {
+            guard let rule = rules[target.reference] else { continue }
+            let named = Set(target.dependencies.map(\.reference) + rule.implicitDependencies.map(\.reference))
+            for input in rule.inputs {
+                let path = PathNormalizer.normalize(InputResolver.staticPrefix(input.pattern))
+                if path.hasPrefix("/") || path == "." || path == ".." || path.hasPrefix("../") || producers[path] != nil { continue }
+                for directory in ancestors(path) {
+                    guard let producer = producers[directory], let outer = byPath[directory] else { continue }
+                    if producer == target.reference, reportedOuter.insert(outer.path).inserted {
+                        report(outer, "output '\(outer.path)' of \(producer) contains its own input '\(path)': it would be deleted before \(producer) runs")
+                    } else if !named.contains(producer), reportedOuter.insert(outer.path).inserted {
+                        report(outer, "output '\(outer.path)' of \(producer) contains '\(path)', an input of \(target.reference) that no target "
+                               + "produces: it would be deleted before \(producer) runs (if \(producer) writes it, name \(producer) in the "
+                               + "header of \(target.reference))")
+                    }
+                    break
+                }
+            }
+        }
+
+        // mlbuild's own files and the user's repository.
+        for output in declared {
+            for (path, what) in protected {
+                let relation: String
+                if output.path == path {
+                    relation = "is"
+                } else if PathNormalizer.isSameOrInside(path, output.path) {
+                    relation = "contains"
+                } else if PathNormalizer.isSameOrInside(output.path, path) {
+                    relation = "lies inside"
+                } else {
+                    continue
+                }
+                report(output, "output '\(output.path)' of \(output.target) \(relation) \(what) ('\(path)')")
+                break
+            }
+        }
+        return diagnostics
+    }
+}
