@@ -16,23 +16,30 @@ enum OutputPlacement {
     struct Declared {
         var path: String
         var target: TargetReference
-        var location: SourceLocation
-        /// Written in an `outputs` list (else a kind's fixed output, located at the target's name).
-        var written: Bool
+        /// Index of the target in `Mlfile.targets`.
+        var index: Int
     }
 
-    /// Each declared output with the place it was written.
+    /// The `outputs` list item that declares `path` in `target`, when written there (else it is
+    /// a kind's fixed output). Parsed again only for a diagnostic.
+    static func item(declaring path: String, in target: ResolvedTarget) -> ResolvedValue.Item? {
+        ((try? target.values["outputs"]?.listItems()) ?? []).first { PathNormalizer.normalize($0.text) == path }
+    }
+
+    /// Where `path` is declared in `target`: its list item, else the target's name.
+    static func location(of path: String, in target: ResolvedTarget) -> SourceLocation {
+        item(declaring: path, in: target)?.location ?? target.nameLocation
+    }
+
+    /// Each declared output.
     static func declaredOutputs(of mlfile: Mlfile, rules: [TargetReference: any Rule]) -> [Declared] {
-        mlfile.targets.flatMap { target in rules[target.reference].map { declaredOutputs(of: target, rule: $0) } ?? [] }
-    }
-
-    static func declaredOutputs(of target: ResolvedTarget, rule: any Rule) -> [Declared] {
-        let items = (try? target.values["outputs"]?.listItems()) ?? []
-        return rule.outputs.map { output in
-            let path = PathNormalizer.normalize(output)
-            let item = items.first { PathNormalizer.normalize($0.text) == path }
-            return Declared(path: path, target: target.reference, location: item?.location ?? target.nameLocation, written: item != nil)
+        var out: [Declared] = []
+        for (index, target) in mlfile.targets.enumerated() {
+            for output in rules[target.reference]?.outputs ?? [] {
+                out.append(Declared(path: PathNormalizer.normalize(output), target: target.reference, index: index))
+            }
         }
+        return out
     }
 
     /// `protected`: workspace-relative paths no output may be, contain or lie inside, with what
@@ -44,7 +51,7 @@ enum OutputPlacement {
         for output in declared where byPath[output.path] == nil { byPath[output.path] = output }
         var diagnostics: [Diagnostic] = []
         func report(_ at: Declared, _ message: String) {
-            diagnostics.append(mlfile.source.diagnostic(message, at: at.location))
+            diagnostics.append(mlfile.source.diagnostic(message, at: location(of: at.path, in: mlfile.targets[at.index])))
         }
         func ancestors(_ path: String) -> [String] {
             var out: [String] = []
@@ -62,7 +69,7 @@ enum OutputPlacement {
         for inner in declared {
             for directory in ancestors(inner.path) {
                 guard let other = producers[directory], other != inner.target, let outer = byPath[directory] else { continue }
-                if outer.written {
+                if item(declaring: outer.path, in: mlfile.targets[outer.index]) != nil {
                     if reportedOuter.insert(outer.path).inserted {
                         report(outer, "output '\(outer.path)' of \(outer.target) contains '\(inner.path)', an output of \(inner.target)")
                     }
@@ -76,15 +83,17 @@ enum OutputPlacement {
         // Sources inside an output.
         for target in mlfile.targets {
             guard let rule = rules[target.reference] else { continue }
-            let named = Set(target.dependencies.map(\.reference) + rule.implicitDependencies.map(\.reference))
             for input in rule.inputs {
                 let path = PathNormalizer.normalize(InputResolver.staticPrefix(input.pattern))
                 if path.hasPrefix("/") || path == "." || path == ".." || path.hasPrefix("../") || producers[path] != nil { continue }
                 for directory in ancestors(path) {
                     guard let producer = producers[directory], let outer = byPath[directory] else { continue }
-                    if producer == target.reference, reportedOuter.insert(outer.path).inserted {
-                        report(outer, "output '\(outer.path)' of \(producer) contains its own input '\(path)': it would be deleted before \(producer) runs")
-                    } else if !named.contains(producer), reportedOuter.insert(outer.path).inserted {
+                    if producer == target.reference {
+                        if reportedOuter.insert(outer.path).inserted {
+                            report(outer, "output '\(outer.path)' of \(producer) contains its own input '\(path)': it would be deleted before \(producer) runs")
+                        }
+                    } else if !target.dependencies.contains(where: { $0.reference == producer }),
+                              !rule.implicitDependencies.contains(where: { $0.reference == producer }), reportedOuter.insert(outer.path).inserted {
                         report(outer, "output '\(outer.path)' of \(producer) contains '\(path)', an input of \(target.reference) that no target "
                                + "produces: it would be deleted before \(producer) runs (if \(producer) writes it, name \(producer) in the "
                                + "header of \(target.reference))")

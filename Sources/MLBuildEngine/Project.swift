@@ -49,9 +49,8 @@ public struct Project: Sendable {
             for output in rule.outputs {
                 let path = PathNormalizer.normalize(output)
                 if let other = producers[path], other != target.reference {
-                    let location = OutputPlacement.declaredOutputs(of: target, rule: rule).first { $0.path == path }?.location
                     diagnostics.add(mlfile.source.diagnostic("output '\(path)' of \(target.reference) is also an output of \(other)",
-                                                             at: location ?? target.nameLocation))
+                                                             at: OutputPlacement.location(of: path, in: target)))
                 }
                 producers[path] = target.reference
             }

@@ -241,7 +241,7 @@ struct WorkspaceBoundaryTests {
 
     // MARK: Items 9, 12, 20: inputs
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(5)))
     func directoryInputsDoNotFollowDirectoryLinksAndLoopsDoNotHang() throws {
         let ws = try MLBuildWorkspace(mlfile: """
         task walk
@@ -300,7 +300,7 @@ struct WorkspaceBoundaryTests {
         #expect(again.result.stderr.contains("explain: task:t: input src/a.txt changed"), "\(again.result.stderr)")
     }
 
-    @Test(.timeLimit(.minutes(2)))
+    @Test(.timeLimit(.minutes(5)))
     func specialFilesAsInputsAreErrorsNamingThemAndAreNeverRead() throws {
         let ws = try MLBuildWorkspace(mlfile: """
         task fifo
@@ -397,7 +397,7 @@ struct WorkspaceBoundaryTests {
         #expect(!ws.exists("cache/tmp/remote.\(dead).4") && !ws.exists("cache/cas/ab/.tmp-abcd.\(dead).5"))
     }
 
-    @Test(.timeLimit(.minutes(3)), .enabled(if: ProcessRunner.which("setsid") != nil && ProcessRunner.which("bash") != nil, "needs setsid and bash"))
+    @Test(.timeLimit(.minutes(5)), .enabled(if: ProcessRunner.which("setsid") != nil && ProcessRunner.which("bash") != nil, "needs setsid and bash"))
     func aContainerBuildKilledMidwayLeavesNoStagingBehind() throws {
         let ws = try MLBuildWorkspace(mlfile: """
         container app
