@@ -32,7 +32,8 @@ public final class Builder: Sendable {
     public let remote: (any RemoteCacheBackend)?
     /// Stats of every file and directory that decided a key or a freshness check in this run,
     /// taken when they were read: the no-op manifest is made of them (see NoopManifest).
-    /// `usable` turns false when something outside files decided a key.
+    /// `usable` turns false when something outside files decided a key, or when an output is a
+    /// symbolic link (the manifest compares followed stats, which cannot tell link targets apart).
     private let witness = Mutex<(stats: [String: FileStat], usable: Bool)>(([:], true))
     /// Blobs this build found corrupt and quarantined, each reported once.
     private let quarantineReported = Mutex<Set<ContentDigest>>([])
