@@ -3,7 +3,8 @@ import MLBuildCore
 
 /// A target's declared outputs, and the trust boundary of every action result: a result read
 /// from the local action cache, from the workspace state or from a remote cache is used only
-/// when `check` accepts it, so that a result can never name a path the target does not own.
+/// when `mismatch(in:)` finds nothing wrong, so that a result can never name a path the target
+/// does not own.
 ///
 /// A result matches the declaration when:
 /// - every entry is well formed (`ActionResult.isWellFormed`: canonical path, valid digest);
