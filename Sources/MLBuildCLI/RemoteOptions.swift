@@ -3,7 +3,8 @@ import Foundation
 import MLBuildCache
 import MLBuildEngine
 
-/// `--remote-cache`, `--remote-upload`, `--remote-header-file` and their environment twins.
+/// `--remote-cache`, `--remote-upload`, `--remote-header-file`, `--remote-timeout` and their
+/// environment twins.
 struct RemoteOptions: ParsableArguments {
     @Option(name: .customLong("remote-cache"), help: ArgumentHelp(
         "A shared HTTP cache (bazel-remote protocol: /cas/<sha256>, /ac/<key>). Default: $MLBUILD_REMOTE_CACHE.",
@@ -19,6 +20,11 @@ struct RemoteOptions: ParsableArguments {
         "A file holding one 'Name: value' header sent with every remote request (e.g. Authorization). Default: $MLBUILD_REMOTE_HEADER_FILE; or the header itself in $MLBUILD_REMOTE_HEADER. Never printed.",
         valueName: "FILE"))
     var headerFile: String?
+
+    @Option(name: .customLong("remote-timeout"), help: ArgumentHelp(
+        "Total seconds one remote request may take, body included (then: one warning, local build). Default: $MLBUILD_REMOTE_TIMEOUT, else 30.",
+        valueName: "SECONDS"))
+    var remoteTimeout: String?
 
     /// The configured session, or nil when no remote cache is set.
     func session(environment: [String: String], onWarning: @escaping @Sendable (String) -> Void) throws -> RemoteCacheSession? {
@@ -40,7 +46,15 @@ struct RemoteOptions: ParsableArguments {
                 }
                 upload = parsed
             }
-            let configuration = RemoteCacheConfiguration(baseURL: url, header: header, uploadEnabled: upload)
+            var timeout = 30.0
+            if let text = remoteTimeout ?? environment["MLBUILD_REMOTE_TIMEOUT"].flatMap({ $0.isEmpty ? nil : $0 }) {
+                let source = remoteTimeout != nil ? "--remote-timeout" : "MLBUILD_REMOTE_TIMEOUT"
+                guard let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds.isFinite, seconds > 0, seconds <= 86_400 else {
+                    throw CLIError.usage("\(source) must be a number of seconds between 0 and 86400, not '\(text)'")
+                }
+                timeout = seconds
+            }
+            let configuration = RemoteCacheConfiguration(baseURL: url, header: header, uploadEnabled: upload, requestTimeout: timeout)
             return RemoteCacheSession(configuration: configuration, onWarning: onWarning)
         } catch let error as CLIError {
             throw error

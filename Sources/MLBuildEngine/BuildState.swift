@@ -4,9 +4,11 @@ import MLBuildCore
 /// What the workspace remembers about each target between runs (`.mlbuild/state`): the key and
 /// outputs of its last successful result, and the fingerprint summary for `--explain`.
 ///
-/// On disk: magic `MLSTATE`, version, count, then per target: `KIND:NAME`, key, output count and
-/// outputs (path, digest, size, executable), rule version, seed, then the four (name, digest)
-/// lists: parameters, inputs, dependencies, environment. Written atomically at the end of every
+/// On disk: magic `MLSTATE`, version (2), count, then per target: `KIND:NAME`, key, output count
+/// and outputs (path, kind: 0 file / 1 symlink / 2 empty directory, then for a file: digest,
+/// size, executable; for a symlink: its target), rule version, seed, then the four (name, digest)
+/// lists: parameters, inputs, dependencies, environment. A record is checked against the
+/// target's declared outputs before it is believed (`DeclaredOutputs`), like any action result. Written atomically at the end of every
 /// build; a damaged file is ignored (everything is then checked against the cache again).
 public struct BuildState: Sendable {
     public struct Record: Sendable {
@@ -18,7 +20,7 @@ public struct BuildState: Sendable {
     public var records: [TargetReference: Record] = [:]
 
     static let magic = "MLSTATE"
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
 
     public init() {}
 
@@ -36,9 +38,16 @@ public struct BuildState: Sendable {
             guard let reference = TargetReference(parsing: try r.readString()) else { throw BinaryReader.Malformed() }
             let key = try r.readDigest()
             var outputs: [ActionResult.Output] = []
-            for _ in 0..<(try r.readCount(minimumItemSize: 49)) {
-                outputs.append(ActionResult.Output(path: try r.readString(), digest: try r.readDigest(),
-                                                   size: try r.readUInt64(), executable: try r.readBool()))
+            for _ in 0..<(try r.readCount(minimumItemSize: 16)) {
+                let path = try r.readString()
+                switch try r.readUInt64() {
+                case 0:
+                    outputs.append(ActionResult.Output(path: path, digest: try r.readDigest(),
+                                                       size: try r.readUInt64(), executable: try r.readBool()))
+                case 1: outputs.append(.symlink(path: path, target: try r.readString()))
+                case 2: outputs.append(.directory(path: path))
+                default: throw BinaryReader.Malformed()
+                }
             }
             let ruleVersion = try r.readString()
             let seed = try r.readUInt64()
@@ -65,9 +74,18 @@ public struct BuildState: Sendable {
             w.write(UInt64(record.result.outputs.count))
             for output in record.result.outputs {
                 w.write(output.path)
-                w.write(output.contentDigest ?? .empty)
-                w.write(output.size)
-                w.write(output.executable)
+                switch output.kind {
+                case .file:
+                    w.write(UInt64(0))
+                    w.write(output.contentDigest ?? .empty)
+                    w.write(output.size)
+                    w.write(output.executable)
+                case let .symlink(target):
+                    w.write(UInt64(1))
+                    w.write(target)
+                case .directory:
+                    w.write(UInt64(2))
+                }
             }
             w.write(record.summary.ruleVersion)
             w.write(record.summary.seed)

@@ -32,8 +32,11 @@ public final class Builder: Sendable {
     public let remote: (any RemoteCacheBackend)?
     /// Stats of every file and directory that decided a key or a freshness check in this run,
     /// taken when they were read: the no-op manifest is made of them (see NoopManifest).
-    /// `usable` turns false when something outside files decided a key.
+    /// `usable` turns false when something outside files decided a key, or when an output is a
+    /// symbolic link (the manifest compares followed stats, which cannot tell link targets apart).
     private let witness = Mutex<(stats: [String: FileStat], usable: Bool)>(([:], true))
+    /// Blobs this build found corrupt and quarantined, each reported once.
+    private let quarantineReported = Mutex<Set<ContentDigest>>([])
 
     public init(project: Project, workspace: Workspace, statCache: StatCache, runner: any CommandRunner = ProcessCommandRunner(),
                 remote: (any RemoteCacheBackend)? = nil) {
@@ -59,6 +62,8 @@ public final class Builder: Sendable {
         var fingerprint: TargetFingerprint
         var key: ContentDigest
         var decision: Decision
+        /// Told to the user before the target runs (a local cache entry that was refused).
+        var warning: String?
     }
 
     /// The fingerprint of `target` given its dependencies' results.
@@ -124,13 +129,23 @@ public final class Builder: Sendable {
             dependencies: dependencies, seed: configuration.seed, environment: environment)
     }
 
-    /// Whether every output of `result` is on disk with its recorded digest; else the first
-    /// path that is not.
+    /// Whether every output of `result` is on disk with its recorded digest (a symlink with its
+    /// recorded target, an empty directory as a directory); else the first path that is not.
     func firstMismatchedOutput(_ result: ActionResult) -> String? {
         for output in result.outputs {
-            guard let (digest, stat) = try? statCache.digest(of: output.path), digest.hex == output.digest,
-                  stat.isExecutable == output.executable || !output.executable else { return output.path }
-            witness(output.path, stat)
+            switch output.kind {
+            case .file:
+                guard let (digest, stat) = try? statCache.digest(of: output.path), digest.hex == output.digest,
+                      stat.isExecutable == output.executable || !output.executable else { return output.path }
+                witness(output.path, stat)
+            case let .symlink(target):
+                guard FileStat.of(output.path, followLinks: false)?.isSymbolicLink == true,
+                      (try? OutputCollector.readLink(output.path)) == target else { return output.path }
+                // The no-op manifest records followed stats; a link's own cannot be checked that way.
+                witness(output.path, nil)
+            case .directory:
+                guard FileStat.of(output.path, followLinks: false)?.isDirectory == true else { return output.path }
+            }
         }
         return nil
     }
@@ -139,36 +154,34 @@ public final class Builder: Sendable {
         let fingerprint = try fingerprint(of: target, dependencyResults: dependencyResults)
         let key = fingerprint.key
         let record = state.records[target]
+        let declared = DeclaredOutputs(project.rules[target]?.outputs ?? [])
         var reason: RunReason = .noCacheEntry
         if let record, record.key == key {
-            if let bad = firstMismatchedOutput(record.result) {
+            // The state file is data like any other: a record that does not match the
+            // declaration (damaged, or written by a poisoned entry) is never fresh.
+            if declared.mismatch(in: record.result) != nil {
+                reason = .outputMissingOrModified(declared.paths.first ?? ".")
+            } else if let bad = firstMismatchedOutput(record.result) {
                 reason = .outputMissingOrModified(bad)
-            } else if outputsCovered(target, by: record.result) {
+            } else {
                 return Evaluated(fingerprint: fingerprint, key: key, decision: .fresh(record.result))
-            } else if let first = project.rules[target]?.outputs.first {
-                reason = .outputMissingOrModified(first)
             }
         } else if let record {
             reason = fingerprint.summary.firstDifference(from: record.summary) ?? .noCacheEntry
         }
         if let cached = actions.lookup(key) {
-            if firstMismatchedOutput(cached) == nil, outputsCovered(target, by: cached) {
+            if let mismatch = declared.mismatch(in: cached) {
+                // Never restored; the local build that follows overwrites the entry.
+                var evaluated = Evaluated(fingerprint: fingerprint, key: key, decision: .run(reason))
+                evaluated.warning = "warning: local cache entry ac/\(key.hex) does not match \(target)'s declared outputs (\(mismatch)); building locally"
+                return evaluated
+            }
+            if firstMismatchedOutput(cached) == nil {
                 return Evaluated(fingerprint: fingerprint, key: key, decision: .fresh(cached))
             }
             return Evaluated(fingerprint: fingerprint, key: key, decision: .restore(cached, reason))
         }
         return Evaluated(fingerprint: fingerprint, key: key, decision: .run(reason))
-    }
-
-    /// A declared output that is a plain file must appear in the result (a directory may be empty).
-    private func outputsCovered(_ target: TargetReference, by result: ActionResult) -> Bool {
-        guard let rule = project.rules[target] else { return false }
-        for output in rule.outputs {
-            let path = PathNormalizer.normalize(output)
-            if !result.outputs.contains(where: { PathNormalizer.isSameOrInside($0.path, path) }),
-               FileStat.of(path)?.isDirectory != true { return false }
-        }
-        return true
     }
 
     // MARK: Scheduling
@@ -177,6 +190,8 @@ public final class Builder: Sendable {
         var outcome: TargetOutcome
         var record: BuildState.Record?
         var result: ActionResult?
+        /// Told to the user when the target finishes (a quarantined blob).
+        var warnings: [String] = []
     }
 
     /// Builds `roots` and everything they need.
@@ -211,6 +226,7 @@ public final class Builder: Sendable {
 
         func complete(_ finished: Finished) {
             let target = finished.outcome.target
+            for warning in finished.warnings { observer.warning(warning) }
             summary.outcomes.append(finished.outcome)
             if finished.outcome.status != .fresh && finished.outcome.status != .skipped { statCache.invalidateRunMemo() }
             if let result = finished.result { results[target] = result }
@@ -254,6 +270,7 @@ public final class Builder: Sendable {
                         complete(Finished(outcome: TargetOutcome(target: target, status: .failed, message: Self.describe(error))))
                         continue
                     }
+                    if let warning = evaluated.warning { observer.warning(warning) }
                     if case let .fresh(result) = evaluated.decision {
                         let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.fingerprint.summary)
                         complete(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key), record: record, result: result))
@@ -295,32 +312,48 @@ public final class Builder: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         let reason: RunReason
+        var warnings: [String] = []
         switch evaluated.decision {
         case let .restore(result, why):
             reason = why
-            if let restored = await restore(result) {
-                return finished(target, .restored, evaluated, reason: why, result: restored, source: .local, since: started)
+            let restored = await restore(result, of: target)
+            if let warning = restored.warning { warnings.append(warning) }
+            if let result = restored.result {
+                return finished(target, .restored, evaluated, reason: why, result: result, source: .local, since: started)
             }
         case let .run(why):
             reason = why
-            if let remote, let result = await remote.lookupAction(evaluated.key) {
+            let declared = DeclaredOutputs(project.rules[target]?.outputs ?? [])
+            if let remote, let result = await remote.lookupAction(evaluated.key, target: target, declared: declared) {
                 let store = self.store
-                let missing = Set(result.outputs.compactMap(\.contentDigest)).filter { !store.contains($0) }.sorted()
+                // One size per digest (DeclaredOutputs checked it): no download may exceed it.
+                var sizes: [ContentDigest: UInt64] = [:]
+                for output in result.outputs { if let digest = output.contentDigest { sizes[digest] = output.size } }
+                let missing = sizes.keys.filter { !store.contains($0) }.sorted()
                 let complete = await withTaskGroup(of: Bool.self) { group in
-                    for digest in missing { group.addTask { await remote.fetchBlob(digest, into: store) } }
+                    for digest in missing {
+                        let size = sizes[digest] ?? 0
+                        group.addTask { await remote.fetchBlob(digest, size: size, into: store) }
+                    }
                     var all = true
                     for await fetched in group where !fetched { all = false }
                     return all
                 }
-                if complete, let restored = await restore(result, verified: Set(missing)) {
-                    try? actions.store(result, for: evaluated.key)
-                    return finished(target, .restored, evaluated, reason: why, result: restored, source: .remote, since: started)
+                if complete {
+                    let restored = await restore(result, of: target, verified: Set(missing))
+                    if let warning = restored.warning { warnings.append(warning) }
+                    if let result = restored.result {
+                        try? actions.store(result, for: evaluated.key)
+                        return finished(target, .restored, evaluated, reason: why, result: result, source: .remote, since: started)
+                    }
                 }
             }
         case let .fresh(result):
             return finished(target, .fresh, evaluated, reason: nil, result: result, source: nil, since: started)
         }
-        return await run(target, evaluated: evaluated, reason: reason, dependencies: dependencies, since: started)
+        var built = await run(target, evaluated: evaluated, reason: reason, dependencies: dependencies, since: started)
+        built.warnings = warnings + built.warnings
+        return built
     }
 
     private func finished(_ target: TargetReference, _ status: TargetStatus, _ evaluated: Evaluated, reason: RunReason?,
@@ -331,32 +364,56 @@ public final class Builder: Sendable {
         return Finished(outcome: outcome, record: record, result: result)
     }
 
-    /// Puts a cached result's files in place; nil when a blob is missing or corrupt (the caller
-    /// then builds instead).
-    func restore(_ result: ActionResult, verified: Set<ContentDigest> = []) async -> ActionResult? {
-        let store = self.store, statCache = self.statCache, project = self.project
-        return try? await Blocking.run { () -> ActionResult in
-            for output in result.outputs {
-                guard let digest = output.contentDigest else { throw RuleFailure("bad digest") }
-                guard store.contains(digest) else { throw ContentStore.Failure.missing(digest) }
+    /// Puts a cached result's entries in place; nil when a blob is missing or corrupt (the caller
+    /// then builds instead), with a warning when this call quarantined a blob. Only the target's
+    /// declared outputs are removed or written: `result` must match them (`DeclaredOutputs`),
+    /// which is checked again here.
+    func restore(_ result: ActionResult, of target: TargetReference, verified: Set<ContentDigest> = []) async
+        -> (result: ActionResult?, warning: String?)
+    {
+        let store = self.store, statCache = self.statCache
+        let declared = DeclaredOutputs(project.rules[target]?.outputs ?? [])
+        do {
+            let restored = try await Blocking.run { () -> ActionResult in
+                if let mismatch = declared.mismatch(in: result) { throw RuleFailure(mismatch) }
+                for output in result.outputs {
+                    guard let digest = output.contentDigest else { continue }
+                    // A blob is named by its content, so its size is known: a result that
+                    // states another size is not the result of this content.
+                    guard FileStat.of(store.path(of: digest))?.size == output.size else { throw ContentStore.Failure.missing(digest) }
+                }
+                // Remove what is there first, so a directory output holds exactly the cached entries.
+                for path in declared.paths {
+                    try WorkspacePath.checkParents(of: path)
+                    try FileSystem.removeTree(path)
+                }
+                for output in result.outputs {
+                    try WorkspacePath.checkParents(of: output.path)
+                    try FileSystem.createDirectories(FileSystem.parent(of: output.path))
+                    switch output.kind {
+                    case .file:
+                        guard let digest = output.contentDigest else { throw RuleFailure("bad digest") }
+                        try store.materialize(digest, to: output.path, executable: output.executable, verified: verified.contains(digest))
+                        let stat = FileStat.of(output.path)
+                        if let stat { statCache.remember(output.path, stat: stat, digest: digest) }
+                        self.witness(output.path, stat)
+                    case let .symlink(link):
+                        guard symlink(link, output.path) == 0 else { throw FileSystem.Failure("create the symbolic link", output.path) }
+                        self.witness(output.path, nil)
+                    case .directory:
+                        try FileSystem.createDirectories(output.path)
+                    }
+                }
+                return result
             }
-            // Remove what is there first, so a directory output holds exactly the cached files.
-            let declared = Set(project.producers.filter { p in result.outputs.contains { PathNormalizer.isSameOrInside($0.path, p.key) } }.map(\.key))
-            for path in declared.sorted() {
-                try WorkspacePath.checkParents(of: path)
-                try FileSystem.removeTree(path)
-            }
-            for output in result.outputs {
-                guard let digest = output.contentDigest else { throw RuleFailure("bad digest") }
-                try WorkspacePath.checkParents(of: output.path)
-                try FileSystem.createDirectories(FileSystem.parent(of: output.path))
-                try FileSystem.removeTree(output.path)
-                try store.materialize(digest, to: output.path, executable: output.executable, verified: verified.contains(digest))
-                let stat = FileStat.of(output.path)
-                if let stat { statCache.remember(output.path, stat: stat, digest: digest) }
-                self.witness(output.path, stat)
-            }
-            return result
+            return (restored, nil)
+        } catch let ContentStore.Failure.corrupt(digest, actual) {
+            // Concurrent restores may find one bad blob twice: it is reported once.
+            let first = quarantineReported.withLock { $0.insert(digest).inserted }
+            let warning = first ? "warning: \(ContentStore.Failure.corrupt(digest, actual: actual)); building \(target) instead" : nil
+            return (nil, warning)
+        } catch {
+            return (nil, nil)
         }
     }
 
@@ -405,17 +462,24 @@ public final class Builder: Sendable {
         do {
             collected = .success(try await Blocking.run {
                 var files: [ActionResult.Output] = []
-                for path in outputs {
+                // An output declared inside another output of the same target is collected with it.
+                let roots = Set(outputs).filter { path in !outputs.contains { $0 != path && PathNormalizer.isSameOrInside(path, $0) } }
+                for path in roots.sorted() {
                     try WorkspacePath.checkParents(of: path)  // the command may have made a parent a link
-                    guard let stat = FileStat.of(path) else {
-                        throw RuleFailure("\(target) did not produce its output '\(path)'")
-                    }
-                    for file in stat.isDirectory ? try FileSystem.regularFiles(under: path) : [path] {
-                        guard let fileStat = FileStat.of(file) else { continue }
-                        let (digest, size) = try store.insert(fileAt: file)
-                        statCache.remember(file, stat: fileStat, digest: digest)
-                        self.witness(file, fileStat)
-                        files.append(ActionResult.Output(path: file, digest: digest, size: size, executable: fileStat.isExecutable))
+                    for entry in try OutputCollector.entries(of: path, target: target) {
+                        switch entry {
+                        case let .file(file):
+                            guard let fileStat = FileStat.of(file, followLinks: false) else { continue }
+                            let (digest, size) = try store.insert(fileAt: file)
+                            statCache.remember(file, stat: fileStat, digest: digest)
+                            self.witness(file, fileStat)
+                            files.append(ActionResult.Output(path: file, digest: digest, size: size, executable: fileStat.isExecutable))
+                        case let .symlink(link, target: linkTarget):
+                            self.witness(link, nil)
+                            files.append(.symlink(path: link, target: linkTarget))
+                        case let .directory(directory):
+                            files.append(.directory(path: directory))
+                        }
                     }
                 }
                 return ActionResult(outputs: files)

@@ -19,21 +19,27 @@ public final class RemoteCacheAdapter: RemoteCacheBackend {
         self.onWarning = onWarning
     }
 
-    public func lookupAction(_ key: ContentDigest) async -> ActionResult? {
-        guard let data = await session.fetchData(.ac, key.hex) else { return nil }
+    public func lookupAction(_ key: ContentDigest, target: TargetReference, declared: DeclaredOutputs) async -> ActionResult? {
+        guard let data = await session.fetchData(.ac, key.hex, maxBytes: RemoteCache.maxActionResultBytes) else { return nil }
         guard let result = ActionResult.decode(Array(data)) else {
-            onWarning("warning: remote cache entry ac/\(key.hex) is malformed; building locally")
+            onWarning("warning: remote cache entry ac/\(key.hex) is malformed; building \(target) locally")
+            return nil
+        }
+        // The trust boundary: nothing the target did not declare is ever restored.
+        if let mismatch = declared.mismatch(in: result) {
+            onWarning("warning: remote cache entry ac/\(key.hex) does not match \(target)'s declared outputs (\(mismatch)); building locally")
             return nil
         }
         return result
     }
 
-    public func fetchBlob(_ digest: ContentDigest, into store: ContentStore) async -> Bool {
+    public func fetchBlob(_ digest: ContentDigest, size: UInt64, into store: ContentStore) async -> Bool {
         do { try FileSystem.createDirectories(store.layout.tempDirectory) } catch { return false }
         let temp = "\(store.layout.tempDirectory)/remote.\(getpid()).\(UInt64.random(in: 0 ... .max))"
-        // RemoteCache.download hashes the body while it streams and refuses a mismatch (then
-        // the session reports it and answers false); materializing re-hashes it once more.
-        guard await session.download(.cas, digest.hex, to: URL(fileURLWithPath: temp)) else { return false }
+        // RemoteCache.download hashes the body while it streams, stops it once it exceeds
+        // `size`, and refuses a mismatch (then the session reports it and answers false);
+        // materializing re-hashes it once more.
+        guard await session.download(.cas, digest.hex, to: URL(fileURLWithPath: temp), expectedSize: Int64(clamping: size)) else { return false }
         do {
             try store.adopt(verifiedFile: temp, digest: digest)
             return true

@@ -35,10 +35,13 @@ public struct Workspace: Sendable {
 /// A shared cache beyond the local directory (the HTTP remote cache). Every method absorbs its
 /// own failures: a sick remote degrades to misses, never to a failed or wrong build.
 public protocol RemoteCacheBackend: Sendable {
-    /// The action result stored under `key`, or nil.
-    func lookupAction(_ key: ContentDigest) async -> ActionResult?
-    /// Downloads blob `digest`, verifies it, and puts it into `store`; false on miss or error.
-    func fetchBlob(_ digest: ContentDigest, into store: ContentStore) async -> Bool
+    /// The action result stored under `key` when it matches `declared`, the outputs of
+    /// `target`; nil on a miss, and nil after one warning for an entry that is malformed or
+    /// does not match (such an entry is never used nor stored locally).
+    func lookupAction(_ key: ContentDigest, target: TargetReference, declared: DeclaredOutputs) async -> ActionResult?
+    /// Downloads blob `digest` (at most `size` bytes, the size its action result declares),
+    /// verifies it, and puts it into `store`; false on miss or error.
+    func fetchBlob(_ digest: ContentDigest, size: UInt64, into store: ContentStore) async -> Bool
     /// Uploads the blobs (skipping those the server has) and then the action result.
     func upload(result: ActionResult, key: ContentDigest, store: ContentStore) async
     var bytesDownloaded: UInt64 { get }

@@ -248,7 +248,8 @@ public struct ContainerRule: Rule {
             for output in result.outputs {
                 let destination = ContainerLayout.imagePath(of: output.path, producedBy: dependency)
                 entries.append(LayerEntry(imagePath: destination, source: workspace.appendingPathComponent(output.path)))
-                packedFiles.append(.init(imagePath: destination, digest: output.digest))
+                // Symlink and empty-directory entries have no digest to annotate.
+                if output.isFile { packedFiles.append(.init(imagePath: destination, digest: output.digest)) }
             }
             if entries.isEmpty {
                 context.output.append(line: "\(dependency) has no output files: no layer")

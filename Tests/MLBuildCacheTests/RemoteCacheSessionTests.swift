@@ -164,7 +164,7 @@ struct RemoteCacheSessionTests {
         // Two attempts of 1 s plus a backoff at least; no upper bound: speed is measured in
         // bench/, and a loaded CI machine stretches timers.
         #expect(elapsed > 2)
-        #expect(recorder.warnings == [unavailable(proxy.baseURL, "timed out")])
+        #expect(recorder.warnings == [unavailable(proxy.baseURL, "timed out: no complete answer within 1 s, see --remote-timeout")])
         #expect(proxy.connectionCount == 3)  // the probe's connect, then two attempts
     }
 

@@ -39,6 +39,7 @@ typedef int (*ccurl_seek_callback)(void *context, int64_t offset, int origin);
 #define CCURLOPT_MAXREDIRS 68
 #define CCURLOPT_BUFFERSIZE 98
 #define CCURLOPT_NOSIGNAL 99
+#define CCURLOPT_TIMEOUT_MS 155
 #define CCURLOPT_CONNECTTIMEOUT_MS 156
 #define CCURLOPT_SEEKFUNCTION 20167
 #define CCURLOPT_SEEKDATA 10168

@@ -10,6 +10,10 @@ import Foundation
 /// Concurrency: immutable apart from `statistics` (a `RemoteLockedState`, lock-protected);
 /// at most `maxConcurrentTransfers` requests are in flight (`RemoteTransferLimiter`).
 public final class RemoteCache: Sendable {
+    /// The largest action result document accepted (a real one is a few KiB); a longer answer
+    /// is stopped at this size, never buffered whole.
+    public static let maxActionResultBytes: Int64 = 1 << 20
+
     public let configuration: RemoteCacheConfiguration
     private let transport: RemoteHTTPTransport
     private let limiter: RemoteTransferLimiter
@@ -61,18 +65,26 @@ public final class RemoteCache: Sendable {
 
     /// Downloads to `destination` (a temp path the caller owns), streaming. For `.cas` the
     /// SHA-256 is checked against `hex` while streaming; on mismatch the file is deleted and
-    /// `digestMismatch` thrown. Returns false on 404 (no file is left behind).
-    public func download(_ namespace: CacheNamespace, _ hex: String, to destination: URL) async throws -> Bool {
+    /// `digestMismatch` thrown. With `expectedSize` (the size an action result declares) the
+    /// transfer is stopped as soon as the body exceeds it (`bodyTooLarge`), and a shorter body
+    /// is `sizeMismatch`. Returns false on 404 (no file is left behind).
+    public func download(_ namespace: CacheNamespace, _ hex: String, to destination: URL, expectedSize: Int64? = nil) async throws -> Bool {
         let url = try objectURL(namespace, hex)
         let response: RemoteHTTPResponse
         do {
-            response = try await exchange(method: "GET", url: url, body: .none, sink: .file(destination))
+            response = try await exchange(method: "GET", url: url, body: .none, sink: .file(destination), bodyLimit: expectedSize)
         } catch {
             try? FileManager.default.removeItem(at: destination)
             throw error
         }
         switch response.status {
         case 200:
+            if let expectedSize, response.bodyBytes != expectedSize {
+                try? FileManager.default.removeItem(at: destination)
+                count { $0.errors += 1 }
+                throw RemoteCacheError.sizeMismatch(url: RemoteCacheConfiguration.display(url), expected: expectedSize,
+                                                    actual: response.bodyBytes)
+            }
             if namespace == .cas, let actual = response.sha256Hex, actual != hex {
                 try? FileManager.default.removeItem(at: destination)
                 count { $0.errors += 1 }
@@ -95,9 +107,10 @@ public final class RemoteCache: Sendable {
     }
 
     /// Fetches a small document into memory (action results). `.cas` content is verified too.
-    public func fetchData(_ namespace: CacheNamespace, _ hex: String) async throws -> Data? {
+    /// A body over `maxBytes` is stopped there (`bodyTooLarge`).
+    public func fetchData(_ namespace: CacheNamespace, _ hex: String, maxBytes: Int64 = RemoteCache.maxActionResultBytes) async throws -> Data? {
         let url = try objectURL(namespace, hex)
-        let response = try await exchange(method: "GET", url: url, body: .none, sink: .memory)
+        let response = try await exchange(method: "GET", url: url, body: .none, sink: .memory, bodyLimit: maxBytes)
         switch response.status {
         case 200:
             if namespace == .cas, let actual = response.sha256Hex, actual != hex {
@@ -172,16 +185,17 @@ public final class RemoteCache: Sendable {
         return configuration.baseURL.appendingPathComponent(namespace.rawValue).appendingPathComponent(hex)
     }
 
-    /// One request with retries of transient failures (transport errors and 5xx).
-    private func exchange(method: String, url: URL, body: RemoteRequestBody, sink: RemoteResponseSink)
-        async throws -> RemoteHTTPResponse
+    /// One request with retries of transient failures (transport errors and 5xx). Redirects
+    /// are not followed (a 3xx comes back as it is, and callers treat it as a failure).
+    private func exchange(method: String, url: URL, body: RemoteRequestBody, sink: RemoteResponseSink,
+                          bodyLimit: Int64? = nil) async throws -> RemoteHTTPResponse
     {
         var attempt = 0
         while true {
             let error: RemoteCacheError
             do {
                 let response = try await limiter.withSlot {
-                    try await transport.send(method: method, url: url, body: body, sink: sink)
+                    try await transport.send(method: method, url: url, body: body, sink: sink, bodyLimit: bodyLimit)
                 }
                 guard response.status >= 500 else { return response }
                 error = .httpStatus(method: method, url: RemoteCacheConfiguration.display(url), status: response.status)

@@ -12,9 +12,9 @@ public struct RemoteCacheConfiguration: Sendable, CustomStringConvertible {
     public var header: RemoteCacheHeader?
     /// false → read-only: uploads are no-ops (forks, untrusted CI jobs).
     public var uploadEnabled: Bool
-    /// Seconds without progress (under 1 byte/s) before a request is abandoned: libcurl's
-    /// low-speed limit, so a slow but moving large transfer is not cut. Rounded up to whole
-    /// seconds, at least 1 (CURLOPT_LOW_SPEED_TIME counts seconds).
+    /// The total deadline of each request, connect and body included (CURLOPT_TIMEOUT_MS;
+    /// `--remote-timeout`, `MLBUILD_REMOTE_TIMEOUT`): a server that trickles bytes cannot hold
+    /// a build longer than this per attempt. Raise it for blobs that take longer to transfer.
     public var requestTimeout: Double
     /// Bound on each TCP connect: the reachability probe's (`RemoteCache.checkReachable`) and
     /// every request's (CURLOPT_CONNECTTIMEOUT_MS).
@@ -77,7 +77,9 @@ public struct RemoteCacheConfiguration: Sendable, CustomStringConvertible {
     }
 
     /// Parses `Name: value` (as in `MLBUILD_REMOTE_HEADER`). Whitespace around both parts is
-    /// trimmed. Errors never quote the text, which may hold a token.
+    /// trimmed. Errors never quote any part of the text, not even the name: when the text is
+    /// malformed there is no telling which part is the token (`Bearer abc:def` without its
+    /// `Authorization:` has the token in the "name").
     public static func parseHeader(_ text: String) throws -> RemoteCacheHeader {
         guard let colon = text.firstIndex(of: ":") else {
             throw RemoteCacheError.invalidConfiguration(
@@ -91,17 +93,19 @@ public struct RemoteCacheConfiguration: Sendable, CustomStringConvertible {
         }
         // RFC 9110 token characters; anything else would corrupt the request line.
         let tokenExtras = Set("!#$%&'*+-.^_`|~")
-        if let bad = name.first(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || tokenExtras.contains($0))) }) {
+        if name.contains(where: { !($0.isASCII && ($0.isLetter || $0.isNumber || tokenExtras.contains($0))) }) {
             throw RemoteCacheError.invalidConfiguration(
-                "remote cache header: invalid character '\(bad)' in header name '\(name)'")
+                "remote cache header: the name before the first ':' has a character not allowed in a header name "
+                    + "(expected 'Name: value', e.g. 'Authorization: Bearer …'; the text is not shown)")
         }
         guard !value.isEmpty else {
-            throw RemoteCacheError.invalidConfiguration("remote cache header '\(name)': empty value")
+            throw RemoteCacheError.invalidConfiguration("remote cache header: empty value after ':'")
         }
         // Scalars, not Characters: "\r\n" is one Character and would slip past a Character test.
-        guard !value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }) else {
+        // RFC 9110 field values: visible characters, space and tab.
+        guard !value.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7f }) else {
             throw RemoteCacheError.invalidConfiguration(
-                "remote cache header '\(name)': value contains a line break or NUL")
+                "remote cache header: the value contains a line break, NUL or another control character")
         }
         return RemoteCacheHeader(name: name, value: value)
     }

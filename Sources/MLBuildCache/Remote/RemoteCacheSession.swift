@@ -7,8 +7,10 @@ import Foundation
 /// - The first transport failure (refused, timeout, reset, truncated body, 5xx after
 ///   retries) or auth failure (401/403) emits ONE warning and trips the breaker: every later
 ///   call answers "miss" / does nothing, without touching the network.
-/// - A digest mismatch is reported (each time) but does not trip the breaker: the blob is
-///   treated as a miss and rebuilt locally.
+/// - A digest mismatch, or an answer larger than allowed or of another size than declared, is
+///   reported (each time) but does not trip the breaker: the entry is treated as a miss and
+///   rebuilt locally.
+/// - A 3xx answer is a failure like a 5xx (redirects are never followed).
 /// - Another 4xx on PUT (e.g. 405 from a server without WebDAV) warns once and disables
 ///   uploads only; on GET/HEAD it trips the breaker.
 /// - Local file errors are reported and answered as a miss.
@@ -52,12 +54,13 @@ public final class RemoteCacheSession: Sendable {
 
     /// True when `destination` now holds the verified content; false on a miss or any failure
     /// (then no file is left at `destination`).
-    public func download(_ namespace: CacheNamespace, _ hex: String, to destination: URL) async -> Bool {
-        await guarded(default: false) { try await cache.download(namespace, hex, to: destination) }
+    /// `expectedSize`: see `RemoteCache.download`.
+    public func download(_ namespace: CacheNamespace, _ hex: String, to destination: URL, expectedSize: Int64? = nil) async -> Bool {
+        await guarded(default: false) { try await cache.download(namespace, hex, to: destination, expectedSize: expectedSize) }
     }
 
-    public func fetchData(_ namespace: CacheNamespace, _ hex: String) async -> Data? {
-        await guarded(default: nil) { try await cache.fetchData(namespace, hex) }
+    public func fetchData(_ namespace: CacheNamespace, _ hex: String, maxBytes: Int64 = RemoteCache.maxActionResultBytes) async -> Data? {
+        await guarded(default: nil) { try await cache.fetchData(namespace, hex, maxBytes: maxBytes) }
     }
 
     public func upload(_ namespace: CacheNamespace, _ hex: String, from file: URL) async {
@@ -123,7 +126,14 @@ public final class RemoteCacheSession: Sendable {
         case .unauthorized(_, _, let status):
             trip(reason: "HTTP \(status)",
                  warning: "warning: remote cache \(base) rejected the credentials (HTTP \(status)); continuing with the local cache")
-        case .httpStatus(let method, let url, let status) where status < 500 && method == "PUT":
+        case .bodyTooLarge(_, let url, let limit):
+            onWarning("warning: remote cache \(base) sent more than \(limit) bytes for \(Self.object(url)); ignoring it")
+        case .sizeMismatch(let url, let expected, let actual):
+            onWarning("warning: remote cache \(base) served \(Self.object(url)) with \(actual) bytes where its action result declares \(expected); ignoring it")
+        case .transport(_, _, .timedOut):
+            trip(reason: error.reason,
+                 warning: "warning: remote cache \(base) unavailable (timed out: no complete answer within \(Self.seconds(cache.configuration.requestTimeout)) s, see --remote-timeout); continuing with the local cache")
+        case .httpStatus(let method, let url, let status) where (400...499).contains(status) && method == "PUT":
             let first = state.withLock { state -> Bool in
                 defer { state.uploadsDisabled = true }
                 return !state.uploadsDisabled
@@ -141,6 +151,16 @@ public final class RemoteCacheSession: Sendable {
         case .localFile, .invalidKey, .invalidConfiguration:
             onWarning("warning: \(error.description)")
         }
+    }
+
+    /// `ac/<key>` or `cas/<digest>`: the last two components of an object URL.
+    static func object(_ url: String) -> String {
+        url.split(separator: "/").suffix(2).joined(separator: "/")
+    }
+
+    /// 30, 2.5: seconds as people write them.
+    static func seconds(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 
     private func trip(reason: String, warning: String) {

@@ -15,14 +15,13 @@ enum RemoteRequestBody: Sendable {
 /// blobs. No retries or policy here, only one exchange per call.
 final class RemoteHTTPTransport: Sendable {
     private let header: RemoteCacheHeader?
-    private let idleTimeout: Int
+    private let timeoutMilliseconds: Int
     private let connectTimeoutMilliseconds: Int
     private let handles: RemoteCurlHandlePool
 
     init(configuration: RemoteCacheConfiguration) {
         header = configuration.header
-        // CURLOPT_LOW_SPEED_TIME counts whole seconds.
-        idleTimeout = Int(max(1, configuration.requestTimeout.rounded(.up)))
+        timeoutMilliseconds = Int(max(1, (min(configuration.requestTimeout, 86_400) * 1000).rounded(.up)))
         connectTimeoutMilliseconds = Int(max(1, (configuration.connectTimeout * 1000).rounded(.up)))
         handles = RemoteCurlHandlePool(capacity: configuration.maxConcurrentTransfers)
     }
@@ -36,7 +35,9 @@ final class RemoteHTTPTransport: Sendable {
         throw RemoteCacheError.transport(method: "CONNECT", url: url, failure: .other(code: -1, message: reason))
     }
 
-    func send(method: String, url: URL, body: RemoteRequestBody, sink: RemoteResponseSink) async throws
+    /// One exchange. `bodyLimit`: the most bytes a 200 answer may carry; the transfer is
+    /// stopped (`bodyTooLarge`) as soon as it announces or sends more.
+    func send(method: String, url: URL, body: RemoteRequestBody, sink: RemoteResponseSink, bodyLimit: Int64? = nil) async throws
         -> RemoteHTTPResponse
     {
         let displayURL = RemoteCacheConfiguration.display(url)
@@ -48,9 +49,9 @@ final class RemoteHTTPTransport: Sendable {
         case .file(let file): upload = try RemoteUploadSource(file: file)
         }
         let transfer = RemoteTransfer(sink: sink, method: method, displayURL: displayURL,
-                                      headerValue: header?.value, upload: upload)
+                                      headerValue: header?.value, upload: upload, bodyLimit: bodyLimit)
         let request = RemoteCurlRequest(method: method, url: url.absoluteString, header: header,
-                                        idleTimeout: idleTimeout, connectTimeoutMilliseconds: connectTimeoutMilliseconds)
+                                        timeoutMilliseconds: timeoutMilliseconds, connectTimeoutMilliseconds: connectTimeoutMilliseconds)
         let handles = self.handles
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -79,7 +80,7 @@ private struct RemoteCurlRequest: Sendable {
     let method: String
     let url: String
     let header: RemoteCacheHeader?
-    let idleTimeout: Int
+    let timeoutMilliseconds: Int
     let connectTimeoutMilliseconds: Int
 
     func run(_ transfer: RemoteTransfer, on handle: OpaquePointer) -> Result<RemoteHTTPResponse, Error> {
@@ -100,17 +101,16 @@ private struct RemoteCurlRequest: Sendable {
         let context = Unmanaged.passUnretained(transfer).toOpaque()
         _ = ccurl_setopt_ptr(handle, CCURLOPT_URL, url)
         _ = ccurl_setopt_ptr(handle, CCURLOPT_PROTOCOLS_STR, "http,https")
-        _ = ccurl_setopt_ptr(handle, CCURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-        _ = ccurl_setopt_long(handle, CCURLOPT_FOLLOWLOCATION, 1)
-        _ = ccurl_setopt_long(handle, CCURLOPT_MAXREDIRS, 10)
+        // Never follow a redirect: the header (a credential) and uploads go to the configured
+        // origin only. A 3xx answer is a server failure (RemoteCache).
+        _ = ccurl_setopt_long(handle, CCURLOPT_FOLLOWLOCATION, 0)
         _ = ccurl_setopt_ptr(handle, CCURLOPT_HTTPHEADER, UnsafeRawPointer(list))
         _ = ccurl_setopt_long(handle, CCURLOPT_NOSIGNAL, 1)
         _ = ccurl_setopt_ptr(handle, CCURLOPT_ERRORBUFFER, transfer.errorBuffer)
         _ = ccurl_setopt_long(handle, CCURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMilliseconds)
-        // Idle timeout: abandon a request that moves < 1 byte/s for `idleTimeout` seconds, so a
-        // slow but progressing large transfer is not cut.
-        _ = ccurl_setopt_long(handle, CCURLOPT_LOW_SPEED_LIMIT, 1)
-        _ = ccurl_setopt_long(handle, CCURLOPT_LOW_SPEED_TIME, idleTimeout)
+        // A total deadline per request: a server that trickles a byte now and then cannot hold
+        // the build (a low-speed limit would let it).
+        _ = ccurl_setopt_long(handle, CCURLOPT_TIMEOUT_MS, timeoutMilliseconds)
         // Fewer, larger callbacks for big blobs.
         _ = ccurl_setopt_long(handle, CCURLOPT_BUFFERSIZE, 512 * 1024)
         _ = ccurl_setopt_long(handle, CCURLOPT_UPLOAD_BUFFERSIZE, 512 * 1024)

@@ -113,6 +113,8 @@ final class RemoteTransfer: @unchecked Sendable {
     /// CURLOPT_ERRORBUFFER: libcurl's detailed message for a failed transfer.
     let errorBuffer: UnsafeMutablePointer<CChar>
     private let headerValue: String?
+    /// The most bytes a 200 body may have (nil: unbounded).
+    private let bodyLimit: Int64?
     private let cancelled = RemoteLockedState(false)
     private var handle: OpaquePointer?
     private var status = 0
@@ -125,7 +127,8 @@ final class RemoteTransfer: @unchecked Sendable {
     private var began = false
 
     init(sink: RemoteResponseSink, method: String, displayURL: String, headerValue: String?,
-         upload: RemoteUploadSource?) {
+         upload: RemoteUploadSource?, bodyLimit: Int64? = nil) {
+        self.bodyLimit = bodyLimit
         self.sink = sink
         self.method = method
         self.displayURL = displayURL
@@ -164,6 +167,11 @@ final class RemoteTransfer: @unchecked Sendable {
         if ccurl_getinfo_response_code(handle, &code) == CCURLE_OK { status = code }
         var length: Int64 = -1
         if ccurl_getinfo_content_length(handle, &length) == CCURLE_OK { expectedLength = length }
+        if status == 200, let bodyLimit, expectedLength > bodyLimit {
+            // Announced too large: stopped before a byte is kept.
+            localError = .bodyTooLarge(method: method, url: displayURL, limit: bodyLimit)
+            return
+        }
         guard status == 200, case .file(let url) = sink else { return }
         // Created (or truncated, on a retry) only for a 200 so a 404 leaves no file behind.
         let opened = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -179,6 +187,10 @@ final class RemoteTransfer: @unchecked Sendable {
         readResponseInfo()
         guard localError == nil else { return false }
         if isStreamingSuccess {
+            if let bodyLimit, received + Int64(bytes.count) > bodyLimit {
+                localError = .bodyTooLarge(method: method, url: displayURL, limit: bodyLimit)
+                return false
+            }
             received += Int64(bytes.count)
             hasher.update(bufferPointer: bytes)
             if descriptor >= 0 {
