@@ -101,18 +101,14 @@ public final class OutputSink: Sendable {
                 if !joined.hasSuffix("\n") { joined += "\n" }
                 text = joined + note + "\n" + String(decoding: tail, as: UTF8.self)
             } else {
-                if let logPath { unlink(logPath) }
+                if let logPath {
+                    unlink(logPath)
+                    unlink(logPath + ".tmp")  // left by an mlbuild killed while writing it
+                }
                 text = String(decoding: state.head, as: UTF8.self)
             }
             state.finished = text
             return text
-        }
-    }
-
-    /// The text so far (for a run still going on); `finish()` when done.
-    public var text: String {
-        state.withLock { state in
-            state.finished ?? String(decoding: state.spilled ? state.head + state.tail : state.head, as: UTF8.self)
         }
     }
 

@@ -9,12 +9,12 @@ import Glibc
 /// in the background must not keep the build (or a sibling's capture) waiting.
 @Suite("task processes")
 struct ChildProcessIsolationTests {
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func aBackgroundProcessHoldingStdoutDoesNotHangTheBuild() throws {
         let ws = try MLBuildWorkspace(mlfile: """
         task daemon
             outputs = daemon.pid
-            run = sleep 20 & echo $! > daemon.pid; echo started
+            run = sleep 90 & echo $! > daemon.pid; echo started
         task sibling
             outputs = sibling.txt
             run = echo sibling > sibling.txt; echo sibling done
@@ -27,8 +27,8 @@ struct ChildProcessIsolationTests {
         #expect(run.targets("built") == ["task:daemon", "task:sibling"])
         #expect(run.result.stderr.contains("started\n"))
         #expect(run.result.stderr.contains("sibling done\n"))
-        // A hang detector (the background sleep holds the task's stdout for 20 s), not a timing test.
-        #expect(elapsed < .seconds(15))
+        // A hang detector (the background sleep holds the task's stdout for 90 s), not a timing test.
+        #expect(elapsed < .seconds(60))
     }
 
     @Test func aTaskSeesOnlyDescriptorsZeroToTwo() throws {

@@ -20,7 +20,7 @@ struct DeepChainTests {
 
     enum Command: String, CaseIterable, Sendable { case dryRun, graph, status, clean, build, cycle }
 
-    @Test(.timeLimit(.minutes(2)), arguments: Command.allCases)
+    @Test(.timeLimit(.minutes(5)), arguments: Command.allCases)
     func everyCommandWalksTheWholeChain(_ command: Command) throws {
         let ws = try MLBuildWorkspace(mlfile: Self.mlfile(cycle: command == .cycle))
         let last = Self.count - 1

@@ -1,8 +1,8 @@
 /// Masks secret values in text meant for people (a task's captured output, error messages).
 ///
 /// Matching is on UTF-8 bytes, not on `Character`s: a grapheme-based search misses a secret
-/// followed by a combining mark (`abc` + U+0301 is one grapheme `ć`-like cluster), and masking
-/// must not depend on what follows a secret. Every secret of at least one byte is masked (a
+/// followed by a combining mark (in `abc` + U+0301 the last grapheme is `ć`, not `c`), and
+/// masking must not depend on what follows a secret. Every secret of at least one byte is masked (a
 /// short secret makes noisy output, but printing it would be worse). At each position the
 /// longest secret that matches wins, so a secret that contains another is masked whole.
 /// UTF-8 is self-synchronizing, so a match of valid UTF-8 secret bytes in valid UTF-8 text

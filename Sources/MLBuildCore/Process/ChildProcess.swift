@@ -127,16 +127,16 @@ public enum ChildProcess {
         var status: Int32 = 0
         var reaped = false
 
-        func read(_ index: Int, upTo limit: Int) -> Bool {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fds[index].fd, $0.baseAddress, min(limit, $0.count)) }
-            if n < 0, errno == EINTR || errno == EAGAIN { return true }
+        /// One read from pipe `index`: hands the bytes on, or closes the pipe at its end.
+        func readOnce(_ index: Int) {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fds[index].fd, $0.baseAddress, $0.count) }
+            if n < 0, errno == EINTR || errno == EAGAIN { return }
             if n <= 0 {
                 close(fds[index].fd)
                 fds[index].fd = -1
-                return false
+                return
             }
             chunk.withUnsafeBytes { onOutput(streams[index], UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            return true
         }
 
         while fds[0].fd >= 0 || fds[1].fd >= 0 {
@@ -144,7 +144,7 @@ public enum ChildProcess {
                 if errno == EINTR { continue }
                 break
             }
-            for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 { _ = read(i, upTo: Int.max) }
+            for i in 0..<2 where fds[i].fd >= 0 && fds[i].revents != 0 { readOnce(i) }
             let exited: Bool
             if exitNotifier >= 0 {
                 exited = fds[2].revents != 0
