@@ -17,9 +17,11 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // posix_spawn and pipe calls Swift's Glibc module does not reach (closefrom, pipe2, pidfd_open).
+        .target(name: "CSpawn"),
         .target(
             name: "MLBuildCore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CSpawn", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]
         ),
         // libcurl shim for the remote cache: dlopens libcurl at run time (not linked).

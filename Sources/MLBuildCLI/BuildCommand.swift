@@ -41,6 +41,10 @@ struct BuildCommand: AsyncParsableCommand {
     func run() async throws {
         let trace = PhaseTrace(enabled: ProcessInfo.processInfo.environment["MLBUILD_TRACE"] == "1")
         let workspace = try workspaceOptions.workspace()
+        let console = ConsoleReporter(live: ConsoleReporter.wantsLiveOutput(environment: workspace.environment))
+        let warn: @Sendable (String) -> Void = { console.warning($0) }
+        // Checked before the no-op path: a bad --remote-cache is an error even when all is fresh.
+        let remoteSession = try remoteOptions.session(environment: workspace.environment, onWarning: warn)
         let fastPath = NoopFastPath(workspace: workspace, mlfilePath: workspaceOptions.file, targets: targets, seed: workspaceOptions.seed)
         if !dryRun, try fastPath.attempt(events: events) {
             trace.mark("no-op check")
@@ -54,10 +58,7 @@ struct BuildCommand: AsyncParsableCommand {
             throw CLIError.usage(list.diagnostics.map(\.message).joined(separator: "\n"))
         }
         let statCache = StatCache(path: workspace.statCachePath)
-        let console = ConsoleReporter(live: ConsoleReporter.wantsLiveOutput(environment: workspace.environment))
-        let warn: @Sendable (String) -> Void = { console.warning($0) }
-        let remote = try remoteOptions.session(environment: workspace.environment, onWarning: warn)
-            .map { RemoteCacheAdapter(session: $0, onWarning: warn) }
+        let remote = remoteSession.map { RemoteCacheAdapter(session: $0, onWarning: warn) }
         let builder = Builder(project: project, workspace: workspace, statCache: statCache, remote: dryRun ? nil : remote)
 
         if dryRun {
@@ -72,11 +73,27 @@ struct BuildCommand: AsyncParsableCommand {
         }
         defer { workspaceLock.unlock() }
         workspace.sweepStaleTemporaryFiles(project: project)
-        let cacheLock = try FileLock(path: workspace.cache.lockPath)
-        // Alone with the cache (no other build, no gc): sweep what killed builds left in tmp/.
-        if cacheLock.tryLock(.exclusive) { CacheMaintenance(layout: workspace.cache).sweepStaleTemporaryFiles(shards: false) }
-        try cacheLock.lock(.shared)
-        defer { cacheLock.unlock() }
+        // A read-only cache is only read: its lock (when there is one) is taken through a
+        // read-only descriptor, and the build stops before anything would have to be stored.
+        let cacheLock: FileLock?
+        if workspace.cache.isReadOnly {
+            cacheLock = try? FileLock(readingExisting: workspace.cache.lockPath)
+        } else {
+            let lock = try FileLock(path: workspace.cache.lockPath)
+            // Alone with the cache (no other build, no gc): sweep what killed builds left in tmp/.
+            if lock.tryLock(.exclusive) { CacheMaintenance(layout: workspace.cache).sweepStaleTemporaryFiles(shards: false) }
+            cacheLock = lock
+        }
+        try cacheLock?.lock(.shared)
+        defer { cacheLock?.unlock() }
+        if workspace.cache.isReadOnly {
+            let toBuild = builder.plan(roots).filter { $0.action == .run }.map(\.target)
+            if let first = toBuild.first {
+                throw CLIError.usage("the cache directory \(workspace.cache.root) is read-only, and \(toBuild.count) "
+                    + "target\(toBuild.count == 1 ? "" : "s") must be built (first: \(first)); a build stores every result "
+                    + "in the cache: use --cache-dir with a writable directory (or make this one writable)")
+            }
+        }
 
         var observers: [any BuildObserver] = [console]
         if let events {

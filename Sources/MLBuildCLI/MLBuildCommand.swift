@@ -31,6 +31,7 @@ public enum MLBuildVersion {
 /// call it in-process.
 public enum MLBuildMain {
     public static func run(_ arguments: [String]) async -> Int32 {
+        let arguments = GlobalOptions.reordered(arguments)
         if let status = NoopFastPath.runBeforeParsing(arguments) { return status }
         let command: ParsableCommand
         do {

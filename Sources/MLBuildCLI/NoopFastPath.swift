@@ -100,6 +100,13 @@ struct NoopFastPath {
             }
             i += 1
         }
+        // A bad remote cache setting is an error even when everything is fresh: the full path
+        // reports it (checking costs an argument parse, so only when one is set).
+        let environment = ProcessInfo.processInfo.environment
+        if let remote = environment["MLBUILD_REMOTE_CACHE"], !remote.isEmpty {
+            guard let options = try? RemoteOptions.parse([]),
+                  (try? options.session(environment: environment, onWarning: { _ in })) != nil else { return nil }
+        }
         let original = FileManager.default.currentDirectoryPath
         var options = WorkspaceOptions()
         options.file = file

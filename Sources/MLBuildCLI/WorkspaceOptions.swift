@@ -45,10 +45,10 @@ public struct WorkspaceOptions: ParsableArguments {
         guard let stat = FileStat.of(file), stat.isRegularFile else {
             throw CLIError.mlfile("no Mlfile at '\(file)' in \(workspace.root) (use -f FILE or -C DIR)")
         }
-        let text: String
-        do { text = String(decoding: try bytes ?? FileSystem.readBytes(file), as: UTF8.self) } catch { throw CLIError.mlfile("\(error)") }
+        let contents: [UInt8]
+        do { contents = try bytes ?? FileSystem.readBytes(file) } catch { throw CLIError.mlfile("\(error)") }
         do {
-            let mlfile = try Mlfile.load(path: file, text: text, environment: environment)
+            let mlfile = try Mlfile.load(path: file, bytes: contents, environment: environment)
             return try Project.load(mlfile: mlfile, registry: BuiltinRules.registry, seedOverride: seed,
                                     cacheDirectory: workspace.relativePath(of: workspace.cache.root))
         } catch let diagnostic as Diagnostic {

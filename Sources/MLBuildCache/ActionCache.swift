@@ -10,7 +10,7 @@ public struct ActionCache: Sendable {
         let path = layout.actionPath(key.hex)
         guard let bytes = try? FileSystem.readBytes(path) else { return nil }
         guard let result = ActionResult.decode(bytes) else { return nil }
-        FileSystem.touch(path)
+        if !layout.isReadOnly { FileSystem.touch(path) }
         return result
     }
 

@@ -93,6 +93,7 @@ public struct CacheMaintenance: Sendable {
 
     /// Appends a build's counts to `builds.log` (one short O_APPEND write: lines never interleave).
     public func record(_ record: BuildRecord) {
+        if layout.isReadOnly { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         guard var line = try? encoder.encode(record) else { return }

@@ -99,7 +99,7 @@ public struct ContentStore: Sendable {
             unlink(temp)
             throw failure
         }
-        FileSystem.touch(source)
+        if !layout.isReadOnly { FileSystem.touch(source) }
     }
 
     /// Reads a small blob fully, verifying it.
@@ -117,6 +117,7 @@ public struct ContentStore: Sendable {
 
     /// Moves a blob out of service (kept for inspection, never served again).
     public func quarantine(_ digest: ContentDigest) {
+        if layout.isReadOnly { return }
         let source = path(of: digest)
         try? FileSystem.createDirectories(layout.quarantineDirectory)
         if rename(source, "\(layout.quarantineDirectory)/\(digest.hex)") != 0 { unlink(source) }

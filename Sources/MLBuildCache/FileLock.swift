@@ -19,6 +19,14 @@ public final class FileLock: @unchecked Sendable {  // fd is only touched by loc
         guard fd >= 0 else { throw FileSystem.Failure("open lock file", path) }
     }
 
+    /// Opens an existing lock file read-only (flock works on any open descriptor): for a
+    /// cache directory that cannot be written, where the lock file cannot be created.
+    public init(readingExisting path: String) throws {
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        self.path = path
+        guard fd >= 0 else { throw FileSystem.Failure("open lock file", path) }
+    }
+
     /// Takes the lock without waiting; false when another process holds it.
     public func tryLock(_ mode: Mode) -> Bool {
         flock(fd, (mode == .shared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0

@@ -422,18 +422,29 @@ public final class Builder: Sendable {
         guard let rule = project.rules[target], let configuration = project.configurations[target] else {
             return Finished(outcome: TargetOutcome(target: target, status: .failed, message: "internal: not configured"))
         }
-        let sink = OutputSink()
         let secrets = secretValues(for: configuration)
+        // Masks secrets as the output arrives; output beyond a few MB goes to .mlbuild/logs/.
+        let log = "logs/\(target.kind)-\(target.name).log"
+        let sink = OutputSink(logPath: "\(workspace.stateDirectory)/\(log)", displayPath: ".mlbuild/\(log)",
+                              secrets: SecretMasker(secrets.values))
         let outputs = rule.outputs.map(PathNormalizer.normalize)
         if let missing = secrets.keys.sorted().first(where: { workspace.environment[$0] == nil }) {
             return Finished(outcome: TargetOutcome(target: target, status: .failed, key: evaluated.key, reason: reason,
                                                    message: "secret '\(missing)' is not set in the environment"))
         }
+        if workspace.cache.isReadOnly {
+            return Finished(outcome: TargetOutcome(target: target, status: .failed, key: evaluated.key, reason: reason,
+                                                   message: "must be built, but the cache directory \(workspace.cache.root) is read-only "
+                                                       + "(a build stores every result there): use --cache-dir with a writable directory"))
+        }
         func fail(_ message: String) -> Finished {
             for path in outputs where (try? WorkspacePath.checkParents(of: path)) != nil { try? FileSystem.removeTree(path) }
+            let output = sink.finish()
+            var message = Self.redact(message, secrets: secrets)
+            if sink.spilled, let path = sink.displayPath { message += " (its full output is in \(path))" }
             let outcome = TargetOutcome(target: target, status: .failed, key: evaluated.key,
                                         seconds: (ContinuousClock.now - started).seconds, reason: reason,
-                                        message: Self.redact(message, secrets: secrets), output: Self.redact(sink.text, secrets: secrets))
+                                        message: message, output: output)
             return Finished(outcome: outcome)
         }
         do {
@@ -498,7 +509,7 @@ public final class Builder: Sendable {
             }
             if let remote { await remote.upload(result: result, key: evaluated.key, store: store) }
             return finished(target, .built, evaluated, reason: reason, result: result, source: nil, since: started,
-                            output: Self.redact(sink.text, secrets: secrets))
+                            output: sink.finish())
         }
     }
 
@@ -511,13 +522,9 @@ public final class Builder: Sendable {
         return out
     }
 
-    /// Masks every secret value in `text`.
+    /// Masks every secret value in `text` (see SecretMasker: by bytes, any length, longest first).
     public static func redact(_ text: String, secrets: [String: String]) -> String {
-        var out = text
-        for value in secrets.values.sorted(by: { $0.count > $1.count }) where value.count >= 3 {
-            out = out.replacingOccurrences(of: value, with: "***")
-        }
-        return out
+        SecretMasker(secrets.values).mask(text)
     }
 
     static func describe(_ error: Error) -> String {

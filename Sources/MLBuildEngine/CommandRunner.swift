@@ -24,9 +24,10 @@ public struct ProcessCommandRunner: CommandRunner {
     }
 
     static func spawnAndWait(command: String, environment: [String: String], output: OutputSink) throws -> Int32 {
-        let result = try ChildProcess.run("/bin/sh", ["-c", command], environment: environment, mergeOutput: true)
-        output.append(result.stdout)
-        return result.status
+        // Streamed into the sink, which bounds what stays in memory (see OutputSink).
+        try ChildProcess.run("/bin/sh", ["-c", command], environment: environment, mergeOutput: true) { _, bytes in
+            output.append(bytes)
+        }
     }
 }
 

@@ -12,7 +12,8 @@ public struct Workspace: Sendable {
 
     public init(root: String, cacheDirectory: String, environment: [String: String]) {
         self.root = root
-        cache = CacheLayout(root: cacheDirectory.hasPrefix("/") ? cacheDirectory : "\(root)/\(cacheDirectory)")
+        let cacheRoot = cacheDirectory.hasPrefix("/") ? cacheDirectory : "\(root)/\(cacheDirectory)"
+        cache = CacheLayout(root: cacheRoot, readOnly: CacheLayout.isReadOnlyDirectory(cacheRoot))
         self.environment = environment
     }
 

@@ -1,6 +1,7 @@
 import CCurl
 import Crypto
 import Foundation
+import MLBuildCore
 
 #if canImport(Glibc)
 import Glibc
@@ -278,7 +279,7 @@ final class RemoteTransfer: @unchecked Sendable {
     /// not echo request headers in errors; this keeps it that way should that change).
     private func redacted(_ message: String) -> String {
         guard let secret = headerValue, !secret.isEmpty else { return message }
-        return message.replacingOccurrences(of: secret, with: "<redacted>")
+        return SecretMasker([secret], replacement: "<redacted>").mask(message)
     }
 
     /// Maps a failed transfer's CURLcode (and the OS errno libcurl saw).

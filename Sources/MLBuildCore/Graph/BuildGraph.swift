@@ -45,45 +45,20 @@ public struct BuildGraph: Sendable {
 
     /// The first cycle found (walking nodes in declaration order), as a closed path
     /// `a -> b -> a` with the location of the edge that closes it; nil when acyclic.
+    /// (An explicit-stack walk: see GraphWalk.)
     public func findCycle() -> (path: [TargetReference], closingEdge: LocatedReference)? {
-        enum Mark { case visiting, done }
-        var marks: [TargetReference: Mark] = [:]
-        var stack: [TargetReference] = []
-        func visit(_ node: TargetReference) -> (path: [TargetReference], closingEdge: LocatedReference)? {
-            marks[node] = .visiting
-            stack.append(node)
-            for edge in dependencies[node] ?? [] where dependencies[edge.reference] != nil {
-                switch marks[edge.reference] {
-                case .visiting:
-                    let start = stack.firstIndex(of: edge.reference) ?? 0
-                    return (Array(stack[start...]) + [edge.reference], edge)
-                case .done:
-                    continue
-                case nil:
-                    if let cycle = visit(edge.reference) { return cycle }
-                }
-            }
-            stack.removeLast()
-            marks[node] = .done
-            return nil
+        let found = GraphWalk.firstCycle(from: nodes, edges: { dependencies[$0] ?? [] }) { edge in
+            dependencies[edge.reference] != nil ? edge.reference : nil
         }
-        for node in nodes where marks[node] == nil {
-            if let cycle = visit(node) { return cycle }
-        }
-        return nil
+        return found.map { ($0.path + [$0.closingEdge.reference], $0.closingEdge) }
     }
 
     /// `roots` and everything they depend on, dependencies before dependents; ties broken by
     /// declaration order so the order is the same on every run. Assumes no cycle.
     public func closure(of roots: [TargetReference]) -> [TargetReference] {
-        var seen: Set<TargetReference> = []
-        var order: [TargetReference] = []
-        func visit(_ node: TargetReference) {
-            guard seen.insert(node).inserted else { return }
-            for dependency in dependencies(of: node) where dependencies[dependency] != nil { visit(dependency) }
-            order.append(node)
+        GraphWalk.postOrder(from: roots) { node in
+            let next = references[node] ?? []
+            return next.allSatisfy { dependencies[$0] != nil } ? next : next.filter { dependencies[$0] != nil }
         }
-        for root in roots { visit(root) }
-        return order
     }
 }

@@ -21,7 +21,13 @@ public struct Mlfile: Sendable {
 
     /// Parses and resolves `text`. `environment` feeds `${env:NAME}`.
     public static func load(path: String, text: String, environment: [String: String]) throws -> Mlfile {
-        let source = SourceFile(path: path, text: text)
+        try load(path: path, bytes: Array(text.utf8), environment: environment)
+    }
+
+    /// Parses and resolves the file's bytes as read (see `SourceFile.decode`: a BOM is
+    /// skipped; NUL bytes and invalid UTF-8 are errors).
+    public static func load(path: String, bytes: [UInt8], environment: [String: String]) throws -> Mlfile {
+        let source = try SourceFile.decode(path: path, bytes: bytes)
         let syntax = try MlfileParser.parse(source)
         var resolver = MlfileResolver(syntax: syntax, environment: environment)
         return try resolver.resolve()

@@ -14,6 +14,49 @@ public struct SourceFile: Sendable {
         self.lines = lines
     }
 
+    /// Reads a file's bytes as text, refusing what would otherwise be silently changed: a NUL
+    /// byte (a C string ends there: a command would be cut short) and bytes that are not UTF-8
+    /// (decoding would replace them with U+FFFD) are errors at their line:column (columns
+    /// count bytes, as the parser's do). A leading UTF-8 byte order mark is skipped, so columns
+    /// count from the first character after it.
+    public static func decode(path: String, bytes: [UInt8]) throws -> SourceFile {
+        let body = bytes.starts(with: byteOrderMark) ? bytes[3...] : bytes[...]
+        if !body.contains(0), String(validating: body, as: UTF8.self) != nil {
+            return SourceFile(path: path, text: String(decoding: body, as: UTF8.self))
+        }
+        var problems: [(line: Int, column: Int, message: String)] = []
+        var lineNumber = 0
+        for line in body.split(separator: 10, omittingEmptySubsequences: false) {
+            lineNumber += 1
+            var parser = Unicode.UTF8.ForwardParser()
+            var iterator = line.makeIterator()
+            var offset = 0
+            decoding: while problems.count < maximumProblems {
+                switch parser.parseScalar(from: &iterator) {
+                case let .valid(encoded):
+                    if encoded.count == 1, encoded.first == 0 {
+                        problems.append((lineNumber, offset + 1, "NUL byte in \(path): remove it (a command or value would end here)"))
+                    }
+                    offset += encoded.count
+                case let .error(length):
+                    let byte = line[line.startIndex + offset]
+                    problems.append((lineNumber, offset + 1, "invalid UTF-8 in \(path) (byte 0x\(String(byte, radix: 16, uppercase: true)) "
+                        + "does not start a valid character): save the file as UTF-8"))
+                    offset += length
+                case .emptyInput:
+                    break decoding
+                }
+            }
+        }
+        // Shown with U+FFFD for bad bytes and U+2400 (a visible NUL symbol) for NUL.
+        let shown = SourceFile(path: path, text: String(decoding: body, as: UTF8.self).replacingNUL())
+        throw DiagnosticList(problems.map { shown.diagnostic($0.message, line: $0.line, column: $0.column) })
+    }
+
+    static let byteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
+    /// A binary file given as an Mlfile would otherwise produce thousands of errors.
+    static let maximumProblems = 10
+
     public func location(line: Int, column: Int) -> SourceLocation {
         SourceLocation(file: path, line: line, column: column)
     }
@@ -26,5 +69,11 @@ public struct SourceFile: Sendable {
 
     public func diagnostic(_ message: String, at location: SourceLocation, notes: [String] = []) -> Diagnostic {
         diagnostic(message, line: location.line, column: location.column, notes: notes)
+    }
+}
+
+extension String {
+    fileprivate func replacingNUL() -> String {
+        String(String.UnicodeScalarView(unicodeScalars.map { $0 == "\0" ? "\u{2400}" : $0 }))
     }
 }

@@ -1,0 +1,68 @@
+import MLBuildCore
+import Testing
+
+/// The Mlfile's bytes are read as they are: a BOM is skipped, NUL and invalid UTF-8 are errors
+/// at their line:column (a NUL used to cut a `run` command short when it reached the shell;
+/// invalid bytes became U+FFFD).
+@Suite("Mlfile bytes: BOM, NUL, UTF-8")
+struct MlfileEncodingTests {
+    func rendered(_ bytes: [UInt8]) -> [String] {
+        do {
+            _ = try Mlfile.load(path: "Mlfile", bytes: bytes, environment: [:])
+            return []
+        } catch let list as DiagnosticList {
+            return list.diagnostics.map(\.rendered)
+        } catch {
+            return ["\(error)"]
+        }
+    }
+
+    @Test func aLeadingByteOrderMarkIsSkippedAndColumnsStayRight() throws {
+        let text = "task a\n    outputs = a.txt\n    run = echo hi > a.txt\n    ouputs = x\n"
+        let bytes: [UInt8] = [0xEF, 0xBB, 0xBF] + Array(text.utf8)
+        let mlfile = try Mlfile.load(path: "Mlfile", bytes: Array(bytes.dropLast("    ouputs = x\n".utf8.count)), environment: [:])
+        #expect(mlfile.targets.map(\.reference.description) == ["task:a"])
+        #expect(mlfile.targets.first?.nameLocation.column == 6)
+        // The same file with an unknown key: the key's own diagnostic is reported by the rule
+        // later; the parser still places the header at 1:1 and the body key at 4:5.
+        let withKey = try Mlfile.load(path: "Mlfile", bytes: bytes, environment: [:])
+        #expect(withKey.targets.first?.kindLocation == SourceLocation(file: "Mlfile", line: 1, column: 1))
+        #expect(withKey.targets.first?.keyLocations["ouputs"] == SourceLocation(file: "Mlfile", line: 4, column: 5))
+        // Through the String API too (U+FEFF is the same three bytes).
+        #expect(try Mlfile.load(path: "Mlfile", text: "\u{FEFF}task b\n    run = true\n", environment: [:]).targets.count == 1)
+    }
+
+    @Test func aNulByteIsAnErrorAtItsLineAndColumn() {
+        let bytes = Array("task a\n    run = echo safe".utf8) + [0] + Array("; rm -rf data\n".utf8)
+        #expect(rendered(bytes) == ["""
+        Mlfile:2:20: error: NUL byte in Mlfile: remove it (a command or value would end here)
+            \("    run = echo safe\u{2400}; rm -rf data")
+            \(String(repeating: " ", count: 19))^
+        """])
+    }
+
+    @Test func invalidUTF8IsAnErrorAtItsLineAndColumnNotReplaced() {
+        let bytes = Array("seed = 1\ntask a\n    run = echo caf".utf8) + [0xE9] + Array(" > out.txt\n".utf8)
+        #expect(rendered(bytes) == ["""
+        Mlfile:3:19: error: invalid UTF-8 in Mlfile (byte 0xE9 does not start a valid character): save the file as UTF-8
+            \("    run = echo caf\u{FFFD} > out.txt")
+            \(String(repeating: " ", count: 18))^
+        """])
+        // A truncated sequence at the end of a line, and a stray continuation byte: each reported.
+        let two = Array("task a\n    run = x".utf8) + [0xC3] + Array("\n    description = ".utf8) + [0x80] + [10]
+        let errors = rendered(two)
+        #expect(errors.count == 2)
+        #expect(errors.first?.hasPrefix("Mlfile:2:12: error: invalid UTF-8 in Mlfile (byte 0xC3") == true)
+        #expect(errors.last?.hasPrefix("Mlfile:3:19: error: invalid UTF-8 in Mlfile (byte 0x80") == true)
+    }
+
+    @Test func validUTF8IsKept() throws {
+        let mlfile = try Mlfile.load(path: "Mlfile", bytes: Array("task a\n    run = echo 'café ✓'\n".utf8), environment: [:])
+        #expect(mlfile.targets.first?.values["run"].map { String(String.UnicodeScalarView($0.scalars)) } == "echo 'café ✓'")
+    }
+
+    @Test func aBinaryFileGivesAFewErrorsNotThousands() {
+        let bytes = [UInt8](repeating: 0xFF, count: 100_000)
+        #expect(rendered(bytes).count == 10)
+    }
+}
