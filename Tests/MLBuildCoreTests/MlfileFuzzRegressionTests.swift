@@ -133,7 +133,7 @@ struct MlfileFuzzRegressionTests {
         return bytes
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func randomMutationsOfAValidMlfileNeverCrashAndPointInsideTheFile() {
         #expect(Self.load(Self.valid).mlfile?.diagnostics.isEmpty == true, "the starting point must be valid")
         var rng = SplitMix64(seed: 0x5EED_F022)
@@ -153,21 +153,21 @@ struct MlfileFuzzRegressionTests {
 
     // MARK: - Pathological inputs: bounded time, no crash
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func veryLongLinesLoad() throws {
         let long = String(repeating: "x", count: 1_000_000)
         let (outcome, seconds) = Self.timed { Self.load("task a\n    run = echo \(long)\n    outputs = \(long)\n") }
         #expect(outcome.problems.isEmpty)
         #expect(try outcome.mlfile?.targets.first?.values["run"]?.scalarValue().count == 1_000_005)
-        #expect(seconds < 10)
+        #expect(seconds < 60)  // hang detector, not a speed check
         // An unterminated quote and a comment that runs a million bytes.
         let (quoted, quotedSeconds) = Self.timed { Self.load("task a\n    run = \"\(long)\n#\(long)\n\(long)\n") }
         #expect(quoted.problems.isEmpty)
         #expect(Self.messages(quoted).contains { $0.hasPrefix("Mlfile:4:1000001: expected a setting") })
-        #expect(quotedSeconds < 10)
+        #expect(quotedSeconds < 60)  // hang detector, not a speed check
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func deepDollarBraceNestingIsAnError() {
         let depth = 100_000
         let text = "x = 1\ntask a\n    run = " + String(repeating: "${", count: depth) + "x" + String(repeating: "}", count: depth) + "\n"
@@ -175,10 +175,10 @@ struct MlfileFuzzRegressionTests {
         #expect(outcome.problems.isEmpty)
         // The first `}` closes the reference: its name is `${${…x`, which is no variable.
         #expect(Self.messages(outcome).first?.hasPrefix("Mlfile:3:11: unknown variable '${${") == true)
-        #expect(seconds < 10)
+        #expect(seconds < 60)  // hang detector, not a speed check
     }
 
-    @Test(.timeLimit(.minutes(1)), arguments: [10_000, 100_000])
+    @Test(.timeLimit(.minutes(5)), arguments: [10_000, 100_000])
     func longVariableChainsResolveWithoutRecursingPerLink(length: Int) throws {
         // v0 = ${v1}, v1 = ${v2}, … : resolving v0 first walks the whole chain.
         var text = ""
@@ -188,17 +188,17 @@ struct MlfileFuzzRegressionTests {
         #expect(outcome.problems.isEmpty)
         #expect(Self.messages(outcome) == [])
         #expect(try outcome.mlfile?.targets.first?.values["run"]?.scalarValue() == "echo end")
-        #expect(seconds < 20)
+        #expect(seconds < 120)  // hang detector, not a speed check
 
         // The same chain closed into a cycle: one clear error per variable, no stack overflow.
         let cyclic = text.replacingOccurrences(of: "v\(length) = end", with: "v\(length) = ${v0}")
         let (cycle, cycleSeconds) = Self.timed { Self.load(cyclic) }
         #expect(cycle.problems.isEmpty)
         #expect(Self.messages(cycle) == ["Mlfile:1:1: variable cycle: v0 -> v1 -> v2 -> v3 -> v4 -> v5 -> … \(length - 10) more … -> v\(length - 4) -> v\(length - 3) -> v\(length - 2) -> v\(length - 1) -> v\(length) -> v0"])
-        #expect(cycleSeconds < 20)
+        #expect(cycleSeconds < 120)  // hang detector, not a speed check
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func exponentialExpansionIsStoppedWithAnError() {
         // a1 = ${a0}${a0}, a2 = ${a1}${a1}, … would reach 2^64 characters.
         var text = "a0 = xxxxxxxx\n"
@@ -207,10 +207,10 @@ struct MlfileFuzzRegressionTests {
         let (outcome, seconds) = Self.timed { Self.load(text) }
         #expect(outcome.problems.isEmpty)
         #expect(Self.messages(outcome).contains { $0.contains("substituted values in Mlfile exceed") })
-        #expect(seconds < 20)
+        #expect(seconds < 120)  // hang detector, not a speed check
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func hundredThousandTargetsLoad() {
         var text = "out = build\n"
         for i in 0..<100_000 {
@@ -220,10 +220,10 @@ struct MlfileFuzzRegressionTests {
         #expect(outcome.problems.isEmpty)
         #expect(outcome.mlfile?.targets.count == 100_000)
         #expect(outcome.mlfile?.targets.last?.dependencies.map(\.reference.description) == ["task:t99998"])
-        #expect(seconds < 30)
+        #expect(seconds < 180)  // hang detector, not a speed check
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(5)))
     func suggestionsForHugeNamesStayCheap() {
         // An unknown reference of 200k characters among 1,000 long variable names.
         var text = ""
@@ -232,6 +232,6 @@ struct MlfileFuzzRegressionTests {
         let (outcome, seconds) = Self.timed { Self.load(text) }
         #expect(outcome.problems.isEmpty)
         #expect(Self.messages(outcome).count == 1)
-        #expect(seconds < 10)
+        #expect(seconds < 60)  // hang detector, not a speed check
     }
 }
