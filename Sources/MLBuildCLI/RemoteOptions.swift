@@ -28,6 +28,8 @@ struct RemoteOptions: ParsableArguments {
 
     /// The configured session, or nil when no remote cache is set.
     func session(environment: [String: String], onWarning: @escaping @Sendable (String) -> Void) throws -> RemoteCacheSession? {
+        // Checked even without a remote cache: a bad value is an error, never silently ignored.
+        let timeout = try requestTimeout(environment: environment)
         guard let text = remoteCache ?? environment["MLBUILD_REMOTE_CACHE"], !text.isEmpty else { return nil }
         do {
             let url = try RemoteCacheConfiguration.parseBaseURL(text)
@@ -46,14 +48,6 @@ struct RemoteOptions: ParsableArguments {
                 }
                 upload = parsed
             }
-            var timeout = 30.0
-            if let text = remoteTimeout ?? environment["MLBUILD_REMOTE_TIMEOUT"].flatMap({ $0.isEmpty ? nil : $0 }) {
-                let source = remoteTimeout != nil ? "--remote-timeout" : "MLBUILD_REMOTE_TIMEOUT"
-                guard let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds.isFinite, seconds > 0, seconds <= 86_400 else {
-                    throw CLIError.usage("\(source) must be a number of seconds between 0 and 86400, not '\(text)'")
-                }
-                timeout = seconds
-            }
             let configuration = RemoteCacheConfiguration(baseURL: url, header: header, uploadEnabled: upload, requestTimeout: timeout)
             return RemoteCacheSession(configuration: configuration, onWarning: onWarning)
         } catch let error as CLIError {
@@ -61,5 +55,15 @@ struct RemoteOptions: ParsableArguments {
         } catch {
             throw CLIError.usage("remote cache: \(error)")
         }
+    }
+
+    /// `--remote-timeout`, else `MLBUILD_REMOTE_TIMEOUT`, else 30 s.
+    func requestTimeout(environment: [String: String]) throws -> Double {
+        guard let text = remoteTimeout ?? environment["MLBUILD_REMOTE_TIMEOUT"].flatMap({ $0.isEmpty ? nil : $0 }) else { return 30 }
+        let source = remoteTimeout != nil ? "--remote-timeout" : "MLBUILD_REMOTE_TIMEOUT"
+        guard let seconds = Double(text.trimmingCharacters(in: .whitespaces)), seconds.isFinite, seconds > 0, seconds <= 86_400 else {
+            throw CLIError.usage("\(source) must be a number of seconds between 0 and 86400, not '\(text)'")
+        }
+        return seconds
     }
 }

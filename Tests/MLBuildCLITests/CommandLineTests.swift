@@ -67,6 +67,13 @@ struct CommandLineTests {
         // A valid one is not contacted when nothing needs it.
         let valid = try ws.run([], environment: ["MLBUILD_REMOTE_CACHE": "http://127.0.0.1:9"])
         #expect(valid.status == 0, "\(valid.output)")
+        // A bad timeout too, with or without a remote cache, from the flag or the environment.
+        let timeout = try ws.run(["--remote-timeout", "soon"])
+        #expect(timeout.status == 2)
+        #expect(timeout.stderr == "error: --remote-timeout must be a number of seconds between 0 and 86400, not 'soon'\n")
+        let timeoutEnvironment = try ws.run([], environment: ["MLBUILD_REMOTE_TIMEOUT": "-1"])
+        #expect(timeoutEnvironment.status == 2)
+        #expect(timeoutEnvironment.stderr == "error: MLBUILD_REMOTE_TIMEOUT must be a number of seconds between 0 and 86400, not '-1'\n")
     }
 
     @Test func anMlfileWithAByteOrderMarkBuilds() throws {
