@@ -27,5 +27,9 @@ let package = Package(
         // libFuzzer's driver runs the fuzzer; build with `-Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library`.
         .target(name: "CFuzzerEntry"),
         .executableTarget(name: "MlfileFuzzer", dependencies: ["CFuzzerEntry", "MLBuildCore", "MLBuildEngine", "MLBuildRules"]),
+        // model.json decoding + validation, and `mlbuild predict` input mapping (see ./run).
+        .target(name: "ModelFuzzSupport", dependencies: ["MLBuildTraining", "MLBuildDatasets", "MLBuildRules"]),
+        .executableTarget(name: "ModelJSONFuzzer", dependencies: ["CFuzzerEntry", "ModelFuzzSupport", "MLBuildDatasets", "MLBuildRules"]),
+        .executableTarget(name: "PredictInputFuzzer", dependencies: ["CFuzzerEntry", "ModelFuzzSupport", "MLBuildDatasets", "MLBuildRules"]),
     ]
 )
