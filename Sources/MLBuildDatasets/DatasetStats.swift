@@ -27,7 +27,7 @@ public struct DatasetStats: Codable, Sendable, Equatable {
     }
 
     public func write(to url: URL) throws {
-        try AtomicFile.write(try CanonicalJSON.encode(self), to: url)
+        try CanonicalJSON.write(self, to: url)
     }
 
     public static let quantileLevels: [(key: String, p: Double)] = [

@@ -33,6 +33,13 @@ public enum DecodingFailure {
 
     /// `a.b[2].c: ` (empty for the root).
     static func at(_ path: [any CodingKey], _ prefix: String) -> String {
+        let out = fieldPath(path)
+        let full = prefix.isEmpty ? out : (out.isEmpty ? String(prefix.dropLast(prefix.hasSuffix(".") ? 1 : 0)) : prefix + out)
+        return full.isEmpty ? "" : full + ": "
+    }
+
+    /// A coding path as the file spells it: `a.b[2].c`.
+    public static func fieldPath(_ path: [any CodingKey]) -> String {
         var out = ""
         for key in path {
             if let i = key.intValue {
@@ -41,8 +48,7 @@ public enum DecodingFailure {
                 out += (out.isEmpty ? "" : ".") + key.stringValue
             }
         }
-        let full = prefix.isEmpty ? out : (out.isEmpty ? String(prefix.dropLast(prefix.hasSuffix(".") ? 1 : 0)) : prefix + out)
-        return full.isEmpty ? "" : full + ": "
+        return out
     }
 
     static func name(_ type: Any.Type) -> String {

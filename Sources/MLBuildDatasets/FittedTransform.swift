@@ -81,7 +81,7 @@ public struct FittedTransform: Codable, Sendable, Equatable {
     }
 
     public func write(to url: URL) throws {
-        try AtomicFile.write(try CanonicalJSON.encode(self), to: url)
+        try CanonicalJSON.write(self, to: url)
     }
 
     /// The feature rows of `rows` of `table` (all rows when nil). Throws naming the column when a

@@ -153,6 +153,74 @@ struct ModelFuzzRegressionTests {
         #expect(decoded > 20)
     }
 
+    /// Every value of a JSON tree with its path (keys and array indices).
+    static func paths(_ value: JSONValue, _ prefix: [String] = []) -> [[String]] {
+        switch value {
+        case .object(let members): [prefix] + members.keys.sorted().flatMap { paths(members[$0] ?? .null, prefix + [$0]) }
+        case .array(let items): [prefix] + items.indices.flatMap { paths(items[$0], prefix + [String($0)]) }
+        default: [prefix]
+        }
+    }
+
+    static func value(_ root: JSONValue, at path: ArraySlice<String>) -> JSONValue? {
+        guard let key = path.first else { return root }
+        switch root {
+        case .object(let members): return members[key].flatMap { value($0, at: path.dropFirst()) }
+        case .array(let items): return Int(key).flatMap { items.indices.contains($0) ? value(items[$0], at: path.dropFirst()) : nil }
+        default: return nil
+        }
+    }
+
+    /// `root` with the value at `path` replaced by `new` (nil removes a key or an array item).
+    static func replacing(_ root: JSONValue, at path: ArraySlice<String>, with new: JSONValue?) -> JSONValue? {
+        guard let key = path.first else { return new }
+        switch root {
+        case .object(var members):
+            members[key] = replacing(members[key] ?? .null, at: path.dropFirst(), with: new)
+            return .object(members)
+        case .array(var items):
+            guard let i = Int(key), items.indices.contains(i) else { return root }
+            if let item = replacing(items[i], at: path.dropFirst(), with: new) { items[i] = item } else { items.remove(at: i) }
+            return .array(items)
+        default:
+            return root
+        }
+    }
+
+    /// Semantic edits a byte fuzzer rarely makes: any value of a valid model.json replaced by an
+    /// extreme or differently typed one, removed, or swapped with another value of the file.
+    @Test(.timeLimit(.minutes(5))) func randomStructuralEditsOfModelJSONKeepTheInvariants() throws {
+        let seeds = try Self.seeds("model-json").filter { !$0.name.hasPrefix("invalid-") && !$0.name.contains("canonical") }
+        let trees = try seeds.map { try JSONDecoder().decode(JSONValue.self, from: Data($0.bytes)) }
+        let replacements: [JSONValue] = [
+            .null, .bool(true), .number(0), .number(-1), .number(1), .number(2), .number(1e308), .number(-1e308),
+            .number(5e-324), .number(9_007_199_254_740_993), .number(0.5), .string(""), .string("basic"), .string("one_hot"),
+            .string("buckets"), .string("numeric"), .string("bool"), .string("category"), .string("string"), .string("regression"),
+            .array([]), .array([.string("basic"), .string("plus")]), .array([.number(3), .number(1)]), .object([:]),
+        ]
+        var rng = SplitMix64(seed: 11)
+        var decoded = 0
+        for i in 0 ..< 1000 {
+            var tree = trees[i % trees.count]
+            for _ in 0 ... Int(rng.next() % 2) {
+                let all = Self.paths(tree).filter { !$0.isEmpty }
+                let path = all[Int(rng.next() % UInt64(all.count))]
+                let new: JSONValue?
+                switch rng.next() % 4 {
+                case 0: new = nil
+                case 1: new = Self.value(tree, at: all[Int(rng.next() % UInt64(all.count))][...])
+                default: new = replacements[Int(rng.next() % UInt64(replacements.count))]
+                }
+                tree = Self.replacing(tree, at: path[...], with: new) ?? tree
+            }
+            let bytes = Array(CanonicalJSON.serialize(tree))
+            let (problems, ok) = Self.checkModel(bytes)
+            #expect(problems == [], "edit \(i): \(String(decoding: bytes, as: UTF8.self).prefix(600))")
+            if ok { decoded += 1 }
+        }
+        #expect(decoded > 20)
+    }
+
     // MARK: - predict input
 
     static func artifacts() throws -> [ModelArtifact] {

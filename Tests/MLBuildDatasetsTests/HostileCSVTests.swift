@@ -168,6 +168,20 @@ import Testing
         #expect(drift.entries.map(\.psi).allSatisfy { $0.isFinite })
     }
 
+    /// The last line of defence: a non-finite number on its way into a JSON file names the file
+    /// and the field instead of surfacing as `EncodingError.invalidValue … Double.inf`.
+    @Test func aNonFiniteNumberInAJSONFileNamesTheFileAndField() throws {
+        var stats = DatasetStats.compute(Self.bigColumn([1, 2]))
+        stats.columns["x"]?.std = .infinity
+        try withTempDirectory { dir in
+            let url = dir.appendingPathComponent("stats.json")
+            #expect(throws: DatasetError.format(path: url.path, message: "cannot write columns.x.std = inf: JSON numbers must be finite")) {
+                try stats.write(to: url)
+            }
+            #expect(!FileManager.default.fileExists(atPath: url.path))
+        }
+    }
+
     /// Wherever the plain two-pass formula does not overflow, the result is the same bits: below
     /// 2^480 nothing is scaled, and above it (1e150) scaling by a power of two is exact.
     @Test func momentsOfOrdinaryDataAreThePlainFormulaExactly() throws {
