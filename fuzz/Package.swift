@@ -14,7 +14,8 @@ let package = Package(
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "MLBuildCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")], exclude: ["README.md"]),
-        .target(name: "MLBuildCache", dependencies: ["MLBuildCore", .product(name: "Crypto", package: "swift-crypto")], exclude: ["README.md"]),
+        .target(name: "CCurl"),
+        .target(name: "MLBuildCache", dependencies: ["MLBuildCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")], exclude: ["README.md"]),
         .target(name: "MLBuildEngine", dependencies: ["MLBuildCore", "MLBuildCache"], exclude: ["README.md"]),
         .target(name: "MLBuildTraining", exclude: ["README.md"]),
         .target(name: "MLBuildDatasets", dependencies: ["MLBuildTraining"], exclude: ["README.md"]),
@@ -27,5 +28,9 @@ let package = Package(
         // libFuzzer's driver runs the fuzzer; build with `-Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library`.
         .target(name: "CFuzzerEntry"),
         .executableTarget(name: "MlfileFuzzer", dependencies: ["CFuzzerEntry", "MLBuildCore", "MLBuildEngine", "MLBuildRules"]),
+        // model.json decoding + validation, and `mlbuild predict` input mapping (see ./run).
+        .target(name: "ModelFuzzSupport", dependencies: ["MLBuildTraining", "MLBuildDatasets", "MLBuildRules"]),
+        .executableTarget(name: "ModelJSONFuzzer", dependencies: ["CFuzzerEntry", "ModelFuzzSupport", "MLBuildDatasets", "MLBuildRules"]),
+        .executableTarget(name: "PredictInputFuzzer", dependencies: ["CFuzzerEntry", "ModelFuzzSupport", "MLBuildDatasets", "MLBuildRules"]),
     ]
 )

@@ -121,6 +121,7 @@ struct CSVParser {
                         line += 1
                         break fields
                     }
+                    if c == Self.cr { throw Self.crOnly(name, line: line) }
                     throw DatasetError.csv(
                         path: name, line: line,
                         message: "unexpected character '\(Self.printable(c))' after a closing quote (field \(used - recordStart))")
@@ -151,7 +152,16 @@ struct CSVParser {
                 var names: [String] = []
                 for i in 0 ..< found {
                     let s = spans[i]
-                    names.append(String(decoding: UnsafeBufferPointer(start: base + s.start, count: s.length), as: UTF8.self))
+                    let bytes = UnsafeBufferPointer(start: UnsafePointer(base + s.start), count: s.length)
+                    // A CR left inside a header field means the lines end with CR alone: the whole
+                    // file then reads as one huge header.
+                    if Self.hasBareCR(bytes) { throw Self.crOnly(name, line: recordLine) }
+                    if let offset = UTF8Check.firstInvalidOffset(bytes) {
+                        throw DatasetError.csv(
+                            path: name, line: recordLine,
+                            message: "header field \(i + 1) '\(UTF8Check.shown(bytes))' is not UTF-8 (\(UTF8Check.problem(bytes, at: offset))); re-encode the file as UTF-8")
+                    }
+                    names.append(String(decoding: bytes, as: UTF8.self))
                 }
                 try header(names)
                 if capacity < Self.batchSize * fieldCount {
@@ -175,6 +185,16 @@ struct CSVParser {
             throw DatasetError.csv(path: name, line: 1, message: "empty file: expected a header row")
         }
         try flush()
+    }
+
+    /// A CR not followed by LF.
+    static func hasBareCR(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        for (j, c) in bytes.enumerated() where c == cr && (j + 1 == bytes.count || bytes[j + 1] != lf) { return true }
+        return false
+    }
+
+    static func crOnly(_ name: String, line: Int) -> DatasetError {
+        .csv(path: name, line: line, message: "lines end with CR only (classic Mac line endings); convert the file to LF or CRLF line endings")
     }
 
     private static func printable(_ c: UInt8) -> String {

@@ -26,6 +26,20 @@ public enum CanonicalJSON {
         return Data(out.utf8)
     }
 
+    /// Encodes `value` into the file at `url` (atomically). A number JSON cannot hold (an
+    /// infinity) is an error naming the file and the field, not an `EncodingError` dump.
+    public static func write<T: Encodable>(_ value: T, to url: URL) throws {
+        let data: Data
+        do {
+            data = try encode(value)
+        } catch let EncodingError.invalidValue(bad, context) {
+            throw DatasetError.format(
+                path: url.path,
+                message: "cannot write \(DecodingFailure.fieldPath(context.codingPath)) = \(bad): JSON numbers must be finite")
+        }
+        try AtomicFile.write(data, to: url)
+    }
+
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
         let raw = try JSONEncoder().encode(value)
         return serialize(try JSONDecoder().decode(JSONValue.self, from: raw))

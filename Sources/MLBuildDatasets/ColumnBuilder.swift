@@ -12,8 +12,10 @@ struct ColumnBuilder {
     private var bools: [Bool] = []
     private var codes: [UInt32] = []
     private var interner = ByteInterner()
-    /// interner code → declared category index, or -1 when not declared.
+    /// interner code → declared category index, -1 when not declared, -2 when not UTF-8.
     private var categoryIndex: [Int32] = []
+    /// string columns: interner code → whether the value is UTF-8 (checked once per distinct value).
+    private var validText: [Bool] = []
     private var seenInts: Set<Int64> = []
     private var seenFloats: Set<UInt64> = []
     private var seenBools: Set<Bool> = []
@@ -25,6 +27,7 @@ struct ColumnBuilder {
     var maxTally = ViolationTally()
     var categoryTally = ViolationTally()
     var uniqueTally = ViolationTally()
+    var encodingTally = ViolationTally()
     /// Per-cell errors (prediction mode only).
     var rowErrors: [RowError] = []
 
@@ -105,17 +108,22 @@ struct ColumnBuilder {
             if spec.unique, !seenBools.insert(v).inserted { duplicate(t, line) }
         case .string:
             let (code, isNew) = interner.intern(t)
+            if isNew { validText.append(UTF8Check.isValid(t)) }
+            if !validText[code] { return encodingError(t, line) }
             nulls.append(false)
             codes.append(UInt32(code))
             if spec.unique, !isNew { duplicate(t, line) }
         case .category:
             let (code, isNew) = interner.intern(t)
             if isNew {
-                let s = interner.string(code)
-                categoryIndex.append(Int32(categories.firstIndex(of: s) ?? -1))
+                // Matched only once known to be UTF-8: a decoded invalid value could equal a
+                // declared category that holds U+FFFD.
+                let index = UTF8Check.isValid(t) ? Int32(categories.firstIndex(of: interner.string(code)) ?? -1) : -2
+                categoryIndex.append(index)
                 seenCodes.append(false)
             }
             let index = categoryIndex[code]
+            if index == -2 { return encodingError(t, line) }
             if index < 0 {
                 categoryTally.add(line: line, example: ColumnBuilder.text(t))
                 if collectRowErrors { rowError(line, "\(Self.detail(spec.type)): '\(Self.text(t))' is not a declared category") }
@@ -128,6 +136,16 @@ struct ColumnBuilder {
                 if seenCodes[code] { duplicate(t, line) } else { seenCodes[code] = true }
             }
         }
+    }
+
+    /// A text cell that is not UTF-8: a violation (a row error when predicting), stored as null.
+    private mutating func encodingError(_ t: UnsafeBufferPointer<UInt8>, _ line: Int) {
+        encodingTally.add(line: line, example: ColumnBuilder.text(t))
+        if collectRowErrors {
+            let offset = UTF8Check.firstInvalidOffset(t) ?? 0
+            rowError(line, "'\(Self.text(t))' is not UTF-8 (\(UTF8Check.problem(t, at: offset))); re-encode the file as UTF-8")
+        }
+        appendNull()
     }
 
     private mutating func typeError(_ t: UnsafeBufferPointer<UInt8>, _ line: Int) {
@@ -156,7 +174,8 @@ struct ColumnBuilder {
         rowErrors.append(RowError(line: line, column: spec.name, message: message))
     }
 
-    static func text(_ t: UnsafeBufferPointer<UInt8>) -> String { String(decoding: t, as: UTF8.self) }
+    /// A cell as shown in messages: invalid UTF-8 bytes as `\xNN`, long cells cut.
+    static func text(_ t: UnsafeBufferPointer<UInt8>) -> String { UTF8Check.shown(t) }
 
     static func article(_ type: ColumnType) -> String {
         switch type {
@@ -181,6 +200,13 @@ struct ColumnBuilder {
             }
         }
         add(typeTally, "type", "type \(spec.type.name)")
+        if encodingTally.count > 0 {
+            let n = encodingTally.count
+            out.append(Violation(
+                column: spec.name, rule: "utf8", detail: "UTF-8 text", count: n, lines: encodingTally.lines,
+                example: encodingTally.example,
+                note: "\(n) row\(n == 1 ? " is" : "s are") not valid UTF-8 (mlbuild reads CSV as UTF-8: re-encode the file, e.g. with iconv -f LATIN1 -t UTF-8)"))
+        }
         add(notNullTally, "not_null", "not null")
         add(categoryTally, "category", Self.detail(spec.type))
         if let lo = spec.min { add(minTally, "min", "min=\(CanonicalJSON.format(lo))") }

@@ -27,7 +27,7 @@ public struct DatasetStats: Codable, Sendable, Equatable {
     }
 
     public func write(to url: URL) throws {
-        try AtomicFile.write(try CanonicalJSON.encode(self), to: url)
+        try CanonicalJSON.write(self, to: url)
     }
 
     public static let quantileLevels: [(key: String, p: Double)] = [
@@ -98,20 +98,15 @@ public struct ColumnStats: Codable, Sendable, Equatable {
             case .float(let v): for r in 0 ..< v.count where !column.nulls[r] { values.append(v[r]) }
             default: break
             }
-            guard let first = values.first else { return s }
-            var sum = 0.0
+            guard let first = values.first, let moments = Moments(values) else { return s }
             var lo = first
             var hi = first
             for v in values {
-                sum += v
                 lo = Swift.min(lo, v)
                 hi = Swift.max(hi, v)
             }
-            let mean = sum / Double(values.count)
-            var ss = 0.0
-            for v in values { ss += (v - mean) * (v - mean) }
-            s.mean = mean
-            s.std = (ss / Double(values.count)).squareRoot()
+            s.mean = moments.mean
+            s.std = moments.std
             s.min = lo
             s.max = hi
             s.histogram = Histogram(values: values, min: lo, max: hi)
@@ -156,7 +151,14 @@ public struct ColumnStats: Codable, Sendable, Equatable {
         let h = Double(values.count - 1) * p
         let lo = Int(h.rounded(.down))
         let hi = Swift.min(lo + 1, values.count - 1)
-        return values[lo] + (h - Double(lo)) * (values[hi] - values[lo])
+        let fraction = h - Double(lo)
+        let gap = values[hi] - values[lo]
+        guard gap.isFinite else {
+            // Order statistics more than the largest double apart (-1e308 and 1e308): the same
+            // point computed in halves, which cannot overflow.
+            return fraction == 0 ? values[lo] : 2 * (values[lo] / 2 + fraction * (values[hi] / 2 - values[lo] / 2))
+        }
+        return values[lo] + fraction * gap
     }
 
     private static func sortedFrequencies(_ pairs: [(String, Int)]) -> [Frequency] {
@@ -180,8 +182,13 @@ public struct Histogram: Codable, Sendable, Equatable {
     }
 
     init(values: [Double], min: Double, max: Double) {
+        // A range so wide that (max − min) · 10 overflows (min -1e308, max 1e308) is stepped in
+        // halves: every intermediate then stays between min / 2 and max / 2.
+        let wide = !((max - min) * Double(Self.binCount)).isFinite
         edges = (0 ... Self.binCount).map { i in
-            i == Self.binCount ? max : min + (max - min) * Double(i) / Double(Self.binCount)
+            if i == Self.binCount { return max }
+            if wide { return 2 * (min / 2 + (max / 2 - min / 2) / Double(Self.binCount) * Double(i)) }
+            return min + (max - min) * Double(i) / Double(Self.binCount)
         }
         var c = [Int](repeating: 0, count: Self.binCount)
         for v in values { c[Self.bin(v, min: min, max: max)] += 1 }
@@ -191,7 +198,11 @@ public struct Histogram: Codable, Sendable, Equatable {
     @inline(__always)
     public static func bin(_ x: Double, min: Double, max: Double) -> Int {
         guard max > min else { return x <= min ? 0 : binCount - 1 }
-        let scaled = (x - min) / (max - min) * Double(binCount)
+        var scaled = (x - min) / (max - min) * Double(binCount)
+        if !(max - min).isFinite || !(x - min).isFinite {
+            // Differences past the largest double: the same ratio of halves.
+            scaled = (x / 2 - min / 2) / (max / 2 - min / 2) * Double(binCount)
+        }
         if !(scaled >= 0) { return 0 }
         if scaled >= Double(binCount - 1) { return binCount - 1 }
         return Int(scaled)

@@ -227,7 +227,7 @@ public enum FeatureBuilder {
                         throw DatasetError.features(message: "impute: column '\(c.name)' has no values in the training rows to \(how.name) from")
                     }
                     switch how {
-                    case .mean: step.imputeValue = trainValues.reduce(0, +) / Double(trainValues.count)
+                    case .mean: step.imputeValue = Moments(trainValues)?.mean
                     case .median: step.imputeValue = ColumnStats.quantile(trainValues.sorted(), 0.5)
                     case .mode: step.imputeValue = mode(trainValues)
                     case .constant(let v): step.imputeValue = constantValue(v, c, schemaFile.options)
@@ -246,16 +246,19 @@ public enum FeatureBuilder {
                     continue
                 }
                 if spec.standardize.contains(c.name) {
-                    let mean = fitted.reduce(0, +) / Double(fitted.count)
-                    var ss = 0.0
-                    for x in fitted { ss += (x - mean) * (x - mean) }
-                    let std = (ss / Double(fitted.count)).squareRoot()
+                    // Overflow-safe (a column of 1e308 has a finite mean and std).
+                    let moments = Moments(fitted)
+                    let std = moments?.std ?? 0
                     step.scaling = "standardize"
-                    step.center = mean
+                    step.center = moments?.mean ?? 0
                     step.scale = std > 0 ? std : 1
                 } else if spec.minmax.contains(c.name) {
                     let lo = fitted.min() ?? 0
                     let hi = fitted.max() ?? 0
+                    guard (hi - lo).isFinite else {
+                        throw DatasetError.features(
+                            message: "minmax: column '\(c.name)' spans \(CanonicalJSON.format(lo)) to \(CanonicalJSON.format(hi)) in the training rows, a range larger than the largest double; use standardize for this column")
+                    }
                     step.scaling = "minmax"
                     step.center = lo
                     step.scale = hi > lo ? hi - lo : 1

@@ -62,16 +62,26 @@ public struct FittedTransform: Codable, Sendable, Equatable {
         }
     }
 
+    /// Reads and validates (`problems()`) a transform.json; errors name the file and the field.
     public static func read(from url: URL) throws -> FittedTransform {
+        let data: Data
         do {
-            return try JSONDecoder().decode(FittedTransform.self, from: try Data(contentsOf: url))
+            data = try Data(contentsOf: url)
         } catch {
-            throw DatasetError.format(path: url.path, message: "not a valid transform.json: \(error)")
+            throw DatasetError.io(path: url.path, message: "cannot read: \(error.localizedDescription)")
         }
+        let transform: FittedTransform
+        do {
+            transform = try JSONDecoder().decode(FittedTransform.self, from: data)
+        } catch {
+            throw DatasetError.format(path: url.path, message: "not a valid transform.json: \(DecodingFailure.describe(error, data: data))")
+        }
+        try transform.validate(path: url.path)
+        return transform
     }
 
     public func write(to url: URL) throws {
-        try AtomicFile.write(try CanonicalJSON.encode(self), to: url)
+        try CanonicalJSON.write(self, to: url)
     }
 
     /// The feature rows of `rows` of `table` (all rows when nil). Throws naming the column when a
@@ -80,6 +90,12 @@ public struct FittedTransform: Codable, Sendable, Equatable {
     public func features(of table: ColumnarTable, rows: [Int]? = nil) throws -> Matrix {
         let rows = rows ?? Array(0 ..< table.rowCount)
         let width = featureNames.count
+        // Each step writes its own width: together they must fill the row exactly (`problems()`
+        // says which step is at fault).
+        let made = steps.reduce(0) { $0 + $1.width }
+        guard made == width else {
+            throw DatasetError.features(message: "the transform's steps make \(made) features but it names \(width) (feature_names); the transform is inconsistent")
+        }
         var values = [Double](repeating: 0, count: rows.count * width)
         var offset = 0
         for step in steps {
@@ -92,6 +108,16 @@ public struct FittedTransform: Codable, Sendable, Equatable {
             offset += step.width
         }
         return Matrix(rows: rows.count, columns: width, values: values)
+    }
+
+    /// The column whose step makes feature `k` (matrix column order), or nil when out of range.
+    public func column(ofFeature k: Int) -> String? {
+        var offset = 0
+        for step in steps {
+            if k < offset + step.width { return k >= offset ? step.column : nil }
+            offset += step.width
+        }
+        return nil
     }
 
     /// Label values of `rows` (class index or the number); throws on a null or unknown label.
@@ -168,7 +194,13 @@ extension FittedTransform.ColumnTransform {
             values[i + k] = 1
         default:
             let x = try base(column, row: r, line: line)
-            if let center, let scale { values[i] = (x - center) / scale } else { values[i] = x }
+            if let center, let scale {
+                let d = x - center
+                // x and center on opposite sides of ±1e308: the same quotient from halves.
+                values[i] = d.isFinite ? d / scale : (x / 2 - center / 2) / scale * 2
+            } else {
+                values[i] = x
+            }
         }
     }
 }

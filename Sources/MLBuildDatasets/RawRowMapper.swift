@@ -35,6 +35,11 @@ public struct RawRowMapper: Sendable {
     }
 
     public func map(source: some TableSource) throws -> Mapped {
+        // A transform decoded from a file a user may have edited is checked before any row.
+        let problems = transform.problems()
+        if !problems.isEmpty {
+            throw DatasetError.features(message: FittedTransform.describe(problems, field: ""))
+        }
         let schema = transform.schema
         let used = Set(transform.steps.map(\.column))
         let optional = Set(schema.columns.map(\.name).filter { !used.contains($0) })
@@ -59,8 +64,29 @@ public struct RawRowMapper: Sendable {
                 keep.append(r)
             }
         }
+        var matrix = try transform.features(of: table, rows: keep)
+        // A finite cell can still map to an infinite feature (1e308 standardized by a small
+        // scale): such a row is reported, never scored as if the value were missing.
+        let width = matrix.columns
+        var finite: [Int] = []
+        for (i, r) in keep.enumerated() {
+            if let k = (0 ..< width).first(where: { !matrix.values[i * width + $0].isFinite }) {
+                let column = transform.column(ofFeature: k) ?? transform.featureNames[k]
+                errors.append(RowError(
+                    line: table.lines[r], column: column,
+                    message: "the value \(table.column(named: column)?.text(at: r) ?? "") maps to feature '\(transform.featureNames[k])' = \(matrix.values[i * width + k]), not a finite number"))
+            } else {
+                finite.append(i)
+            }
+        }
+        if finite.count != keep.count {
+            var values: [Double] = []
+            values.reserveCapacity(finite.count * width)
+            for i in finite { values += matrix.values[i * width ..< (i + 1) * width] }
+            matrix = Matrix(rows: finite.count, columns: width, values: values)
+            keep = finite.map { keep[$0] }
+        }
         errors.sort { ($0.line, $0.column) < ($1.line, $1.column) }
-        let matrix = try transform.features(of: table, rows: keep)
         var ids: [String]?
         if let idName = transform.idColumns.first, let idColumn = table.column(named: idName),
            idColumn.nullCount < table.rowCount || table.rowCount == 0 {

@@ -27,6 +27,6 @@ public struct SchemaFile: Codable, Sendable, Equatable {
     }
 
     public func write(to url: URL) throws {
-        try AtomicFile.write(try CanonicalJSON.encode(self), to: url)
+        try CanonicalJSON.write(self, to: url)
     }
 }

@@ -22,7 +22,15 @@ public enum SchemaInferrer {
             },
             batch: { batch in
                 for f in 0 ..< batch.fieldCount {
-                    for r in 0 ..< batch.count { states[f].add(NumberParser.trimmed(batch.bytes(r, f)), reader: reader) }
+                    for r in 0 ..< batch.count {
+                        let t = NumberParser.trimmed(batch.bytes(r, f))
+                        if let offset = UTF8Check.firstInvalidOffset(t) {
+                            throw DatasetError.csv(
+                                path: source.name, line: batch.line(r),
+                                message: "column '\(names[f])': '\(UTF8Check.shown(t))' is not UTF-8 (\(UTF8Check.problem(t, at: offset))); re-encode the file as UTF-8")
+                        }
+                        states[f].add(t, reader: reader)
+                    }
                 }
             })
         return Schema(columns: zip(names, states).map { $1.spec(name: $0) })

@@ -2,7 +2,7 @@
 public struct Violation: Sendable, Equatable {
     /// nil for dataset-level rules (`min_rows`, `unique(...)` over several columns).
     public var column: String?
-    /// Stable rule id: type, not_null, min, max, category, unique, max_null_fraction, min_rows.
+    /// Stable rule id: type, utf8, not_null, min, max, category, unique, max_null_fraction, min_rows.
     public var rule: String
     /// The rule as the user wrote it, e.g. `min=0`, `category(a, b)`, `unique(a, b)`.
     public var detail: String

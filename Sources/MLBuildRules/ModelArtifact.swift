@@ -103,15 +103,21 @@ public struct ModelArtifact: Sendable {
 
     // MARK: - Reading
 
-    private struct Envelope: Decodable {
+    private struct Header: Decodable {
         var format: String?
         var format_version: Int?
+    }
+
+    private struct Envelope: Decodable {
+        var algorithm: String?
         var task: TrainingTask
         var model: TrainedModel
         var transform: FittedTransform
+        var input: JSONValue?
+        var output: JSONValue?
     }
 
-    /// Reads a model.json; errors name the file.
+    /// Reads and validates a model.json; errors name the file and the field at fault.
     public static func read(from path: String) throws -> ModelArtifact {
         let data: Data
         do {
@@ -119,22 +125,104 @@ public struct ModelArtifact: Sendable {
         } catch {
             throw ModelArtifactError("\(path): cannot read: \(error.localizedDescription)")
         }
-        let envelope: Envelope
+        return try decode(data, path: path)
+    }
+
+    /// Decodes and validates model.json bytes (`path` names the file in errors). Nothing is
+    /// trusted that prediction reads: the format and version, every field's type, the embedded
+    /// transform (`FittedTransform.problems`), the model's numbers (`TrainedModel.problems`), and
+    /// that the three agree — transform width = feature names = model width, the task, the
+    /// classes, and the `input`/`output` sections, which must describe this transform and model.
+    public static func decode(_ data: Data, path: String) throws -> ModelArtifact {
+        let header: Header
         do {
-            envelope = try JSONDecoder().decode(Envelope.self, from: data)
+            header = try JSONDecoder().decode(Header.self, from: data)
         } catch {
-            throw ModelArtifactError("\(path): not a valid mlbuild model.json: \(error)")
+            throw ModelArtifactError("\(path): not an mlbuild model.json: \(DecodingFailure.describe(error, data: data))")
         }
-        guard envelope.format == format, let version = envelope.format_version else {
-            throw ModelArtifactError("\(path): not an mlbuild model.json (no \"format\": \"\(format)\")")
+        guard header.format == format, let version = header.format_version else {
+            throw ModelArtifactError("\(path): not an mlbuild model.json (no \"format\": \"\(format)\" with a \"format_version\")")
         }
         guard version == formatVersion else {
             throw ModelArtifactError("\(path): model.json format version \(version) is not supported (this mlbuild reads version \(formatVersion))")
         }
-        guard envelope.model.featureCount == envelope.transform.featureNames.count else {
-            throw ModelArtifactError("\(path): the model expects \(envelope.model.featureCount) features but the transform makes \(envelope.transform.featureNames.count)")
+        let envelope: Envelope
+        do {
+            envelope = try JSONDecoder().decode(Envelope.self, from: data)
+        } catch let error as TrainingError {
+            // Thrown while decoding `model` (tree structure, unknown algorithm).
+            throw invalid(path, ["model: \(error.description)"])
+        } catch {
+            throw invalid(path, [DecodingFailure.describe(error, data: data)])
         }
-        return ModelArtifact(task: envelope.task, model: envelope.model, transform: envelope.transform)
+        var problems = envelope.transform.problems().map { "transform." + $0 }
+        problems += envelope.model.problems().map { "model." + $0 }
+        let artifact = ModelArtifact(task: envelope.task, model: envelope.model, transform: envelope.transform)
+        if let algorithm = envelope.algorithm, algorithm != envelope.model.algorithm {
+            problems.append("algorithm: '\(algorithm)', but model.algorithm is '\(envelope.model.algorithm)'")
+        }
+        if envelope.task != envelope.model.task {
+            problems.append("task: '\(envelope.task.rawValue)', but the \(envelope.model.algorithm) model is a \(envelope.model.task.rawValue) model")
+        }
+        let featureNames = envelope.transform.featureNames
+        if envelope.model.featureCount != featureNames.count {
+            problems.append("model: the model reads \(envelope.model.featureCount) features but transform.feature_names lists \(featureNames.count)")
+        }
+        if envelope.task == .classification, let classes = envelope.transform.label.classes, classes.count != 2 {
+            problems.append("transform.label.classes: a classifier needs exactly 2 classes, found \(classes.count)")
+        }
+        // `input` and `output` are derived from the transform and the task when the file is
+        // written; a hand edit there changes nothing predict does, so it must not pass silently.
+        if problems.isEmpty {
+            let expected = try? document(
+                algorithm: envelope.model.algorithm, hyperparameters: [], task: artifact.task, model: artifact.model,
+                transform: artifact.transform, transformJSON: .null, metrics: .null, lineage: .null)
+            if case .object(let members)? = expected {
+                for key in ["input", "output"] {
+                    let actual = key == "input" ? envelope.input : envelope.output
+                    if let actual, let want = members[key], let difference = firstDifference(want, actual, path: key) {
+                        problems.append(difference)
+                    }
+                }
+            }
+        }
+        if !problems.isEmpty { throw invalid(path, problems) }
+        return artifact
+    }
+
+    private static func invalid(_ path: String, _ problems: [String]) -> ModelArtifactError {
+        let shown = problems.prefix(20).map { "  " + $0 }
+        let more = problems.count > 20 ? ["  … and \(problems.count - 20) more"] : []
+        return ModelArtifactError(
+            (["\(path): invalid model.json (edited or corrupted? rebuild the model, or use a known-good copy):"] + shown + more)
+                .joined(separator: "\n"))
+    }
+
+    /// Where `actual` first differs from `expected`, as `path: …`, or nil when they are equal.
+    static func firstDifference(_ expected: JSONValue, _ actual: JSONValue, path: String) -> String? {
+        switch (expected, actual) {
+        case (.object(let e), .object(let a)):
+            for key in e.keys.sorted() {
+                guard let value = a[key] else { return "\(path): missing field '\(key)'" }
+                if let d = firstDifference(e[key] ?? .null, value, path: "\(path).\(key)") { return d }
+            }
+            if let extra = a.keys.sorted().first(where: { e[$0] == nil }) { return "\(path).\(extra): unexpected field" }
+            return nil
+        case (.array(let e), .array(let a)):
+            for i in 0 ..< min(e.count, a.count) {
+                if let d = firstDifference(e[i], a[i], path: "\(path)[\(i)]") { return d }
+            }
+            if e.count != a.count { return "\(path): \(a.count) items, but the model's transform makes \(e.count)" }
+            return nil
+        default:
+            if expected == actual { return nil }
+            return "\(path): \(shown(actual)), but the model's transform and task make \(shown(expected))"
+        }
+    }
+
+    private static func shown(_ value: JSONValue) -> String {
+        let text = String(decoding: CanonicalJSON.serialize(value), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.count > 120 ? String(text.prefix(120)) + "…" : text
     }
 }
 

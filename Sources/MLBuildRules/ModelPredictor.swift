@@ -18,7 +18,7 @@ public enum ModelPredictor {
         public var description: String {
             let shown = 20
             let lines = Set(rowErrors.map(\.line)).count
-            var out = ["\(path): \(lines) row\(lines == 1 ? "" : "s") break the model's input schema; nothing was scored:"]
+            var out = ["\(path): \(lines) row\(lines == 1 ? " breaks" : "s break") the model's input schema; nothing was scored:"]
             for error in rowErrors.prefix(shown) { out.append("  \(path):\(error.line): column '\(error.column)': \(error.message)") }
             if rowErrors.count > shown { out.append("  … and \(rowErrors.count - shown) more") }
             return out.joined(separator: "\n")
@@ -27,14 +27,35 @@ public enum ModelPredictor {
 
     /// Scores the CSV at `path` (shown as `name` in errors). Returns the output CSV text.
     public static func predict(_ artifact: ModelArtifact, csv path: String, name: String) throws -> String {
+        try predict(artifact, source: CSVSource(url: URL(fileURLWithPath: path), name: name))
+    }
+
+    /// Scores the rows of `source`. Throws `Failure` (rows that break the schema, or scores that
+    /// are not numbers) or `ModelArtifactError` (an unreadable source or an unusable model).
+    public static func predict(_ artifact: ModelArtifact, source: some TableSource) throws -> String {
+        let name = source.name
         let mapped: RawRowMapper.Mapped
         do {
-            mapped = try RawRowMapper(transform: artifact.transform).map(source: CSVSource(url: URL(fileURLWithPath: path), name: name))
+            mapped = try RawRowMapper(transform: artifact.transform).map(source: source)
         } catch let error as DatasetError {
             throw ModelArtifactError(error.description)
         }
         if !mapped.rowErrors.isEmpty { throw Failure(rowErrors: mapped.rowErrors, path: name) }
-        let scores = try artifact.model.predict(matrix: mapped.matrix)
+        let scores: [Double]
+        do {
+            scores = try artifact.model.predict(matrix: mapped.matrix)
+        } catch let error as TrainingError {
+            // Only an artifact built in memory can get here: `ModelArtifact.decode` checks widths.
+            throw ModelArtifactError("the model cannot score the transform's features: \(error.description)")
+        }
+        // Finite features can still overflow a linear score (inf − inf); a NaN would print as a
+        // prediction of classes[0], so it fails the call like a broken row.
+        let broken = scores.indices.filter { artifact.task == .classification ? scores[$0].isNaN : !scores[$0].isFinite }
+        if !broken.isEmpty {
+            throw Failure(
+                rowErrors: broken.map { RowError(line: mapped.lines[$0], column: "*", message: "the model's score is \(scores[$0]), not a number (feature values too large for this model)") },
+                path: name)
+        }
         var out = artifact.outputColumns.map(csvField).joined(separator: ",") + "\n"
         let classes = artifact.classes
         for (row, score) in scores.enumerated() {

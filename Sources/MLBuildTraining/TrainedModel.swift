@@ -51,6 +51,37 @@ public enum TrainedModel: Codable, Sendable, Equatable {
         }
     }
 
+    /// Every number a prediction reads must be finite: each problem names its field, relative to
+    /// this model's JSON (`model.coefficients[3]: …`). Empty for any model the trainers produce.
+    /// (JSON itself cannot spell NaN or infinity, but a model may be built in memory.)
+    public func problems() -> [String] {
+        var out: [String] = []
+        func check(_ values: [Double], _ field: String) {
+            if let k = values.firstIndex(where: { !$0.isFinite }) { out.append("model.\(field)[\(k)]: not a finite number") }
+        }
+        func check(_ value: Double, _ field: String) {
+            if !value.isFinite { out.append("model.\(field): not a finite number") }
+        }
+        switch self {
+        case let .logisticRegression(model):
+            check(model.coefficients, "coefficients")
+            check(model.intercept, "intercept")
+        case let .linearRegression(model):
+            check(model.coefficients, "coefficients")
+            check(model.intercept, "intercept")
+        case let .gradientBoosting(model):
+            check(model.baseline, "baseline")
+            if model.featureCount < 0 { out.append("model.featureCount: \(model.featureCount) is negative") }
+            for (t, tree) in model.trees.enumerated() {
+                for (i, node) in tree.nodes.enumerated() {
+                    check(node.value, "trees[\(t)].nodes[\(i)].value")
+                    if !node.isLeaf { check(node.threshold, "trees[\(t)].nodes[\(i)].threshold") }
+                }
+            }
+        }
+        return out
+    }
+
     private enum CodingKeys: String, CodingKey { case algorithm, model }
 
     public init(from decoder: any Decoder) throws {
