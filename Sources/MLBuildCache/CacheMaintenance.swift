@@ -23,7 +23,9 @@ public struct CacheMaintenance: Sendable {
             for shard in try FileSystem.listDirectory(directory) {
                 let shardPath = "\(directory)/\(shard)"
                 guard FileStat.of(shardPath)?.isDirectory == true else { continue }
-                for name in try FileSystem.listDirectory(shardPath) {
+                // A dot name is a file being written (FileSystem.temporaryPath), not an entry:
+                // a killed writer's is swept (StaleTemporaryFiles), a live one's is left alone.
+                for name in try FileSystem.listDirectory(shardPath) where !name.hasPrefix(".") {
                     let path = "\(shardPath)/\(name)"
                     guard let st = FileStat.of(path, followLinks: false), st.isRegularFile else { continue }
                     out.append(Entry(path: path, size: st.size, mtimeNanoseconds: st.mtimeNanoseconds))
@@ -114,6 +116,7 @@ public struct CacheMaintenance: Sendable {
     /// Re-hashes every blob; corrupt blobs are quarantined and malformed action entries removed.
     public func verify() throws -> VerifyReport {
         var report = VerifyReport()
+        _ = sweepStaleTemporaryFiles()
         let store = ContentStore(layout: layout)
         for entry in try entries() {
             let name = FileSystem.lastComponent(of: entry.path)

@@ -24,7 +24,7 @@ import MLBuildEngine
 /// baseline is a dependency (its `stats.json` is read).
 public struct DatasetRule: Rule {
     public static let kind = "dataset"
-    public static let version = 1
+    public static let version = 2  // 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
     public static let summary = "validates a CSV against a schema and stores it columnar with statistics (drift baseline)"
     public static let keys: [RuleKey] = [
         RuleKey("source", required: true, summary: "the CSV file (an input)"),

@@ -24,7 +24,7 @@ import MLBuildEngine
 /// The split is seeded with the target's seed.
 public struct FeaturesRule: Rule {
     public static let kind = "features"
-    public static let version = 1
+    public static let version = 2  // 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
     public static let summary = "fits feature transforms on a dataset's training split and writes train/test matrices"
     public static let keys: [RuleKey] = [
         RuleKey("dataset", required: true, summary: "dataset:NAME to read"),

@@ -22,7 +22,7 @@ import MLBuildTraining
 /// miss fails the target with every gate's measured value and publishes nothing.
 public struct ModelRule: Rule {
     public static let kind = "model"
-    public static let version = 1
+    public static let version = 2  // 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
     public static let summary = "trains a model on a features target, scores it on the test split and enforces quality gates"
     static let hyperparameterKeys = [
         "alpha", "l2", "learning_rate", "max_bins", "max_depth", "max_iterations", "max_leaf_nodes", "min_samples_leaf",
