@@ -58,8 +58,9 @@ struct CacheCommand: AsyncParsableCommand {
             let layout = try options.layout()
             let report: CacheMaintenance.VerifyReport
             do { report = try CacheMaintenance(layout: layout).verify() } catch { throw CLIError.message("\(error)") }
-            for name in report.corrupt { print("corrupt blob \(name): removed (quarantined)") }
-            for name in report.malformedActions { print("malformed action entry \(name): removed") }
+            let done = layout.isReadOnly ? "left in place (the cache is read-only)" : "removed"
+            for name in report.corrupt { print("corrupt blob \(name): \(layout.isReadOnly ? done : "removed (quarantined)")") }
+            for name in report.malformedActions { print("malformed action entry \(name): \(done)") }
             print("cache verify: \(report.checked) blobs checked, \(report.corrupt.count) corrupt, \(report.malformedActions.count) malformed action entries")
             if !report.corrupt.isEmpty || !report.malformedActions.isEmpty { throw CLIError.failed }
         }
@@ -80,11 +81,20 @@ struct CacheCommand: AsyncParsableCommand {
 
         func run() async throws {
             let layout = try options.layout()
+            try Self.requireWritable(layout, for: "gc", because: "it deletes entries")
             let limit = CacheMaintenance.parseSize(maxSize) ?? 0
             let report: CacheMaintenance.CollectReport
             do { report = try CacheMaintenance(layout: layout).collect(maxBytes: limit) } catch { throw CLIError.message("\(error)") }
             print("cache gc: removed \(report.removedEntries) entries (\(CacheMaintenance.formatSize(report.removedBytes))), "
                   + "kept \(report.keptEntries) (\(CacheMaintenance.formatSize(report.keptBytes)))")
+        }
+
+        /// A read-only cache (a read-only mount, or a directory this user cannot write) is a
+        /// usage error for the commands that change it, not a failure halfway through.
+        static func requireWritable(_ layout: CacheLayout, for command: String, because reason: String) throws {
+            guard layout.isReadOnly else { return }
+            throw CLIError.usage("cache \(command): the cache directory \(layout.root) is read-only, and \(reason); "
+                + "run it where the cache is writable")
         }
     }
 }

@@ -188,7 +188,6 @@ public struct ActionResult: Sendable, Hashable, Codable {
     /// no empty, `.` or `..` component, no NUL. Anything else could name the workspace root
     /// (`.`, `dir/..`) or a path outside it, or be truncated on its way to the kernel.
     public static func isCanonicalRelativePath(_ path: String) -> Bool {
-        guard !path.isEmpty, !path.utf8.contains(0) else { return false }
-        return !path.split(separator: "/", omittingEmptySubsequences: false).contains { $0.isEmpty || $0 == "." || $0 == ".." }
+        !path.utf8.contains(0) && WorkspacePath.problem(path) == nil
     }
 }

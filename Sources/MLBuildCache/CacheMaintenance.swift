@@ -113,29 +113,31 @@ public struct CacheMaintenance: Sendable {
         public var malformedActions: [String] = []
     }
 
-    /// Re-hashes every blob; corrupt blobs are quarantined and malformed action entries removed.
+    /// Re-hashes every blob; corrupt blobs are quarantined and malformed action entries removed
+    /// (in a read-only cache they are only reported: nothing there can be changed).
     public func verify() throws -> VerifyReport {
         var report = VerifyReport()
-        _ = sweepStaleTemporaryFiles()
+        let repair = !layout.isReadOnly
+        if repair { sweepStaleTemporaryFiles() }
         let store = ContentStore(layout: layout)
         for entry in try entries() {
             let name = FileSystem.lastComponent(of: entry.path)
             if entry.path.hasPrefix(layout.casDirectory + "/") {
                 report.checked += 1
                 guard let expected = ContentDigest(hex: name) else {
-                    unlink(entry.path)
+                    if repair { unlink(entry.path) }
                     report.corrupt.append(name)
                     continue
                 }
                 let actual = try? FileHashing.digest(ofFileAt: entry.path).digest
                 if actual != expected {
-                    store.quarantine(expected)
+                    if repair { store.quarantine(expected) }
                     report.corrupt.append(name)
                 }
             } else {
                 let bytes = (try? FileSystem.readBytes(entry.path)) ?? []
                 if ContentDigest(hex: name) == nil || ActionResult.decode(bytes) == nil {
-                    unlink(entry.path)
+                    if repair { unlink(entry.path) }
                     report.malformedActions.append(name)
                 }
             }

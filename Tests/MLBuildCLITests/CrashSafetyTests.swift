@@ -58,8 +58,10 @@ struct CrashSafetyTests {
         return result.stdout.contains("killed")
     }
 
-    @Test(.timeLimit(.minutes(3)), .enabled(if: ProcessRunner.which("setsid") != nil && ProcessRunner.which("bash") != nil, "needs setsid (util-linux) and bash"))
+    @Test(.timeLimit(.minutes(3)))
     func killedBuildsAreRepairedByTheNextBuild() throws {
+        // The tool comes with Debian's base system: missing, the test fails rather than skips.
+        try #require(ProcessRunner.which("setsid") != nil && ProcessRunner.which("bash") != nil, "needs setsid (util-linux) and bash")
         let ws = try MLBuildWorkspace(mlfile: Self.mlfile)
         try Self.writeSources(ws)
         let clock = ContinuousClock()

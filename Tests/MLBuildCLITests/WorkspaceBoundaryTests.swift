@@ -397,8 +397,10 @@ struct WorkspaceBoundaryTests {
         #expect(!ws.exists("cache/tmp/remote.\(dead).4") && !ws.exists("cache/cas/ab/.tmp-abcd.\(dead).5"))
     }
 
-    @Test(.timeLimit(.minutes(5)), .enabled(if: ProcessRunner.which("setsid") != nil && ProcessRunner.which("bash") != nil, "needs setsid and bash"))
+    @Test(.timeLimit(.minutes(5)))
     func aContainerBuildKilledMidwayLeavesNoStagingBehind() throws {
+        // The tool comes with Debian's base system: missing, the test fails rather than skips.
+        try #require(ProcessRunner.which("setsid") != nil && ProcessRunner.which("bash") != nil, "needs setsid and bash")
         let ws = try MLBuildWorkspace(mlfile: """
         container app
             files = big.bin:/data/big.bin
