@@ -20,6 +20,7 @@ public enum InputResolver {
 
     /// The directory part before the first component with a wildcard.
     public static func staticPrefix(_ pattern: String) -> String {
+        if !isGlob(pattern) { return pattern.isEmpty ? "." : pattern }  // a plain path is its own prefix
         var parts: [Substring] = []
         for part in pattern.split(separator: "/") {
             if isGlob(String(part)) { break }

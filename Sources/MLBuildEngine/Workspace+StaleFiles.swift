@@ -10,10 +10,19 @@ extension Workspace {
     public func sweepStaleTemporaryFiles(project: Project) -> [String] {
         var beside: Set<String> = []
         var inside: Set<String> = []
+        var unsafeParents: Set<String> = []
         for output in project.producers.keys {
-            // A parent behind a symbolic link is not the workspace's to clean.
-            guard (try? WorkspacePath.checkParents(of: output)) != nil else { continue }
-            beside.insert(FileSystem.parent(of: output))
+            // A parent behind a symbolic link is not the workspace's to clean. Outputs that
+            // share a directory share its check (the check looks at parents only).
+            let parent = FileSystem.parent(of: output)
+            if unsafeParents.contains(parent) { continue }
+            if !beside.contains(parent) {
+                guard (try? WorkspacePath.checkParents(of: output)) != nil else {
+                    unsafeParents.insert(parent)
+                    continue
+                }
+            }
+            beside.insert(parent)
             if FileStat.of(output, followLinks: false)?.isDirectory == true { inside.insert(output) }
         }
         var removed = StaleTemporaryFiles.sweep(".mlbuild")

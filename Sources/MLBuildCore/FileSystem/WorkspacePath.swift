@@ -17,6 +17,7 @@ public enum WorkspacePath {
     /// `leadingParent`: leading `..` components are accepted (an input beside the workspace);
     /// a `..` after a name (`a/../b`) never is.
     public static func problem(_ path: String, absolute: Bool = false, leadingParent: Bool = false) -> String? {
+        if isPlainRelative(path) { return nil }  // the common case, without allocating
         if path.isEmpty { return "is empty" }
         let isAbsolute = path.hasPrefix("/")
         if isAbsolute && !absolute { return "is absolute: it must be a path inside the workspace" }
@@ -44,6 +45,23 @@ public enum WorkspacePath {
         }
         if normal.hasPrefix("/") && !absolute { return "is absolute: it must be a path inside the workspace" }
         return "\(reason) (write '\(normal)')"
+    }
+
+    /// A relative path whose components are all names (no empty, `.` or `..` component): the
+    /// spelling almost every path has, checked in one pass over its bytes.
+    static func isPlainRelative(_ path: String) -> Bool {
+        var length = 0, dots = 0
+        for byte in path.utf8 {
+            if byte == UInt8(ascii: "/") {
+                if length == 0 || length == dots && dots <= 2 { return false }
+                length = 0
+                dots = 0
+            } else {
+                length += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+            }
+        }
+        return length > 0 && !(length == dots && dots <= 2)
     }
 
     /// `path` with empty and `.` components dropped and `name/..` pairs resolved, without
