@@ -48,11 +48,16 @@ public struct RuleKey: Sendable {
     public var shape: Shape
     public var required: Bool
     public var summary: String
+    /// Whether a `${secret:NAME}` may appear in the value: only where the value reaches the
+    /// command's environment at run time and never a file, a key or an image (a task's `run`
+    /// and `env`).
+    public var acceptsSecrets: Bool
 
-    public init(_ name: String, _ shape: Shape = .scalar, required: Bool = false, summary: String) {
+    public init(_ name: String, _ shape: Shape = .scalar, required: Bool = false, acceptsSecrets: Bool = false, summary: String) {
         self.name = name
         self.shape = shape
         self.required = required
+        self.acceptsSecrets = acceptsSecrets
         self.summary = summary
     }
 

@@ -22,6 +22,13 @@ public struct TargetConfiguration: Sendable {
             diagnostics.add(target.source.diagnostic("unknown key '\(key)' for \(target.reference.kind) targets\(hint)", at: location,
                                                      notes: ["\(target.reference.kind) accepts: \(names.sorted().joined(separator: ", "))"]))
         }
+        // A secret anywhere else would be written into a path, a file, a key or an image.
+        for key in self.keys where !key.acceptsSecrets {
+            if let value = target.values[key.name], value.scalars.contains(ResolvedValue.secretOpen) {
+                diagnostics.add(value.diagnostic("'\(key.name)' cannot hold a secret: ${secret:…} is allowed only in a task's "
+                    + "'run' and 'env', where its value reaches the command at run time and nothing else"))
+            }
+        }
         for key in self.keys where key.required && target.values[key.name] == nil && target.keyLocations[key.name] == nil {
             diagnostics.add(target.diagnostic("\(target.reference) is missing the required key '\(key.name)'"))
         }

@@ -85,13 +85,7 @@ public struct ContainerRule: Rule {
         let target = configuration.target
         name = target.reference.name
 
-        // A secret would end up in the image for anyone who pulls it.
-        for key in target.keyOrder {
-            if let value = target.values[key], value.scalars.contains(ResolvedValue.secretOpen) {
-                diagnostics.add(value.diagnostic("a container's '\(key)' cannot hold a secret: it would be stored in the image"))
-            }
-        }
-
+        // Secrets (which would end up in the image) are refused by TargetConfiguration.
         packed = target.dependencies.map(\.reference)
         let models = target.dependencies.filter { $0.reference.kind == "model" }
         if models.count > 1, let second = models.dropFirst().first {

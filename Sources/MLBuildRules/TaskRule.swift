@@ -19,10 +19,10 @@ public struct TaskRule: Rule {
     public static let version = 1
     public static let summary = "runs a shell command that turns declared inputs into declared outputs"
     public static let keys: [RuleKey] = [
-        RuleKey("run", required: true, summary: "the shell command (sh -c), run in the workspace root"),
+        RuleKey("run", required: true, acceptsSecrets: true, summary: "the shell command (sh -c), run in the workspace root"),
         RuleKey("inputs", .list, summary: "files, directories or globs whose content enters the key"),
         RuleKey("outputs", .list, summary: "files or directories the command must produce"),
-        RuleKey("env", .list, summary: "environment variables passed through (NAME) or set (NAME=value)"),
+        RuleKey("env", .list, acceptsSecrets: true, summary: "environment variables passed through (NAME) or set (NAME=value)"),
     ]
 
     public let command: [Unicode.Scalar]

@@ -140,6 +140,26 @@ struct FailureAndErrorTests {
         #expect(help.stdout.contains("USAGE"))
     }
 
+    @Test func aSecretOutsideRunAndEnvIsAnMlfileErrorAtItsValue() throws {
+        let ws = try MLBuildWorkspace(mlfile: """
+        task leak
+            outputs = ${secret:API_TOKEN}.txt
+            description = token ${secret:API_TOKEN}
+            run = echo > API_TOKEN.txt
+        container img: task:leak
+            entrypoint = ${secret:API_TOKEN}
+        """)
+        let run = try ws.run([], environment: ["API_TOKEN": "s3cret-value"])
+        #expect(run.status == 2)
+        let message = "cannot hold a secret: ${secret:…} is allowed only in a task's 'run' and 'env', "
+            + "where its value reaches the command at run time and nothing else"
+        #expect(run.stderr.contains("Mlfile:2:15: error: 'outputs' \(message)"), "\(run.stderr)")
+        #expect(run.stderr.contains("Mlfile:3:19: error: 'description' \(message)"), "\(run.stderr)")
+        #expect(run.stderr.contains("Mlfile:6:18: error: 'entrypoint' \(message)"), "\(run.stderr)")
+        #expect(!ws.exists("API_TOKEN.txt"), "nothing ran")
+        #expect(!run.output.contains("s3cret-value"))
+    }
+
     @Test func secretsNeverReachKeysEventsOrOutput() throws {
         let ws = try MLBuildWorkspace(mlfile: """
         task call
