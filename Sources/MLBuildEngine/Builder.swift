@@ -140,7 +140,7 @@ public final class Builder: Sendable {
                 witness(output.path, stat)
             case let .symlink(target):
                 guard FileStat.of(output.path, followLinks: false)?.isSymbolicLink == true,
-                      (try? OutputCollector.readLink(output.path)) == target else { return output.path }
+                      (try? FileSystem.readLink(output.path)) == target else { return output.path }
                 // The no-op manifest records followed stats; a link's own cannot be checked that way.
                 witness(output.path, nil)
             case .directory:

@@ -1,7 +1,4 @@
 import MLBuildCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Walks a declared output after its rule ran, without following symbolic links: what the
 /// action result will list. One `lstat` per entry and an explicit stack, so a link loop
@@ -32,7 +29,7 @@ enum OutputCollector {
             if stat.isRegularFile {
                 out.append(.file(path))
             } else if stat.isSymbolicLink {
-                let link = try readLink(path)
+                let link = try FileSystem.readLink(path)
                 if link.hasPrefix("/") {
                     throw RuleFailure("output '\(path)' of \(target) is a symbolic link to an absolute path ('\(link)'); "
                         + "links in outputs must be relative and stay inside the workspace")
@@ -46,29 +43,10 @@ enum OutputCollector {
                 if names.isEmpty { out.append(.directory(path)) }
                 for name in names.reversed() { pending.append("\(path)/\(name)") }
             } else {
-                throw RuleFailure("output '\(path)' of \(target) is \(describe(stat)): "
+                throw RuleFailure("output '\(path)' of \(target) is \(stat.kindDescription): "
                     + "outputs must be regular files, directories or symbolic links")
             }
         }
         return out
-    }
-
-    /// `readlink(2)`.
-    static func readLink(_ path: String) throws -> String {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let count = readlink(path, &buffer, buffer.count - 1)
-        guard count >= 0 else { throw FileSystem.Failure("read the link", path) }
-        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// "a fifo", "a socket", … for a file that is neither regular, a directory nor a link.
-    static func describe(_ stat: FileStat) -> String {
-        switch stat.mode & UInt32(S_IFMT) {
-        case UInt32(S_IFIFO): return "a fifo (named pipe)"
-        case UInt32(S_IFSOCK): return "a socket"
-        case UInt32(S_IFCHR): return "a character device"
-        case UInt32(S_IFBLK): return "a block device"
-        default: return "not a regular file"
-        }
     }
 }

@@ -60,7 +60,7 @@ struct OutputEntriesTests {
     @Test(arguments: [
         ("ln -s /etc out/tree/abs", "output 'out/tree/abs' of task:tree is a symbolic link to an absolute path ('/etc')"),
         ("ln -s ../../.. out/tree/up", "output 'out/tree/up' of task:tree is a symbolic link that leaves the workspace ('../../..')"),
-        ("mkfifo out/tree/pipe", "output 'out/tree/pipe' of task:tree is a fifo (named pipe): outputs must be regular files, directories or symbolic links"),
+        ("mkfifo out/tree/pipe", "output 'out/tree/pipe' of task:tree is a FIFO (named pipe): outputs must be regular files, directories or symbolic links"),
     ])
     func anOutputThatIsNeitherFileDirectoryNorInsideLinkFailsNamingIt(command: String, message: String) throws {
         let ws = try MLBuildWorkspace(mlfile: """
@@ -82,7 +82,7 @@ struct OutputEntriesTests {
         """)
         let run = try boundedRun(ws, [])
         #expect(run.status == 1, "\(run.output)")
-        #expect(run.stderr.contains("output 'p' of task:pipe is a fifo (named pipe)"), "\(run.stderr)")
+        #expect(run.stderr.contains("output 'p' of task:pipe is a FIFO (named pipe)"), "\(run.stderr)")
     }
 
     @Test func anEmptyOutputDirectoryIsRecordedAndRestored() throws {

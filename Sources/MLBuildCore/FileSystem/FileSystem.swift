@@ -205,6 +205,14 @@ public enum FileSystem {
         return out
     }
 
+    /// The target of the symbolic link at `path` (`readlink(2)`).
+    public static func readLink(_ path: String) throws -> String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count >= 0 else { throw Failure("read the link", path) }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Sets the modification time to now (the LRU clock of the cache).
     public static func touch(_ path: String) {
         utimensat(AT_FDCWD, path, nil, 0)

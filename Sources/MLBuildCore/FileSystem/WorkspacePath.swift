@@ -117,18 +117,11 @@ public enum WorkspacePath {
             switch st.st_mode & S_IFMT {
             case S_IFDIR: continue
             case S_IFLNK:
-                let target = linkTarget(root.map { "\($0)/\(parent)" } ?? parent).map { " to '\($0)'" } ?? ""
+                let target = (try? FileSystem.readLink(root.map { "\($0)/\(parent)" } ?? parent)).map { " to '\($0)'" } ?? ""
                 throw UnsafePath(path: path, reason: "'\(parent)' is a symbolic link\(target), and mlbuild never writes or removes through one")
             default:
                 throw UnsafePath(path: path, reason: "'\(parent)' is not a directory")
             }
         }
-    }
-
-    static func linkTarget(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink(path, &buffer, buffer.count - 1)
-        guard n >= 0 else { return nil }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
