@@ -36,6 +36,10 @@ struct CommandLineTests {
                                               in: NSTemporaryDirectory(), environment: ["CI": "true"])
         #expect(elsewhere.stdout == status.stdout, "\(elsewhere.output)")
 
+        // Every remote option may come first too.
+        let remote = try ws.run(["--remote-timeout", "5", "build", "task:a"])
+        #expect(remote.status == 0, "\(remote.output)")
+
         // An option the subcommand does not take is still an error, wherever it is written.
         let wrong = try ws.run(["-j", "4", "status"])
         #expect(wrong.status == 2)
