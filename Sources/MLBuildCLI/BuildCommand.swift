@@ -59,10 +59,11 @@ struct BuildCommand: AsyncParsableCommand {
         }
         let statCache = StatCache(path: workspace.statCachePath)
         let remote = remoteSession.map { RemoteCacheAdapter(session: $0, onWarning: warn) }
-        let builder = Builder(project: project, workspace: workspace, statCache: statCache, remote: dryRun ? nil : remote)
+        let builder = Builder(project: project, workspace: workspace, statCache: statCache, remote: remote)
 
         if dryRun {
-            for planned in builder.plan(roots) { print(StatusCommand.describe(planned, dryRun: true)) }
+            // Asks the remote's action cache, as `status` does; nothing is fetched or uploaded.
+            for planned in await builder.plan(roots) { print(StatusCommand.describe(planned, dryRun: true)) }
             return
         }
 
@@ -87,7 +88,8 @@ struct BuildCommand: AsyncParsableCommand {
         try cacheLock?.lock(.shared)
         defer { cacheLock?.unlock() }
         if workspace.cache.isReadOnly {
-            let toBuild = builder.plan(roots).filter { $0.action == .run }.map(\.target)
+            // Restoring from the remote would write blobs into this cache too: it is not asked.
+            let toBuild = await builder.plan(roots, consultingRemote: false).filter { $0.action == .run }.map(\.target)
             if let first = toBuild.first {
                 throw CLIError.usage("the cache directory \(workspace.cache.root) is read-only, and \(toBuild.count) "
                     + "target\(toBuild.count == 1 ? "" : "s") must be built (first: \(first)); a build stores every result "

@@ -51,9 +51,9 @@ public final class ConsoleReporter: BuildObserver {
         }
     }
 
-    public func explain(_ target: TargetReference, reason: RunReason, willRun: Bool) {
+    public func explain(_ target: TargetReference, reason: RunReason) {
         clearLine()
-        write("explain: \(target): \(reason)\(willRun ? "" : " (restoring from the cache)")\n")
+        write("explain: \(target): \(reason)\n")
     }
 
     public func targetFinished(_ outcome: TargetOutcome, done: Int, total: Int) {

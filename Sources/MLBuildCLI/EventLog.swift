@@ -9,7 +9,7 @@ import Glibc
 /// `--events FILE`: JSON Lines, one object per finished target and a final summary:
 ///
 ///     {"type":"target","target":"task:a","status":"built","key":"<hex>","seconds":0.12,"reason":"input a.txt changed"}
-///     {"type":"target","target":"task:b","status":"restored","key":"<hex>","seconds":0.01,"from":"remote"}
+///     {"type":"target","target":"task:b","status":"restored","key":"<hex>","seconds":0.01,"reason":"outputs missing; restorable from the remote cache","from":"remote"}
 ///     {"type":"summary","built":1,"restored":1,"fresh":3,"failed":0,"skipped":0,"seconds":0.52,"bytes_down":0,"bytes_up":0}
 ///
 /// Written to `FILE.tmp` as the build goes and renamed to FILE at the end. Secret values never
@@ -101,8 +101,8 @@ public final class ObserverGroup: BuildObserver {
     public func targetFinished(_ outcome: TargetOutcome, done: Int, total: Int) {
         for o in observers { o.targetFinished(outcome, done: done, total: total) }
     }
-    public func explain(_ target: TargetReference, reason: RunReason, willRun: Bool) {
-        for o in observers { o.explain(target, reason: reason, willRun: willRun) }
+    public func explain(_ target: TargetReference, reason: RunReason) {
+        for o in observers { o.explain(target, reason: reason) }
     }
     public func warning(_ text: String) { for o in observers { o.warning(text) } }
     public func buildFinished(_ summary: BuildSummary) { for o in observers { o.buildFinished(summary) } }

@@ -115,6 +115,17 @@ public struct ContentStore: Sendable {
         return bytes
     }
 
+    /// Hashes blob `digest` where it lies; one whose content does not match is quarantined.
+    public func verify(_ digest: ContentDigest) throws {
+        let source = path(of: digest)
+        guard FileSystem.exists(source) else { throw Failure.missing(digest) }
+        let actual = try FileHashing.digest(ofFileAt: source).digest
+        guard actual == digest else {
+            quarantine(digest)
+            throw Failure.corrupt(digest, actual: actual)
+        }
+    }
+
     /// Moves a blob out of service (kept for inspection, never served again).
     public func quarantine(_ digest: ContentDigest) {
         if layout.isReadOnly { return }

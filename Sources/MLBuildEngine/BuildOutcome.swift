@@ -60,7 +60,9 @@ public protocol BuildObserver: AnyObject, Sendable {
     func buildStarted(total: Int)
     func targetStarted(_ target: TargetReference, running: [TargetReference], done: Int, total: Int)
     func targetFinished(_ outcome: TargetOutcome, done: Int, total: Int)
-    func explain(_ target: TargetReference, reason: RunReason, willRun: Bool)
+    /// Why `target` is not fresh and how it will be satisfied (`--explain`); told again, with
+    /// the new reason, when a restore fails and the target is built instead.
+    func explain(_ target: TargetReference, reason: RunReason)
     func warning(_ text: String)
     func buildFinished(_ summary: BuildSummary)
 }
@@ -68,6 +70,6 @@ public protocol BuildObserver: AnyObject, Sendable {
 extension BuildObserver {
     public func buildStarted(total: Int) {}
     public func targetStarted(_ target: TargetReference, running: [TargetReference], done: Int, total: Int) {}
-    public func explain(_ target: TargetReference, reason: RunReason, willRun: Bool) {}
+    public func explain(_ target: TargetReference, reason: RunReason) {}
     public func warning(_ text: String) {}
 }

@@ -62,6 +62,9 @@ public final class Builder: Sendable {
         var fingerprint: TargetFingerprint
         var key: ContentDigest
         var decision: Decision
+        /// Why the workspace state does not make the target fresh; nil without a state record
+        /// (then the reason depends on what the caches hold and what is on disk).
+        var recordCause: RunReason.Cause?
         /// Told to the user before the target runs (a local cache entry that was refused).
         var warning: String?
     }
@@ -153,35 +156,65 @@ public final class Builder: Sendable {
     func evaluate(_ target: TargetReference, dependencyResults: [TargetReference: ActionResult], state: BuildState) throws -> Evaluated {
         let fingerprint = try fingerprint(of: target, dependencyResults: dependencyResults)
         let key = fingerprint.key
-        let record = state.records[target]
         let declared = DeclaredOutputs(project.rules[target]?.outputs ?? [])
-        var reason: RunReason = .noCacheEntry
-        if let record, record.key == key {
-            // The state file is data like any other: a record that does not match the
-            // declaration (damaged, or written by a poisoned entry) is never fresh.
-            if declared.mismatch(in: record.result) != nil {
-                reason = .outputMissingOrModified(declared.paths.first ?? ".")
-            } else if let bad = firstMismatchedOutput(record.result) {
-                reason = .outputMissingOrModified(bad)
+        var recordCause: RunReason.Cause?
+        if let record = state.records[target] {
+            if record.key == key {
+                // The state file is data like any other: a record that does not match the
+                // declaration (damaged, or written by a poisoned entry) is never fresh.
+                if declared.mismatch(in: record.result) != nil {
+                    recordCause = .outputMissingOrModified(declared.paths.first ?? ".")
+                } else if let bad = firstMismatchedOutput(record.result) {
+                    recordCause = .outputMissingOrModified(bad)
+                } else {
+                    return Evaluated(fingerprint: fingerprint, key: key, decision: .fresh(record.result), recordCause: nil)
+                }
             } else {
-                return Evaluated(fingerprint: fingerprint, key: key, decision: .fresh(record.result))
+                recordCause = fingerprint.summary.firstDifference(from: record.summary) ?? .keyChanged
             }
-        } else if let record {
-            reason = fingerprint.summary.firstDifference(from: record.summary) ?? .noCacheEntry
         }
-        if let cached = actions.lookup(key) {
-            if let mismatch = declared.mismatch(in: cached) {
-                // Never restored; the local build that follows overwrites the entry.
-                var evaluated = Evaluated(fingerprint: fingerprint, key: key, decision: .run(reason))
-                evaluated.warning = "warning: local cache entry ac/\(key.hex) does not match \(target)'s declared outputs (\(mismatch)); building locally"
-                return evaluated
-            }
-            if firstMismatchedOutput(cached) == nil {
-                return Evaluated(fingerprint: fingerprint, key: key, decision: .fresh(cached))
-            }
-            return Evaluated(fingerprint: fingerprint, key: key, decision: .restore(cached, reason))
+        var evaluated = Evaluated(fingerprint: fingerprint, key: key, decision: .run(RunReason(recordCause ?? .noCacheEntry)),
+                                  recordCause: recordCause)
+        guard let cached = actions.lookup(key) else { return evaluated }
+        if let mismatch = declared.mismatch(in: cached) {
+            // Never restored; the local build that follows overwrites the entry.
+            evaluated.decision = .run(RunReason(recordCause ?? .unusableCacheEntry(.local)))
+            evaluated.warning = "warning: local cache entry ac/\(key.hex) does not match \(target)'s declared outputs (\(mismatch)); building locally"
+            return evaluated
         }
-        return Evaluated(fingerprint: fingerprint, key: key, decision: .run(reason))
+        evaluated.decision = decision(restoring: cached, from: .localCache, evaluated: evaluated, declared: declared)
+        return evaluated
+    }
+
+    /// The decision for a cached `result` that matches the target's declaration: fresh when its
+    /// outputs are already in place, else a restore, with the record's cause or, without a
+    /// record, what is on disk: nothing (`outputs missing`) or the first output that differs.
+    func decision(restoring result: ActionResult, from source: RunReason.Source, evaluated: Evaluated,
+                  declared: DeclaredOutputs) -> Decision {
+        guard let bad = firstMismatchedOutput(result) else { return .fresh(result) }
+        let cause: RunReason.Cause
+        if let recordCause = evaluated.recordCause {
+            cause = recordCause
+        } else if declared.paths.allSatisfy({ FileStat.of($0, followLinks: false) == nil }) {
+            cause = .outputsMissing
+        } else {
+            cause = .outputMissingOrModified(bad)
+        }
+        return .restore(result, RunReason(cause, source))
+    }
+
+    /// What the remote cache offers for a target that the local cache cannot satisfy (the
+    /// decision was `.run(reason)`): its result, fresh or to restore, or the reason to build,
+    /// which no longer says "no cache entry" when the remote was not asked or was refused.
+    func remoteDecision(for target: TargetReference, evaluated: Evaluated, reason: RunReason) async -> Decision {
+        guard let remote else { return .run(reason) }
+        let declared = DeclaredOutputs(project.rules[target]?.outputs ?? [])
+        switch await remote.lookupAction(evaluated.key, target: target, declared: declared) {
+        case let .hit(result): return decision(restoring: result, from: .remoteCache, evaluated: evaluated, declared: declared)
+        case .miss: return .run(reason)
+        case .rejected: return .run(reason.replacingNoCacheEntry(with: .unusableCacheEntry(.remote)))
+        case .unavailable: return .run(reason.replacingNoCacheEntry(with: .remoteUnavailable))
+        }
     }
 
     // MARK: Scheduling
@@ -190,8 +223,27 @@ public final class Builder: Sendable {
         var outcome: TargetOutcome
         var record: BuildState.Record?
         var result: ActionResult?
-        /// Told to the user when the target finishes (a quarantined blob).
+        /// Reasons not told yet, for `--explain` (a restore from the remote cache is known to
+        /// be possible only once the remote has answered).
+        var explanations: [RunReason] = []
+    }
+
+    /// What a task of the scheduler hands back: a finished target, or a target whose restore
+    /// did not happen and that must now be built. The scheduler tells the warnings and reasons
+    /// (observers hear from one task at a time) and then starts the build.
+    enum Step: Sendable {
+        case finished(Finished)
+        case build(Rebuild)
+    }
+
+    struct Rebuild: Sendable {
+        var target: TargetReference
+        var evaluated: Evaluated
+        var reason: RunReason
+        var dependencies: [TargetReference: ActionResult]
+        var started: ContinuousClock.Instant
         var warnings: [String] = []
+        var explanations: [RunReason] = []
     }
 
     /// Builds `roots` and everything they need.
@@ -226,7 +278,7 @@ public final class Builder: Sendable {
 
         func complete(_ finished: Finished) {
             let target = finished.outcome.target
-            for warning in finished.warnings { observer.warning(warning) }
+            if options.explain { for reason in finished.explanations { observer.explain(target, reason: reason) } }
             summary.outcomes.append(finished.outcome)
             if finished.outcome.status != .fresh && finished.outcome.status != .skipped { statCache.invalidateRunMemo() }
             if let result = finished.result { results[target] = result }
@@ -250,7 +302,7 @@ public final class Builder: Sendable {
             }
         }
 
-        await withTaskGroup(of: Finished.self) { group in
+        await withTaskGroup(of: Step.self) { group in
             while true {
                 while !ready.isEmpty, running.count < options.jobs {
                     let target = ready.removeFirst()
@@ -276,18 +328,40 @@ public final class Builder: Sendable {
                         complete(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key), record: record, result: result))
                         continue
                     }
-                    switch evaluated.decision {
-                    case let .restore(_, reason): if options.explain { observer.explain(target, reason: reason, willRun: false) }
-                    case let .run(reason): if options.explain { observer.explain(target, reason: reason, willRun: true) }
-                    case .fresh: break
-                    }
                     running.append(target)
                     observer.targetStarted(target, running: running, done: summary.outcomes.count, total: order.count)
-                    group.addTask { await self.execute(target, evaluated: evaluated, dependencies: dependencies) }
+                    let started = clock.now
+                    switch evaluated.decision {
+                    case let .restore(result, reason):
+                        if options.explain { observer.explain(target, reason: reason) }
+                        group.addTask {
+                            await self.restoreLocally(target, evaluated: evaluated, result: result, reason: reason,
+                                                      dependencies: dependencies, since: started)
+                        }
+                    case let .run(reason) where remote != nil:
+                        // Told once the remote has answered: it may turn the build into a restore.
+                        group.addTask { await self.restoreRemotely(target, evaluated: evaluated, reason: reason, dependencies: dependencies, since: started) }
+                    case let .run(reason):
+                        if options.explain { observer.explain(target, reason: reason) }
+                        group.addTask {
+                            .finished(await self.run(target, evaluated: evaluated, reason: reason, dependencies: dependencies, since: started))
+                        }
+                    case .fresh: break
+                    }
                 }
-                guard let finished = await group.next() else { break }
-                running.removeAll { $0 == finished.outcome.target }
-                complete(finished)
+                guard let step = await group.next() else { break }
+                switch step {
+                case let .finished(finished):
+                    running.removeAll { $0 == finished.outcome.target }
+                    complete(finished)
+                case let .build(rebuild):
+                    for warning in rebuild.warnings { observer.warning(warning) }
+                    if options.explain { for reason in rebuild.explanations { observer.explain(rebuild.target, reason: reason) } }
+                    group.addTask {
+                        .finished(await self.run(rebuild.target, evaluated: rebuild.evaluated, reason: rebuild.reason,
+                                                 dependencies: rebuild.dependencies, since: rebuild.started))
+                    }
+                }
             }
         }
 
@@ -308,52 +382,65 @@ public final class Builder: Sendable {
 
     // MARK: Executing one target
 
-    func execute(_ target: TargetReference, evaluated: Evaluated, dependencies: [TargetReference: ActionResult]) async -> Finished {
-        let clock = ContinuousClock()
-        let started = clock.now
-        let reason: RunReason
-        var warnings: [String] = []
-        switch evaluated.decision {
-        case let .restore(result, why):
-            reason = why
-            let restored = await restore(result, of: target)
-            if let warning = restored.warning { warnings.append(warning) }
-            if let result = restored.result {
-                return finished(target, .restored, evaluated, reason: why, result: result, source: .local, since: started)
-            }
-        case let .run(why):
-            reason = why
-            let declared = DeclaredOutputs(project.rules[target]?.outputs ?? [])
-            if let remote, let result = await remote.lookupAction(evaluated.key, target: target, declared: declared) {
-                let store = self.store
-                // One size per digest (DeclaredOutputs checked it): no download may exceed it.
-                var sizes: [ContentDigest: UInt64] = [:]
-                for output in result.outputs { if let digest = output.contentDigest { sizes[digest] = output.size } }
-                let missing = sizes.keys.filter { !store.contains($0) }.sorted()
-                let complete = await withTaskGroup(of: Bool.self) { group in
-                    for digest in missing {
-                        let size = sizes[digest] ?? 0
-                        group.addTask { await remote.fetchBlob(digest, size: size, into: store) }
-                    }
-                    var all = true
-                    for await fetched in group where !fetched { all = false }
-                    return all
-                }
-                if complete {
-                    let restored = await restore(result, of: target, verified: Set(missing))
-                    if let warning = restored.warning { warnings.append(warning) }
-                    if let result = restored.result {
-                        try? actions.store(result, for: evaluated.key)
-                        return finished(target, .restored, evaluated, reason: why, result: result, source: .remote, since: started)
-                    }
-                }
-            }
-        case let .fresh(result):
-            return finished(target, .fresh, evaluated, reason: nil, result: result, source: nil, since: started)
+    /// Restores a result from the local action cache; when that fails, a build, with why.
+    func restoreLocally(_ target: TargetReference, evaluated: Evaluated, result: ActionResult, reason: RunReason,
+                        dependencies: [TargetReference: ActionResult], since started: ContinuousClock.Instant) async -> Step {
+        switch await restore(result, of: target) {
+        case let .restored(result):
+            return .finished(finished(target, .restored, evaluated, reason: reason, result: result, source: .local, since: started))
+        case let .failed(failure, warning):
+            let rebuild = RunReason(.restoreFailed(failure))
+            return .build(Rebuild(target: target, evaluated: evaluated, reason: rebuild, dependencies: dependencies, started: started,
+                                  warnings: warning.map { [$0] } ?? [], explanations: [rebuild]))
         }
-        var built = await run(target, evaluated: evaluated, reason: reason, dependencies: dependencies, since: started)
-        built.warnings = warnings + built.warnings
-        return built
+    }
+
+    /// Asks the remote cache for a target the local cache cannot satisfy; restores its result
+    /// when every blob downloads and verifies, else a build, with why.
+    func restoreRemotely(_ target: TargetReference, evaluated: Evaluated, reason: RunReason,
+                         dependencies: [TargetReference: ActionResult], since started: ContinuousClock.Instant) async -> Step {
+        func build(_ reason: RunReason, told: [RunReason], warnings: [String] = []) -> Step {
+            .build(Rebuild(target: target, evaluated: evaluated, reason: reason, dependencies: dependencies, started: started,
+                           warnings: warnings, explanations: told))
+        }
+        guard let remote else { return build(reason, told: [reason]) }
+        let restorable: RunReason, result: ActionResult
+        switch await remoteDecision(for: target, evaluated: evaluated, reason: reason) {
+        case let .fresh(result):
+            return .finished(finished(target, .fresh, evaluated, reason: nil, result: result, source: nil, since: started))
+        case let .run(reason):
+            return build(reason, told: [reason])
+        case let .restore(found, why):
+            (result, restorable) = (found, why)
+        }
+        let store = self.store
+        // One size per digest (DeclaredOutputs checked it): no download may exceed it.
+        var sizes: [ContentDigest: UInt64] = [:]
+        for output in result.outputs { if let digest = output.contentDigest { sizes[digest] = output.size } }
+        let missing = sizes.keys.filter { !store.contains($0) }.sorted()
+        let notFetched = await withTaskGroup(of: ContentDigest?.self) { group in
+            for digest in missing {
+                let size = sizes[digest] ?? 0
+                group.addTask { await remote.fetchBlob(digest, size: size, into: store) ? nil : digest }
+            }
+            var failed: [ContentDigest] = []
+            for await digest in group { if let digest { failed.append(digest) } }
+            return failed.sorted().first
+        }
+        if let notFetched {
+            let rebuild = RunReason(.restoreFailed(.blobNotDownloaded(notFetched)))
+            return build(rebuild, told: [restorable, rebuild])
+        }
+        switch await restore(result, of: target, verified: Set(missing)) {
+        case let .restored(result):
+            try? actions.store(result, for: evaluated.key)
+            var done = finished(target, .restored, evaluated, reason: restorable, result: result, source: .remote, since: started)
+            done.explanations = [restorable]
+            return .finished(done)
+        case let .failed(failure, warning):
+            let rebuild = RunReason(.restoreFailed(failure))
+            return build(rebuild, told: [restorable, rebuild], warnings: warning.map { [$0] } ?? [])
+        }
     }
 
     private func finished(_ target: TargetReference, _ status: TargetStatus, _ evaluated: Evaluated, reason: RunReason?,
@@ -364,13 +451,17 @@ public final class Builder: Sendable {
         return Finished(outcome: outcome, record: record, result: result)
     }
 
-    /// Puts a cached result's entries in place; nil when a blob is missing or corrupt (the caller
-    /// then builds instead), with a warning when this call quarantined a blob. Only the target's
+    enum Restore: Sendable {
+        case restored(ActionResult)
+        /// `warning`: told once per blob this build quarantined.
+        case failed(RunReason.RestoreFailure, warning: String?)
+    }
+
+    /// Puts a cached result's entries in place, or says why it could not (the caller then
+    /// builds instead), with a warning when this call quarantined a blob. Only the target's
     /// declared outputs are removed or written: `result` must match them (`DeclaredOutputs`),
     /// which is checked again here.
-    func restore(_ result: ActionResult, of target: TargetReference, verified: Set<ContentDigest> = []) async
-        -> (result: ActionResult?, warning: String?)
-    {
+    func restore(_ result: ActionResult, of target: TargetReference, verified: Set<ContentDigest> = []) async -> Restore {
         let store = self.store, statCache = self.statCache
         let declared = DeclaredOutputs(project.rules[target]?.outputs ?? [])
         do {
@@ -380,7 +471,12 @@ public final class Builder: Sendable {
                     guard let digest = output.contentDigest else { continue }
                     // A blob is named by its content, so its size is known: a result that
                     // states another size is not the result of this content.
-                    guard FileStat.of(store.path(of: digest))?.size == output.size else { throw ContentStore.Failure.missing(digest) }
+                    guard let stat = FileStat.of(store.path(of: digest)) else { throw ContentStore.Failure.missing(digest) }
+                    if stat.size != output.size {
+                        // Which one lies: a blob whose content is not its name is quarantined.
+                        try store.verify(digest)
+                        throw SizeMismatch(digest: digest, recorded: output.size, actual: stat.size)
+                    }
                 }
                 // Remove what is there first, so a directory output holds exactly the cached entries.
                 for path in declared.paths {
@@ -406,15 +502,27 @@ public final class Builder: Sendable {
                 }
                 return result
             }
-            return (restored, nil)
+            return .restored(restored)
         } catch let ContentStore.Failure.corrupt(digest, actual) {
             // Concurrent restores may find one bad blob twice: it is reported once.
             let first = quarantineReported.withLock { $0.insert(digest).inserted }
             let warning = first ? "warning: \(ContentStore.Failure.corrupt(digest, actual: actual)); building \(target) instead" : nil
-            return (nil, warning)
+            return .failed(.blobCorrupt(digest, actual: actual), warning: warning)
+        } catch let ContentStore.Failure.missing(digest) {
+            return .failed(.blobMissing(digest), warning: nil)
+        } catch let mismatch as SizeMismatch {
+            return .failed(.blobSize(mismatch.digest, recorded: mismatch.recorded, actual: mismatch.actual), warning: nil)
         } catch {
-            return (nil, nil)
+            return .failed(.other(Self.describe(error)), warning: nil)
         }
+    }
+
+    /// A blob that is intact (its content hashes to its name) but of another size than the
+    /// action result states.
+    private struct SizeMismatch: Error {
+        var digest: ContentDigest
+        var recorded: UInt64
+        var actual: UInt64
     }
 
     private func run(_ target: TargetReference, evaluated: Evaluated, reason: RunReason,

@@ -5,6 +5,7 @@ import MLBuildCore
 public struct PlannedTarget: Sendable {
     public enum Action: Sendable, Equatable {
         case fresh
+        /// From the cache the reason names (`reason.source`).
         case restore
         case run
         /// The target's key cannot be known until a dependency has run (or it cannot be computed).
@@ -17,7 +18,10 @@ public struct PlannedTarget: Sendable {
 }
 
 extension Builder {
-    public func plan(_ roots: [TargetReference]) -> [PlannedTarget] {
+    /// Decides every target as a build would, from the workspace state, the local action cache
+    /// and, when `consultingRemote` and a remote cache is configured, the remote action cache
+    /// (one request per target the local cache cannot satisfy; its blobs are not fetched).
+    public func plan(_ roots: [TargetReference], consultingRemote: Bool = true) async -> [PlannedTarget] {
         let state = BuildState.load(from: workspace.statePath)
         var results: [TargetReference: ActionResult] = [:]
         var pending: Set<TargetReference> = []
@@ -26,27 +30,33 @@ extension Builder {
             let dependencies = project.graph.dependencies(of: target)
             if let waiting = dependencies.first(where: { pending.contains($0) }) {
                 pending.insert(target)
-                out.append(PlannedTarget(target: target, action: .run, reason: .dependencyChanged(waiting.description)))
+                out.append(PlannedTarget(target: target, action: .run, reason: RunReason(.dependencyPending(waiting.description))))
                 continue
             }
             var dependencyResults: [TargetReference: ActionResult] = [:]
             for dependency in dependencies { dependencyResults[dependency] = results[dependency] }
+            let evaluated: Evaluated
             do {
-                let evaluated = try evaluate(target, dependencyResults: dependencyResults, state: state)
-                switch evaluated.decision {
-                case let .fresh(result):
-                    results[target] = result
-                    out.append(PlannedTarget(target: target, action: .fresh, reason: nil))
-                case let .restore(result, reason):
-                    results[target] = result
-                    out.append(PlannedTarget(target: target, action: .restore, reason: reason))
-                case let .run(reason):
-                    pending.insert(target)
-                    out.append(PlannedTarget(target: target, action: .run, reason: reason))
-                }
+                evaluated = try evaluate(target, dependencyResults: dependencyResults, state: state)
             } catch {
                 pending.insert(target)
                 out.append(PlannedTarget(target: target, action: .blocked(Builder.describe(error)), reason: nil))
+                continue
+            }
+            var decision = evaluated.decision
+            if consultingRemote, case let .run(reason) = decision {
+                decision = await remoteDecision(for: target, evaluated: evaluated, reason: reason)
+            }
+            switch decision {
+            case let .fresh(result):
+                results[target] = result
+                out.append(PlannedTarget(target: target, action: .fresh, reason: nil))
+            case let .restore(result, reason):
+                results[target] = result
+                out.append(PlannedTarget(target: target, action: .restore, reason: reason))
+            case let .run(reason):
+                pending.insert(target)
+                out.append(PlannedTarget(target: target, action: .run, reason: reason))
             }
         }
         return out

@@ -19,18 +19,21 @@ public final class RemoteCacheAdapter: RemoteCacheBackend {
         self.onWarning = onWarning
     }
 
-    public func lookupAction(_ key: ContentDigest, target: TargetReference, declared: DeclaredOutputs) async -> ActionResult? {
-        guard let data = await session.fetchData(.ac, key.hex, maxBytes: RemoteCache.maxActionResultBytes) else { return nil }
+    public func lookupAction(_ key: ContentDigest, target: TargetReference, declared: DeclaredOutputs) async -> RemoteLookup {
+        guard let data = await session.fetchData(.ac, key.hex, maxBytes: RemoteCache.maxActionResultBytes) else {
+            // The session answers nil both for a 404 and once its breaker has tripped.
+            return session.isAvailable ? .miss : .unavailable
+        }
         guard let result = ActionResult.decode(Array(data)) else {
             onWarning("warning: remote cache entry ac/\(key.hex) is malformed; building \(target) locally")
-            return nil
+            return .rejected
         }
         // The trust boundary: nothing the target did not declare is ever restored.
         if let mismatch = declared.mismatch(in: result) {
             onWarning("warning: remote cache entry ac/\(key.hex) does not match \(target)'s declared outputs (\(mismatch)); building locally")
-            return nil
+            return .rejected
         }
-        return result
+        return .hit(result)
     }
 
     public func fetchBlob(_ digest: ContentDigest, size: UInt64, into store: ContentStore) async -> Bool {

@@ -69,7 +69,7 @@ public struct FingerprintSummary: Sendable {
     public var environment: [(String, ContentDigest)]
 
     /// The first difference from `previous`, in the order a user thinks about them.
-    public func firstDifference(from previous: FingerprintSummary) -> RunReason? {
+    public func firstDifference(from previous: FingerprintSummary) -> RunReason.Cause? {
         if ruleVersion != previous.ruleVersion { return .ruleChanged }
         if let d = Self.firstChange(inputs, previous.inputs) { return .inputChanged(d) }
         if let d = Self.firstChange(parameters, previous.parameters) { return .parameterChanged(d) }
@@ -85,30 +85,5 @@ public struct FingerprintSummary: Sendable {
         for (name, digest) in now where old[name] != digest { return name }
         let current = Set(now.map(\.0))
         return before.map(\.0).first { !current.contains($0) }
-    }
-}
-
-/// Why a target is not fresh: the first reason found, as `--explain` prints it.
-public enum RunReason: Sendable, Equatable, CustomStringConvertible {
-    case noCacheEntry
-    case inputChanged(String)
-    case parameterChanged(String)
-    case dependencyChanged(String)
-    case environmentChanged(String)
-    case seedChanged
-    case ruleChanged
-    case outputMissingOrModified(String)
-
-    public var description: String {
-        switch self {
-        case .noCacheEntry: return "no cache entry"
-        case let .inputChanged(path): return "input \(path) changed"
-        case let .parameterChanged(name): return "parameter \(name) changed"
-        case let .dependencyChanged(target): return "dependency \(target) produced new output"
-        case let .environmentChanged(name): return "environment variable \(name) changed"
-        case .seedChanged: return "seed changed"
-        case .ruleChanged: return "rule version changed"
-        case let .outputMissingOrModified(path): return "output \(path) missing or modified"
-        }
     }
 }

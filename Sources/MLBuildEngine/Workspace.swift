@@ -37,9 +37,10 @@ public struct Workspace: Sendable {
 /// own failures: a sick remote degrades to misses, never to a failed or wrong build.
 public protocol RemoteCacheBackend: Sendable {
     /// The action result stored under `key` when it matches `declared`, the outputs of
-    /// `target`; nil on a miss, and nil after one warning for an entry that is malformed or
-    /// does not match (such an entry is never used nor stored locally).
-    func lookupAction(_ key: ContentDigest, target: TargetReference, declared: DeclaredOutputs) async -> ActionResult?
+    /// `target`; `.rejected` after one warning for an entry that is malformed or does not
+    /// match (such an entry is never used nor stored locally); `.unavailable` when the remote
+    /// cache could not be asked.
+    func lookupAction(_ key: ContentDigest, target: TargetReference, declared: DeclaredOutputs) async -> RemoteLookup
     /// Downloads blob `digest` (at most `size` bytes, the size its action result declares),
     /// verifies it, and puts it into `store`; false on miss or error.
     func fetchBlob(_ digest: ContentDigest, size: UInt64, into store: ContentStore) async -> Bool
