@@ -89,7 +89,7 @@ public struct RunReason: Sendable, Equatable, CustomStringConvertible {
                 return "digest mismatch: blob sha256:\(digest.hex) holds content with sha256:\(actual.hex); quarantined"
             case let .blobSize(digest, recorded, actual):
                 return "blob sha256:\(digest.hex) has \(actual) bytes where its action result says \(recorded)"
-            case let .blobNotDownloaded(digest): return "blob sha256:\(digest.hex) could not be downloaded from the remote cache"
+            case let .blobNotDownloaded(digest): return "blob sha256:\(digest.hex) could not be fetched from the remote cache"
             case let .other(message): return message
             }
         }

@@ -208,6 +208,28 @@ struct RestoreReasonTests {
         try expectRestorable(second, reason: "outputs missing; restorable from the remote cache", from: "remote", extra: remote)
     }
 
+    @Test func aBlobCorruptOnTheRemoteTurnsTheRemoteRestoreIntoABuildThatSaysWhy() throws {
+        let server = try NginxServer()
+        defer { server.stop() }
+        let remote = ["--remote-cache", server.baseURL.absoluteString]
+        let first = try Fixtures.diamondWorkspace()
+        #expect(try first.build(["task:c"] + remote).targets("built") == ["task:c"])
+        let hex = try Self.digest(of: "world\n")
+        try Data("WORLD\n".utf8).write(to: server.blobPath("cas", hex))
+        let second = try Fixtures.diamondWorkspace()
+        let build = try second.build(["task:c", "--explain"] + remote)
+        #expect(build.result.status == 0, "\(build.result.output)")
+        let rebuilt = "restore failed (blob sha256:\(hex) could not be fetched from the remote cache); building"
+        #expect(build.result.stderr.contains("""
+            explain: task:c: outputs missing; restorable from the remote cache
+            explain: task:c: \(rebuilt)
+            [1/1] built task:c
+            """), "\(build.result.stderr)")
+        #expect(build.statuses == ["task:c": "built"])
+        #expect(build.events.first?["reason"] as? String == rebuilt)
+        #expect(try second.read("out/c.txt") == "world\n")
+    }
+
     @Test func anUnreachableRemoteIsAWarningAndTheReasonSaysSo() throws {
         let ws = try Fixtures.diamondWorkspace()
         // Port 1 (tcpmux): nothing listens there on a build machine, so connections are refused.
