@@ -82,7 +82,7 @@ struct DocumentedExamplesCheckerTests {
         #expect(examples.commands.map(\.text) == ["mlbuild -C sub", "echo done"])
         #expect(examples.commands.map(\.expected) == [["old line"], ["done"]])
         #expect(examples.commands.first?.line == 16)
-        guard case .file(let path, let content, _) = try #require(examples.steps.first) else {
+        guard case .file(let path, let content) = try #require(examples.steps.first) else {
             Issue.record("the first step is the file")
             return
         }

@@ -34,7 +34,7 @@ struct DocumentedExamplesTests {
         var replacements: [Int: [String]] = [:]
         for step in examples.steps {
             switch step {
-            case .file(let path, let content, _):
+            case .file(let path, let content):
                 try session.workspace.write(path, content)
             case .console(let commands, let kind):
                 let server = try kind.map { try ExampleSession.Server(kind: $0, at: "\(document):\((commands.first?.line ?? 0) + 1)") }

@@ -5,7 +5,8 @@ import Foundation
 /// - a fenced block ```` ```console ````: lines starting with `$ ` are commands, the lines up to
 ///   the next command are the expected output;
 /// - a fenced block with `file=PATH` in its info string: written to PATH in the workspace;
-/// - a fenced block with `excerpt=PATH`: its lines appear, in order, in the repository's PATH.
+/// - a fenced block with `excerpt=PATH`: a literal excerpt of the repository's PATH
+///   (`RepositoryFacts.firstLineNotInOrder`).
 /// A console block with `unchecked="REASON"` is not run.
 struct MarkdownExamples {
     /// A fenced code block: its info string and where its lines are in the document.
@@ -16,7 +17,7 @@ struct MarkdownExamples {
         var opening: Int
         /// The content lines, without the fence's indentation.
         var lines: [String]
-        /// Spaces before the fence, put back in front of rewritten lines.
+        /// Spaces before the fence (a block inside a list item).
         var indentation: Int
     }
 
@@ -34,7 +35,7 @@ struct MarkdownExamples {
 
     enum Step {
         /// A `file=PATH` block: PATH's content.
-        case file(path: String, content: String, line: Int)
+        case file(path: String, content: String)
         /// A console block: its commands, run in order; `server` is what it asks to be started.
         case console(commands: [Command], server: String?)
     }
@@ -64,7 +65,7 @@ struct MarkdownExamples {
                 guard Self.isWorkspacePath(file) else {
                     throw Failure(description: "\(path):\(fence.opening + 1): file=\(file) must be a relative path inside the workspace")
                 }
-                steps.append(.file(path: file, content: fence.lines.joined(separator: "\n") + "\n", line: fence.opening))
+                steps.append(.file(path: file, content: fence.lines.joined(separator: "\n") + "\n"))
             }
             if let source = fence.attributes["excerpt"] {
                 excerpts.append(Excerpt(source: source, fence: fence))
