@@ -46,11 +46,10 @@ struct BuildCommand: AsyncParsableCommand {
         // Checked before the no-op path: a bad --remote-cache is an error even when all is fresh.
         let remoteSession = try remoteOptions.session(environment: workspace.environment, onWarning: warn)
         let fastPath = NoopFastPath(workspace: workspace, mlfilePath: workspaceOptions.file, targets: targets, seed: workspaceOptions.seed)
-        if !dryRun, try fastPath.attempt(events: events) {
-            trace.mark("no-op check")
-            return
-        }
+        let outcome: NoopFastPath.Outcome = dryRun ? .miss("not tried with --dry-run") : try fastPath.attempt(events: events)
+        trace.note(outcome.traceLine)
         trace.mark("no-op check")
+        if outcome == .hit { return }
         let project = try workspaceOptions.project(in: workspace, bytes: fastPath.mlfileBytes)
         trace.mark("load Mlfile")
         let roots: [TargetReference]
@@ -99,7 +98,7 @@ struct BuildCommand: AsyncParsableCommand {
 
         var observers: [any BuildObserver] = [console]
         if let events {
-            do { observers.append(try EventLog(path: events)) } catch { throw CLIError.usage("\(error)") }
+            do { observers.append(try EventLog(path: events, noopFastPath: false)) } catch { throw CLIError.usage("\(error)") }
         }
         let options = BuildOptions(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, keepGoing: keepGoing, explain: explain)
         trace.mark("prepare")

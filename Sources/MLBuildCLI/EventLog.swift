@@ -10,8 +10,10 @@ import Glibc
 ///
 ///     {"type":"target","target":"task:a","status":"built","key":"<hex>","seconds":0.12,"reason":"input a.txt changed"}
 ///     {"type":"target","target":"task:b","status":"restored","key":"<hex>","seconds":0.01,"reason":"outputs missing; restorable from the remote cache","from":"remote"}
-///     {"type":"summary","built":1,"restored":1,"fresh":3,"failed":0,"skipped":0,"seconds":0.52,"bytes_down":0,"bytes_up":0}
+///     {"type":"summary","built":1,"restored":1,"fresh":3,"failed":0,"skipped":0,"seconds":0.52,"remote_hits":1,"bytes_down":0,"bytes_up":0,"noop_fast_path":false}
 ///
+/// `noop_fast_path` says which path the build took: true when the no-op manifest held and every
+/// target was reported fresh without loading the Mlfile (NoopFastPath), false for a full build.
 /// Written to `FILE.tmp` as the build goes and renamed to FILE at the end. Secret values never
 /// reach it (errors are redacted before they get here).
 public final class EventLog: BuildObserver {
@@ -19,9 +21,11 @@ public final class EventLog: BuildObserver {
     private let temp: String
     /// Guards the file descriptor.
     private let fd: Mutex<Int32>
+    private let noopFastPath: Bool
 
-    public init(path: String) throws {
+    public init(path: String, noopFastPath: Bool) throws {
         self.path = path
+        self.noopFastPath = noopFastPath
         temp = path + ".tmp"
         try FileSystem.createDirectories(FileSystem.parent(of: path))
         let descriptor = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -34,6 +38,8 @@ public final class EventLog: BuildObserver {
         for (name, value) in fields {
             switch value {
             case nil: parts.append("\"\(name)\":null")
+            // Bool first: no numeric case may take it for 0 or 1.
+            case let b as Bool: parts.append("\"\(name)\":\(b)")
             case let s as String: parts.append("\"\(name)\":\(Self.quote(s))")
             case let d as Double: parts.append("\"\(name)\":\(String(format: "%.3f", d))")
             case let i as Int: parts.append("\"\(name)\":\(i)")
@@ -78,6 +84,7 @@ public final class EventLog: BuildObserver {
             ("fresh", summary.count(.fresh)), ("failed", summary.count(.failed)), ("skipped", summary.count(.skipped)),
             ("seconds", summary.seconds), ("remote_hits", summary.remoteHits),
             ("bytes_down", summary.bytesDownloaded), ("bytes_up", summary.bytesUploaded),
+            ("noop_fast_path", noopFastPath),
         ])
         fd.withLock { fd in
             fsync(fd)

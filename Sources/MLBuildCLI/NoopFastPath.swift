@@ -31,17 +31,35 @@ struct NoopFastPath {
         }
     }
 
-    /// Reports the no-op when the manifest still holds; false when a real build must run (also
+    /// Which path a build took: `MLBUILD_TRACE=1` prints it (`trace: no-op fast path: hit`, or
+    /// `miss (REASON)`), and `--events` records it (`"noop_fast_path"` in the summary), so the
+    /// fast path can be told from a full build that happened to find everything fresh.
+    enum Outcome: Equatable {
+        case hit
+        case miss(String)
+
+        var traceLine: String {
+            switch self {
+            case .hit: return "no-op fast path: hit"
+            case let .miss(reason): return "no-op fast path: miss (\(reason))"
+            }
+        }
+    }
+
+    /// Reports the no-op when the manifest still holds; a miss when a real build must run (also
     /// when another build holds the workspace: the full path then waits for it).
-    func attempt(events: String?) throws -> Bool {
-        guard let manifest = NoopManifest.load(from: manifestPath), let context = context(manifest.environmentNames),
-              manifest.matches(context: context) else { return false }
+    func attempt(events: String?) throws -> Outcome {
+        guard let manifest = NoopManifest.load(from: manifestPath) else {
+            return .miss(FileSystem.exists(manifestPath) ? "unreadable manifest" : "no manifest")
+        }
+        guard let context = context(manifest.environmentNames) else { return .miss("cannot read the Mlfile") }
+        if let changed = manifest.mismatch(context: context) { return .miss(changed) }
         let lock = try FileLock(path: workspace.lockPath)
-        guard lock.tryLock(.exclusive) else { return false }
+        guard lock.tryLock(.exclusive) else { return .miss("another mlbuild holds the workspace") }
         defer { lock.unlock() }
         var observers: [any BuildObserver] = [ConsoleReporter(live: false)]
         if let events {
-            do { observers.append(try EventLog(path: events)) } catch { throw CLIError.usage("\(error)") }
+            do { observers.append(try EventLog(path: events, noopFastPath: true)) } catch { throw CLIError.usage("\(error)") }
         }
         let observer = ObserverGroup(observers)
         let started = ContinuousClock.now
@@ -56,7 +74,7 @@ struct NoopFastPath {
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         observer.buildFinished(summary)
         CacheMaintenance(layout: workspace.cache).record(.init(built: 0, restored: 0, fresh: summary.outcomes.count, failed: 0))
-        return true
+        return .hit
     }
 
     /// After a full build: writes the manifest when the build succeeded and everything it read
@@ -115,7 +133,11 @@ struct NoopFastPath {
         options.seed = seed
         guard let workspace = try? options.workspace() else { return nil }
         let fastPath = NoopFastPath(workspace: workspace, mlfilePath: file, targets: targets, seed: seed)
-        if (try? fastPath.attempt(events: events)) == true { return 0 }
+        if (try? fastPath.attempt(events: events)) == .hit {
+            // A miss is traced by the full path, which tries again and says what it found.
+            PhaseTrace(enabled: environment["MLBUILD_TRACE"] == "1").note(NoopFastPath.Outcome.hit.traceLine)
+            return 0
+        }
         _ = chdir(original)  // the full path applies -C again
         return nil
     }

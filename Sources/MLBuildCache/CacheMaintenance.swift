@@ -175,9 +175,10 @@ public struct CacheMaintenance: Sendable {
                 report.removedBytes += entry.size
             }
         }
-        // Temp files left by killed processes.
+        // Holding the cache exclusively, nothing in tmp/ is being written: empty it (what killed
+        // processes left, and anything else put there, directories included).
         if let names = try? FileSystem.listDirectory(layout.tempDirectory) {
-            for name in names { unlink("\(layout.tempDirectory)/\(name)") }
+            for name in names { try? FileSystem.removeTree("\(layout.tempDirectory)/\(name)") }
         }
         return report
     }

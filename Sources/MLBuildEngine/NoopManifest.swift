@@ -96,10 +96,18 @@ public struct NoopManifest: Sendable {
     }
 
     /// Whether nothing recorded has changed.
-    public func matches(context current: ContentDigest) -> Bool {
-        guard current == context else { return false }
-        for (path, stat) in entries where FileStat.of(path) != stat { return false }
-        return true
+    public func matches(context current: ContentDigest) -> Bool { mismatch(context: current) == nil }
+
+    /// The first thing that changed since the manifest was written, in words (for
+    /// `MLBUILD_TRACE=1`); nil when nothing did. The context is one digest, so a change there
+    /// names the kinds of things it covers, not which one.
+    public func mismatch(context current: ContentDigest) -> String? {
+        guard current == context else { return "the Mlfile, the command line or the environment changed" }
+        for (path, stat) in entries {
+            guard let now = FileStat.of(path) else { return "'\(path)' is gone" }
+            if now != stat { return "'\(path)' changed" }
+        }
+        return nil
     }
 
     public func save(to path: String) throws {

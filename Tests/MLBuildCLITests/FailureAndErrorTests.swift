@@ -174,13 +174,26 @@ struct FailureAndErrorTests {
         #expect(!first.eventsText.contains("s3cr3t-value"))
         let rotated = try ws.build([], environment: ["API_TOKEN": "another-secret"])
         #expect(rotated.targets("fresh") == ["task:call"], "a secret's value is not part of the key")
+        #expect(!rotated.result.output.contains("another-secret") && !rotated.eventsText.contains("another-secret"))
+
+        // Everything the builds left on disk, while it still holds their entries: the cache (the
+        // action result and the blob of called.txt), .mlbuild/ (state, stat cache, no-op
+        // manifest) and the output. The positive check shows the search does find what is there.
+        let written = ["cache", ".mlbuild", "called.txt"]
+        for path in written { #expect(ws.exists(path), "\(path) was written") }
+        let grep = try #require(ProcessRunner.which("grep"))
+        let found = try ProcessRunner.run(grep, ["-r", "-l", "-a", "-e", "done", "--"] + written, in: ws.path)
+        #expect(found.stdout.contains("cache/cas/"), "the output's blob is in the cache: \(found.output)")
+        for secret in ["s3cr3t-value", "another-secret"] {
+            let leaked = try ProcessRunner.run(grep, ["-r", "-l", "-a", "-F", "-e", secret, "--"] + written, in: ws.path)
+            #expect(leaked.status == 1 && leaked.stdout.isEmpty, "\(secret) was written to \(leaked.output)")
+        }
+
         try ws.run(["clean"])
         try ProcessRunner.shell("rm -rf cache", in: ws.path)
         let missing = try ws.build([], environment: ["API_TOKEN": nil])
         #expect(missing.result.status == 1)
         #expect(missing.result.stderr.contains("secret 'API_TOKEN' is not set in the environment"))
-        let cacheFiles = try ProcessRunner.shell("grep -r s3cr3t-value cache .mlbuild || true", in: ws.path)
-        #expect(cacheFiles.stdout.isEmpty)
     }
 
     @Test func eventsHaveTheDocumentedShape() throws {

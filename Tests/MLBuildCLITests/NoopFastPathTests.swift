@@ -18,6 +18,26 @@ struct NoopFastPathTests {
         run = echo "${greeting} $$TONE" > out/greet.txt; wc -l < out/all.csv >> out/greet.txt
     """
 
+    /// A build with `MLBUILD_TRACE=1`, and which path it took: `hit`, or `miss (REASON)`, as the
+    /// trace line says. The `--events` summary must say the same (`noop_fast_path`), so a test
+    /// can tell the fast path from a full build that finds everything fresh.
+    struct Traced {
+        var run: BuildRun
+        var path: String
+    }
+
+    func build(_ ws: MLBuildWorkspace, _ arguments: [String] = [], environment: [String: String?] = [:]) throws -> Traced {
+        var traced = environment
+        traced["MLBUILD_TRACE"] = "1"
+        let run = try ws.build(arguments, environment: traced)
+        let prefix = "trace: no-op fast path: "
+        let lines = run.result.stderr.split(separator: "\n").filter { $0.hasPrefix(prefix) }
+        #expect(lines.count == 1, "one verdict per build: \(run.result.stderr)")
+        let path = lines.first.map { String($0.dropFirst(prefix.count)) } ?? "(no trace line)"
+        #expect(run.summary?["noop_fast_path"] as? Bool == (path == "hit"), "\(path): \(run.eventsText)")
+        return Traced(run: run, path: path)
+    }
+
     /// Builds until the manifest is written: files must be older than the racy window first.
     func settled(_ ws: MLBuildWorkspace, environment: [String: String?] = [:]) throws {
         Thread.sleep(forTimeInterval: 0.25)
@@ -30,58 +50,90 @@ struct NoopFastPathTests {
         let ws = try MLBuildWorkspace(mlfile: Self.mlfile)
         try ws.write("data/a.csv", "1\n")
         try ws.write("data/b.csv", "2\n")
-        #expect(try ws.build().targets("built") == ["task:collect", "task:greet"])
+        let first = try build(ws)
+        #expect(first.path == "miss (no manifest)")
+        #expect(first.run.targets("built") == ["task:collect", "task:greet"])
         return ws
     }
 
+    static let contextChanged = "miss (the Mlfile, the command line or the environment changed)"
+
     @Test func aSettledNoOpReportsEverythingFreshWithKeys() throws {
         let ws = try workspace()
-        let full = try ws.build()
+        if ws.exists(".mlbuild/noop") { try ws.directory.remove(".mlbuild/noop") }
+        let full = try build(ws)
+        #expect(full.path == "miss (no manifest)")
+        #expect(full.run.targets("fresh") == ["task:collect", "task:greet"])
         try settled(ws)
-        let fast = try ws.build()
-        #expect(fast.targets("fresh") == ["task:collect", "task:greet"])
-        #expect(fast.keys == full.keys)
-        #expect(fast.summary?["fresh"] as? Int == 2)
+        let fast = try build(ws)
+        #expect(fast.path == "hit")
+        #expect(fast.run.targets("fresh") == ["task:collect", "task:greet"])
+        #expect(fast.run.keys == full.run.keys)
+        #expect(fast.run.summary?["fresh"] as? Int == 2)
     }
 
     @Test func changedInputsAddedFilesEnvironmentAndOutputsAreStillSeen() throws {
         let ws = try workspace()
         try settled(ws)
         try ws.write("data/a.csv", "10\n")
-        #expect(try ws.build().targets("built") == ["task:collect", "task:greet"])
+        let edited = try build(ws)
+        #expect(edited.path == "miss ('data/a.csv' changed)")
+        #expect(edited.run.targets("built") == ["task:collect", "task:greet"])
 
         try settled(ws)
         try ws.write("data/c.csv", "3\n")  // a new file matching the glob
-        #expect(try ws.build().targets("built") == ["task:collect", "task:greet"])
+        let added = try build(ws)
+        #expect(added.path == "miss ('data' changed)")
+        #expect(added.run.targets("built") == ["task:collect", "task:greet"])
 
         try settled(ws)
-        #expect(try ws.build([], environment: ["GREETING": "hi"]).targets("built") == ["task:greet"])
+        let greeting = try build(ws, environment: ["GREETING": "hi"])
+        #expect(greeting.path == Self.contextChanged)
+        #expect(greeting.run.targets("built") == ["task:greet"])
 
         try settled(ws, environment: ["GREETING": "hi"])
-        #expect(try ws.build([], environment: ["GREETING": "hi", "TONE": "loud"]).targets("built") == ["task:greet"])
+        let tone = try build(ws, environment: ["GREETING": "hi", "TONE": "loud"])
+        #expect(tone.path == Self.contextChanged)
+        #expect(tone.run.targets("built") == ["task:greet"])
 
         try settled(ws, environment: ["GREETING": "hi", "TONE": "loud"])
         try FileManager.default.removeItem(atPath: "\(ws.path)/out/greet.txt")
-        let restored = try ws.build([], environment: ["GREETING": "hi", "TONE": "loud"])
-        #expect(restored.targets("restored") == ["task:greet"])
+        let restored = try build(ws, environment: ["GREETING": "hi", "TONE": "loud"])
+        #expect(restored.path == "miss ('out/greet.txt' is gone)")
+        #expect(restored.run.targets("restored") == ["task:greet"])
         #expect(try ws.read("out/greet.txt") == "hi loud\n3\n")
     }
 
     @Test func anotherTargetOrSeedOnTheCommandLineIsNotTheSameNoOp() throws {
         let ws = try workspace()
         try settled(ws)
-        let only = try ws.build(["task:collect"])
-        #expect(only.statuses.keys.sorted() == ["task:collect"])
-        let seeded = try ws.build(["--seed", "9"])
-        #expect(seeded.targets("built") == ["task:collect", "task:greet"])
+        let only = try build(ws, ["task:collect"])
+        #expect(only.path == Self.contextChanged)
+        #expect(only.run.statuses.keys.sorted() == ["task:collect"])
+        let seeded = try build(ws, ["--seed", "9"])
+        #expect(seeded.path == Self.contextChanged)
+        #expect(seeded.run.targets("built") == ["task:collect", "task:greet"])
     }
 
     @Test func aFailureRemovesTheManifest() throws {
         let ws = try workspace()
         try settled(ws)
         try ws.write("Mlfile", Self.mlfile + "\ntask broken\n    run = exit 1\n")
-        #expect(try ws.build().result.status == 1)
+        let failed = try build(ws)
+        #expect(failed.path == Self.contextChanged)
+        #expect(failed.run.result.status == 1)
         #expect(!ws.exists(".mlbuild/noop"))
+        let next = try build(ws)
+        #expect(next.path == "miss (no manifest)")
+    }
+
+    @Test func aDryRunNeverTakesTheFastPath() throws {
+        let ws = try workspace()
+        try settled(ws)
+        let dry = try ws.run(["-n"], environment: ["MLBUILD_TRACE": "1"])
+        #expect(dry.status == 0, "\(dry.output)")
+        #expect(dry.stderr.contains("trace: no-op fast path: miss (not tried with --dry-run)\n"), "\(dry.stderr)")
+        #expect(try build(ws).path == "hit")
     }
 
     @Test func directoryOptionWorksOnBothPaths() throws {
@@ -91,13 +143,20 @@ struct NoopFastPathTests {
         let name = (ws.path as NSString).lastPathComponent
         let events = "\(ws.path)/events-c.jsonl"
         let arguments = ["-C", name, "--events", events, "--cache-dir", ws.cacheDirectory]
-        let fast = try ProcessRunner.run(MLBuildBinary.path, arguments, in: parent, environment: ["CI": "true"])
+        let environment: [String: String?] = ["CI": "true", "MLBUILD_TRACE": "1"]
+        let fast = try ProcessRunner.run(MLBuildBinary.path, arguments, in: parent, environment: environment)
         #expect(fast.status == 0, "\(fast.output)")
-        #expect(try String(contentsOfFile: events, encoding: .utf8).contains("\"fresh\":2"))
+        #expect(fast.stderr.contains("trace: no-op fast path: hit\n"), "\(fast.stderr)")
+        let fastEvents = try String(contentsOfFile: events, encoding: .utf8)
+        #expect(fastEvents.contains("\"fresh\":2"))
+        #expect(fastEvents.contains("\"noop_fast_path\":true"), "\(fastEvents)")
         // Not a no-op: the fast path gives up, and the full path must apply -C once, not twice.
         try ws.write("data/b.csv", "20\n")
-        let full = try ProcessRunner.run(MLBuildBinary.path, arguments, in: parent, environment: ["CI": "true"])
+        let full = try ProcessRunner.run(MLBuildBinary.path, arguments, in: parent, environment: environment)
         #expect(full.status == 0, "\(full.output)")
-        #expect(try String(contentsOfFile: events, encoding: .utf8).contains("\"built\":2"))
+        #expect(full.stderr.contains("trace: no-op fast path: miss ('data/b.csv' changed)\n"), "\(full.stderr)")
+        let fullEvents = try String(contentsOfFile: events, encoding: .utf8)
+        #expect(fullEvents.contains("\"built\":2"))
+        #expect(fullEvents.contains("\"noop_fast_path\":false"), "\(fullEvents)")
     }
 }

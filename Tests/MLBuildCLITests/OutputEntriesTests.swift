@@ -182,7 +182,11 @@ struct OutputEntriesTests {
         try ProcessRunner.shell("chmod u+w '\(blob)' && printf 'SAME\\n' > '\(blob)'")
         let run = try ws.build()
         #expect(run.result.status == 0)
-        #expect(Set(run.statuses.values) == ["built"], "\(run.result.output)")
+        // Both restores may find the bad blob at once (both targets built, one warning between
+        // them), or the second may start after the first target was rebuilt and restore the
+        // good blob that build stored: which of the two happens depends on timing, not on mlbuild.
+        #expect(run.statuses.values.contains("built"), "\(run.result.output)")
+        #expect(Set(run.statuses.values).isSubset(of: ["built", "restored"]), "\(run.result.output)")
         let warnings = run.result.stderr.split(separator: "\n").filter { $0.hasPrefix("warning:") }
         #expect(warnings.count == 1, "\(run.result.stderr)")
         #expect(warnings.first?.contains("cache blob \(digest) is corrupt") == true, "\(warnings)")

@@ -76,29 +76,42 @@ struct RemoteCacheEndToEndTests {
         #expect(try ws.read("out/d.txt") == "HELLO\nworld\n")
     }
 
-    @Test func aServerKilledMidBuildLeavesTheBuildCorrect() throws {
+    @Test(.timeLimit(.minutes(2)))
+    func aServerKilledMidBuildLeavesTheBuildCorrect() throws {
         let server = try NginxServer()
+        defer { server.stop() }
+        // task:two says when it runs (two.started) and waits for go (at most 60 s, so a broken
+        // test fails instead of hanging): the server dies at exactly that point, after task:one
+        // was uploaded and before anything of task:two or task:three was.
         let ws = try MLBuildWorkspace(mlfile: """
         task one
             outputs = one.txt
             run = echo one > one.txt
         task two: task:one
             outputs = two.txt
-            run = sleep 1; cat one.txt one.txt > two.txt
+            run = touch two.started; i=0; while [ ! -e go ] && [ $$i -lt 6000 ]; do sleep 0.01; i=$$((i + 1)); done;
+                  cat one.txt one.txt > two.txt
         task three: task:two
             outputs = three.txt
             run = cat two.txt > three.txt
         """)
         let killer = Thread {
-            Thread.sleep(forTimeInterval: 0.5)
-            server.kill()
+            for _ in 0..<6000 where !ws.exists("two.started") { Thread.sleep(forTimeInterval: 0.01) }
+            server.kill()  // SIGKILL, and returns once nginx is gone (its port closed with it)
+            try? ws.write("go", "")
         }
         killer.start()
         let run = try ws.build(["--remote-cache", server.baseURL.absoluteString])
-        server.stop()
+        #expect(ws.exists("two.started") && ws.exists("go"), "the server was killed while task:two ran")
         #expect(run.result.status == 0, "\(run.result.output)")
+        #expect(run.targets("built") == ["task:one", "task:three", "task:two"])
         #expect(try ws.read("three.txt") == "one\none\n")
-        #expect(run.result.stderr.components(separatedBy: "warning: remote cache").count - 1 <= 1)
+        // Before the kill: task:one's lookup and upload (its blob and action result); after it,
+        // nothing reached the server, and the first failed request gave the one warning.
+        let puts = server.requests(method: "PUT").map(\.path)
+        #expect(puts.count == 2 && puts.allSatisfy { $0.hasPrefix("/cas/") || $0.hasPrefix("/ac/") }, "\(server.requests())")
+        #expect(puts.contains("/ac/\(run.keys["task:one"] ?? "-")"), "\(puts)")
+        #expect(run.result.stderr.components(separatedBy: "warning: remote cache").count - 1 == 1, "\(run.result.stderr)")
     }
 
     @Test func aWrongAuthHeaderWarnsWithoutShowingItsValue() throws {

@@ -84,11 +84,11 @@ import Testing
         return url
     }
 
-    private func buildError(_ dir: TempDir, base: URL) -> String {
+    private func buildError(_ dir: TempDir, base: URL, output: String = "out/image.tar") -> String {
         var spec = Fixture.spec(for: dir)
         spec.base = base
         do {
-            try OCIImageBuilder.build(spec: spec, layerCache: nil, output: dir.path("out/image.tar"))
+            try OCIImageBuilder.build(spec: spec, layerCache: nil, output: dir.path(output))
             return "no error"
         } catch {
             return "\(error)"
@@ -99,11 +99,26 @@ import Testing
         let dir = try TempDir("evil")
         defer { dir.remove() }
         try Fixture.makeProject(in: dir)
-        let dotdot = try tamperedBase(dir) { entries, _ in
-            entries.append(.init(info: .init(path: "../evil", kind: .regular, mode: 0o644, size: 4), bytes: Array("evil".utf8)))
+        // A base archive is extracted into OUTDIR/.image.tar.staging-PID-N/base (OCIImageBuilder),
+        // and the staging directory is removed afterwards: `../NAME` would land inside it and
+        // vanish with it, `../../NAME` in OUTDIR, each further `..` one directory higher. The
+        // output lies four directories below `dir`, so each of these landing points is in `dir`
+        // and outlives the build: a traversal that worked would leave its file there.
+        let output = "w/x/y/out/image.tar"
+        for depth in 2...5 {
+            let name = "evil-\(depth)"
+            let entry = String(repeating: "../", count: depth) + name
+            let dotdot = try tamperedBase(dir) { entries, _ in
+                entries.append(.init(info: .init(path: entry, kind: .regular, mode: 0o644, size: 4), bytes: Array("evil".utf8)))
+            }
+            #expect(buildError(dir, base: dotdot, output: output) == "OCI archive '\(dotdot.path)': entry '\(entry)' contains '..' (path traversal)")
+            var landing = dir.path(output).deletingLastPathComponent()
+            for _ in 0..<(depth - 2) { landing.deleteLastPathComponent() }
+            #expect(!FileManager.default.fileExists(atPath: landing.appendingPathComponent(name).path), "\(entry) reached \(landing.path)")
         }
-        #expect(buildError(dir, base: dotdot) == "OCI archive '\(dotdot.path)': entry '../evil' contains '..' (path traversal)")
-        #expect(!FileManager.default.fileExists(atPath: dir.url.deletingLastPathComponent().appendingPathComponent("evil").path))
+        let written = (FileManager.default.enumerator(atPath: dir.url.path)?.allObjects as? [String] ?? [])
+            .filter { ($0 as NSString).lastPathComponent.hasPrefix("evil") }
+        #expect(written == [], "nothing of the archive's traversal entries was written anywhere in the tree")
 
         let absolute = try tamperedBase(dir) { entries, _ in
             entries.insert(.init(info: .init(path: "/tmp/evil", kind: .regular, mode: 0o644, size: 4), bytes: Array("evil".utf8)), at: 0)
