@@ -54,6 +54,15 @@ let package = Package(
         ),
         .executableTarget(name: "mlbuild", dependencies: ["MLBuildCLI"]),
         .target(name: "MLBuildTestSupport", dependencies: ["MLBuildCore"]),
+        // Fuzzers (fuzz/run builds them with -sanitize=fuzzer). Every plain `swift build` builds
+        // them too, as replay tools over their corpus, so they cannot silently stop compiling;
+        // their invariants live in FuzzChecks, which the regression tests share.
+        .target(name: "FuzzChecks", dependencies: ["MLBuildCore", "MLBuildEngine", "MLBuildRules", "MLBuildDatasets", "MLBuildTraining"], path: "fuzz/Sources/FuzzChecks"),
+        .target(name: "CFuzzerEntry", path: "fuzz/Sources/CFuzzerEntry"),
+        .executableTarget(name: "MlfileFuzzer", dependencies: ["CFuzzerEntry", "FuzzChecks"], path: "fuzz/Sources/MlfileFuzzer"),
+        .executableTarget(name: "ModelJSONFuzzer", dependencies: ["CFuzzerEntry", "FuzzChecks"], path: "fuzz/Sources/ModelJSONFuzzer"),
+        .executableTarget(
+            name: "PredictInputFuzzer", dependencies: ["CFuzzerEntry", "FuzzChecks", "MLBuildRules"], path: "fuzz/Sources/PredictInputFuzzer"),
         .testTarget(name: "MLBuildCoreTests", dependencies: ["MLBuildCore", "MLBuildTestSupport", "MLBuildTraining"]),
         .testTarget(
             name: "MLBuildCacheTests",
@@ -63,5 +72,6 @@ let package = Package(
         .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildDatasets", "MLBuildTraining"]),
         .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI"]),
         .testTarget(name: "MLBuildCLITests", dependencies: ["MLBuildCLI", "MLBuildTestSupport", "MLBuildTraining"]),
+        .testTarget(name: "FuzzChecksTests", dependencies: ["FuzzChecks", "MLBuildCore", "MLBuildDatasets", "MLBuildRules", "MLBuildTraining"]),
     ]
 )

@@ -3,54 +3,58 @@ import MLBuildDatasets
 import MLBuildRules
 import MLBuildTraining
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// What the model.json and predict-input fuzzers share: the invariants a scoring call must keep,
-/// a small trained model of every algorithm (built in memory, no disk), and rows for any schema.
-/// Tests/MLBuildCLITests/ModelFuzzRegressionTests.swift checks the same invariants in process.
-public enum ModelFuzz {
-    /// Aborts with `message` (libFuzzer then keeps the input as a crash).
-    public static func fail(_ message: String) -> Never {
-        let line = Array("ModelFuzz: invariant broken: \(message.prefix(2000))\n".utf8)
-        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-        abort()
+/// The invariants the model.json and predict-input fuzzers hold scoring to, shared with the
+/// in-process regression tests (Tests/FuzzChecksTests) so that both check the same rules. Each
+/// check returns the broken invariants as text: empty when all hold.
+public enum ModelChecks {
+    /// Decodes `bytes` as a model.json, then scores rows of its own schema. A refusal must be a
+    /// `ModelArtifactError` naming the file. `decoded` tells whether the model was accepted.
+    public static func violations(ofModelJSON bytes: [UInt8]) -> (violations: [String], decoded: Bool) {
+        let artifact: ModelArtifact
+        do {
+            artifact = try ModelArtifact.decode(Data(bytes), path: "model.json")
+        } catch let error as ModelArtifactError {
+            return (error.description.hasPrefix("model.json: ") ? [] : ["error does not name the file: \(error.description)"], false)
+        } catch {
+            return (["unexpected error type \(type(of: error)): \(error)"], false)
+        }
+        return (rows(for: artifact.transform.schema).flatMap { violations(scoring: $0, with: artifact, records: 1) }, true)
     }
 
-    /// Scores `source` with `artifact`. The call may fail only with a row report
+    /// Scores `bytes` (a rows CSV) with `artifact`. The call may fail only with a row report
     /// (`ModelPredictor.Failure`) or a message (`ModelArtifactError`); on success the output has
-    /// the header and one line per record, and every number in it parses back as a finite double
-    /// (a probability within [0, 1]).
-    public static func checkPredict(_ artifact: ModelArtifact, _ source: CSVSource, records: Int?) {
+    /// the header and one line per record (when `records` is given), and every score in it parses
+    /// back as a finite double (a probability within [0, 1]).
+    public static func violations(scoring bytes: [UInt8], with artifact: ModelArtifact, records: Int?) -> [String] {
         let text: String
         do {
-            text = try ModelPredictor.predict(artifact, source: source)
+            text = try ModelPredictor.predict(artifact, source: CSVSource(name: "rows.csv", bytes: bytes))
         } catch let failure as ModelPredictor.Failure {
-            if failure.rowErrors.isEmpty { fail("a Failure without row errors") }
+            if failure.rowErrors.isEmpty { return ["a Failure without row errors"] }
             _ = failure.description
-            return
+            return []
         } catch let error as ModelArtifactError {
-            if error.description.isEmpty { fail("an empty ModelArtifactError") }
-            return
+            return error.description.isEmpty ? ["an empty ModelArtifactError"] : []
         } catch {
-            fail("unexpected error type \(type(of: error)): \(error)")
+            return ["unexpected error type \(type(of: error)): \(error)"]
         }
         guard text.hasPrefix(artifact.outputColumns.joined(separator: ",") + "\n"), text.hasSuffix("\n") else {
-            fail("output header or end: \(text.prefix(200))")
+            return ["output header or end: \(text.prefix(200))"]
         }
         // Quoted ids may hold commas and line breaks; the numbers are checked on plain output.
-        guard !text.contains("\"") else { return }
+        guard !text.contains("\"") else { return [] }
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-        if let records, lines.count != records + 1 { fail("\(lines.count - 1) output rows for \(records) records") }
+        var violations: [String] = []
+        if let records, lines.count != records + 1 { violations.append("\(lines.count - 1) output rows for \(records) records") }
         for line in lines.dropFirst() {
             // [id,] prediction [, probability]: the last field is the score.
-            guard let last = line.split(separator: ",", omittingEmptySubsequences: false).last, let x = Double(last) else {
-                fail("unparsable output row: \(line.prefix(200))")
+            guard let last = line.split(separator: ",", omittingEmptySubsequences: false).last, let x = Double(last), x.isFinite else {
+                violations.append("output row without a finite score: \(line.prefix(200))")
+                continue
             }
-            if !x.isFinite { fail("non-finite score in \(line.prefix(200))") }
-            if artifact.task == .classification, !(0 ... 1).contains(x) { fail("probability \(x) outside [0, 1]") }
+            if artifact.task == .classification, !(0 ... 1).contains(x) { violations.append("probability \(x) outside [0, 1]") }
         }
+        return violations
     }
 
     /// The fuzzers' schema: every column type, an id, nulls, bounds.
@@ -87,7 +91,7 @@ public enum ModelFuzz {
             ],
             seed: 7)
         let built = try FeatureBuilder.build(dataset: table, schemaFile: SchemaFile(schema: schema, options: options), spec: spec, outputDirectory: nil)
-        guard let labels = built.train.labels else { fail("no labels") }
+        guard let labels = built.train.labels else { throw TrainingError.emptyData }
         var out: [ModelArtifact] = []
         for (algorithm, task, parameters) in [
             ("logistic_regression", TrainingTask.classification, [String: String]()),

@@ -1,17 +1,18 @@
 import Foundation
+import FuzzChecks
 @testable import MLBuildDatasets
 import MLBuildRules
 import MLBuildTraining
 import Testing
 
 /// In-process counterparts of the model.json and predict-input fuzzers (fuzz/run model-json,
-/// fuzz/run predict-input): the seed corpora, seeded random mutations of them, and every input
-/// fuzzing found, each decoded and scored with the fuzzers' invariants — an error is a
+/// fuzz/run predict-input): the seed corpora and seeded random mutations of them, each decoded
+/// and scored with the fuzzers' own invariants (`ModelChecks`) — an error is a
 /// `ModelArtifactError` naming the file or a row report, output rows have finite scores, and
 /// nothing traps.
 @Suite("model.json and predict input fuzz regressions")
 struct ModelFuzzRegressionTests {
-    static let corpus = MLFixtures.repositoryRoot.appendingPathComponent("fuzz/corpus")
+    static let corpus = FuzzInputs.repositoryRoot.appendingPathComponent("fuzz/corpus")
 
     static func seeds(_ target: String) throws -> [(name: String, bytes: [UInt8])] {
         let dir = corpus.appendingPathComponent(target)
@@ -20,68 +21,13 @@ struct ModelFuzzRegressionTests {
         }
     }
 
-    /// The broken invariants of decoding `bytes` as a model.json and scoring rows of its schema
-    /// (empty when all hold). `decoded` tells whether the model was accepted.
     static func checkModel(_ bytes: [UInt8]) -> (problems: [String], decoded: Bool) {
-        let artifact: ModelArtifact
-        do {
-            artifact = try ModelArtifact.decode(Data(bytes), path: "model.json")
-        } catch let error as ModelArtifactError {
-            return (error.description.hasPrefix("model.json: ") ? [] : ["error does not name the file: \(error.description)"], false)
-        } catch {
-            return (["unexpected error type \(type(of: error)): \(error)"], false)
-        }
-        return (rows(for: artifact.transform.schema).flatMap { checkPredict(artifact, $0, records: 1) }, true)
+        let (violations, decoded) = ModelChecks.violations(ofModelJSON: bytes)
+        return (violations, decoded)
     }
 
-    /// The broken invariants of scoring `bytes` (a rows CSV) with `artifact`.
     static func checkPredict(_ artifact: ModelArtifact, _ bytes: [UInt8], records: Int?) -> [String] {
-        let text: String
-        do {
-            text = try ModelPredictor.predict(artifact, source: CSVSource(name: "rows.csv", bytes: bytes))
-        } catch let failure as ModelPredictor.Failure {
-            return failure.rowErrors.isEmpty ? ["a Failure without row errors"] : []
-        } catch let error as ModelArtifactError {
-            return error.description.isEmpty ? ["an empty ModelArtifactError"] : []
-        } catch {
-            return ["unexpected error type \(type(of: error)): \(error)"]
-        }
-        guard text.hasPrefix(artifact.outputColumns.joined(separator: ",") + "\n"), text.hasSuffix("\n") else {
-            return ["output header or end: \(text.prefix(200))"]
-        }
-        guard !text.contains("\"") else { return [] }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
-        var problems: [String] = []
-        if let records, lines.count != records + 1 { problems.append("\(lines.count - 1) output rows for \(records) records") }
-        for line in lines.dropFirst() {
-            guard let last = line.split(separator: ",", omittingEmptySubsequences: false).last, let x = Double(last), x.isFinite else {
-                problems.append("output row without a finite score: \(line.prefix(200))")
-                continue
-            }
-            if artifact.task == .classification, !(0 ... 1).contains(x) { problems.append("probability \(x) outside [0, 1]") }
-        }
-        return problems
-    }
-
-    /// One-row CSVs for any schema: valid, boundary, null and wrong cells (as the fuzzer makes).
-    static func rows(for schema: Schema) -> [[UInt8]] {
-        func quote(_ s: String) -> String {
-            s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-                ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
-        }
-        let header = schema.columns.map { quote($0.name) }.joined(separator: ",") + "\n"
-        return (0 ..< 4).map { variant in
-            let cells = schema.columns.map { column -> String in
-                switch column.type {
-                case .int: return ["1", "-3", "", "9223372036854775807"][variant]
-                case .float: return ["2.5", "1e300", "", "-0"][variant]
-                case .bool: return ["yes", "no", "", "maybe"][variant]
-                case .string: return ["red", "", "é", "x"][variant]
-                case .category(let values): return [values.first ?? "", values.last ?? "", "", "nope"][variant]
-                }
-            }
-            return Array((header + cells.map(quote).joined(separator: ",") + "\n").utf8)
-        }
+        ModelChecks.violations(scoring: bytes, with: artifact, records: records)
     }
 
     /// A seeded byte-level mutation: flip, insert, delete or overwrite with a dictionary token.

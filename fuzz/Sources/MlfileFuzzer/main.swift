@@ -1,0 +1,5 @@
+import CFuzzerEntry
+import Foundation
+
+// libFuzzer's driver (or, in a plain build, a replay of the named inputs): see CFuzzerEntry.
+exit(fuzzer_main("MlfileFuzzer", CommandLine.argc, CommandLine.unsafeArgv))
