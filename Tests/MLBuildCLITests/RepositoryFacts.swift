@@ -24,13 +24,13 @@ enum RepositoryFacts {
             .filter { $0.offset % 2 == 1 }.map { String($0.element) }
     }
 
-    /// The test targets named (`MLBuild…Tests`) in the README's layout, below its `Tests/` line.
+    /// The test targets named (`…Tests`) in the README's layout, below its `Tests/` line.
     static func readmeTestTargets(_ readme: String) -> Set<String> {
         let lines = readme.split(separator: "\n", omittingEmptySubsequences: false)
         guard let start = lines.firstIndex(where: { $0.hasPrefix("Tests/") }) else { return [] }
         var names: Set<String> = []
         for line in lines[start...].dropFirst().prefix(while: { $0.hasPrefix(" ") }) {
-            for match in line.matches(of: #/MLBuild[A-Za-z]*Tests/#) { names.insert(String(match.output)) }
+            for match in line.matches(of: #/[A-Z][A-Za-z]*Tests/#) { names.insert(String(match.output)) }
         }
         return names
     }
