@@ -61,7 +61,7 @@ struct CacheCommand: AsyncParsableCommand {
             let done = layout.isReadOnly ? "left in place (the cache is read-only)" : "removed"
             for name in report.corrupt { print("corrupt blob \(name): \(layout.isReadOnly ? done : "removed (quarantined)")") }
             for name in report.malformedActions { print("malformed action entry \(name): \(done)") }
-            print("cache verify: \(report.checked) blobs checked, \(report.corrupt.count) corrupt, \(report.malformedActions.count) malformed action entries")
+            print("cache verify: \(counted(report.checked, "blob")) checked, \(report.corrupt.count) corrupt, \(counted(report.malformedActions.count, "malformed action entry", plural: "malformed action entries"))")
             if !report.corrupt.isEmpty || !report.malformedActions.isEmpty { throw CLIError.failed }
         }
     }

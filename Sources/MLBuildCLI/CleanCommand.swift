@@ -46,7 +46,7 @@ struct CleanCommand: AsyncParsableCommand {
             cacheLock.unlock()
         }
         do { try state.save(to: workspace.statePath) } catch { throw CLIError.message("\(error)") }
-        print("mlbuild: removed \(removed) outputs of \(chosen.count) targets (cache kept)")
+        print("mlbuild: removed \(counted(removed, "output")) of \(counted(chosen.count, "target")) (cache kept)")
         if !failures.isEmpty { throw CLIError.message(failures.joined(separator: "\nerror: ")) }
     }
 }

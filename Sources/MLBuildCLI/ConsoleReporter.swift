@@ -91,10 +91,10 @@ public final class ConsoleReporter: BuildObserver {
     }
 
     public static func summaryLine(_ summary: BuildSummary) -> String {
-        var line = "mlbuild: \(summary.outcomes.count) targets: \(summary.count(.built)) built, \(summary.count(.restored)) restored, "
+        var line = "mlbuild: \(counted(summary.outcomes.count, "target")): \(summary.count(.built)) built, \(summary.count(.restored)) restored, "
             + "\(summary.count(.fresh)) fresh, \(summary.count(.failed)) failed, \(summary.count(.skipped)) skipped"
         if summary.bytesDownloaded > 0 || summary.bytesUploaded > 0 || summary.remoteHits > 0 {
-            line += "; remote: \(summary.remoteHits) hits, \(summary.bytesDownloaded) bytes down, \(summary.bytesUploaded) bytes up"
+            line += "; remote: \(counted(summary.remoteHits, "hit")), \(counted(summary.bytesDownloaded, "byte")) down, \(counted(summary.bytesUploaded, "byte")) up"
         }
         return line + String(format: " in %.2fs", summary.seconds)
     }

@@ -42,11 +42,11 @@ struct ContainerCommand: AsyncParsableCommand {
         }
 
         static func describe(_ report: VerificationReport, file: String) -> String {
-            var text = "\(file): ok, \(report.blobsVerified) blobs, \(report.bytesVerified) bytes verified\n"
+            var text = "\(file): ok, \(counted(report.blobsVerified, "blob")), \(counted(report.bytesVerified, "byte")) verified\n"
             for image in report.images {
                 text += "  manifest \(image.manifestDigest)"
                 if let tag = image.refName { text += " (\(tag))" }
-                text += " \(image.platform), config \(image.configDigest), \(image.layers.count) layers\n"
+                text += " \(image.platform), config \(image.configDigest), \(counted(image.layers.count, "layer"))\n"
                 for layer in image.layers {
                     text += "    layer \(layer.digest) diff_id \(layer.diffID)\n"
                 }

@@ -82,8 +82,8 @@ struct StatusCommand: AsyncParsableCommand {
     /// `4 targets: 1 fresh, 2 restorable, 1 stale`, and `, 1 error` when a key could not be computed.
     static func summary(_ plan: [PlannedTarget]) -> String {
         let counts = counts(plan)
-        var line = "\(plan.count) targets: \(counts.fresh) fresh, \(counts.restorable) restorable, \(counts.stale) stale"
-        if counts.error > 0 { line += ", \(counts.error) error\(counts.error == 1 ? "" : "s")" }
+        var line = "\(counted(plan.count, "target")): \(counts.fresh) fresh, \(counts.restorable) restorable, \(counts.stale) stale"
+        if counts.error > 0 { line += ", \(counted(counts.error, "error"))" }
         return line
     }
 

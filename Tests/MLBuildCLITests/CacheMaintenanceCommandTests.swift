@@ -116,7 +116,7 @@ struct CacheMaintenanceCommandTests {
         #expect(verify.stdout == """
             malformed action entry \(key): removed
             malformed action entry not-a-key: removed
-            cache verify: 1 blobs checked, 0 corrupt, 2 malformed action entries
+            cache verify: 1 blob checked, 0 corrupt, 2 malformed action entries
 
             """)
         #expect(verify.stderr.isEmpty, "\(verify.stderr)")
@@ -125,7 +125,7 @@ struct CacheMaintenanceCommandTests {
 
         let again = try ws.run(["cache", "verify"])
         #expect(again.status == 0)
-        #expect(again.stdout == "cache verify: 1 blobs checked, 0 corrupt, 0 malformed action entries\n")
+        #expect(again.stdout == "cache verify: 1 blob checked, 0 corrupt, 0 malformed action entries\n")
         // The entry is gone: task:a is built again.
         try ws.run(["clean"])
         #expect(try ws.build(["task:a"]).targets("built") == ["task:a"])

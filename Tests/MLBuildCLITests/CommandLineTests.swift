@@ -22,7 +22,7 @@ struct CommandLineTests {
 
         let status = try ws.run(["--cache-dir", other, "status"])
         #expect(status.status == 0, "\(status.output)")
-        #expect(status.stdout == "fresh    task:a\n1 targets: 1 fresh, 0 restorable, 0 stale\n")
+        #expect(status.stdout == "fresh    task:a\n1 target: 1 fresh, 0 restorable, 0 stale\n")
         #expect(try ws.run(["status", "--cache-dir", other]).stdout == status.stdout)
 
         let gc = try ws.run(["--cache-dir", other, "cache", "gc", "--max-size", "1G"])

@@ -126,7 +126,7 @@ struct RestoreReasonTests {
         try ws.write("data.csv", "x,y\n1,2\n")
         let reason = "input data.csv changed; restorable from the local cache"
         let status = try ws.run(["status"])
-        #expect(status.stdout == "cached   task:train: \(reason)\n1 targets: 0 fresh, 1 restorable, 0 stale\n", "\(status.output)")
+        #expect(status.stdout == "cached   task:train: \(reason)\n1 target: 0 fresh, 1 restorable, 0 stale\n", "\(status.output)")
         #expect(try ws.run(["-n"]).stdout == "restore  task:train: \(reason)\n")
         let build = try ws.build(["--explain"])
         #expect(build.result.stderr.contains("explain: task:train: \(reason)\n"), "\(build.result.stderr)")
@@ -204,7 +204,7 @@ struct RestoreReasonTests {
         #expect(try first.build(["task:d"] + remote).targets("built") == Self.targets)
         let second = try Fixtures.diamondWorkspace()
         // Without the remote, nothing is cached for this runner.
-        #expect(try second.run(["status", "task:a"]).stdout == "stale    task:a: no cache entry\n1 targets: 0 fresh, 0 restorable, 1 stale\n")
+        #expect(try second.run(["status", "task:a"]).stdout == "stale    task:a: no cache entry\n1 target: 0 fresh, 0 restorable, 1 stale\n")
         try expectRestorable(second, reason: "outputs missing; restorable from the remote cache", from: "remote", extra: remote)
     }
 
@@ -235,7 +235,7 @@ struct RestoreReasonTests {
         // Port 1 (tcpmux): nothing listens there on a build machine, so connections are refused.
         let status = try ws.run(["status", "task:a", "--remote-cache", "http://127.0.0.1:1"])
         #expect(status.status == 0, "\(status.output)")
-        #expect(status.stdout == "stale    task:a: no cache entry (remote cache unavailable)\n1 targets: 0 fresh, 0 restorable, 1 stale\n")
+        #expect(status.stdout == "stale    task:a: no cache entry (remote cache unavailable)\n1 target: 0 fresh, 0 restorable, 1 stale\n")
         #expect(status.stderr.components(separatedBy: "warning: remote cache").count - 1 == 1, "\(status.stderr)")
         let build = try ws.build(["task:a", "--explain", "--remote-cache", "http://127.0.0.1:1"])
         #expect(build.result.status == 0)
@@ -248,7 +248,7 @@ struct RestoreReasonTests {
         try FileManager.default.removeItem(atPath: "\(ws.path)/src/c.txt")
         let status = try ws.run(["status", "task:c"])
         #expect(status.stdout.hasPrefix("error    task:c: "), "\(status.output)")
-        #expect(status.stdout.hasSuffix("\n1 targets: 0 fresh, 0 restorable, 0 stale, 1 error\n"), "\(status.output)")
+        #expect(status.stdout.hasSuffix("\n1 target: 0 fresh, 0 restorable, 0 stale, 1 error\n"), "\(status.output)")
         let json = try Self.json(try ws.run(["status", "--json", "task:c"]).stdout)
         #expect(json["counts"] as? [String: Int] == ["targets": 1, "fresh": 0, "restorable": 0, "stale": 0, "error": 1])
     }
