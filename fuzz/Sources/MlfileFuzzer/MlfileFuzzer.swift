@@ -7,7 +7,8 @@ import Glibc
 #endif
 
 /// libFuzzer entry point: the input bytes are an Mlfile. It is parsed and resolved
-/// (`Mlfile.load`) and, when that succeeds, configured with the built-in rules (`Project.load`).
+/// (`Mlfile.load`, which throws only for bytes that are not text) and configured with the
+/// built-in rules (`Project.load`, which reports the syntax and substitution errors too).
 /// Any error must be a diagnostic that points inside the file and renders; anything else —
 /// a trap, a stray error type, a location outside the text — aborts, and libFuzzer keeps the input.
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -44,16 +45,10 @@ private func check(_ error: any Error, _ source: SourceFile) {
 }
 
 /// A diagnostic must name a line of the file and a column on it (one past the end is allowed:
-/// the caret of an empty value), and must render.
+/// the caret of an empty value), and must render. The same check as the tests'
+/// (`Diagnostic.placementProblem`).
 private func check(_ diagnostic: Diagnostic, _ source: SourceFile) {
-    guard let location = diagnostic.location else { fail("diagnostic without a location: \(diagnostic.message)") }
-    guard location.line >= 1, location.line <= source.lines.count else {
-        fail("line \(location.line) outside 1...\(source.lines.count): \(diagnostic.message)")
-    }
-    let width = source.lines[location.line - 1].utf8.count
-    guard location.column >= 1, location.column <= width + 1 else {
-        fail("column \(location.column) outside 1...\(width + 1) on line \(location.line): \(diagnostic.message)")
-    }
+    if let problem = diagnostic.placementProblem(in: source) { fail(problem) }
     _ = diagnostic.rendered
 }
 
