@@ -68,6 +68,7 @@ let package = Package(
             name: "MLBuildCacheTests",
             dependencies: ["MLBuildCache", "MLBuildTestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        .testTarget(name: "MLBuildRulesTests", dependencies: ["MLBuildRules", "MLBuildEngine", "MLBuildCore", "MLBuildTraining"]),
         .testTarget(name: "MLBuildTrainingTests", dependencies: ["MLBuildTraining"]),
         .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildDatasets", "MLBuildTraining"]),
         .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI"]),

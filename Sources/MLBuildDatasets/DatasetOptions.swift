@@ -45,51 +45,76 @@ public struct DatasetOptions: Sendable, Equatable, Codable {
     ]
 
     /// Reads options from Mlfile values (lists are comma-separated text). Keys not in `keys` are
-    /// ignored here (the caller owns the other keys and unknown-key errors). Throws
-    /// `DatasetError.option` naming the key.
+    /// ignored here (the caller owns the other keys and unknown-key errors). Throws the first
+    /// `DatasetError.option` (naming the key) that `parsing` finds.
     public init(options: [String: String]) throws {
-        self.init()
+        let (parsed, errors) = Self.parsing(options: options)
+        if let first = errors.first { throw first }
+        self = parsed
+    }
+
+    /// Like `init(options:)`, with every problem instead of the first, and the options read
+    /// from the good values (the defaults for the bad ones).
+    public static func parsing(options: [String: String]) -> (options: DatasetOptions, errors: [DatasetError]) {
+        var parsed = DatasetOptions()
+        var errors: [DatasetError] = []
         if let v = options["max_null_fraction"] {
-            guard let x = Double(v.trimmingCharacters(in: .whitespaces)), x >= 0, x <= 1 else {
-                throw DatasetError.option(key: "max_null_fraction", offset: nil, message: "expected a number in [0, 1], got '\(v)'")
+            if let x = Double(v.trimmingCharacters(in: .whitespaces)), x >= 0, x <= 1 {
+                parsed.maxNullFraction = x
+            } else {
+                errors.append(.option(key: "max_null_fraction", offset: nil, message: "expected a number in [0, 1], got '\(v)'"))
             }
-            maxNullFraction = x
         }
         if let v = options["min_rows"] {
-            guard let x = Int(v.trimmingCharacters(in: .whitespaces)), x >= 0 else {
-                throw DatasetError.option(key: "min_rows", offset: nil, message: "expected a non-negative integer, got '\(v)'")
+            if let x = Int(v.trimmingCharacters(in: .whitespaces)), x >= 0 {
+                parsed.minRows = x
+            } else {
+                errors.append(.option(key: "min_rows", offset: nil, message: "expected a non-negative integer, got '\(v)'"))
             }
-            minRows = x
         }
         if let v = options["max_psi"] {
-            guard let x = Double(v.trimmingCharacters(in: .whitespaces)), x >= 0, x.isFinite else {
-                throw DatasetError.option(key: "max_psi", offset: nil, message: "expected a non-negative number, got '\(v)'")
+            if let x = Double(v.trimmingCharacters(in: .whitespaces)), x >= 0, x.isFinite {
+                parsed.maxPSI = x
+            } else {
+                errors.append(.option(key: "max_psi", offset: nil, message: "expected a non-negative number, got '\(v)'"))
             }
-            maxPSI = x
         }
-        if let v = options["unique"] { uniqueKey = OptionList.split(v) }
-        if let v = options["null_values"] { nullValues = OptionList.split(v) }
-        if let v = options["true_values"] { trueValues = OptionList.split(v) }
-        if let v = options["false_values"] { falseValues = OptionList.split(v) }
-        try validate()
+        if let v = options["unique"] { parsed.uniqueKey = OptionList.split(v) }
+        if let v = options["null_values"] { parsed.nullValues = OptionList.split(v) }
+        if let v = options["true_values"] { parsed.trueValues = OptionList.split(v) }
+        if let v = options["false_values"] { parsed.falseValues = OptionList.split(v) }
+        errors += parsed.problems()
+        return (parsed, errors)
     }
 
     /// Checks the options are consistent on their own (not against a schema).
     public func validate() throws {
+        if let first = problems().first { throw first }
+    }
+
+    /// Every inconsistency `validate()` would throw the first of.
+    public func problems() -> [DatasetError] {
+        var out: [DatasetError] = []
         let t = Set((Self.defaultTrueValues + trueValues).map { $0.lowercased() })
         let f = Set((Self.defaultFalseValues + falseValues).map { $0.lowercased() })
         if let both = t.intersection(f).sorted().first {
-            throw DatasetError.option(key: "true_values", offset: nil, message: "'\(both)' is both a true and a false spelling")
+            out.append(.option(key: "true_values", offset: nil, message: "'\(both)' is both a true and a false spelling"))
         }
-        if let dup = Dictionary(grouping: uniqueKey, by: { $0 }).filter({ $0.value.count > 1 }).keys.sorted().first {
-            throw DatasetError.option(key: "unique", offset: nil, message: "column '\(dup)' listed twice")
+        for dup in Dictionary(grouping: uniqueKey, by: { $0 }).filter({ $0.value.count > 1 }).keys.sorted() {
+            out.append(.option(key: "unique", offset: nil, message: "column '\(dup)' listed twice"))
         }
+        return out
     }
 
     /// Checks the options against a schema: every `unique` column is declared.
     public func validate(against schema: Schema) throws {
-        for c in uniqueKey where schema.index(of: c) == nil {
-            throw DatasetError.option(key: "unique", offset: nil, message: "column '\(c)' is not declared in the schema")
+        if let first = problems(against: schema).first { throw first }
+    }
+
+    /// Every `unique` column the schema does not declare.
+    public func problems(against schema: Schema) -> [DatasetError] {
+        uniqueKey.filter { schema.index(of: $0) == nil }.map {
+            .option(key: "unique", offset: nil, message: "column '\($0)' is not declared in the schema")
         }
     }
 }

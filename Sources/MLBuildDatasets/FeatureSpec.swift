@@ -74,20 +74,31 @@ public struct FeatureSpec: Sendable, Equatable {
 
     /// Reads Mlfile option values (lists as comma-separated text). `hasHoldout`: the target has
     /// `test = dataset:OTHER`, so `split` must not be given. Errors name the key and the Character
-    /// offset of the bad item within the value.
+    /// offset of the bad item within the value; the first one is thrown (see `parsing`).
     public init(options: [String: String], seed: UInt64, hasHoldout: Bool = false) throws {
-        guard let label = options["label"]?.trimmingCharacters(in: .whitespaces), !label.isEmpty else {
-            throw DatasetError.option(key: "label", offset: nil, message: "a features target needs `label = COLUMN`")
+        let (spec, errors) = Self.parsing(options: options, seed: seed, hasHoldout: hasHoldout)
+        if let first = errors.first { throw first }
+        self = spec
+    }
+
+    /// Like `init(options:seed:hasHoldout:)`, with every problem (one per bad item or key)
+    /// instead of the first, and the spec read from the good ones.
+    public static func parsing(options: [String: String], seed: UInt64, hasHoldout: Bool = false) -> (spec: FeatureSpec, errors: [DatasetError]) {
+        var errors: [DatasetError] = []
+        let label = options["label"]?.trimmingCharacters(in: .whitespaces) ?? ""
+        if label.isEmpty {
+            errors.append(.option(key: "label", offset: nil, message: "a features target needs `label = COLUMN`"))
         }
-        self.init(label: label, seed: seed)
-        drop = OptionList.split(options["drop"] ?? "")
-        standardize = OptionList.split(options["standardize"] ?? "")
-        minmax = OptionList.split(options["minmax"] ?? "")
-        oneHot = OptionList.split(options["one_hot"] ?? "")
-        log1p = OptionList.split(options["log1p"] ?? "")
+        var spec = FeatureSpec(label: label, seed: seed)
+        spec.drop = OptionList.split(options["drop"] ?? "")
+        spec.standardize = OptionList.split(options["standardize"] ?? "")
+        spec.minmax = OptionList.split(options["minmax"] ?? "")
+        spec.oneHot = OptionList.split(options["one_hot"] ?? "")
+        spec.log1p = OptionList.split(options["log1p"] ?? "")
         for (item, offset) in OptionList.splitWithOffsets(options["impute"] ?? "") {
             guard let colon = item.firstIndex(of: ":") else {
-                throw DatasetError.option(key: "impute", offset: offset, message: "'\(item)': expected COLUMN:STRATEGY (mean, median, mode or constant=VALUE)")
+                errors.append(.option(key: "impute", offset: offset, message: "'\(item)': expected COLUMN:STRATEGY (mean, median, mode or constant=VALUE)"))
+                continue
             }
             let column = item[..<colon].trimmingCharacters(in: .whitespaces)
             let how = item[item.index(after: colon)...].trimmingCharacters(in: .whitespaces)
@@ -98,56 +109,62 @@ public struct FeatureSpec: Sendable, Equatable {
             case "mode": strategy = .mode
             default:
                 guard how.hasPrefix("constant=") else {
-                    throw DatasetError.option(key: "impute", offset: offset, message: "'\(item)': unknown strategy '\(how)' (expected mean, median, mode or constant=VALUE)")
+                    errors.append(.option(key: "impute", offset: offset, message: "'\(item)': unknown strategy '\(how)' (expected mean, median, mode or constant=VALUE)"))
+                    continue
                 }
                 strategy = .constant(String(how.dropFirst("constant=".count)).trimmingCharacters(in: .whitespaces))
             }
-            if impute.contains(where: { $0.column == column }) {
-                throw DatasetError.option(key: "impute", offset: offset, message: "column '\(column)' given twice")
+            if spec.impute.contains(where: { $0.column == column }) {
+                errors.append(.option(key: "impute", offset: offset, message: "column '\(column)' given twice"))
+                continue
             }
-            impute.append((column, strategy))
+            spec.impute.append((column, strategy))
         }
-        for (item, offset) in OptionList.splitWithOffsets(options["bucketize"] ?? "") {
+        items: for (item, offset) in OptionList.splitWithOffsets(options["bucketize"] ?? "") {
             guard let colon = item.firstIndex(of: ":") else {
-                throw DatasetError.option(key: "bucketize", offset: offset, message: "'\(item)': expected COLUMN:B1|B2|... (boundaries separated by '|')")
+                errors.append(.option(key: "bucketize", offset: offset, message: "'\(item)': expected COLUMN:B1|B2|... (boundaries separated by '|')"))
+                continue
             }
             let column = item[..<colon].trimmingCharacters(in: .whitespaces)
             let parts = item[item.index(after: colon)...].split(separator: "|", omittingEmptySubsequences: false)
             var bounds: [Double] = []
             for part in parts {
                 guard let b = Double(part.trimmingCharacters(in: .whitespaces)), b.isFinite else {
-                    throw DatasetError.option(key: "bucketize", offset: offset, message: "'\(item)': boundary '\(part)' is not a number")
+                    errors.append(.option(key: "bucketize", offset: offset, message: "'\(item)': boundary '\(part)' is not a number"))
+                    continue items
                 }
                 if let last = bounds.last, b <= last {
-                    throw DatasetError.option(key: "bucketize", offset: offset, message: "'\(item)': boundaries must increase strictly")
+                    errors.append(.option(key: "bucketize", offset: offset, message: "'\(item)': boundaries must increase strictly"))
+                    continue items
                 }
                 bounds.append(b)
             }
-            if bucketize.contains(where: { $0.column == column }) {
-                throw DatasetError.option(key: "bucketize", offset: offset, message: "column '\(column)' given twice")
+            if spec.bucketize.contains(where: { $0.column == column }) {
+                errors.append(.option(key: "bucketize", offset: offset, message: "column '\(column)' given twice"))
+                continue
             }
-            bucketize.append((column, bounds))
+            spec.bucketize.append((column, bounds))
         }
+        spec.split = hasHoldout ? nil : Self.defaultSplit
         if let v = options["split"] {
             if hasHoldout {
-                throw DatasetError.option(key: "split", offset: nil, message: "give either `split` or `test = dataset:OTHER`, not both")
+                errors.append(.option(key: "split", offset: nil, message: "give either `split` or `test = dataset:OTHER`, not both"))
+            } else if let x = Double(v.trimmingCharacters(in: .whitespaces)), x > 0, x < 1 {
+                spec.split = x
+            } else {
+                errors.append(.option(key: "split", offset: nil, message: "expected the train fraction, a number strictly between 0 and 1, got '\(v)'"))
             }
-            guard let x = Double(v.trimmingCharacters(in: .whitespaces)), x > 0, x < 1 else {
-                throw DatasetError.option(key: "split", offset: nil, message: "expected the train fraction, a number strictly between 0 and 1, got '\(v)'")
-            }
-            split = x
-        } else {
-            split = hasHoldout ? nil : Self.defaultSplit
         }
         if let v = options["stratify"] {
             switch v.trimmingCharacters(in: .whitespaces).lowercased() {
-            case "true", "yes": stratify = true
-            case "false", "no": stratify = false
-            default: throw DatasetError.option(key: "stratify", offset: nil, message: "expected true or false, got '\(v)'")
+            case "true", "yes": spec.stratify = true
+            case "false", "no": spec.stratify = false
+            default: errors.append(.option(key: "stratify", offset: nil, message: "expected true or false, got '\(v)'"))
             }
-            if hasHoldout, stratify {
-                throw DatasetError.option(key: "stratify", offset: nil, message: "stratify applies to a random split, not to `test = dataset:OTHER`")
+            if hasHoldout, spec.stratify {
+                errors.append(.option(key: "stratify", offset: nil, message: "stratify applies to a random split, not to `test = dataset:OTHER`"))
             }
         }
+        return (spec, errors)
     }
 }

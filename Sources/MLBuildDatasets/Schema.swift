@@ -13,6 +13,12 @@ public struct Schema: Sendable, Equatable, Hashable {
         self = try SchemaText.parse(text)
     }
 
+    /// Parses schema text reporting every column item's problem, not only the first (for an
+    /// Mlfile, where all problems are shown at once); the schema when there is none.
+    public static func parsingAll(_ text: String) -> (schema: Schema?, errors: [SchemaParseError]) {
+        SchemaText.parseAll(text)
+    }
+
     public func index(of name: String) -> Int? {
         columns.firstIndex { $0.name == name }
     }

@@ -8,22 +8,44 @@
 /// be double-quoted (`""` inside quotes is one quote) when they hold spaces, commas or parentheses.
 enum SchemaText {
     static func parse(_ text: String) throws(SchemaParseError) -> Schema {
+        let (schema, errors) = parseAll(text)
+        if let first = errors.first { throw first }
+        guard let schema else { throw SchemaParseError(itemIndex: 0, item: "", offset: 0, message: "schema declares no columns") }
+        return schema
+    }
+
+    /// Every column item's problem (the first of each item: the rest of an item is not read
+    /// after one), in order; the schema when there is none. An unbalanced `(` or quote stops
+    /// everything, since it decides where the items are.
+    static func parseAll(_ text: String) -> (schema: Schema?, errors: [SchemaParseError]) {
         let chars = Array(text)
+        let items: [(start: Int, end: Int)]
+        do throws(SchemaParseError) {
+            items = try splitItems(chars)
+        } catch {
+            return (nil, [error])
+        }
         var columns: [ColumnSpec] = []
+        var errors: [SchemaParseError] = []
         var seen: [String: Int] = [:]
-        for (n, item) in try splitItems(chars).enumerated() {
+        for (n, item) in items.enumerated() {
             var parser = ItemParser(chars: chars, start: item.start, end: item.end, itemIndex: n + 1)
-            let spec = try parser.parse()
-            if let first = seen[spec.name] {
-                throw parser.error(at: item.start, "duplicate column '\(spec.name)' (first declared as column \(first))")
+            do throws(SchemaParseError) {
+                let spec = try parser.parse()
+                if let first = seen[spec.name] {
+                    errors.append(parser.error(at: item.start, "duplicate column '\(spec.name)' (first declared as column \(first))"))
+                    continue
+                }
+                seen[spec.name] = n + 1
+                columns.append(spec)
+            } catch {
+                errors.append(error)
             }
-            seen[spec.name] = n + 1
-            columns.append(spec)
         }
-        if columns.isEmpty {
-            throw SchemaParseError(itemIndex: 0, item: "", offset: 0, message: "schema declares no columns")
+        if columns.isEmpty, errors.isEmpty {
+            errors.append(SchemaParseError(itemIndex: 0, item: "", offset: 0, message: "schema declares no columns"))
         }
-        return Schema(columns: columns)
+        return (errors.isEmpty ? Schema(columns: columns) : nil, errors)
     }
 
     /// Double-quotes a name or category value when bare text could not hold it.

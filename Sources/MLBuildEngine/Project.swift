@@ -10,30 +10,31 @@ public struct Project: Sendable {
     /// Each output path → the target that writes it.
     public let producers: [String: TargetReference]
 
-    /// Configures all targets and checks the graph; every problem is reported at once.
-    /// `cacheDirectory`: the local cache's path relative to the workspace root when it lies
-    /// inside the workspace (no output may touch it).
+    /// Configures all targets and checks the graph; every problem is reported at once, sorted
+    /// by line and column: syntax, substitution, keys, values, dependencies, outputs, cycles, in
+    /// every target. Only a problem that follows from another one is left out (a key whose value
+    /// did not resolve is not also missing; a dependency on a target of unknown kind is not also
+    /// unknown). `cacheDirectory`: the local cache's path relative to the workspace root when it
+    /// lies inside the workspace (no output may touch it).
     public static func load(mlfile: Mlfile, registry: RuleRegistry, seedOverride: UInt64?, cacheDirectory: String? = nil) throws -> Project {
         var diagnostics = DiagnosticCollector()
-        diagnostics.add(DiagnosticList(mlfile.diagnostics))
+        diagnostics.add(mlfile.diagnostics)
         var rules: [TargetReference: any Rule] = [:]
         var configurations: [TargetReference: TargetConfiguration] = [:]
         var graph = BuildGraph()
         let defaultSeed = seedOverride ?? mlfile.seed ?? 0
         for target in mlfile.targets {
             graph.addNode(target.reference)
+            for dependency in target.dependencies { graph.addEdge(from: target.reference, to: dependency) }
             guard let ruleType = registry.rule(for: target.reference.kind) else {
                 let hint = Suggestion.hint(for: target.reference.kind, among: registry.kinds)
                 diagnostics.add(target.source.diagnostic("unknown target kind '\(target.reference.kind)'\(hint)", at: target.kindLocation,
                                                          notes: ["known kinds: \(registry.kinds.joined(separator: ", "))"]))
                 continue
             }
-            for dependency in target.dependencies { graph.addEdge(from: target.reference, to: dependency) }
-            // Values that failed to resolve are already reported; checking the rest would only
-            // add follow-on errors (a "missing" key that was written but did not resolve).
-            if target.hasErrors { continue }
-            guard let configuration = diagnostics.attempt({ try TargetConfiguration(target: target, keys: ruleType.keys, defaultSeed: defaultSeed) }),
-                  let rule = diagnostics.attempt({ try ruleType.init(configuration: configuration) }) else { continue }
+            // Made even when a value is bad, so that the rest of the target is checked too.
+            let configuration = TargetConfiguration(target: target, keys: ruleType.keys, defaultSeed: defaultSeed, diagnostics: &diagnostics)
+            let rule = ruleType.init(configuration: configuration, diagnostics: &diagnostics)
             rules[target.reference] = rule
             configurations[target.reference] = configuration
             for dependency in rule.implicitDependencies {
@@ -90,21 +91,31 @@ public struct Project: Sendable {
             }
         }
 
-        diagnostics.add(DiagnosticList(graph.checkReferences(source: mlfile.source)))
-        for located in mlfile.defaultTargets where graph.dependencies[located.reference] == nil {
+        // A name on a header line that declares no target was reported with that line.
+        let declaredOnBrokenLine = { (reference: TargetReference) in mlfile.brokenHeaderNames.contains(reference.name) }
+        diagnostics.add(graph.checkReferences(source: mlfile.source, skipping: declaredOnBrokenLine))
+        for located in mlfile.defaultTargets where graph.dependencies[located.reference] == nil && !declaredOnBrokenLine(located.reference) {
             let hint = Suggestion.hint(for: located.reference.description, among: graph.nodes.map(\.description))
             diagnostics.add(mlfile.source.diagnostic("unknown default target '\(located.reference)'\(hint)", at: located.location))
         }
-        if diagnostics.isEmpty, let cycle = graph.findCycle() {
+        if let cycle = graph.findCycle() {
             let path = cycle.path.map(\.description).joined(separator: " -> ")
             diagnostics.add(mlfile.source.diagnostic("dependency cycle: \(path)", at: cycle.closingEdge.location))
         }
-        if !diagnostics.isEmpty {
-            throw DiagnosticList(diagnostics.diagnostics.sorted { a, b in
-                (a.location?.line ?? 0, a.location?.column ?? 0) < (b.location?.line ?? 0, b.location?.column ?? 0)
-            })
-        }
+        if !diagnostics.isEmpty { throw Self.sorted(diagnostics.diagnostics) }
         return Project(mlfile: mlfile, rules: rules, configurations: configurations, graph: graph, producers: producers)
+    }
+
+    /// By line and column (diagnostics without a location first), the order found kept among
+    /// equals; the same diagnostic found twice is shown once.
+    static func sorted(_ diagnostics: [Diagnostic]) -> DiagnosticList {
+        var seen: Set<Diagnostic> = []
+        let unique = diagnostics.filter { seen.insert($0).inserted }
+        let order = unique.indices.sorted { i, j in
+            let a = unique[i].location, b = unique[j].location
+            return (a?.line ?? 0, a?.column ?? 0, i) < (b?.line ?? 0, b?.column ?? 0, j)
+        }
+        return DiagnosticList(order.map { unique[$0] })
     }
 
     /// Parses command-line target names, with suggestions for typos.

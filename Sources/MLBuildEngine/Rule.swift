@@ -15,8 +15,14 @@ public protocol Rule: Sendable {
     /// One line for `--help` and docs.
     static var summary: String { get }
 
-    /// Checks and keeps the target's values. Throws `Diagnostic` or `DiagnosticList`.
-    init(configuration: TargetConfiguration) throws
+    /// Checks and keeps the target's values, adding every problem to `diagnostics` (one per
+    /// mistake: a value the configuration already reported throws `AlreadyReported` from its
+    /// accessors, which `DiagnosticCollector.attempt` drops). The rule is made all the same, from
+    /// the values that are good, so that `Project.load` can check the rest (outputs, dependencies)
+    /// in the same run; a project with any diagnostic builds nothing. What it exposes must not
+    /// stand in for a bad value (no placeholder dependency or output), or that would be reported
+    /// again.
+    init(configuration: TargetConfiguration, diagnostics: inout DiagnosticCollector)
 
     /// Targets needed beyond those in the header (e.g. `dataset = dataset:churn`).
     var implicitDependencies: [LocatedReference] { get }

@@ -2,19 +2,27 @@ import MLBuildCore
 
 /// A target's values, checked against its kind's keys, with typed accessors whose errors point
 /// at the value in the Mlfile.
+///
+/// A key that was written but has no usable value (its `${…}` failed, or it holds a secret it
+/// may not) is reported once, here or by the resolver: its accessors throw `AlreadyReported`,
+/// `has` is true and `value` is nil, so that a rule neither repeats the problem nor takes the
+/// key for missing.
 public struct TargetConfiguration: Sendable {
     public let target: ResolvedTarget
     public let keys: [RuleKey]
     /// The seed in force for this target (its own `seed`, else `--seed`, else the Mlfile's, else 0).
     public let seed: UInt64
+    /// Written keys without a usable value (see above).
+    public let unusableKeys: Set<String>
 
     public var reference: TargetReference { target.reference }
 
-    /// Checks for unknown and missing keys (all reported at once).
-    public init(target: ResolvedTarget, keys: [RuleKey], defaultSeed: UInt64) throws {
+    /// Checks for unknown and missing keys, refused secrets and the seed, adding every problem
+    /// to `diagnostics`; the configuration is made all the same, from the values that are good,
+    /// so that the rule can check the rest.
+    public init(target: ResolvedTarget, keys: [RuleKey], defaultSeed: UInt64, diagnostics: inout DiagnosticCollector) {
         self.target = target
         self.keys = keys + RuleKey.common
-        var diagnostics = DiagnosticCollector()
         let names = self.keys.map(\.name)
         for key in target.keyOrder where !names.contains(key) {
             let hint = Suggestion.hint(for: key, among: names)
@@ -22,18 +30,24 @@ public struct TargetConfiguration: Sendable {
             diagnostics.add(target.source.diagnostic("unknown key '\(key)' for \(target.reference.kind) targets\(hint)", at: location,
                                                      notes: ["\(target.reference.kind) accepts: \(names.sorted().joined(separator: ", "))"]))
         }
+        var unusable = Set(target.keyOrder.filter { target.values[$0] == nil })
         // A secret anywhere else would be written into a path, a file, a key or an image.
         for key in self.keys where !key.acceptsSecrets {
             if let value = target.values[key.name], value.scalars.contains(ResolvedValue.secretOpen) {
                 diagnostics.add(value.diagnostic("'\(key.name)' cannot hold a secret: ${secret:…} is allowed only in a task's "
                     + "'run' and 'env', where its value reaches the command at run time and nothing else"))
+                unusable.insert(key.name)
             }
         }
-        for key in self.keys where key.required && target.values[key.name] == nil && target.keyLocations[key.name] == nil {
-            diagnostics.add(target.diagnostic("\(target.reference) is missing the required key '\(key.name)'"))
+        unusableKeys = unusable
+        // Only when the whole body was read: a key may sit on a line that could not be.
+        if !target.isIncomplete {
+            for key in self.keys where key.required && target.keyLocations[key.name] == nil {
+                diagnostics.add(target.diagnostic("\(target.reference) is missing the required key '\(key.name)'"))
+            }
         }
         var seed = defaultSeed
-        if let value = target.values["seed"] {
+        if let value = target.values["seed"], !unusable.contains("seed") {
             if let text = diagnostics.attempt({ try value.scalarValue() }) {
                 if let n = UInt64(text) { seed = n } else {
                     diagnostics.add(value.diagnostic("seed must be a non-negative integer, not '\(text)'"))
@@ -41,13 +55,26 @@ public struct TargetConfiguration: Sendable {
             }
         }
         self.seed = seed
-        try diagnostics.throwIfAny()
         canonical = try? computeCanonicalParameters()
     }
 
-    public func has(_ key: String) -> Bool { target.values[key] != nil }
+    /// Whether `key` was written (even when its value is not usable).
+    public func has(_ key: String) -> Bool { target.keyLocations[key] != nil }
 
-    public func value(_ key: String) -> ResolvedValue? { target.values[key] }
+    /// Whether `key` is surely not written: not there, and the whole body was read. A check that
+    /// complains about an absent key asks this, not `!has`.
+    public func lacks(_ key: String) -> Bool { !has(key) && !target.isIncomplete }
+
+    /// The usable value of `key`, or nil (not written, or already reported).
+    public func value(_ key: String) -> ResolvedValue? {
+        unusableKeys.contains(key) ? nil : target.values[key]
+    }
+
+    /// The usable value, nil when not written; `AlreadyReported` when written but not usable.
+    private func checkedValue(_ key: String) throws -> ResolvedValue? {
+        if unusableKeys.contains(key) { throw AlreadyReported("'\(key)' of \(reference)") }
+        return target.values[key]
+    }
 
     /// A diagnostic pointing at `key`'s value (or at the target when absent).
     public func diagnostic(_ key: String, _ message: String, notes: [String] = []) -> Diagnostic {
@@ -56,19 +83,27 @@ public struct TargetConfiguration: Sendable {
     }
 
     public func string(_ key: String) throws -> String? {
-        guard let value = target.values[key] else { return nil }
+        guard let value = try checkedValue(key) else { return nil }
         return try value.scalarValue()
     }
 
+    /// A non-empty value. A required key that is not written is reported by `init` (or its body
+    /// was not read whole, which is reported too): this throws `AlreadyReported` for it.
     public func requiredString(_ key: String) throws -> String {
-        guard let text = try string(key), !text.isEmpty else {
+        guard let text = try string(key) else {
+            if target.isIncomplete || keys.contains(where: { $0.name == key && $0.required }) {
+                throw AlreadyReported("\(reference) is missing '\(key)'")
+            }
+            throw diagnostic(key, "\(reference) needs a value for '\(key)'")
+        }
+        guard !text.isEmpty else {
             throw diagnostic(key, "\(reference) needs a value for '\(key)'")
         }
         return text
     }
 
     public func list(_ key: String) throws -> [ResolvedValue.Item] {
-        guard let value = target.values[key] else { return [] }
+        guard let value = try checkedValue(key) else { return [] }
         return try value.listItems()
     }
 
@@ -101,7 +136,7 @@ public struct TargetConfiguration: Sendable {
 
     /// A `KIND:NAME` value, optionally of a required kind.
     public func reference(_ key: String, kind: String? = nil) throws -> LocatedReference? {
-        guard let value = target.values[key] else { return nil }
+        guard let value = try checkedValue(key) else { return nil }
         let text = try value.scalarValue()
         guard let reference = TargetReference(parsing: text) else {
             throw value.diagnostic("'\(key)' must name a target as KIND:NAME, not '\(text)'")

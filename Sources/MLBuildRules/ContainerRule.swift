@@ -80,8 +80,7 @@ public struct ContainerRule: Rule {
     public var imagePath: String { "\(directory)/image.tar" }
     public var digestPath: String { "\(directory)/digest" }
 
-    public init(configuration: TargetConfiguration) throws {
-        var diagnostics = DiagnosticCollector()
+    public init(configuration: TargetConfiguration, diagnostics: inout DiagnosticCollector) {
         let target = configuration.target
         name = target.reference.name
 
@@ -94,6 +93,8 @@ public struct ContainerRule: Rule {
                 at: second.location))
         }
 
+        // Whether `files` or `base` had a problem: then "packs nothing" would only repeat it.
+        let reportedBefore = diagnostics.diagnostics.count
         var files: [FileItem] = []
         var inputs: [InputPattern] = []
         for item in diagnostics.attempt({ try configuration.list("files") }) ?? [] {
@@ -138,12 +139,14 @@ public struct ContainerRule: Rule {
         }
         self.base = base
         self.inputs = inputs
+        let filesAndBaseClean = diagnostics.diagnostics.count == reportedBefore
+            && !configuration.unusableKeys.contains("files") && !configuration.unusableKeys.contains("base")
 
-        func list(_ key: String) -> [ResolvedValue.Item]? {
+        func list(_ key: String, into diagnostics: inout DiagnosticCollector) -> [ResolvedValue.Item]? {
             guard configuration.has(key) else { return nil }
             return diagnostics.attempt { try configuration.list(key) }
         }
-        func scalar(_ key: String) -> String? {
+        func scalar(_ key: String, into diagnostics: inout DiagnosticCollector) -> String? {
             guard let text = diagnostics.attempt({ try configuration.string(key) }) ?? nil else { return nil }
             if text.isEmpty {
                 diagnostics.add(configuration.diagnostic(key, "'\(key)' is empty"))
@@ -151,12 +154,16 @@ public struct ContainerRule: Rule {
             }
             return text
         }
-        /// `KEY=VALUE` items, checked.
-        func pairs(_ key: String) -> [(String, String)] {
+        /// `KEY=VALUE` items, checked (`names`: also that each KEY is an environment variable name).
+        func pairs(_ key: String, names: Bool = false, into diagnostics: inout DiagnosticCollector) -> [(String, String)] {
             var out: [(String, String)] = []
-            for item in list(key) ?? [] {
+            for item in list(key, into: &diagnostics) ?? [] {
                 guard let equals = item.text.firstIndex(of: "="), equals != item.text.startIndex else {
                     diagnostics.add(target.source.diagnostic("\(key) item '\(item.text)' must be KEY=VALUE", at: item.location))
+                    continue
+                }
+                if names, !item.text[..<equals].utf8.allSatisfy(MLBuildCore.isEnvironmentNameByte) {
+                    diagnostics.add(target.source.diagnostic("env item '\(item.text)': the name is not an environment variable name", at: item.location))
                     continue
                 }
                 out.append((String(item.text[..<equals]), String(item.text[item.text.index(after: equals)...])))
@@ -164,19 +171,16 @@ public struct ContainerRule: Rule {
             return out
         }
 
-        entrypoint = list("entrypoint").map { $0.map(\.text) }
-        cmd = list("cmd").map { $0.map(\.text) }
-        env = pairs("env").map { "\($0.0)=\($0.1)" }
-        for item in list("env") ?? [] where item.text.firstIndex(of: "=").map({ !item.text[..<$0].utf8.allSatisfy(MLBuildCore.isEnvironmentNameByte) }) == true {
-            diagnostics.add(target.source.diagnostic("env item '\(item.text)': the name is not an environment variable name", at: item.location))
-        }
-        workdir = scalar("workdir")
+        entrypoint = list("entrypoint", into: &diagnostics).map { $0.map(\.text) }
+        cmd = list("cmd", into: &diagnostics).map { $0.map(\.text) }
+        env = pairs("env", names: true, into: &diagnostics).map { "\($0.0)=\($0.1)" }
+        workdir = scalar("workdir", into: &diagnostics)
         if let workdir, !workdir.hasPrefix("/") {
             diagnostics.add(configuration.diagnostic("workdir", "workdir '\(workdir)' must be an absolute path"))
         }
-        user = scalar("user")
+        user = scalar("user", into: &diagnostics)
         var ports: [String] = []
-        for item in list("exposed_ports") ?? [] {
+        for item in list("exposed_ports", into: &diagnostics) ?? [] {
             if Self.isValidPort(item.text) {
                 ports.append(item.text)
             } else {
@@ -185,24 +189,24 @@ public struct ContainerRule: Rule {
             }
         }
         exposedPorts = ports
-        labels = Dictionary(pairs("labels"), uniquingKeysWith: { _, last in last })
+        labels = Dictionary(pairs("labels", into: &diagnostics), uniquingKeysWith: { _, last in last })
 
         var platform: Platform? = nil
-        if let text = scalar("platform") {
+        if let text = scalar("platform", into: &diagnostics) {
             do { platform = try Platform(parsing: text) } catch {
                 diagnostics.add(configuration.diagnostic("platform", "\(error)"))
             }
         }
         self.platform = platform
-        tag = scalar("tag")
+        tag = scalar("tag", into: &diagnostics)
         if let tag, !Self.isValidTag(tag) {
             diagnostics.add(configuration.diagnostic("tag", "tag '\(tag)' may hold only letters, digits and . _ - : / + @"))
         }
-        imageVersion = scalar("version")
-        source = scalar("source")
+        imageVersion = scalar("version", into: &diagnostics)
+        source = scalar("source", into: &diagnostics)
 
         var annotations: [String: String] = [:]
-        for (key, value) in pairs("annotations") {
+        for (key, value) in pairs("annotations", into: &diagnostics) {
             if key.hasPrefix(ContainerAnnotations.prefix) || OCIImageBuilder.managedAnnotations.contains(key) {
                 diagnostics.add(configuration.diagnostic(
                     "annotations", "annotation '\(key)' is set by mlbuild (use tag, version, source; see docs/containers.md)"))
@@ -212,11 +216,11 @@ public struct ContainerRule: Rule {
         }
         self.annotations = annotations
 
-        if packed.isEmpty && files.isEmpty && base == nil {
+        // Not when the header or body was not read whole: what it packs may be on that line.
+        if packed.isEmpty && files.isEmpty && base == nil && filesAndBaseClean && !target.isIncomplete {
             diagnostics.add(target.diagnostic("\(target.reference) packs nothing: give it dependencies, 'files' or a 'base'"))
         }
         outputs = ["build/container/\(name)/image.tar", "build/container/\(name)/digest"]
-        try diagnostics.throwIfAny()
     }
 
     /// The git revision the image is labelled with enters the key (`derived.revision`).

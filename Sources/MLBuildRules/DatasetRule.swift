@@ -48,48 +48,43 @@ public struct DatasetRule: Rule {
     public let options: DatasetOptions
     public let baseline: LocatedReference?
 
-    public init(configuration: TargetConfiguration) throws {
-        var diagnostics = DiagnosticCollector()
+    public init(configuration: TargetConfiguration, diagnostics: inout DiagnosticCollector) {
         name = configuration.reference.name
         source = diagnostics.attempt { try Self.workspacePath(configuration, "source") } ?? ""
         schemaFile = diagnostics.attempt { try configuration.has("schema_file") ? Self.workspacePath(configuration, "schema_file") : nil } ?? nil
         var schema: Schema?
         if let value = configuration.value("schema") {
-            do {
-                schema = try Schema(parsing: value.text)
-            } catch {
+            let (parsed, errors) = Schema.parsingAll(value.text)
+            for error in errors {
                 diagnostics.add(DatasetValueLocator.diagnostic(error.description, in: value, offset: error.offset))
             }
+            schema = parsed
         }
         self.schema = schema
-        switch (configuration.has("schema"), configuration.has("schema_file")) {
-        case (true, true):
+        if configuration.has("schema"), configuration.has("schema_file") {
             diagnostics.add(configuration.diagnostic("schema_file", "give either 'schema' or 'schema_file', not both"))
-        case (false, false):
+        } else if configuration.lacks("schema"), configuration.lacks("schema_file") {
             diagnostics.add(configuration.target.diagnostic("\(configuration.reference) needs a 'schema' (inline) or a 'schema_file'"))
-        default: break
         }
-        baseline = diagnostics.attempt { try configuration.reference("baseline", kind: Self.kind) } ?? nil
-        if let baseline, baseline.reference == configuration.reference {
+        var baseline = diagnostics.attempt { try configuration.reference("baseline", kind: Self.kind) } ?? nil
+        if let named = baseline, named.reference == configuration.reference {
             diagnostics.add(configuration.diagnostic("baseline", "a dataset cannot be its own baseline"))
+            baseline = nil  // not also a dependency cycle
         }
+        self.baseline = baseline
         var raw: [String: String] = [:]
         for key in DatasetOptions.keys.sorted() {
             guard let value = configuration.value(key) else { continue }
             raw[key] = value.text
         }
-        if configuration.has("max_psi"), baseline == nil {
+        if configuration.has("max_psi"), configuration.lacks("baseline") {
             diagnostics.add(configuration.diagnostic("max_psi", "'max_psi' needs 'baseline = dataset:OTHER'"))
         }
-        var options = DatasetOptions()
-        do {
-            options = try DatasetOptions(options: raw)
-            if let schema { try options.validate(against: schema) }
-        } catch {
-            diagnostics.add(DatasetValueLocator.diagnostic(for: error, in: configuration))
+        let (options, errors) = DatasetOptions.parsing(options: raw)
+        for error in errors + (schema.map { options.problems(against: $0) } ?? []) {
+            if let diagnostic = DatasetValueLocator.diagnostic(for: error, in: configuration) { diagnostics.add(diagnostic) }
         }
         self.options = options
-        try diagnostics.throwIfAny()
     }
 
     /// A path value that must stay inside the workspace.
@@ -108,7 +103,8 @@ public struct DatasetRule: Rule {
     public var implicitDependencies: [LocatedReference] { baseline.map { [$0] } ?? [] }
 
     public var inputs: [InputPattern] {
-        [InputPattern(source)] + (schemaFile.map { [InputPattern($0)] } ?? [])
+        // No `source` is an Mlfile error (reported): no input stands in for it.
+        (source.isEmpty ? [] : [InputPattern(source)]) + (schemaFile.map { [InputPattern($0)] } ?? [])
     }
 
     public var outputs: [String] { [Self.directory(name)] }

@@ -46,34 +46,35 @@ public struct FeaturesRule: Rule {
     public let holdout: LocatedReference?
     public let spec: FeatureSpec
 
-    public init(configuration: TargetConfiguration) throws {
-        var diagnostics = DiagnosticCollector()
+    public init(configuration: TargetConfiguration, diagnostics: inout DiagnosticCollector) {
         name = configuration.reference.name
         let dataset = diagnostics.attempt { try configuration.reference("dataset", kind: DatasetRule.kind) } ?? nil
+        // Never built without one (a missing or bad `dataset` is an Mlfile error).
         self.dataset = dataset ?? LocatedReference(TargetReference(kind: DatasetRule.kind, name: ""), at: configuration.target.nameLocation)
         holdout = diagnostics.attempt { try configuration.reference("test", kind: DatasetRule.kind) } ?? nil
         if let holdout, holdout.reference == dataset?.reference {
             diagnostics.add(configuration.diagnostic("test", "the test dataset must differ from the training dataset"))
-        }
-        if holdout != nil, configuration.has("stratify") {
-            diagnostics.add(configuration.diagnostic("stratify", "'stratify' applies to a random split; with 'test = dataset:…' every row of the dataset trains"))
         }
         var raw: [String: String] = [:]
         for key in FeatureSpec.keys.sorted() {
             guard let value = configuration.value(key) else { continue }
             raw[key] = value.text
         }
-        var spec = FeatureSpec(label: "", seed: configuration.seed)
-        do {
-            spec = try FeatureSpec(options: raw, seed: configuration.seed, hasHoldout: holdout != nil)
-        } catch {
-            diagnostics.add(DatasetValueLocator.diagnostic(for: error, in: configuration))
+        let hasHoldout = configuration.has("test")
+        if hasHoldout, configuration.has("stratify") {
+            diagnostics.add(configuration.diagnostic("stratify", "'stratify' applies to a random split; with 'test = dataset:…' every row of the dataset trains"))
+            raw["stratify"] = nil  // reported here, not again by FeatureSpec
+        }
+        let (spec, errors) = FeatureSpec.parsing(options: raw, seed: configuration.seed, hasHoldout: hasHoldout)
+        for error in errors {
+            if let diagnostic = DatasetValueLocator.diagnostic(for: error, in: configuration) { diagnostics.add(diagnostic) }
         }
         self.spec = spec
-        try diagnostics.throwIfAny()
+        implicitDependencies = [dataset, holdout].compactMap { $0 }
     }
 
-    public var implicitDependencies: [LocatedReference] { [dataset] + (holdout.map { [$0] } ?? []) }
+    /// The datasets it reads that were named well (a bad name is reported, not depended on).
+    public let implicitDependencies: [LocatedReference]
 
     public var inputs: [InputPattern] { [] }
 

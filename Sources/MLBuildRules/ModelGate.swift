@@ -37,10 +37,12 @@ struct ModelGate: Sendable, Equatable {
             throw source.diagnostic("unknown metric '\(metric)' in gate\(Self.hint(for: metric))",
                                     at: item.location, notes: ["metrics: \(Self.metricNames.joined(separator: ", "))"])
         }
-        let numberColumn = item.location.advanced(by: text.distance(from: text.startIndex, to: range.upperBound)
-            + text[range.upperBound...].prefix(while: { $0 == " " }).count)
         guard let threshold = Double(number), threshold.isFinite else {
-            throw source.diagnostic("gate threshold '\(number)' is not a number", at: numberColumn)
+            // Mapped through the item, not counted along its first line: the number may sit on a
+            // continuation line, or come from a `${…}`.
+            let offset = text.distance(from: text.startIndex, to: range.upperBound)
+                + text[range.upperBound...].prefix(while: { $0 == " " || $0 == "\t" }).count
+            throw source.diagnostic("gate threshold '\(number)' is not a number", at: item.location(atCharacterOffset: offset))
         }
         self.metric = metric
         self.comparison = comparison

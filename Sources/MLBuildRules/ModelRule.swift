@@ -48,15 +48,18 @@ public struct ModelRule: Rule {
     /// The target's canonical Mlfile parameters (for lineage).
     let parameters: [(String, String)]
 
-    public init(configuration: TargetConfiguration) throws {
-        var diagnostics = DiagnosticCollector()
+    public init(configuration: TargetConfiguration, diagnostics: inout DiagnosticCollector) {
         name = configuration.reference.name
         let features = diagnostics.attempt { try configuration.reference("features", kind: FeaturesRule.kind) } ?? nil
+        // Never built without one (a missing or bad `features` is an Mlfile error).
         self.features = features ?? LocatedReference(TargetReference(kind: FeaturesRule.kind, name: ""), at: configuration.target.nameLocation)
-        let algorithm = (diagnostics.attempt { try configuration.string("algorithm") } ?? nil) ?? ""
+        implicitDependencies = features.map { [$0] } ?? []
+        let given = diagnostics.attempt { try configuration.string("algorithm") } ?? nil
+        let algorithm = given ?? ""
         self.algorithm = algorithm
-        var known = true
-        if configuration.has("algorithm"), !ModelTrainer.algorithms.contains(algorithm) {
+        // Only a usable algorithm decides which hyper-parameters and metrics apply.
+        var known = given != nil
+        if given != nil, !ModelTrainer.algorithms.contains(algorithm) {
             known = false
             diagnostics.add(configuration.diagnostic(
                 "algorithm", "unknown algorithm '\(algorithm)'\(Suggestion.hint(for: algorithm, among: ModelTrainer.algorithms))",
@@ -69,7 +72,7 @@ public struct ModelRule: Rule {
         }
         self.hyperparameters = hyperparameters
         var resolved: [(name: String, value: String)] = []
-        if known, configuration.has("algorithm") {
+        if known {
             // Each value on its own, so every bad one is reported at its line.
             let accepted = (try? ModelTrainer.hyperparameterNames(algorithm: algorithm)) ?? []
             for (key, text) in hyperparameters.sorted(by: { $0.key < $1.key }) {
@@ -119,10 +122,10 @@ public struct ModelRule: Rule {
         }
         self.gates = gates
         parameters = (diagnostics.attempt { try configuration.canonicalParameters() }) ?? []
-        try diagnostics.throwIfAny()
     }
 
-    public var implicitDependencies: [LocatedReference] { [features] }
+    /// The features it trains on, when named well (a bad name is reported, not depended on).
+    public let implicitDependencies: [LocatedReference]
 
     public var inputs: [InputPattern] { [] }
 

@@ -32,13 +32,14 @@ public struct TaskRule: Rule {
     /// `NAME=value` items of `env` (values may hold secret references).
     let assignments: [(String, [Unicode.Scalar])]
 
-    public init(configuration: TargetConfiguration) throws {
-        var diagnostics = DiagnosticCollector()
-        command = configuration.value("run").map { value in
+    public init(configuration: TargetConfiguration, diagnostics: inout DiagnosticCollector) {
+        let run = configuration.value("run")
+        command = run.map { value in
             // A single quoted string is unquoted; anything else is the command as written.
             (try? value.scalarValue()).map { Array($0.unicodeScalars) } ?? value.scalars
         } ?? []
-        if command.allSatisfy({ $0.properties.isWhitespace }) {
+        // A missing or unusable `run` is reported already.
+        if run != nil, command.allSatisfy({ $0.properties.isWhitespace }) {
             diagnostics.add(configuration.diagnostic("run", "\(configuration.reference) has an empty 'run' command"))
         }
         var inputs: [InputPattern] = []
@@ -69,19 +70,18 @@ public struct TaskRule: Rule {
         var passThrough: [String] = []
         var assignments: [(String, [Unicode.Scalar])] = []
         for item in diagnostics.attempt({ try configuration.list("env") }) ?? [] {
-            if let equals = item.text.firstIndex(of: "=") {
-                let name = String(item.text[..<equals])
+            let equals = item.text.firstIndex(of: "=")
+            let name = String(item.text[..<(equals ?? item.text.endIndex)])
+            if name.isEmpty || !name.utf8.allSatisfy({ MLBuildCore.isEnvironmentNameByte($0) }) {
+                diagnostics.add(configuration.target.source.diagnostic("'\(name)' is not an environment variable name", at: item.location))
+            } else if let equals {
                 assignments.append((name, Array(item.text[item.text.index(after: equals)...].unicodeScalars)))
             } else {
-                passThrough.append(item.text)
+                passThrough.append(name)
             }
-        }
-        for name in passThrough + assignments.map(\.0) where name.isEmpty || !name.utf8.allSatisfy({ MLBuildCore.isEnvironmentNameByte($0) }) {
-            diagnostics.add(configuration.diagnostic("env", "'\(name)' is not an environment variable name"))
         }
         environment = passThrough
         self.assignments = assignments
-        try diagnostics.throwIfAny()
     }
 
     public func run(_ context: RuleContext) async throws {

@@ -31,18 +31,8 @@ struct MlfileFuzzRegressionTests {
             outcome.problems.append("unexpected error type \(type(of: error)): \(error)")
         }
         for diagnostic in outcome.diagnostics {
-            guard let location = diagnostic.location else {
-                outcome.problems.append("no location: \(diagnostic.message)")
-                continue
-            }
-            guard location.file == "Mlfile", location.line >= 1, location.line <= source.lines.count else {
-                outcome.problems.append("line \(location.line) outside 1...\(source.lines.count): \(diagnostic.message)")
-                continue
-            }
-            let width = source.lines[location.line - 1].utf8.count
-            if location.column < 1 || location.column > width + 1 {
-                outcome.problems.append("column \(location.column) outside 1...\(width + 1) on line \(location.line): \(diagnostic.message)")
-            }
+            // The fuzzer's own check (fuzz/Sources/MlfileFuzzer).
+            if let problem = diagnostic.placementProblem(in: source) { outcome.problems.append(problem) }
             _ = diagnostic.rendered
         }
         return outcome

@@ -97,6 +97,63 @@ struct MlfileParserTests {
         """).count == 2)
     }
 
+    @Test func syntaxAndSubstitutionErrorsAreReportedTogether() {
+        let text = """
+          stray = 1
+            more = 2
+        task a
+            run = echo ${nope}
+            run echo
+                continued
+          env = X=${env:UNSET}
+        task:b
+            run = true
+        """
+        let located = (try? load(text).diagnostics.map { "\($0.location?.line ?? 0):\($0.location?.column ?? 0): \($0.message)" }) ?? []
+        #expect(located == [
+            "1:3: unexpected indented line (a body line must follow a target header)",
+            "5:9: expected 'key = value' in a target body",
+            "7:3: inconsistent indentation: body lines of task:a start in column 5",
+            "8:5: expected a setting 'NAME = value' or a target header 'KIND NAME: DEPENDENCIES' (a target header is 'KIND NAME: DEPENDENCIES', e.g. 'task clean: task:fetch')",
+            "4:16: unknown variable 'nope'",
+            "7:11: environment variable 'UNSET' is not set",
+        ])
+        // The line read despite its indentation is a body line; the one that could not be read
+        // leaves the target incomplete (so no key is taken for missing).
+        let target = try? load(text).targets.first
+        #expect(target?.keyOrder == ["run", "env"])
+        #expect(target?.isIncomplete == true)
+    }
+
+    @Test func columnsCountBytesAndTheCaretCountsCharacters() {
+        let rendered = errors("task a\n    run = é ${nope}")
+        // Twelve characters (thirteen bytes) before the `$`.
+        #expect(rendered == ["Mlfile:2:14: error: unknown variable 'nope'\n        run = é ${nope}\n    " + String(repeating: " ", count: 12)
+            + "^\n  note: write $${nope} for a literal '${nope}' (a shell variable)"])
+    }
+
+    @Test func aPlaceInsideAnItemMapsToWhereItWasWritten() throws {
+        let mlfile = try load("""
+        v = xyz
+        task a
+            gate = "a \\" b", c ${v} d,
+                e f
+        """)
+        let value = try #require(mlfile.targets.first?.values["gate"])
+        let items = try value.listItems()
+        #expect(items.map(\.text) == ["a \" b", "c xyz d", "e f"])
+        // Inside quotes, past an escape: `b` is at column 18.
+        #expect(items[0].location(atCharacterOffset: 4).column == 18)
+        // Text from `${v}` is at its `$`; what follows is where it was written.
+        #expect(items[1].location(atCharacterOffset: 3) == SourceLocation(file: "Mlfile", line: 3, column: 24))
+        #expect(items[1].location(atCharacterOffset: 6) == SourceLocation(file: "Mlfile", line: 3, column: 29))
+        // On the continuation line, and just after the end of the item.
+        #expect(items[2].location(atCharacterOffset: 2) == SourceLocation(file: "Mlfile", line: 4, column: 11))
+        #expect(items[2].location(atCharacterOffset: 3) == SourceLocation(file: "Mlfile", line: 4, column: 12))
+        // The whole value's text, as a parser of it (schema text) counts.
+        #expect(value.location(atCharacterOffset: 100) == SourceLocation(file: "Mlfile", line: 4, column: 12))
+    }
+
     @Test func crlfAndTabsAreAccepted() throws {
         let mlfile = try load("task a\r\n\trun = true\r\n\toutputs = x,\r\n\t\ty\r\n")
         #expect(try mlfile.targets.first?.values["outputs"]?.listItems().map(\.text) == ["x", "y"])

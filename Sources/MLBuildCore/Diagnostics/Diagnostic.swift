@@ -25,8 +25,9 @@ public struct Diagnostic: Error, Sendable, Hashable, CustomStringConvertible {
         out += "error: \(message)"
         if let location, let sourceLine {
             out += "\n    \(sourceLine)\n    "
-            // Keep tabs so the caret lines up under tab-indented source.
-            let prefix = sourceLine.prefix(max(0, location.column - 1))
+            // Columns count bytes; the caret moves one place per character before it. Keep tabs
+            // so the caret lines up under tab-indented source.
+            let prefix = String(decoding: sourceLine.utf8.prefix(max(0, location.column - 1)), as: UTF8.self)
             out += String(prefix.map { $0 == "\t" ? "\t" : " " }) + "^"
         }
         for note in notes { out += "\n  note: \(note)" }
@@ -55,10 +56,15 @@ public struct DiagnosticCollector: Sendable {
 
     public mutating func add(_ list: DiagnosticList) { diagnostics.append(contentsOf: list.diagnostics) }
 
-    /// Runs `body`, recording any diagnostic it throws instead of propagating it.
+    public mutating func add(_ diagnostics: some Sequence<Diagnostic>) { self.diagnostics.append(contentsOf: diagnostics) }
+
+    /// Runs `body`, recording any diagnostic it throws instead of propagating it. An
+    /// `AlreadyReported` error records nothing: its diagnostic is in the list already.
     public mutating func attempt<T>(_ body: () throws -> T) -> T? {
         do {
             return try body()
+        } catch is AlreadyReported {
+            return nil
         } catch let diagnostic as Diagnostic {
             add(diagnostic)
         } catch let list as DiagnosticList {

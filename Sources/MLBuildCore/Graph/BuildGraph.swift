@@ -30,12 +30,13 @@ public struct BuildGraph: Sendable {
         references[node] ?? []
     }
 
-    /// Errors for every edge to a node that does not exist, with a suggestion.
-    public func checkReferences(source: SourceFile) -> [Diagnostic] {
+    /// Errors for every edge to a node that does not exist, with a suggestion; edges to a
+    /// reference `skipping` accepts are left out (their cause is reported elsewhere).
+    public func checkReferences(source: SourceFile, skipping: (TargetReference) -> Bool = { _ in false }) -> [Diagnostic] {
         let names = nodes.map(\.description)
         var out: [Diagnostic] = []
         for node in nodes {
-            for dependency in dependencies[node] ?? [] where dependencies[dependency.reference] == nil {
+            for dependency in dependencies[node] ?? [] where dependencies[dependency.reference] == nil && !skipping(dependency.reference) {
                 let hint = Suggestion.hint(for: dependency.reference.description, among: names)
                 out.append(source.diagnostic("unknown target '\(dependency.reference)'\(hint)", at: dependency.location))
             }

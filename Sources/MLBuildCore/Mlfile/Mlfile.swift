@@ -8,8 +8,10 @@ public struct Mlfile: Sendable {
     public let targets: [ResolvedTarget]
     /// Top-level names that are neither `seed` nor `default`.
     public let variableNames: [String]
-    /// Problems found while substituting values; `Project.load` reports them together with its
-    /// own, so that one run shows every error in the file.
+    /// Name-like words of header lines that declare no target (see `MlfileSyntax`).
+    public let brokenHeaderNames: Set<String>
+    /// Syntax errors and problems found while substituting values; `Project.load` reports them
+    /// together with its own, so that one run shows every error in the file.
     public let diagnostics: [Diagnostic]
 
     /// Settings with a meaning of their own; every other top-level name is a variable.
@@ -25,12 +27,13 @@ public struct Mlfile: Sendable {
     }
 
     /// Parses and resolves the file's bytes as read (see `SourceFile.decode`: a BOM is
-    /// skipped; NUL bytes and invalid UTF-8 are errors).
+    /// skipped). Throws only when the bytes are not text (NUL bytes, invalid UTF-8): every other
+    /// problem is in `diagnostics`, next to what could be read around it.
     public static func load(path: String, bytes: [UInt8], environment: [String: String]) throws -> Mlfile {
         let source = try SourceFile.decode(path: path, bytes: bytes)
-        let syntax = try MlfileParser.parse(source)
+        let syntax = MlfileParser.parse(source)
         var resolver = MlfileResolver(syntax: syntax, environment: environment)
-        return try resolver.resolve()
+        return resolver.resolve()
     }
 }
 
@@ -40,10 +43,13 @@ public struct ResolvedTarget: Sendable {
     public let kindLocation: SourceLocation
     public let nameLocation: SourceLocation
     public let dependencies: [LocatedReference]
-    /// Body values by key (a value whose substitution failed is absent; see `hasErrors`).
+    /// Body values by key (a value whose substitution failed is absent, its key still in
+    /// `keyLocations`; see `hasErrors`).
     public let values: [String: ResolvedValue]
     /// Whether any value failed to resolve (its diagnostics are in `Mlfile.diagnostics`).
     public let hasErrors: Bool
+    /// A line of the header or body could not be read (see `MlfileTargetDeclaration`).
+    public let isIncomplete: Bool
     /// Where each key was written.
     public let keyLocations: [String: SourceLocation]
     public let source: SourceFile

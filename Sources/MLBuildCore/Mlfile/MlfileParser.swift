@@ -11,12 +11,15 @@
 public struct MlfileParser {
     public let source: SourceFile
     private var diagnostics = DiagnosticCollector()
+    private var brokenHeaderNames: Set<String> = []
 
     public init(source: SourceFile) { self.source = source }
 
-    public static func parse(_ source: SourceFile) throws -> MlfileSyntax {
+    /// Never fails: syntax errors are in `MlfileSyntax.diagnostics`, and everything around them
+    /// is read, so that later checks report every other problem in the same run.
+    public static func parse(_ source: SourceFile) -> MlfileSyntax {
         var parser = MlfileParser(source: source)
-        return try parser.run()
+        return parser.run()
     }
 
     static func isIdentifierByte(_ b: UInt8) -> Bool {
@@ -29,10 +32,15 @@ public struct MlfileParser {
     private enum Context {
         case none
         case topLevelAssignment
-        case target(bodyIndent: Int?)
+        /// `continues`: a deeper line continues the last body assignment (false after a body
+        /// line that could not be read, whose continuation lines are skipped with it).
+        case target(bodyIndent: Int?, continues: Bool)
+        /// After a statement that could not be read: its indented lines are skipped (one mistake,
+        /// one diagnostic).
+        case skipping
     }
 
-    private mutating func run() throws -> MlfileSyntax {
+    private mutating func run() -> MlfileSyntax {
         var assignments: [MlfileAssignment] = []
         var targets: [MlfileTargetDeclaration] = []
         var context = Context.none
@@ -53,38 +61,51 @@ public struct MlfileParser {
                     context = .topLevelAssignment
                 } else if let target = parseHeader(content, line: lineNumber) {
                     targets.append(target)
-                    context = .target(bodyIndent: nil)
+                    context = .target(bodyIndent: nil, continues: false)
                 } else {
-                    context = .none
+                    context = .skipping
                 }
                 continue
             }
 
             switch context {
+            case .skipping:
+                continue
             case .none:
                 diagnostics.add(source.diagnostic("unexpected indented line (a body line must follow a target header)", line: lineNumber, column: column))
+                context = .skipping
             case .topLevelAssignment:
                 guard !assignments.isEmpty else { continue }
                 assignments[assignments.count - 1].value.fragments.append(.init(text: Self.text(content), line: lineNumber, column: column))
-            case .target(let bodyIndent):
+            case .target(let bodyIndent, let continues):
                 guard !targets.isEmpty else { continue }
                 let t = targets.count - 1
                 if let bodyIndent, indent > bodyIndent {
-                    if targets[t].assignments.isEmpty { continue }
+                    guard continues, !targets[t].assignments.isEmpty else { continue }
                     let a = targets[t].assignments.count - 1
                     targets[t].assignments[a].value.fragments.append(.init(text: Self.text(content), line: lineNumber, column: column))
                 } else if let bodyIndent, indent < bodyIndent {
                     diagnostics.add(source.diagnostic("inconsistent indentation: body lines of \(targets[t].reference) start in column \(bodyIndent + 1)", line: lineNumber, column: column))
-                } else {
-                    context = .target(bodyIndent: indent)
-                    if let assignment = parseAssignment(content, line: lineNumber, column: column, topLevel: false) {
+                    // Read it as the body line it was meant to be, so that its key is neither
+                    // missing nor unknown; what cannot be read is this one mistake.
+                    if let assignment = parseAssignment(content, line: lineNumber, column: column, topLevel: false, quietly: true) {
                         targets[t].assignments.append(assignment)
+                        context = .target(bodyIndent: bodyIndent, continues: true)
+                    } else {
+                        targets[t].isIncomplete = true
+                        context = .target(bodyIndent: bodyIndent, continues: false)
                     }
+                } else if let assignment = parseAssignment(content, line: lineNumber, column: column, topLevel: false) {
+                    targets[t].assignments.append(assignment)
+                    context = .target(bodyIndent: indent, continues: true)
+                } else {
+                    targets[t].isIncomplete = true
+                    context = .target(bodyIndent: indent, continues: false)
                 }
             }
         }
-        try diagnostics.throwIfAny()
-        return MlfileSyntax(source: source, assignments: assignments, targets: targets)
+        return MlfileSyntax(source: source, assignments: assignments, targets: targets, diagnostics: diagnostics.diagnostics,
+                            brokenHeaderNames: brokenHeaderNames)
     }
 
     /// Index just past the last meaningful byte: strips a comment and trailing white space.
@@ -112,14 +133,15 @@ public struct MlfileParser {
 
     static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 
-    /// `NAME = value`; nil (without a diagnostic) when the line is not an assignment at all.
-    private mutating func parseAssignment(_ b: [UInt8], line: Int, column: Int, topLevel: Bool) -> MlfileAssignment? {
+    /// `NAME = value`; nil when the line is not an assignment at all (reported in a body unless
+    /// `quietly`; at top level the line may still be a header).
+    private mutating func parseAssignment(_ b: [UInt8], line: Int, column: Int, topLevel: Bool, quietly: Bool = false) -> MlfileAssignment? {
         var i = 0
         while i < b.count, Self.isIdentifierByte(b[i]) { i += 1 }
         var j = i
         while j < b.count, b[j] == 32 || b[j] == 9 { j += 1 }
         guard i > 0, j < b.count, b[j] == 61 else {
-            if !topLevel {
+            if !topLevel, !quietly {
                 let at = i == 0 ? column : column + j
                 diagnostics.add(source.diagnostic("expected 'key = value' in a target body", line: line, column: at))
             }
@@ -143,6 +165,7 @@ public struct MlfileParser {
         guard i > 0, i < b.count, b[i] == 32 || b[i] == 9 else {
             let hint = i > 0 && i < b.count && b[i] == 58 ? " (a target header is 'KIND NAME: DEPENDENCIES', e.g. 'task clean: task:fetch')" : ""
             diagnostics.add(source.diagnostic("expected a setting 'NAME = value' or a target header 'KIND NAME: DEPENDENCIES'\(hint)", line: line, column: i + 1))
+            noteBrokenHeader(b)
             return nil
         }
         let kind = Self.text(Array(b[0..<i]))
@@ -151,20 +174,25 @@ public struct MlfileParser {
         while i < b.count, Self.isNameByte(b[i]) { i += 1 }
         guard i > nameStart else {
             diagnostics.add(source.diagnostic("expected a target name after '\(kind)'", line: line, column: nameStart + 1))
+            noteBrokenHeader(b)
             return nil
         }
         let name = Self.text(Array(b[nameStart..<i]))
         // Names become paths (`build/dataset/NAME`): `.` and `..` would name other directories.
         if name == "." || name == ".." {
             diagnostics.add(source.diagnostic("target name '\(name)' is not allowed: a name becomes a directory name (build/KIND/NAME)", line: line, column: nameStart + 1))
+            noteBrokenHeader(b)
+            return nil
         }
         while i < b.count, b[i] == 32 || b[i] == 9 { i += 1 }
         var dependencies: [LocatedReference] = []
-        if i < b.count {
-            guard b[i] == 58 else {
-                diagnostics.add(source.diagnostic("expected ':' after the target name '\(name)'", line: line, column: i + 1))
-                return nil
-            }
+        var isIncomplete = false
+        if i < b.count, b[i] != 58 {
+            // The kind and name are clear: the target is declared (so that neither its body nor
+            // the targets naming it are reported again), without the dependencies.
+            diagnostics.add(source.diagnostic("expected ':' after the target name '\(name)'", line: line, column: i + 1))
+            isIncomplete = true
+        } else if i < b.count {
             i += 1
             while i < b.count {
                 while i < b.count, b[i] == 32 || b[i] == 9 || b[i] == 44 { i += 1 }
@@ -176,6 +204,7 @@ public struct MlfileParser {
                     dependencies.append(LocatedReference(reference, at: source.location(line: line, column: start + 1)))
                 } else {
                     diagnostics.add(source.diagnostic("dependency '\(token)' is not of the form KIND:NAME", line: line, column: start + 1))
+                    isIncomplete = true
                 }
             }
         }
@@ -184,8 +213,22 @@ public struct MlfileParser {
             kindLocation: source.location(line: line, column: 1),
             nameLocation: source.location(line: line, column: nameStart + 1),
             dependencies: dependencies,
-            assignments: []
+            assignments: [],
+            isIncomplete: isIncomplete
         )
+    }
+
+    /// Remembers the name-like words of a header line that declares no target, before its
+    /// dependency list (the first ':' followed by white space or the end).
+    private mutating func noteBrokenHeader(_ b: [UInt8]) {
+        var end = b.count
+        for k in b.indices where b[k] == 58 && (k + 1 == b.count || b[k + 1] == 32 || b[k + 1] == 9) {
+            end = k
+            break
+        }
+        for word in b[..<end].split(whereSeparator: { !Self.isNameByte($0) }) {
+            brokenHeaderNames.insert(Self.text(Array(word)))
+        }
     }
 }
 

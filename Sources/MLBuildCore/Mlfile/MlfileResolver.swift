@@ -8,7 +8,7 @@ struct MlfileResolver {
     private var resolving: [String] = []
     /// Variables whose substitution failed, with why: a chain of 100k variables ending in an
     /// error must fail each link once, not re-walk the rest of the chain for every link.
-    private var failed: [String: Diagnostic] = [:]
+    private var failed: [String: DiagnosticList] = [:]
     /// Scalars that substitutions may still add, over the whole file, so that `a2 = ${a1}${a1}`,
     /// `a3 = ${a2}${a2}`, … ends in an error instead of exhausting memory.
     private var substitutionBudget = MlfileResolver.substitutionLimit
@@ -21,8 +21,10 @@ struct MlfileResolver {
 
     private var source: SourceFile { syntax.source }
 
-    mutating func resolve() throws -> Mlfile {
+    /// Never fails: every problem (the syntax errors included) is in `Mlfile.diagnostics`.
+    mutating func resolve() -> Mlfile {
         var diagnostics = DiagnosticCollector()
+        diagnostics.add(syntax.diagnostics)
         for assignment in syntax.assignments {
             if let previous = variables[assignment.key] {
                 diagnostics.add(source.diagnostic("'\(assignment.key)' is set twice", at: assignment.keyLocation,
@@ -64,7 +66,7 @@ struct MlfileResolver {
             var values: [String: ResolvedValue] = [:]
             var keyLocations: [String: SourceLocation] = [:]
             var order: [String] = []
-            let errorsBefore = diagnostics.diagnostics.count
+            var hasErrors = false
             for assignment in declaration.assignments {
                 if let first = keyLocations[assignment.key] {
                     diagnostics.add(source.diagnostic("key '\(assignment.key)' is set twice in \(declaration.reference)", at: assignment.keyLocation,
@@ -75,12 +77,14 @@ struct MlfileResolver {
                 order.append(assignment.key)
                 if let value = diagnostics.attempt({ try substitute(assignment.value) }) {
                     values[assignment.key] = value
+                } else {
+                    hasErrors = true
                 }
             }
             targets.append(ResolvedTarget(
                 reference: declaration.reference, kindLocation: declaration.kindLocation,
                 nameLocation: declaration.nameLocation, dependencies: declaration.dependencies,
-                values: values, hasErrors: diagnostics.diagnostics.count > errorsBefore,
+                values: values, hasErrors: hasErrors, isIncomplete: declaration.isIncomplete,
                 keyLocations: keyLocations, source: source, keyOrder: order))
         }
         // A failed variable fails everything that references it with the same diagnostic.
@@ -88,6 +92,7 @@ struct MlfileResolver {
         return Mlfile(
             source: source, seed: seed, defaultTargets: defaults, targets: targets,
             variableNames: variables.keys.filter { !Mlfile.settingNames.contains($0) }.sorted(),
+            brokenHeaderNames: syntax.brokenHeaderNames,
             diagnostics: diagnostics.diagnostics.filter { reported.insert(ReportedDiagnostic(diagnostic: $0)).inserted })
     }
 
@@ -110,8 +115,11 @@ struct MlfileResolver {
             let value = try substitute(assignment.value)
             resolved[name] = value
             return value
+        } catch let list as DiagnosticList {
+            failed[name] = list
+            throw list
         } catch let diagnostic as Diagnostic {
-            failed[name] = diagnostic
+            failed[name] = DiagnosticList([diagnostic])
             throw diagnostic
         }
     }
@@ -129,8 +137,8 @@ struct MlfileResolver {
                 guard resolved[name] == nil, failed[name] == nil, let assignment = variables[name] else { continue }
                 if let index = walking[name] {
                     if failed[top.name] == nil {
-                        failed[top.name] = source.diagnostic("variable cycle: \(Self.describeCycle(stack[index...].map(\.name) + [name]))",
-                                                             at: assignment.keyLocation)
+                        failed[top.name] = DiagnosticList([source.diagnostic(
+                            "variable cycle: \(Self.describeCycle(stack[index...].map(\.name) + [name]))", at: assignment.keyLocation)])
                     }
                     continue
                 }
@@ -172,9 +180,13 @@ struct MlfileResolver {
         return out
     }
 
+    /// The value with every `${…}` substituted. Each reference that fails is reported and the
+    /// rest of the value is still read, so that all of its problems show at once (thrown together
+    /// as a `DiagnosticList`). Columns count bytes, as the parser's do.
     private mutating func substitute(_ raw: MlfileRawValue) throws -> ResolvedValue {
         var scalars: [Unicode.Scalar] = []
         var positions: [ResolvedValue.Position] = []
+        var problems: [Diagnostic] = []
         for (k, fragment) in raw.fragments.enumerated() {
             let line = Int32(fragment.line)
             if k > 0 {
@@ -183,42 +195,63 @@ struct MlfileResolver {
             }
             let text = Array(fragment.text.unicodeScalars)
             var i = 0
+            var byteColumn = fragment.column
+            func advance(to end: Int) {
+                while i < end {
+                    byteColumn += UTF8.width(text[i])
+                    i += 1
+                }
+            }
             while i < text.count {
-                let column = Int32(fragment.column + i)
+                let column = Int32(byteColumn)
                 guard text[i] == "$", i + 1 < text.count else {
                     scalars.append(text[i])
                     positions.append(.init(line: line, column: column))
-                    i += 1
+                    advance(to: i + 1)
                     continue
                 }
                 if text[i + 1] == "$" {
                     scalars.append("$")
                     positions.append(.init(line: line, column: column))
-                    i += 2
+                    advance(to: i + 2)
                     continue
                 }
                 guard text[i + 1] == "{" else {
                     scalars.append("$")
                     positions.append(.init(line: line, column: column))
-                    i += 1
+                    advance(to: i + 1)
                     continue
                 }
                 guard let close = text[(i + 2)...].firstIndex(of: "}") else {
-                    throw source.diagnostic("unterminated '${' (missing '}')", line: fragment.line, column: Int(column))
+                    problems.append(source.diagnostic("unterminated '${' (missing '}')", line: fragment.line, column: Int(column)))
+                    break
                 }
                 var inner = String.UnicodeScalarView()
                 inner.append(contentsOf: text[(i + 2)..<close])
-                let replacement = try expand(String(inner), line: fragment.line, column: Int(column))
+                advance(to: close + 1)
+                let replacement: [Unicode.Scalar]
+                do {
+                    replacement = try expand(String(inner), line: fragment.line, column: Int(column))
+                } catch let list as DiagnosticList {
+                    problems.append(contentsOf: list.diagnostics)
+                    continue
+                } catch let diagnostic as Diagnostic {
+                    problems.append(diagnostic)
+                    continue
+                }
                 substitutionBudget -= replacement.count
                 if substitutionBudget < 0 {
-                    throw source.diagnostic("substituted values in \(source.path) exceed \(Self.substitutionLimit) characters in total (does a variable reference another many times over?)",
-                                            line: fragment.line, column: Int(column))
+                    // A guard against exhausting memory: nothing after it is worth reading.
+                    problems.append(source.diagnostic("substituted values in \(source.path) exceed \(Self.substitutionLimit) characters in total (does a variable reference another many times over?)",
+                                                      line: fragment.line, column: Int(column)))
+                    throw DiagnosticList(problems)
                 }
                 scalars.append(contentsOf: replacement)
                 positions.append(contentsOf: repeatElement(.init(line: line, column: column), count: replacement.count))
-                i = close + 1
             }
         }
+        if problems.count == 1, let problem = problems.first { throw problem }
+        if !problems.isEmpty { throw DiagnosticList(problems) }
         return ResolvedValue(scalars: scalars, positions: positions, source: source,
                              start: source.location(line: raw.line, column: raw.column))
     }

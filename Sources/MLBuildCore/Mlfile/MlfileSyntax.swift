@@ -3,6 +3,12 @@ public struct MlfileSyntax: Sendable {
     public var source: SourceFile
     public var assignments: [MlfileAssignment]
     public var targets: [MlfileTargetDeclaration]
+    /// Syntax errors, each at its line; the statements above are what could be read around them.
+    public var diagnostics: [Diagnostic]
+    /// The name-like words before the dependency list of header lines too broken to declare a
+    /// target (`task` and `a` from `task:a: task:b`): a dependency on a target of such a name is
+    /// not reported again as an unknown target.
+    public var brokenHeaderNames: Set<String>
 }
 
 /// `key = value` at top level or in a target body.
@@ -34,6 +40,9 @@ public struct MlfileTargetDeclaration: Sendable {
     public var nameLocation: SourceLocation
     public var dependencies: [LocatedReference]
     public var assignments: [MlfileAssignment]
+    /// A line of the header or body could not be read (and was reported): the target may have
+    /// dependencies or keys that are not here, so nothing may be concluded from a key's absence.
+    public var isIncomplete: Bool = false
 }
 
 /// A target reference together with where the user wrote it.

@@ -3,7 +3,8 @@
 public struct ResolvedValue: Sendable {
     /// Unicode scalars of the substituted text; fragments (lines) joined by one space.
     public let scalars: [Unicode.Scalar]
-    /// `(line, column)` of each scalar; a substituted `${…}` maps all its scalars to the `$`.
+    /// `(line, column)` of each scalar (columns count bytes); a substituted `${…}` maps all its
+    /// scalars to the `$`.
     let positions: [Position]
     public let source: SourceFile
     /// Where the value starts (used when it is empty).
@@ -48,6 +49,27 @@ public struct ResolvedValue: Sendable {
 
     public var location: SourceLocation { scalars.isEmpty ? start : location(at: 0) }
 
+    /// Where the scalar at `index` was written; `end` (one past the last scalar of a range) is
+    /// just after the scalar before it, on that scalar's line.
+    func location(at index: Int, end: Int) -> SourceLocation {
+        if index < end { return location(at: index) }
+        guard end > 0, end <= scalars.count else { return start }
+        return location(at: end - 1).advanced(by: UTF8.width(scalars[end - 1]))
+    }
+
+    /// Where the character at `offset` into `text` was written (what a parser of the whole
+    /// value, such as schema text, reports), mapped through each character's own position: right
+    /// on continuation lines, and at the `$` for text a `${…}` put there. `offset == text.count`
+    /// is just after the last character.
+    public func location(atCharacterOffset offset: Int) -> SourceLocation {
+        location(at: Self.scalarCount(text, characters: offset), end: scalars.count)
+    }
+
+    /// Unicode scalars in the first `characters` Characters of `text`.
+    static func scalarCount(_ text: String, characters: Int) -> Int {
+        text.prefix(max(0, characters)).unicodeScalars.count
+    }
+
     public func diagnostic(_ message: String, notes: [String] = []) -> Diagnostic {
         source.diagnostic(message, at: location, notes: notes)
     }
@@ -56,13 +78,46 @@ public struct ResolvedValue: Sendable {
     public struct Item: Sendable {
         public var text: String
         public var location: SourceLocation
+        /// The value it came from, its scalars there (quotes included), and whether it was one
+        /// quoted string: what maps a place in `text` back to the Mlfile.
+        let value: ResolvedValue
+        let range: Range<Int>
+        let quoted: Bool
+
+        /// Where the character at `offset` into `text` was written (`offset == text.count`: just
+        /// after the item). Never past the end of a line: a part of an item on a continuation line
+        /// points there, not beyond the end of the line the item starts on.
+        public func location(atCharacterOffset offset: Int) -> SourceLocation {
+            var wanted = ResolvedValue.scalarCount(text, characters: offset)
+            var index = range.lowerBound
+            if quoted {
+                // Skip the opening quote; an escape is two scalars in the value, one in `text`.
+                index += 1
+                while wanted > 0, index < range.upperBound - 1 {
+                    index += value.scalars[index] == "\\" && index + 2 < range.upperBound ? 2 : 1
+                    wanted -= 1
+                }
+            } else {
+                index += wanted
+            }
+            return value.location(at: min(index, range.upperBound), end: range.upperBound)
+        }
     }
 
     /// The value as a scalar: surrounding white space dropped; a value that is one double-quoted
     /// string is unquoted and unescaped (`\"`, `\\`, `\n`, `\t`).
     public func scalarValue() throws -> String {
+        try scalarItem().text
+    }
+
+    /// The value as one item (`scalarValue()` with where each of its characters was written).
+    func scalarItem() throws -> Item {
         let (lo, hi) = trimmed(0, scalars.count)
-        return try unquote(lo, hi)
+        return try item(lo, hi)
+    }
+
+    private func item(_ lo: Int, _ hi: Int) throws -> Item {
+        Item(text: try unquote(lo, hi), location: hi > lo ? location(at: lo) : location, value: self, range: lo..<hi, quoted: isQuoted(lo, hi))
     }
 
     /// The value as a comma-separated list. Commas inside quotes or parentheses do not split
@@ -75,7 +130,7 @@ public struct ResolvedValue: Sendable {
         var i = 0
         func flush(_ end: Int) throws {
             let (lo, hi) = trimmed(start, end)
-            if hi > lo { items.append(Item(text: try unquote(lo, hi), location: location(at: lo))) }
+            if hi > lo { items.append(try item(lo, hi)) }
         }
         while i < scalars.count {
             let c = scalars[i]
@@ -105,8 +160,13 @@ public struct ResolvedValue: Sendable {
         return (lo, hi)
     }
 
+    /// Whether `lo..<hi` is one double-quoted string.
+    private func isQuoted(_ lo: Int, _ hi: Int) -> Bool {
+        hi - lo >= 2 && scalars[lo] == "\"" && scalars[hi - 1] == "\"" && closingQuote(from: lo) == hi - 1
+    }
+
     private func unquote(_ lo: Int, _ hi: Int) throws -> String {
-        guard hi - lo >= 2, scalars[lo] == "\"", scalars[hi - 1] == "\"", closingQuote(from: lo) == hi - 1 else {
+        guard isQuoted(lo, hi) else {
             return Self.string(scalars[lo..<hi])
         }
         var out = String.UnicodeScalarView()

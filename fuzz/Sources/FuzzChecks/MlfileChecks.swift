@@ -41,16 +41,10 @@ public enum MlfileChecks {
     }
 
     /// A diagnostic must name a line of the file and a column on it (one past the end is allowed:
-    /// the caret of an empty value), and must render.
+    /// the caret of an empty value; `Diagnostic.placementProblem`, which the Core tests use too),
+    /// and must render.
     public static func violations(of diagnostic: Diagnostic, in source: SourceFile) -> [String] {
-        guard let location = diagnostic.location else { return ["diagnostic without a location: \(diagnostic.message)"] }
-        guard location.line >= 1, location.line <= source.lines.count else {
-            return ["line \(location.line) outside 1...\(source.lines.count): \(diagnostic.message)"]
-        }
-        let width = source.lines[location.line - 1].utf8.count
-        guard location.column >= 1, location.column <= width + 1 else {
-            return ["column \(location.column) outside 1...\(width + 1) on line \(location.line): \(diagnostic.message)"]
-        }
+        if let problem = diagnostic.placementProblem(in: source) { return [problem] }
         _ = diagnostic.rendered
         return []
     }
