@@ -300,8 +300,8 @@ public struct ContainerRule: Rule {
             context.output.append(line: "layer \(layer.name ?? "base") \(layer.descriptor.digest) \(layer.descriptor.size) bytes: \(origin)")
         }
         let reused = built.layers.filter { $0.origin == .cache }.count
-        let layers = built.layers.count == 1 ? "1 layer" : "\(built.layers.count) layers"
-        context.output.append(line: "image \(built.manifestDigest): \(layers), \(built.compressedLayerCount) compressed, \(reused) reused, \(built.archiveSize) bytes")
+        let layerCount = built.layers.count == 1 ? "1 layer" : "\(built.layers.count) layers"
+        context.output.append(line: "image \(built.manifestDigest): \(layerCount), \(built.compressedLayerCount) compressed, \(reused) reused, \(built.archiveSize) bytes")
     }
 
     /// `SOURCE_DATE_EPOCH` as the reproducible-builds spec defines it: decimal seconds since the epoch.
