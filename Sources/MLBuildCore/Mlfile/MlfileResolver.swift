@@ -234,9 +234,13 @@ struct MlfileResolver {
                     replacement = try expand(String(inner), line: fragment.line, column: Int(column))
                 } catch let list as DiagnosticList {
                     problems.append(contentsOf: list.diagnostics)
+                    // Past the budget nothing more is read: going on would repeat the failure
+                    // once per reference, 2^n times for `a1 = ${a0}${a0}, a2 = ${a1}${a1}, …`.
+                    if substitutionBudget < 0 { throw DiagnosticList(problems) }
                     continue
                 } catch let diagnostic as Diagnostic {
                     problems.append(diagnostic)
+                    if substitutionBudget < 0 { throw DiagnosticList(problems) }
                     continue
                 }
                 substitutionBudget -= replacement.count
