@@ -32,7 +32,8 @@ struct ContainerCommand: AsyncParsableCommand {
             do {
                 report = try OCIArchiveVerifier.verify(url)
             } catch let error as OCIError {
-                throw CLIError.message("\(file): \(error.message)")
+                // Its message names the image already ("OCI image 'FILE': …").
+                throw CLIError.message(error.message)
             } catch let error as ArchiveError {
                 throw CLIError.message("\(file): \(error.message)")
             } catch {

@@ -13,7 +13,7 @@ public enum OCIArchiveVerifier {
         defer { try? fm.removeItem(at: scratch) }
         let source = try OCILayoutSource.open(url, scratch: scratch)
         let index = try source.readIndex()
-        guard !index.manifests.isEmpty else { throw OCIError("OCI image '\(url.path)': index.json lists no manifests") }
+        guard !index.manifests.isEmpty else { throw OCIError("OCI image '\(url.relativePath)': index.json lists no manifests") }
         var verified = Set<ContentDigest>()
         var bytes: Int64 = 0
         var images: [VerificationReport.Image] = []
@@ -28,7 +28,7 @@ public enum OCIArchiveVerifier {
         while !pending.isEmpty {
             let (descriptor, depth) = pending.removeFirst()
             if MediaType.isIndex(descriptor.mediaType) {
-                guard depth < 4 else { throw OCIError("OCI image '\(url.path)': index nesting too deep at \(descriptor.digest)") }
+                guard depth < 4 else { throw OCIError("OCI image '\(url.relativePath)': index nesting too deep at \(descriptor.digest)") }
                 let file = try check(descriptor, what: "index")
                 let nested = try OCIJSON.decode(
                     Index.self, from: source.readSmall(file, what: "index"), what: "index blob \(descriptor.digest)")
@@ -36,7 +36,7 @@ public enum OCIArchiveVerifier {
                 continue
             }
             guard MediaType.isManifest(descriptor.mediaType) else {
-                throw OCIError("OCI image '\(url.path)': descriptor \(descriptor.digest) has unknown media type '\(descriptor.mediaType)'")
+                throw OCIError("OCI image '\(url.relativePath)': descriptor \(descriptor.digest) has unknown media type '\(descriptor.mediaType)'")
             }
             let manifestFile = try check(descriptor, what: "manifest")
             let manifest = try OCIJSON.decode(

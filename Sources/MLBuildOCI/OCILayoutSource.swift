@@ -22,10 +22,10 @@ struct OCILayoutSource {
     static func open(_ url: URL, scratch: URL) throws -> OCILayoutSource {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw OCIError("OCI image '\(url.path)' does not exist")
+            throw OCIError("OCI image '\(url.relativePath)' does not exist")
         }
         if isDirectory.boolValue {
-            return OCILayoutSource(root: url.standardizedFileURL, aliases: [:], fromArchive: false, description: url.path)
+            return OCILayoutSource(root: url.standardizedFileURL, aliases: [:], fromArchive: false, description: url.relativePath)
         }
         return try extract(archive: url, into: scratch)
     }
@@ -63,7 +63,8 @@ struct OCILayoutSource {
     }
 
     private static func extract(archive url: URL, into scratch: URL) throws -> OCILayoutSource {
-        let name = url.path
+        // As the caller wrote it (a relative path stays relative in messages).
+        let name = url.relativePath
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let reader: ArchiveReader
         do {
