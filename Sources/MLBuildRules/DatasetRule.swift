@@ -158,11 +158,23 @@ public struct DatasetRule: Rule {
         do {
             return try Schema(parsing: text)
         } catch {
-            var line = 1, column = 1
+            // The offset counts Characters; the column counts bytes, as Mlfile columns do.
+            var line = 1, column = 1, lineStart = text.startIndex
+            var index = text.startIndex
             for c in text.prefix(error.offset) {
-                if c == "\n" || c == "\r\n" { line += 1; column = 1 } else { column += 1 }
+                index = text.index(after: index)
+                if c == "\n" || c == "\r\n" {
+                    line += 1
+                    column = 1
+                    lineStart = index
+                } else {
+                    column += c.utf8.count
+                }
             }
-            throw RuleFailure("\(schemaFile):\(line):\(column): error: \(error.description)")
+            let sourceLine = text[lineStart...].prefix { $0 != "\n" && $0 != "\r\n" }
+            let diagnostic = Diagnostic("schema column \(error.itemIndex) '\(error.item)': \(error.message)",
+                                        at: SourceLocation(file: schemaFile, line: line, column: column), sourceLine: String(sourceLine))
+            throw RuleFailure(diagnostic.rendered)
         }
     }
 }

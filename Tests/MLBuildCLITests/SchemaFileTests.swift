@@ -59,9 +59,15 @@ struct SchemaFileTests {
         let run = try ws.build()
         #expect(run.result.status == 1)
         #expect(run.statuses == ["dataset:rows": "failed"])
-        #expect(run.result.stderr.contains(
-            "data/rows.schema:4:7: error: schema column 3 'plan: categorie' (offset 93): unknown type 'categorie' (expected int, float, bool, string or category(...))"),
-            "\(run.result.stderr)")
+        #expect(run.result.stderr.contains("""
+            data/rows.schema:4:7: error: schema column 3 'plan: categorie': unknown type 'categorie' (expected int, float, bool, string or category(...))
+                plan: categorie,
+                      ^
+            """), "\(run.result.stderr)")
+        // Columns count bytes, as in an Mlfile: two bytes for 'é' before the type.
+        try ws.write("data/rows.schema", Self.schema.replacingOccurrences(of: "plan: category(basic, plus, pro),", with: "plän: categorie,"))
+        let accented = try ws.build()
+        #expect(accented.result.stderr.contains("data/rows.schema:4:8: error: schema column 3 'plän: categorie': unknown type"), "\(accented.result.stderr)")
         #expect(!ws.exists("build/dataset/rows"))
     }
 }
