@@ -20,4 +20,9 @@ public struct SchemaParseError: Error, Sendable, Equatable, CustomStringConverti
     public var description: String {
         "schema column \(itemIndex) '\(item)' (offset \(offset)): \(message)"
     }
+
+    /// The description without the offset, for a caller that shows the line and column instead.
+    public var locatedDescription: String {
+        "schema column \(itemIndex) '\(item)': \(message)"
+    }
 }

@@ -56,7 +56,7 @@ public struct DatasetRule: Rule {
         if let value = configuration.value("schema") {
             let (parsed, errors) = Schema.parsingAll(value.text)
             for error in errors {
-                diagnostics.add(DatasetValueLocator.diagnostic(error.description, in: value, offset: error.offset))
+                diagnostics.add(DatasetValueLocator.diagnostic(error.locatedDescription, in: value, offset: error.offset))
             }
             schema = parsed
         }
@@ -172,7 +172,7 @@ public struct DatasetRule: Rule {
                 }
             }
             let sourceLine = text[lineStart...].prefix { $0 != "\n" && $0 != "\r\n" }
-            let diagnostic = Diagnostic("schema column \(error.itemIndex) '\(error.item)': \(error.message)",
+            let diagnostic = Diagnostic(error.locatedDescription,
                                         at: SourceLocation(file: schemaFile, line: line, column: column), sourceLine: String(sourceLine))
             throw RuleFailure(diagnostic.rendered)
         }

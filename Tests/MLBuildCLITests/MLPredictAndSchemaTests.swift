@@ -169,6 +169,6 @@ struct MLPredictAndSchemaTests {
         try ws.write("data/rows.csv", "id,amount,plan\n1,2,a\n")
         let run = try ws.run(["dataset:rows"])
         #expect(run.status == 2)
-        #expect(run.stderr.contains("Mlfile:4:17: error: schema column 2 'amount: integer' (offset 23): unknown type 'integer'"), "\(run.stderr)")
+        #expect(run.stderr.contains("Mlfile:4:17: error: schema column 2 'amount: integer': unknown type 'integer'"), "\(run.stderr)")
     }
 }

@@ -79,7 +79,7 @@ struct MlfileAllErrorsTests {
         """)
         try ws.write("data/rows.csv", "id,amount\nA,1\n")
         let expected = [
-            "Mlfile:6:37: error: schema column 2 'amount: integer' (offset 23): unknown type 'integer' (expected int, float, bool, string or category(...))",
+            "Mlfile:6:37: error: schema column 2 'amount: integer': unknown type 'integer' (expected int, float, bool, string or category(...))",
             "Mlfile:9:16: error: unknown variable 'nope'",
         ]
         for arguments in [[], ["task:ok"], ["-k", "task:ok", "dataset:rows"], ["-n"], ["status"], ["graph"]] {

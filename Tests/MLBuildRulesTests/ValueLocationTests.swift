@@ -82,8 +82,8 @@ struct ValueLocationTests {
         """)
         #expect(outcome.problems.isEmpty, "\(outcome.problems)")
         #expect(outcome.messages == [
-            "6:13: schema column 2 'plan: category(a, a)' (offset 33): category value 'a' listed twice",
-            "9:14: schema column 1 'amount: integer' (offset 8): unknown type 'integer' (expected int, float, bool, string or category(...))",
+            "6:13: schema column 2 'plan: category(a, a)': category value 'a' listed twice",
+            "9:14: schema column 1 'amount: integer': unknown type 'integer' (expected int, float, bool, string or category(...))",
             "14:9: 'impute': 'amount:avg': unknown strategy 'avg' (expected mean, median, mode or constant=VALUE)",
         ])
     }
