@@ -7,12 +7,9 @@ struct HashCommand: AsyncParsableCommand {
         commandName: "hash",
         abstract: "Print the SHA-256 content digest of files (the digests mlbuild's keys are made of).")
 
+    // No default: the parser itself refuses a missing FILE ("Missing expected argument '<FILE> ...'").
     @Argument(help: ArgumentHelp("Files to hash.", valueName: "FILE"))
     var files: [String]
-
-    func validate() throws {
-        if files.isEmpty { throw ValidationError("give at least one FILE") }
-    }
 
     func run() async throws {
         var failed = false
