@@ -13,6 +13,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "4.5.2"),
+        // HTTP server for `mlbuild serve`. Traits off: no swift-configuration (we configure
+        // from the command line), FoundationEssentials is enough for what we use.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1", traits: []),
+        // Already in the graph through Hummingbird; named to catch NIOTooManyBytesError (413).
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
     ],
     targets: [
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
@@ -44,10 +50,24 @@ let package = Package(
             dependencies: ["MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI"],
             exclude: ["README.md"]
         ),
+        // The HTTP model server: scores with MLBuildRules' ModelPredictor (the code `predict` runs),
+        // never imports the engine or the cache.
+        .target(
+            name: "MLBuildServe",
+            dependencies: [
+                "MLBuildRules", "MLBuildDatasets", "MLBuildTraining",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["README.md"]
+        ),
         .target(
             name: "MLBuildCLI",
             dependencies: [
                 "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildRules", "MLBuildDatasets", "MLBuildTraining", "MLBuildOCI",
+                "MLBuildServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]

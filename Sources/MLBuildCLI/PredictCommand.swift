@@ -43,21 +43,7 @@ struct PredictCommand: AsyncParsableCommand {
         if let directory, chdir(directory) != 0 {
             throw CLIError.usage("cannot change to directory '\(directory)': \(String(cString: strerror(errno)))")
         }
-        let modelPath: String
-        if let reference = TargetReference(parsing: model), !model.hasSuffix(".json") {
-            guard reference.kind == ModelRule.kind else {
-                throw CLIError.usage("'\(model)' is not a model target (expected model:NAME or a path to a model.json)")
-            }
-            modelPath = ModelRule.directory(reference.name) + "/model.json"
-            guard FileStat.of(modelPath)?.isRegularFile == true else {
-                throw CLIError.message("\(modelPath) does not exist: build the model first (mlbuild \(file.map { "-f \($0) " } ?? "")\(model))")
-            }
-        } else {
-            modelPath = model
-            guard FileStat.of(modelPath)?.isRegularFile == true else {
-                throw CLIError.message("no model file at '\(model)' (expected model:NAME or a path to a model.json)")
-            }
-        }
+        let modelPath = try ModelLocation(model, mlfile: file).path
         guard FileStat.of(input)?.isRegularFile == true else {
             throw CLIError.message("no input file at '\(input)'")
         }

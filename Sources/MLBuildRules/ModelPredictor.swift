@@ -30,9 +30,25 @@ public enum ModelPredictor {
         try predict(artifact, source: CSVSource(url: URL(fileURLWithPath: path), name: name))
     }
 
+    /// One scored row: what a line of the output CSV says, before it is printed.
+    public struct Prediction: Sendable, Equatable {
+        /// The id column's value, when the schema names an id column.
+        public var id: String?
+        /// Classifiers: the predicted class name. Regressors: nil (the score is the prediction).
+        public var label: String?
+        /// Classifiers: the probability of `classes[1]`. Regressors: the predicted value.
+        public var score: Double
+    }
+
     /// Scores the rows of `source`. Throws `Failure` (rows that break the schema, or scores that
     /// are not numbers) or `ModelArtifactError` (an unreadable source or an unusable model).
     public static func predict(_ artifact: ModelArtifact, source: some TableSource) throws -> String {
+        format(try score(artifact, source: source), for: artifact)
+    }
+
+    /// The rows of `source`, scored in input order: `predict` without the printing, for callers
+    /// (`mlbuild serve`) that answer in another format but must agree with `predict` exactly.
+    public static func score(_ artifact: ModelArtifact, source: some TableSource) throws -> [Prediction] {
         let name = source.name
         let mapped: RawRowMapper.Mapped
         do {
@@ -56,19 +72,27 @@ public enum ModelPredictor {
                 rowErrors: broken.map { RowError(line: mapped.lines[$0], column: "*", message: "the model's score is \(scores[$0]), not a number (feature values too large for this model)") },
                 path: name)
         }
-        var out = artifact.outputColumns.map(csvField).joined(separator: ",") + "\n"
         let classes = artifact.classes
-        for (row, score) in scores.enumerated() {
-            var fields: [String] = []
-            if artifact.idColumn != nil { fields.append(csvField(mapped.ids.map { $0[row] } ?? "")) }
+        return scores.enumerated().map { row, score in
+            let id = artifact.idColumn != nil ? (mapped.ids.map { $0[row] } ?? "") : nil
             switch artifact.task {
             case .classification:
                 let index = score > ModelArtifact.threshold ? 1 : 0
-                fields.append(csvField(index < classes.count ? classes[index] : String(index)))
-                fields.append(CanonicalJSON.format(score))
+                return Prediction(id: id, label: index < classes.count ? classes[index] : String(index), score: score)
             case .regression:
-                fields.append(CanonicalJSON.format(score))
+                return Prediction(id: id, label: nil, score: score)
             }
+        }
+    }
+
+    /// The output CSV of `predictions` (the format in this type's comment).
+    public static func format(_ predictions: [Prediction], for artifact: ModelArtifact) -> String {
+        var out = artifact.outputColumns.map(csvField).joined(separator: ",") + "\n"
+        for prediction in predictions {
+            var fields: [String] = []
+            if artifact.idColumn != nil { fields.append(csvField(prediction.id ?? "")) }
+            if artifact.task == .classification { fields.append(csvField(prediction.label ?? "")) }
+            fields.append(CanonicalJSON.format(prediction.score))
             out += fields.joined(separator: ",") + "\n"
         }
         return out
