@@ -26,6 +26,38 @@ public enum CanonicalJSON {
         return Data(out.utf8)
     }
 
+    /// The same value on one line, with no spaces and no final newline (keys still sorted): for
+    /// line-oriented output such as JSON Lines logs.
+    public static func line(_ value: JSONValue) -> String {
+        var out = ""
+        writeLine(value, into: &out)
+        return out
+    }
+
+    private static func writeLine(_ value: JSONValue, into out: inout String) {
+        switch value {
+        case .array(let items):
+            out += "["
+            for (i, item) in items.enumerated() {
+                if i > 0 { out += "," }
+                writeLine(item, into: &out)
+            }
+            out += "]"
+        case .object(let members):
+            out += "{"
+            let keys = members.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            for (i, key) in keys.enumerated() {
+                if i > 0 { out += "," }
+                writeString(key, into: &out)
+                out += ":"
+                writeLine(members[key] ?? .null, into: &out)
+            }
+            out += "}"
+        default:
+            write(value, indent: 0, into: &out)
+        }
+    }
+
     /// Encodes `value` into the file at `url` (atomically). A number JSON cannot hold (an
     /// infinity) is an error naming the file and the field, not an `EncodingError` dump.
     public static func write<T: Encodable>(_ value: T, to url: URL) throws {

@@ -3,48 +3,108 @@ import Hummingbird
 import Logging
 import MLBuildDatasets
 import NIOCore
+import NIOPosix
+import ServiceLifecycle
 
 /// `mlbuild serve`'s HTTP server (Hummingbird 2, HTTP/1.1):
 ///
 ///     GET  /healthz                      200 {"status": "up"} while the process serves
-///     GET  /readyz                       200 {"status": "ready", "models": N} (models load and
-///                                        verify before the socket opens, so up means ready)
+///     GET  /readyz                       200 {"status": "ready", "models": N}: every model loaded
+///                                        and verified (they are before the socket opens);
+///                                        503 {"error", "status": "draining"} once shutdown began
 ///     GET  /v1/models                    {"models": [ServedModel.summary, …]} sorted by name
-///     POST /v1/models/NAME/predict       see PredictionEndpoint
+///     GET  /metrics                      Prometheus text format (ServeMetrics)
+///     POST /v1/models/NAME/predict       see PredictionEndpoint; `?partial=true`
 ///
-/// Every error answers `{"error": …}` as JSON. Bodies above `maxBodyBytes` get 413 before any
-/// parsing. Once bound, one line goes to standard error, `mlbuild serve: listening on
-/// http://HOST:PORT`, with the real port (so `--port 0` is usable by tests and scripts).
-/// SIGTERM and SIGINT stop the server gracefully (Hummingbird's ServiceGroup) and `run` returns.
+/// Every error answers `{"error": …}` as JSON (AccessLogMiddleware): 404 unknown route or model,
+/// 405 a route with another method, 413 a body above `maxBodyBytes` (before any parsing) or more
+/// rows than `maxRows`. Once bound, one plain line goes to standard error, `mlbuild serve:
+/// listening on http://HOST:PORT`, with the real port (so `--port 0` is usable by tests and
+/// scripts); everything after it on standard error is JSON Lines (JSONLogHandler).
+///
+/// Threads: `workers` event-loop threads, and as many scoring threads (scoring is CPU work; it
+/// runs on a thread pool, not on an event loop or Swift's cooperative pool).
+///
+/// SIGTERM and SIGINT start a graceful shutdown (Hummingbird's ServiceGroup): the listening
+/// socket closes (new connections are refused), requests in flight finish and are answered,
+/// idle connections close, then `run` returns. What has not drained after 9.5 s is cut
+/// (ModelReloader's deadline) and the process exits 0 all the same.
 public struct ModelServer: Sendable {
-    public var endpoint: PredictionEndpoint
-    public var host: String
-    public var port: Int
-    public var maxBodyBytes: Int
+    public struct Options: Sendable {
+        public var host: String
+        public var port: Int
+        public var maxBodyBytes: Int
+        public var maxRows: Int
+        public var workers: Int
 
-    public static let defaultMaxBodyBytes = 16 * 1024 * 1024
+        public static let defaultMaxBodyBytes = 16 * 1024 * 1024
+        public static var defaultWorkers: Int { max(1, System.coreCount) }
 
-    public init(models: [ServedModel], host: String, port: Int, maxBodyBytes: Int = defaultMaxBodyBytes) {
-        endpoint = PredictionEndpoint(models: models)
-        self.host = host
-        self.port = port
-        self.maxBodyBytes = maxBodyBytes
+        public init(host: String, port: Int, maxBodyBytes: Int = defaultMaxBodyBytes,
+                    maxRows: Int = PredictionEndpoint.defaultMaxRows, workers: Int = defaultWorkers) {
+            self.host = host
+            self.port = port
+            self.maxBodyBytes = maxBodyBytes
+            self.maxRows = maxRows
+            self.workers = workers
+        }
+    }
+
+    public var sources: [ModelSource]
+    public var models: [ServedModel]
+    public var options: Options
+
+    /// `models` are `sources` already loaded (the command line loads them first, so a model that
+    /// does not verify stops it before anything listens).
+    public init(sources: [ModelSource], models: [ServedModel], options: Options) {
+        self.sources = sources
+        self.models = models
+        self.options = options
     }
 
     public func run() async throws {
-        let router = Router()
-        let endpoint = endpoint
-        let maxBodyBytes = maxBodyBytes
+        let options = options
+        let logger = Logger(label: "mlbuild.serve") { _ in JSONLogHandler() }
+        var quietLogger = logger
+        // Hummingbird's own start/stop lines would duplicate ours; its warnings still show.
+        quietLogger.logLevel = .warning
+        let registry = ModelRegistry(models)
+        let metrics = ServeMetrics(models: models)
+        let endpoint = PredictionEndpoint(maxRows: options.maxRows)
+        let scoring = NIOThreadPool(numberOfThreads: options.workers)
+        scoring.start()
+        let eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: options.workers)
+
+        let router = Router(context: ServeRequestContext.self)
+        router.middlewares.add(AccessLogMiddleware(logger: logger, metrics: metrics))
         router.get("/healthz") { _, _ in Self.response(.json(200, .object(["status": .string("up")]))) }
         router.get("/readyz") { _, _ in
-            Self.response(.json(200, .object(["status": .string("ready"), "models": .number(endpoint.models.count)])))
+            if registry.isDraining {
+                return Self.response(.error(503, "shutting down: not taking new work", ["status": .string("draining")]))
+            }
+            return Self.response(.json(200, .object(["status": .string("ready"), "models": .number(registry.names.count)])))
         }
         router.get("/v1/models") { _, _ in
-            let models = endpoint.models.keys.sorted().compactMap { endpoint.models[$0]?.summary }
-            return Self.response(.json(200, .object(["models": .array(models)])))
+            Self.response(.json(200, .object(["models": .array(registry.all.map(\.summary))])))
         }
+        router.get("/metrics") { _, _ in
+            var headers = HTTPFields()
+            headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+            return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.text())))
+        }
+        let maxBodyBytes = options.maxBodyBytes
         router.post("/v1/models/:name/predict") { request, context in
             let name = context.parameters.get("name") ?? ""
+            guard let model = registry.model(named: name) else {
+                return Self.response(.error(404, "no model named '\(name)' is served (served: \(registry.names.joined(separator: ", ")))"))
+            }
+            let partial: Bool
+            switch request.uri.queryParameters.get("partial") {
+            case nil, "false": partial = false
+            case "true": partial = true
+            case let other?:
+                return Self.response(.error(400, "partial must be true or false, got '\(other)'"))
+            }
             let body: ByteBuffer
             do {
                 body = try await request.body.collect(upTo: maxBodyBytes)
@@ -52,24 +112,50 @@ public struct ModelServer: Sendable {
                 return Self.response(.error(413, "the request body is larger than \(maxBodyBytes) bytes (--max-body-bytes)"))
             }
             let contentType = request.headers[.contentType]
-            // Scoring is CPU work; it runs on the task's executor, not on an event loop.
-            let reply = endpoint.predict(model: name, contentType: contentType, body: Array(buffer: body))
-            return Self.response(reply)
+            let bytes = Array(buffer: body)
+            let outcome = try await scoring.runIfActive {
+                endpoint.predict(model, contentType: contentType, body: bytes, partial: partial)
+            }
+            context.outcome.record(model: model.name, rows: outcome.rows)
+            return Self.response(outcome.reply)
         }
-        var logger = Logger(label: "mlbuild.serve")
-        // Hummingbird's own start/stop lines would duplicate ours; access logs are issue 9's later part.
-        logger.logLevel = .warning
-        let host = host
+
+        let host = options.host
         let app = Application(
             router: router,
-            configuration: .init(address: .hostname(host, port: port), serverName: "mlbuild"),
+            configuration: .init(address: .hostname(host, port: options.port), serverName: "mlbuild"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
                 FileHandle.standardError.write(Data("mlbuild serve: listening on http://\(host):\(port)\n".utf8))
+                logger.info("serving", metadata: [
+                    "address": .string("http://\(host):\(port)"), "workers": .stringConvertible(options.workers),
+                    "max_rows": .stringConvertible(options.maxRows), "max_body_bytes": .stringConvertible(options.maxBodyBytes),
+                    "models": .array(registry.all.map { .dictionary(["name": .string($0.name), "digest": .string($0.digest)]) }),
+                ])
             },
-            logger: logger
+            eventLoopGroupProvider: .shared(eventLoops),
+            logger: quietLogger
         )
-        try await app.runService()
+        let reloader = ModelReloader(sources: sources, registry: registry, metrics: metrics, logger: logger)
+        var configuration = ServiceGroupConfiguration(
+            services: [
+                .init(service: app),
+                // Done once shutdown begins; the app then drains on its own.
+                .init(service: reloader, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: quietLogger)
+        // Past this, requests still in flight are cancelled (and the deadline exits soon after).
+        configuration.maximumGracefulShutdownDuration = .seconds(8)
+        let group = ServiceGroup(configuration: configuration)
+        do {
+            try await group.run()
+        } catch {
+            logger.warning("shutdown", metadata: ["phase": "cancelled", "reason": .string("\(error)")])
+        }
+        logger.info("shutdown", metadata: ["phase": "stopped"])
+        try? await scoring.shutdownGracefully()
+        try? await eventLoops.shutdownGracefully()
     }
 
     static func response(_ reply: ServeReply) -> Response {
@@ -87,10 +173,12 @@ public struct ModelServer: Sendable {
         case 200: .ok
         case 400: .badRequest
         case 404: .notFound
+        case 405: .methodNotAllowed
         case 413: .contentTooLarge
         case 415: .unsupportedMediaType
         case 422: .unprocessableContent
         case 500: .internalServerError
+        case 503: .serviceUnavailable
         default: HTTPResponse.Status(code: code)
         }
     }

@@ -2,7 +2,8 @@ import Foundation
 import MLBuildDatasets
 import MLBuildRules
 
-/// `POST /v1/models/NAME/predict`, without HTTP: body bytes and a media type in, a reply out.
+/// `POST /v1/models/NAME/predict`, without HTTP: a model, body bytes and a media type in, a
+/// reply out (and how many rows were scored, for the metrics and the access log).
 ///
 /// - `text/csv`: the body is a CSV as `mlbuild predict --input` reads it; the answer is the CSV
 ///   `predict` prints, byte for byte.
@@ -10,25 +11,43 @@ import MLBuildRules
 ///   `{"model", "model_digest", "predictions": [{"id"?, "prediction", "probability"?}, …]}` in
 ///   input order, with the numbers `predict` would print.
 ///
-/// Statuses: 404 unknown model, 415 another media type, 400 a body that cannot be read as
-/// rows (malformed JSON, a CSV with the wrong field count or missing feature columns), 422 rows
-/// that break the model's input schema: every broken cell is listed as
-/// `{"row": index from 0, "line": CSV line, "column", "rule"}` and nothing is scored.
+/// Statuses: 415 another media type, 413 more rows than `maxRows` (counted before anything is
+/// scored), 400 a body that cannot be read as rows (malformed JSON, a CSV with the wrong field
+/// count or missing feature columns), 422 rows that break the model's input schema: every broken
+/// cell is listed in `errors` as `{"row": index from 0, "line": CSV line, "column", "rule"}` and
+/// nothing is scored — unless `partial` (`?partial=true`): then the other rows are scored too
+/// and the 422 also carries `predictions` for them, in input order, each with its `"row"`,
+/// computed exactly as `predict` computes those rows (the broken records are dropped and the
+/// rest scored again; rows do not depend on each other).
 public struct PredictionEndpoint: Sendable {
-    public var models: [String: ServedModel]
+    public var maxRows: Int
+    public static let defaultMaxRows = 100_000
 
-    public init(models: [ServedModel]) {
-        var byName: [String: ServedModel] = [:]
-        for model in models { byName[model.name] = model }
-        self.models = byName
+    public init(maxRows: Int = defaultMaxRows) {
+        self.maxRows = maxRows
+    }
+
+    public struct Outcome: Sendable {
+        public var reply: ServeReply
+        /// Rows scored (answered with a prediction).
+        public var rows: Int
     }
 
     enum BodyFormat { case csv, json }
 
-    public func predict(model name: String, contentType: String?, body: [UInt8]) -> ServeReply {
-        guard let model = models[name] else {
-            return .error(404, "no model named '\(name)' is served (served: \(models.keys.sorted().joined(separator: ", ")))")
+    /// One broken cell, by row index (nil when the scorer names a line no record starts on).
+    struct CellError {
+        var row: Int?
+        var line: Int
+        var column: String
+        var rule: String
+
+        var json: JSONValue {
+            .object(["row": row.map { .number($0) } ?? .null, "line": .number(line), "column": .string(column), "rule": .string(rule)])
         }
+    }
+
+    public func predict(_ model: ServedModel, contentType: String?, body: [UInt8], partial: Bool = false) -> Outcome {
         // Parameters (`; charset=utf-8`) do not change how the rows read: CSV and JSON are UTF-8 here.
         let mediaType = (contentType ?? "").split(separator: ";").first.map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
@@ -38,64 +57,102 @@ public struct PredictionEndpoint: Sendable {
         case "text/csv": format = .csv
         case "application/json": format = .json
         default:
-            return .error(415, "unsupported Content-Type '\(contentType ?? "")': send text/csv or application/json")
+            return Outcome(reply: .error(415, "unsupported Content-Type '\(contentType ?? "")': send text/csv or application/json"), rows: 0)
         }
         let csv: [UInt8]
-        let rowOfLine: [Int: Int]
+        var rowOfLine: [Int: Int] = [:]
+        var rowCount = 0
+        var cellErrors: [CellError] = []
         switch format {
         case .csv:
             csv = body
-            rowOfLine = Self.recordLines(csv)
+            if let index = CSVRecords.index(csv) {
+                rowOfLine = index.rowOfLine
+                rowCount = index.count
+            }
         case .json:
             let rows: JSONRows
             do {
                 rows = try JSONRows(body: body, schemaColumns: model.artifact.transform.schema.columns.map(\.name))
             } catch JSONRows.Failure.malformed(let message) {
-                return .error(400, message)
+                return Outcome(reply: .error(400, message), rows: 0)
             } catch {
-                return .error(400, "the body cannot be read: \(error)")
+                return Outcome(reply: .error(400, "the body cannot be read: \(error)"), rows: 0)
             }
-            if !rows.cellErrors.isEmpty {
-                let errors: [JSONValue] = rows.cellErrors.map { e in
-                    .object(["row": .number(e.row), "line": .number(rows.lines[e.row]), "column": .string(e.column), "rule": .string(e.message)])
-                }
-                return .error(422, "\(Set(rows.cellErrors.map { $0.row }).count) row(s) break the model's input schema; nothing was scored", ["rows": .array(errors)])
-            }
-            if rows.lines.isEmpty { return jsonAnswer(model, []) }
             csv = rows.csv
-            var map: [Int: Int] = [:]
-            for (row, line) in rows.lines.enumerated() { map[line] = row }
-            rowOfLine = map
+            rowCount = rows.lines.count
+            for (row, line) in rows.lines.enumerated() { rowOfLine[line] = row }
+            cellErrors = rows.cellErrors.map { CellError(row: $0.row, line: rows.lines[$0.row], column: $0.column, rule: $0.message) }
         }
+        if rowCount > maxRows {
+            return Outcome(reply: .error(413, "the request has \(rowCount) rows, more than the \(maxRows) this server scores at once (--max-rows); split it"), rows: 0)
+        }
+        if rowCount == 0 && format == .json { return Outcome(reply: jsonAnswer(model, [], rows: nil), rows: 0) }
+
         let predictions: [ModelPredictor.Prediction]
         do {
             predictions = try ModelPredictor.score(model.artifact, source: CSVSource(name: "request body", bytes: csv))
+            if cellErrors.isEmpty { return Outcome(reply: answer(format, model, predictions), rows: predictions.count) }
         } catch let failure as ModelPredictor.Failure {
-            // The mapper lists errors column by column; clients read them row by row.
-            let ordered = failure.rowErrors.enumerated().sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }.map(\.element)
-            let errors: [JSONValue] = ordered.map { e in
-                var object: [String: JSONValue] = ["line": .number(e.line), "column": .string(e.column), "rule": .string(e.message)]
-                object["row"] = rowOfLine[e.line].map { .number($0) } ?? .null
-                return .object(object)
+            // The mapper lists errors column by column; clients read them row by row. A cell
+            // that JSON could not carry was sent as empty: its own error replaces the scorer's.
+            let taken = Set(cellErrors.map { "\($0.line)\u{0}\($0.column)" })
+            for e in failure.rowErrors where !taken.contains("\(e.line)\u{0}\(e.column)") {
+                cellErrors.append(CellError(row: rowOfLine[e.line], line: e.line, column: e.column, rule: e.message))
             }
-            let broken = Set(failure.rowErrors.map(\.line)).count
-            return .error(422, "\(broken) row(s) break the model's input schema; nothing was scored", ["rows": .array(errors)])
         } catch let error as ModelArtifactError {
-            return .error(400, error.description)
+            return Outcome(reply: .error(400, error.description), rows: 0)
         } catch {
-            return .error(500, "scoring failed: \(error)")
+            return Outcome(reply: .error(500, "scoring failed: \(error)"), rows: 0)
         }
+        return rowsBroken(model, csv: csv, errors: cellErrors, partial: partial)
+    }
+
+    /// The 422: every broken cell in row order; with `partial`, the other rows scored.
+    private func rowsBroken(_ model: ServedModel, csv: [UInt8], errors unordered: [CellError], partial: Bool) -> Outcome {
+        let errors = unordered.enumerated().sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }.map(\.element)
+        let broken = Set(errors.map(\.line)).count
+        let errorList = JSONValue.array(errors.map(\.json))
+        // A line that starts no record cannot be dropped alone: then nothing is scored.
+        guard partial, errors.allSatisfy({ $0.row != nil }) else {
+            return Outcome(reply: .error(422, "\(broken) row(s) break the model's input schema; nothing was scored", ["errors": errorList]), rows: 0)
+        }
+        let dropped = Set(errors.compactMap(\.row))
+        var scored: [ModelPredictor.Prediction] = []
+        var rows: [Int] = []
+        do {
+            let rest = try CSVRecords.keeping(csv, without: dropped)
+            rows = rest.rows
+            if !rows.isEmpty {
+                scored = try ModelPredictor.score(model.artifact, source: CSVSource(name: "request body", bytes: rest.csv))
+            }
+        } catch {
+            // Rows are independent, so the rest scores; if it does not, say so rather than guess.
+            return Outcome(reply: .error(422, "\(broken) row(s) break the model's input schema, and the other rows could not be scored alone: \(error)", ["errors": errorList]), rows: 0)
+        }
+        var object = jsonObject(model, scored, rows: rows)
+        object["error"] = .string("\(broken) row(s) break the model's input schema; the other \(scored.count) were scored")
+        object["errors"] = errorList
+        return Outcome(reply: .json(422, .object(object)), rows: scored.count)
+    }
+
+    private func answer(_ format: BodyFormat, _ model: ServedModel, _ predictions: [ModelPredictor.Prediction]) -> ServeReply {
         switch format {
         case .csv:
             return ServeReply(status: 200, contentType: "text/csv", body: Array(ModelPredictor.format(predictions, for: model.artifact).utf8))
         case .json:
-            return jsonAnswer(model, predictions)
+            return jsonAnswer(model, predictions, rows: nil)
         }
     }
 
-    private func jsonAnswer(_ model: ServedModel, _ predictions: [ModelPredictor.Prediction]) -> ServeReply {
+    /// `{"model", "model_digest", "predictions"}`; with `rows`, each prediction says its row index.
+    private func jsonAnswer(_ model: ServedModel, _ predictions: [ModelPredictor.Prediction], rows: [Int]?) -> ServeReply {
+        .json(200, .object(jsonObject(model, predictions, rows: rows)))
+    }
+
+    private func jsonObject(_ model: ServedModel, _ predictions: [ModelPredictor.Prediction], rows: [Int]?) -> [String: JSONValue] {
         let artifact = model.artifact
-        let items: [JSONValue] = predictions.map { p in
+        let items: [JSONValue] = predictions.enumerated().map { index, p in
             var object: [String: JSONValue] = [:]
             if artifact.idColumn != nil { object["id"] = .string(p.id ?? "") }
             switch artifact.task {
@@ -105,28 +162,9 @@ public struct PredictionEndpoint: Sendable {
             case .regression:
                 object["prediction"] = .number(p.score)
             }
+            if let rows, index < rows.count { object["row"] = .number(rows[index]) }
             return .object(object)
         }
-        return .json(200, .object([
-            "model": .string(model.name), "model_digest": .string(model.digest), "predictions": .array(items),
-        ]))
-    }
-
-    /// Physical line → record index (from 0) of a CSV, for reporting row errors by index.
-    /// Empty when the CSV cannot be scanned; the scorer then reports why.
-    static func recordLines(_ csv: [UInt8]) -> [Int: Int] {
-        var map: [Int: Int] = [:]
-        var next = 0
-        do {
-            try CSVSource(name: "request body", bytes: csv).scan(header: { _ in }, batch: { batch in
-                for r in 0 ..< batch.count {
-                    map[batch.line(r)] = next
-                    next += 1
-                }
-            })
-        } catch {
-            return [:]
-        }
-        return map
+        return ["model": .string(model.name), "model_digest": .string(model.digest), "predictions": .array(items)]
     }
 }

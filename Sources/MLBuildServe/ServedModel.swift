@@ -6,40 +6,88 @@ import MLBuildRules
 /// A model the server answers for: its artifact, loaded and verified by the same code
 /// `mlbuild predict` reads a model.json with, and the SHA-256 of the exact bytes it came from
 /// (what `/v1/models` and every prediction report as `model_digest`, so a client can tell which
-/// build answered).
+/// build answered). A value: a reload makes a new one and swaps it in (`ModelRegistry`), so a
+/// request in flight keeps the model it started with.
 public struct ServedModel: Sendable {
     public var name: String
-    /// The path as the user gave it (shown in errors and in `/v1/models`).
+    /// The path as the user gave it (shown in errors and logs).
     public var path: String
     public var artifact: ModelArtifact
     /// `sha256:<hex>` of model.json's bytes.
     public var digest: String
+    /// model.json's `metrics` and `lineage` members as stored (already covered by `digest`).
+    public var metrics: JSONValue
+    public var lineage: JSONValue
+    /// metrics.json beside model.json, when there is one that reads: gates and row counts.
+    public var evaluation: JSONValue?
 
-    public init(name: String, path: String, artifact: ModelArtifact, digest: String) {
+    public init(name: String, path: String, artifact: ModelArtifact, digest: String,
+                metrics: JSONValue = .null, lineage: JSONValue = .null, evaluation: JSONValue? = nil) {
         self.name = name
         self.path = path
         self.artifact = artifact
         self.digest = digest
+        self.metrics = metrics
+        self.lineage = lineage
+        self.evaluation = evaluation
     }
 
-    /// Reads `path` once, digests those bytes and decodes the same bytes (no second read that a
-    /// concurrent rebuild could change in between).
-    public static func load(name: String, path: String) throws -> ServedModel {
+    /// Reads the file once, digests those bytes, checks them against every expected digest, then
+    /// decodes the same bytes (no second read that a concurrent rebuild could change in between).
+    /// Every refusal names the file and the digest that was read (and the one expected).
+    public static func load(_ source: ModelSource) throws -> ServedModel {
+        let path = source.path
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))
         } catch {
-            throw ModelArtifactError("\(path): cannot read: \(error.localizedDescription)")
+            throw ModelLoadError("\(path): cannot read: \(error.localizedDescription)")
         }
-        let digest = "sha256:" + SHA256.hash(data: data).map { byte in
+        let digest = digestOf(data)
+        let expected: [DigestExpectation]
+        do {
+            expected = try source.expectations()
+        } catch let error as ModelLoadError {
+            throw ModelLoadError("\(error.description) (the file's digest is \(digest))")
+        }
+        for expectation in expected where expectation.digest != digest {
+            throw ModelLoadError(
+                "\(path): digest \(digest) does not match \(expectation.digest) expected by \(expectation.source); not serving it")
+        }
+        let artifact: ModelArtifact
+        do {
+            artifact = try ModelArtifact.decode(data, path: path)
+        } catch let error as ModelArtifactError {
+            throw ModelLoadError("\(error.description)\n  (\(path) has digest \(digest))")
+        }
+        var metrics = JSONValue.null, lineage = JSONValue.null
+        if case .object(let members)? = try? JSONDecoder().decode(JSONValue.self, from: data) {
+            metrics = members["metrics"] ?? .null
+            lineage = members["lineage"] ?? .null
+        }
+        return ServedModel(name: source.name, path: path, artifact: artifact, digest: digest,
+                           metrics: metrics, lineage: lineage, evaluation: evaluation(besides: path))
+    }
+
+    static func digestOf(_ data: Data) -> String {
+        "sha256:" + SHA256.hash(data: data).map { byte in
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex
         }.joined()
-        let artifact = try ModelArtifact.decode(data, path: path)
-        return ServedModel(name: name, path: path, artifact: artifact, digest: digest)
     }
 
-    /// `/v1/models` entry: what a client needs to build a request.
+    /// `gates`, `test_rows` and `train_rows` of the metrics.json next to model.json (written
+    /// with it by the model rule), or nil when there is none. Informational: not digest-checked.
+    static func evaluation(besides path: String) -> JSONValue? {
+        let url = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("metrics.json")
+        guard let data = try? Data(contentsOf: url),
+              case .object(let members)? = try? JSONDecoder().decode(JSONValue.self, from: data) else { return nil }
+        var kept: [String: JSONValue] = [:]
+        for key in ["gates", "test_rows", "train_rows"] { kept[key] = members[key] }
+        return kept.isEmpty ? nil : .object(kept)
+    }
+
+    /// `/v1/models` entry: what a client needs to build a request, and what it is talking to.
     var summary: JSONValue {
         let transform = artifact.transform
         let used = Set(transform.steps.map(\.column))
@@ -69,8 +117,28 @@ public struct ServedModel: Sendable {
             "task": .string(artifact.task.rawValue),
             "input_columns": .array(columns),
             "output_columns": .array(artifact.outputColumns.map { .string($0) }),
+            "metrics": metrics,
+            "lineage": lineageSummary,
         ]
         if artifact.task == .classification { object["classes"] = .array(artifact.classes.map { .string($0) }) }
+        if let evaluation { object["evaluation"] = evaluation }
         return .object(object)
+    }
+
+    /// model.json's lineage without the per-file lists: who built it, under which key, from
+    /// which features and datasets (their output digests).
+    var lineageSummary: JSONValue {
+        guard case .object(let l) = lineage else { return .null }
+        var summary: [String: JSONValue] = [:]
+        for key in ["target", "action_key", "seed", "mlbuild_version"] { summary[key] = l[key] }
+        func upstream(_ value: JSONValue) -> JSONValue {
+            guard case .object(let u) = value else { return .null }
+            var kept: [String: JSONValue] = [:]
+            for key in ["target", "role", "outputs_digest"] { kept[key] = u[key] }
+            return .object(kept)
+        }
+        if let features = l["features"] { summary["features"] = upstream(features) }
+        if case .array(let datasets)? = l["datasets"] { summary["datasets"] = .array(datasets.map(upstream)) }
+        return .object(summary)
     }
 }
