@@ -18,7 +18,8 @@ struct AccessLogMiddleware: RouterMiddleware {
     let logger: Logger
     let metrics: ServeMetrics
 
-    static let requestIDField = HTTPField.Name("X-Request-Id")!
+    // HTTPFields.Element is HTTPTypes' HTTPField (Hummingbird re-exports the collection, not the field).
+    static let requestIDField = HTTPFields.Element.Name("X-Request-Id")!
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = ContinuousClock.now
