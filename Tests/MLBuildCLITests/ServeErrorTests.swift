@@ -8,7 +8,7 @@ import Testing
 struct ServeErrorTests {
     @Test(.timeLimit(.minutes(5))) func everyErrorAnswersJSONWithItsStatus() throws {
         let ws = try ServeFixture.built()
-        let server = try ServeFixture.start(ws, ["model:lr", "--max-body-bytes", "4000", "--max-rows", "50"])
+        let server = try ServeFixture.start(ws, ["model:lr", "--max-body-bytes", "20000", "--max-rows", "50"])
         let bad = MLFixtures.header + "\nA,1.0,basic,1,yes,no\nB,2.0,gold,1,yes,no\nC,3.0,pro,1,no,yes\nD,-4.0,plus,,yes,no\n"
 
         func check(_ response: HTTPConnection.Response, _ status: Int, _ mention: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -30,9 +30,9 @@ struct ServeErrorTests {
         #expect(wrongMethod.header("allow") == "POST")
         try check(server.request("DELETE", "/v1/models"), 405, "DELETE")
         try check(server.request("POST", "/healthz"), 405, "POST")
-        try check(server.request("POST", predict, headers: ServeFixture.csvType, body: Array(MLFixtures.csv(rows: 200).utf8)), 413, "--max-body-bytes")
+        try check(server.request("POST", predict, headers: ServeFixture.csvType, body: Array(MLFixtures.csv(rows: 1000).utf8)), 413, "--max-body-bytes")
         let tooMany = MLFixtures.csv(rows: 51)
-        #expect(tooMany.utf8.count < 4000)
+        #expect(ServeFixture.jsonRows(tooMany).utf8.count < 20000)
         try check(server.request("POST", predict, headers: ServeFixture.csvType, body: Array(tooMany.utf8)), 413, "51 rows")
         try check(server.request("POST", predict, headers: ServeFixture.jsonType, body: Array(ServeFixture.jsonRows(tooMany).utf8)), 413, "--max-rows")
         #expect(try server.request("POST", predict, headers: ServeFixture.csvType, body: Array(MLFixtures.csv(rows: 50).utf8)).status == 200, "exactly --max-rows is fine")
@@ -42,7 +42,7 @@ struct ServeErrorTests {
         try check(broken, 422, "2 row(s)")
         #expect((try ServeFixture.json(broken)["errors"] as? [[String: Any]])?.compactMap { $0["row"] as? Int } == [1, 3])
         // An array where a cell belongs is that row's error, listed with the schema errors of the others.
-        let cellJSON = "{\"rows\":[{\"id\":\"A\",\"amount\":[1],\"plan\":\"basic\",\"active\":\"yes\"},{\"id\":\"B\",\"amount\":2,\"plan\":\"gold\",\"active\":\"yes\"}]}"
+        let cellJSON = "{\"rows\":[{\"id\":\"A\",\"amount\":[1],\"plan\":\"basic\",\"score\":null,\"active\":\"yes\"},{\"id\":\"B\",\"amount\":2,\"plan\":\"gold\",\"score\":1.5,\"active\":\"yes\"}]}"
         let cells = try server.request("POST", predict, headers: ServeFixture.jsonType, body: Array(cellJSON.utf8))
         try check(cells, 422, "2 row(s)")
         let cellErrors = try #require(try ServeFixture.json(cells)["errors"] as? [[String: Any]])

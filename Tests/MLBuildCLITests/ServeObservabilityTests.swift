@@ -26,7 +26,7 @@ struct ServeObservabilityTests {
         let metrics = try #require(lr["metrics"] as? [String: Any])
         #expect(metrics["auc"] as? Double == (modelJSON["metrics"] as? [String: Any])?["auc"] as? Double)
         let evaluation = try #require(lr["evaluation"] as? [String: Any], "metrics.json's gates and row counts")
-        #expect(evaluation["test_rows"] as? Int == 100)
+        #expect((evaluation["test_rows"] as? Int ?? 0) + (evaluation["train_rows"] as? Int ?? 0) == 400)
         #expect((evaluation["gates"] as? [[String: Any]])?.first?["metric"] as? String == "auc")
         let lineage = try #require(lr["lineage"] as? [String: Any])
         let recorded = try #require(modelJSON["lineage"] as? [String: Any])
