@@ -6,8 +6,8 @@ import NIOConcurrencyHelpers
 /// `models`' lock.
 public final class ModelRegistry: Sendable {
     private let models: NIOLockedValueBox<[String: ServedModel]>
-    /// Set once graceful shutdown begins: `/readyz` then answers 503.
-    private let drainingFlag = NIOLockedValueBox(false)
+    /// When graceful shutdown began (nil before): `/readyz` then answers 503.
+    private let drainingSince = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
 
     public init(_ served: [ServedModel]) {
         var byName: [String: ServedModel] = [:]
@@ -36,6 +36,8 @@ public final class ModelRegistry: Sendable {
         }
     }
 
-    public var isDraining: Bool { drainingFlag.withLockedValue { $0 } }
-    func beginDraining() { drainingFlag.withLockedValue { $0 = true } }
+    public var isDraining: Bool { drainingSince.withLockedValue { $0 != nil } }
+    func beginDraining() { drainingSince.withLockedValue { $0 = $0 ?? .now } }
+    /// How long draining has lasted (nil when it has not begun).
+    var drainingFor: Duration? { drainingSince.withLockedValue { $0.map { .now - $0 } } }
 }

@@ -146,12 +146,17 @@ public struct ModelServer: Sendable {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: quietLogger)
         // Past this, requests still in flight are cancelled (and the deadline exits soon after).
-        configuration.maximumGracefulShutdownDuration = .seconds(8)
+        let drainLimit = Duration.seconds(8)
+        configuration.maximumGracefulShutdownDuration = drainLimit
         let group = ServiceGroup(configuration: configuration)
         do {
             try await group.run()
         } catch {
             logger.warning("shutdown", metadata: ["phase": "cancelled", "reason": .string("\(error)")])
+        }
+        if let drained = registry.drainingFor, drained >= drainLimit {
+            // The group cancelled what was still in flight: say so, those clients got no answer.
+            logger.warning("shutdown", metadata: ["phase": "cancelled", "reason": .string("requests still in flight after \(drainLimit) were cancelled")])
         }
         logger.info("shutdown", metadata: ["phase": "stopped"])
         try? await scoring.shutdownGracefully()

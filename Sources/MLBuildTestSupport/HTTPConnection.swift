@@ -65,7 +65,11 @@ public final class HTTPConnection: @unchecked Sendable {  // used from one threa
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "POST" { head += "Content-Length: \(body.count)\r\n" }
         head += "\r\n"
-        let bytes = Array(head.utf8) + body
+        try sendRaw(Array(head.utf8) + body)
+    }
+
+    /// Writes `bytes` as they are (a partial request, a malformed one).
+    public func sendRaw(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }

@@ -194,4 +194,25 @@ struct ServeConcurrencyTests {
         #expect(drainStart != nil && answeredAfter > 0, "requests were answered while draining: \(answeredAfter)")
         #expect(log.contains { ($0["event"] as? String) == "shutdown" && ($0["phase"] as? String) == "stopped" })
     }
+
+    /// A client that stops halfway through its body keeps a request in flight forever: the
+    /// shutdown deadline cuts it, and the server still exits 0 within 10 s of SIGTERM.
+    @Test(.timeLimit(.minutes(3))) func aStalledRequestIsCutAtTheDeadline() throws {
+        let ws = try ServeFixture.built()
+        let server = try ServeFixture.start(ws, ["model:lr"])
+        let stalled = try HTTPConnection(port: server.port, timeout: 30)
+        let body = Array(MLFixtures.csv(rows: 20).utf8)
+        let head = "POST /v1/models/lr/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/csv\r\nContent-Length: \(body.count)\r\n\r\n"
+        try stalled.sendRaw(Array(head.utf8) + body.prefix(10))
+        usleep(300_000)
+        let signalled = Date()
+        server.signal(SIGTERM)
+        let status = server.waitForExit(timeout: 20)
+        let seconds = Date().timeIntervalSince(signalled)
+        #expect(status == 0, "\(server.stderr.suffix(1500))")
+        #expect(seconds < 10, "exited \(seconds) s after SIGTERM")
+        #expect(seconds > 5, "the stalled request was waited for (\(seconds) s), not dropped at once")
+        let phases = server.logLines.filter { $0["event"] as? String == "shutdown" }.compactMap { $0["phase"] as? String }
+        #expect(phases.first == "draining" && (phases.contains("cancelled") || phases.contains("deadline")), "\(phases)")
+    }
 }

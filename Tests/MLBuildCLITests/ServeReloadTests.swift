@@ -39,6 +39,10 @@ struct ServeReloadTests {
         for needle in ["build/model/lr/model.json", edited, built, ".mlbuild/state"] {
             #expect(run.stderr.contains(needle), "\(needle) in \(run.stderr)")
         }
+        // The same file named by path is a recorded output too: checked the same way.
+        let byPath = try ws.run(["serve", "./build/model/lr/model.json", "--port", "0"])
+        #expect(byPath.status == 1)
+        #expect(byPath.stderr.contains(edited) && byPath.stderr.contains(built), "\(byPath.stderr)")
         // A copy elsewhere, pinned: wrong pin refused, right pin served.
         try ws.write("copy/model.json", text)
         let wrong = try ws.run(["serve", "copy/model.json", "--port", "0", "--expect-digest", edited])
