@@ -98,6 +98,10 @@ struct ServeReloadTests {
         let after = try server.request("POST", "/v1/models/lr/predict", headers: [("Content-Type", "application/json")],
                                        body: Array(ServeFixture.jsonRows(MLFixtures.csv(rows: 3)).utf8))
         #expect((try ServeFixture.json(after))["model_digest"] as? String == rebuilt)
+        // SIGHUP with a good file re-verifies it and keeps serving it.
+        server.signal(SIGHUP)
+        let good = server.waitForLog { $0["event"] as? String == "reload" && $0["trigger"] as? String == "SIGHUP" }
+        #expect(good?["digest"] as? String == rebuilt && good?["changed"] as? Bool == false, "\(good ?? [:])")
         let metrics = try server.request("GET", "/metrics").text
         #expect(metrics.contains("mlbuild_serve_model_info{model=\"lr\",digest=\"\(rebuilt)\"} 1.0"), "\(metrics)")
         #expect(!metrics.contains(original), "the old digest's series is gone")
