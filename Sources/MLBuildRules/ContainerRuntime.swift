@@ -45,10 +45,17 @@ struct ContainerRuntime: Sendable {
     let files: [File]
     let digest: MLBuildCore.ContentDigest
 
+    /// Empty directories the runtime needs as mount points. `/proc`: libdispatch (under Swift
+    /// concurrency on Linux) reads `/proc/TID/stat` of its worker threads about once a second
+    /// and traps when it cannot (swift-corelibs-libdispatch, src/event/workqueue.c), so the
+    /// server needs a procfs there; container engines mount one (the OCI runtime config lists it),
+    /// and a chroot runner must mount one at this directory.
+    static let mountPoints: [(path: String, mode: UInt32)] = [("/proc", 0o555)]
+
     var layer: LayerSpec {
         LayerSpec(name: "runtime", entries: files.map {
             LayerEntry(imagePath: $0.imagePath, source: URL(fileURLWithPath: $0.hostPath), mode: $0.mode)
-        })
+        } + Self.mountPoints.map { LayerEntry(emptyDirectory: $0.path, mode: $0.mode) })
     }
 
     /// Per process: the executable does not change under a running mlbuild (a replaced file is
@@ -94,6 +101,10 @@ struct ContainerRuntime: Sendable {
         files.sort { Array($0.imagePath.utf8).lexicographicallyPrecedes(Array($1.imagePath.utf8)) }
         var hasher = StableHasher(domain: "mlbuild-container-runtime-v1")
         hasher.append(files.count)
+        for directory in mountPoints {
+            hasher.append(directory.path)
+            hasher.append(UInt64(directory.mode))
+        }
         for file in files {
             hasher.append(file.imagePath)
             hasher.append(UInt64(file.mode))

@@ -34,8 +34,11 @@ struct UnpackedImage {
 
 /// The image's entrypoint started from its unpacked rootfs as the runtime config says: root
 /// directory, working directory, uid/gid, environment (nothing else) and arguments. `unshare
-/// --root --wd` is chroot(2) plus chdir(2) (chroot(1) cannot set the working directory); no
-/// namespace, no mount: the rootfs must hold everything the server needs.
+/// --root --wd` is chroot(2) plus chdir(2) (chroot(1) cannot set the working directory). Of the
+/// config's mounts only the one the server needs: a new procfs at the image's /proc, in a new
+/// PID namespace (so it shows the server alone, as PID 1, as in a container): libdispatch reads
+/// /proc/TID/stat and traps without it (see ContainerRuntime.mountPoints). Nothing from the host
+/// is mounted: the rootfs holds every file the server reads.
 final class ChrootedServer: @unchecked Sendable {  // used from one test at a time
     let process = Process()
     let stderrPath: String
@@ -47,7 +50,8 @@ final class ChrootedServer: @unchecked Sendable {  // used from one test at a ti
         stderrPath = "\(logDirectory)/server-stderr"
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: unshare)
-        process.arguments = ["--root=\(image.rootfs)", "--wd=\(image.cwd)", "--setgid", String(image.gid), "--setuid", String(image.uid), "--"] + image.args
+        process.arguments = ["--pid", "--fork", "--mount-proc=/proc", "--root=\(image.rootfs)", "--wd=\(image.cwd)",
+                             "--setgid", String(image.gid), "--setuid", String(image.uid), "--"] + image.args
         var environment: [String: String] = [:]
         for entry in image.env {
             guard let equals = entry.firstIndex(of: "=") else { continue }
@@ -99,13 +103,25 @@ final class ChrootedServer: @unchecked Sendable {  // used from one test at a ti
         return false
     }
 
+    /// SIGTERM to the server (unshare's child, PID 1 of its namespace); unshare exits with the
+    /// server's status.
     func stop() -> Int32 {
-        if process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let unshare = process.processIdentifier
+        let children = (try? String(contentsOfFile: "/proc/\(unshare)/task/\(unshare)/children", encoding: .utf8)) ?? ""
+        let servers = children.split(separator: " ").compactMap { pid_t(String($0)) }
+        #expect(servers.count == 1, "unshare's children: '\(children)'")
+        for server in servers { kill(server, SIGTERM) }
         process.waitUntilExit()
         return process.terminationStatus
     }
 
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    deinit {
+        guard process.isRunning else { return }
+        let unshare = process.processIdentifier
+        let children = (try? String(contentsOfFile: "/proc/\(unshare)/task/\(unshare)/children", encoding: .utf8)) ?? ""
+        for server in children.split(separator: " ").compactMap({ pid_t(String($0)) }) { kill(server, SIGKILL) }
+        kill(unshare, SIGKILL)
+    }
 }
 
 /// `runtime = serve`: the image runs its model with no base and no container engine.
@@ -132,6 +148,9 @@ struct ContainerRuntimeTests {
         #expect(try server.request("GET", "/healthz").status == 200)
         let predicted = try ws.run(["predict", model, "--input", rows])
         try #require(predicted.status == 0, "\(predicted.output)")
+        // Served under the model's own name (its lineage), not the directory's (/model/).
+        let models = try server.request("GET", "/v1/models")
+        #expect(models.status == 200 && models.body.contains("\"name\": \"\(name)\""), "\(models.body)")
         let answer = try server.request("POST", "/v1/models/\(name)/predict", contentType: "text/csv", bodyFile: "\(ws.path)/\(rows)")
         #expect(answer.status == 200, "\(answer.body)")
         #expect(answer.body == predicted.stdout, "the image's answer is byte-identical to predict")
@@ -147,7 +166,7 @@ struct ContainerRuntimeTests {
             """)
         let first = try ws.build(["container:api"])
         try #require(first.result.status == 0, "\(first.result.output)")
-        let layer = try #require(Self.runtimeLayer(first.result.stdout), "\(first.result.stdout)")
+        let layer = try #require(Self.runtimeLayer(first.result.output), "\(first.result.output)")
         #expect(layer.origin == "compressed")
 
         let archive = "\(ws.path)/build/container/api/image.tar"
@@ -177,7 +196,7 @@ struct ContainerRuntimeTests {
         let second = try ws.build(["container:api"])
         try #require(second.result.status == 0, "\(second.result.output)")
         #expect(second.statuses["model:lr"] == "built")
-        let reused = try #require(Self.runtimeLayer(second.result.stdout), "\(second.result.stdout)")
+        let reused = try #require(Self.runtimeLayer(second.result.output), "\(second.result.output)")
         #expect(reused.digest == layer.digest)
         #expect(reused.origin == "reused from the cache")
         #expect(second.keys["container:api"] != first.keys["container:api"])
@@ -219,7 +238,7 @@ struct ContainerRuntimeTests {
         try FileManager.default.copyItem(atPath: "\(baseWorkspace.path)/build/container/base/image.tar", toPath: "\(ws.path)/images/base.tar")
         let run = try ws.build(["container:api"])
         try #require(run.result.status == 0, "\(run.result.output)")
-        let runtime = try #require(Self.runtimeLayer(run.result.stdout))
+        let runtime = try #require(Self.runtimeLayer(run.result.output))
         let layers = ContainerFixtures.layerDigests(try ContainerFixtures.manifest("\(ws.path)/build/container/api/image.tar"))
         #expect(layers.count == 3)
         #expect(Array(layers.prefix(1)) == ContainerFixtures.layerDigests(baseManifest))
