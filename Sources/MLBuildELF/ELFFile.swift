@@ -109,17 +109,23 @@ public struct ELFFile: Sendable, Equatable {
         else { throw ELFError("'\(path)': its string table address 0x\(String(strtab, radix: 16)) is in no loaded segment") }
         let tableOffset = load.offset + (strtab - load.vaddr)
         let tableSize = min(tags.first(where: { $0.tag == Self.dtStrsz })?.value ?? (load.filesz - (strtab - load.vaddr)),
-                            load.filesz - (strtab - load.vaddr), 16 << 20)
-        let strings = try file.read(tableOffset, Int(tableSize), what: "dynamic string table")
+                            load.filesz - (strtab - load.vaddr))
+        // The table also holds every dynamic symbol name (megabytes for a big library): read
+        // only the few strings the loader needs, in small pieces.
         func string(_ offset: UInt64) throws -> String {
-            guard offset < UInt64(strings.count) else {
+            guard offset < tableSize else {
                 throw ELFError("'\(path)': a dynamic entry points outside its string table")
             }
-            let start = Int(offset)
-            guard let end = strings[start...].firstIndex(of: 0) else {
-                throw ELFError("'\(path)': an unterminated string in its dynamic string table")
+            var bytes: [UInt8] = []
+            var at = offset
+            while at < tableSize {
+                let piece = try file.read(tableOffset + at, Int(min(256, tableSize - at)), what: "dynamic string table")
+                if let end = piece.firstIndex(of: 0) { return String(decoding: bytes + piece[..<end], as: UTF8.self) }
+                bytes += piece
+                at += UInt64(piece.count)
+                guard bytes.count < 1 << 16 else { break }
             }
-            return String(decoding: strings[start..<end], as: UTF8.self)
+            throw ELFError("'\(path)': an unterminated string in its dynamic string table")
         }
         func paths(_ tag: UInt64) throws -> [String]? {
             let values = tags.filter { $0.tag == tag }
