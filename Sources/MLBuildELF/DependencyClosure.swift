@@ -92,6 +92,8 @@ public struct DependencyClosure: Sendable {
             let object = loaded[next]
             let current = next
             next += 1
+            // The same for every name this object needs (found lazily: most objects need nothing new).
+            var searched: [SearchDirectory]?
             for name in object.file.needed where !known.contains(name) {
                 known.insert(name)
                 var found: (path: String, file: ELFFile, image: String)?
@@ -101,7 +103,8 @@ public struct DependencyClosure: Sendable {
                     }
                     found = (name, try ELFFile(path: name), LoaderSearchPath.normalize(name))
                 } else {
-                    for directory in try Self.directories(for: current, loaded: loaded, search: search) {
+                    if searched == nil { searched = try Self.directories(for: current, loaded: loaded, search: search) }
+                    for directory in searched ?? [] {
                         let candidate = directory.host.hasSuffix("/") ? directory.host + name : directory.host + "/" + name
                         guard Self.isRegularFile(candidate), let file = try? ELFFile(path: candidate),
                               file.is64Bit == main.is64Bit, file.machine == main.machine else { continue }
