@@ -28,8 +28,9 @@ import MLBuildOCI
 ///
 /// The image is a function of the key: the packed files (dependency outputs and `files`
 /// sources), the base archive (an input), the values, `SOURCE_DATE_EPOCH` (a declared environment
-/// variable), the git revision and the runtime layer's digest (derived parameters). Compressed layers are kept in the cache's
-/// CAS (`ContainerLayerCache`) so an unchanged layer is never recompressed. See docs/containers.md.
+/// variable), the git revision and the runtime layer's digest (derived parameters). Compressed
+/// layers are kept in the cache's CAS (`ContainerLayerCache`) so an unchanged layer is never
+/// recompressed. See docs/containers.md.
 public struct ContainerRule: Rule {
     public static let kind = "container"
     public static let version = 1
