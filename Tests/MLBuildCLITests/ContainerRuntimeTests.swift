@@ -221,6 +221,36 @@ struct ContainerRuntimeTests {
         try Self.serveAndCompare(image, ws: ws, model: "model:churn", name: "churn", rows: "rows.csv")
     }
 
+    /// Another mlbuild executable (here: the same one with a byte appended, which the loader
+    /// ignores) is another runtime: the key changes through derived.runtime and the layer is
+    /// packed again.
+    @Test(.timeLimit(.minutes(10))) func anotherMlbuildBuildRepacksTheRuntimeLayer() throws {
+        let ws = try MLFixtures.workspace(mlfile: MLFixtures.mlfile() + """
+
+            container api: model:lr
+                runtime = serve
+            """)
+        let first = try ws.build(["container:api"])
+        try #require(first.result.status == 0, "\(first.result.output)")
+        let layer = try #require(Self.runtimeLayer(first.result.output))
+
+        let other = "\(ws.path)/other/mlbuild"
+        try FileManager.default.createDirectory(atPath: "\(ws.path)/other", withIntermediateDirectories: true)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: MLBuildBinary.path))
+        bytes.append(0x0a)
+        try bytes.write(to: URL(fileURLWithPath: other))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: other)
+        let second = try ProcessRunner.run(other, ["container:api", "--explain"], in: ws.path,
+                                           environment: ["CI": "true", "MLBUILD_CACHE_DIR": ws.cacheDirectory])
+        try #require(second.status == 0, "\(second.output)")
+        #expect(second.output.contains("parameter derived.runtime changed"), "\(second.output)")
+        let repacked = try #require(Self.runtimeLayer(second.output), "\(second.output)")
+        #expect(repacked.origin == "compressed")
+        #expect(repacked.digest != layer.digest)
+        let image = try UnpackedImage.unpack("\(ws.path)/build/container/api/image.tar", into: ws.path)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(image.rootfs)/usr/local/bin/mlbuild")) == bytes)
+    }
+
     /// The runtime layer goes on top of a base image's layers, below the packed model.
     @Test(.timeLimit(.minutes(10))) func theRuntimeLayerGoesAboveABase() throws {
         let baseWorkspace = try MLBuildWorkspace(mlfile: "container base\n    files = motd:/etc/motd\n")
