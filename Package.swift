@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Imports run one way: CLI → Rules → (Engine, Datasets/Training, OCI) → Cache → Core.
+// Imports run one way: CLI → Rules → (Engine, Datasets/Training, OCI, ELF) → Cache → Core.
 // Training (numeric core) and OCI never import each other; the engine imports neither.
 let package = Package(
     name: "mlbuild",
@@ -49,9 +49,11 @@ let package = Package(
             dependencies: ["CArchive", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]
         ),
+        // Reads ELF headers to find an executable's shared-library closure (the container runtime layer).
+        .target(name: "MLBuildELF", exclude: ["README.md"]),
         .target(
             name: "MLBuildRules",
-            dependencies: ["MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI"],
+            dependencies: ["MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI", "MLBuildELF"],
             exclude: ["README.md"]
         ),
         // The HTTP model server: scores with MLBuildRules' ModelPredictor (the code `predict` runs),
@@ -101,6 +103,7 @@ let package = Package(
         .testTarget(name: "MLBuildTrainingTests", dependencies: ["MLBuildTraining"]),
         .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildDatasets", "MLBuildTraining"]),
         .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI"]),
+        .testTarget(name: "MLBuildELFTests", dependencies: ["MLBuildELF", "MLBuildTestSupport"]),
         .testTarget(name: "MLBuildCLITests", dependencies: ["MLBuildCLI", "MLBuildTestSupport", "MLBuildTraining"]),
         .testTarget(name: "FuzzChecksTests", dependencies: ["FuzzChecks", "MLBuildCore", "MLBuildDatasets", "MLBuildRules", "MLBuildTraining"]),
     ]

@@ -1,12 +1,14 @@
+import Foundation
 import MLBuildCore
 import MLBuildRules
 
 /// Where `predict` and `serve` find a model: `model:NAME` is `build/model/NAME/model.json` (the
 /// model must be built: neither command builds), anything else is a path to a model.json.
 struct ModelLocation {
-    /// The name the model is served under: NAME of `model:NAME`; for a path, its directory's
-    /// name when the file is `model.json` (build/model/churn/model.json → churn), else the
-    /// file name without `.json`.
+    /// The name the model is served under: NAME of `model:NAME`; for a path to a `model.json`,
+    /// the NAME of the `model:NAME` its lineage records (so an image's /model/model.json is
+    /// served under the model's own name), else its directory's name
+    /// (build/model/churn/model.json → churn); for another file, its name without `.json`.
     var name: String
     var path: String
 
@@ -28,11 +30,27 @@ struct ModelLocation {
             }
             let components = argument.split(separator: "/").map(String.init)
             let file = components.last ?? argument
-            if file == "model.json", components.count >= 2 {
+            if file == "model.json", let target = Self.lineageTarget(path) {
+                name = target
+            } else if file == "model.json", components.count >= 2 {
                 name = components[components.count - 2]
             } else {
                 name = file.hasSuffix(".json") ? String(file.dropLast(5)) : file
             }
         }
+    }
+
+    /// NAME of the `lineage.target` (`model:NAME`) a model.json records; nil when it has none
+    /// or does not parse (loading it then reports the problem).
+    static func lineageTarget(_ path: String) -> String? {
+        struct Identity: Decodable {
+            struct Lineage: Decodable { var target: String? }
+            var lineage: Lineage?
+        }
+        guard let bytes = try? FileSystem.readBytes(path),
+              let identity = try? JSONDecoder().decode(Identity.self, from: Data(bytes)),
+              let text = identity.lineage?.target, let reference = TargetReference(parsing: text),
+              reference.kind == ModelRule.kind else { return nil }
+        return reference.name
     }
 }

@@ -40,10 +40,19 @@ struct LayerPlan {
             byPath[item.path] = (item, origin)
         }
         for entry in spec.entries {
-            let source = entry.source.standardizedFileURL
+            guard let entrySource = entry.source else {
+                let target = try Self.normalize(entry.imagePath, layer: spec.name)
+                guard !target.isEmpty else { throw OCIError("layer '\(spec.name)': the image root '/' cannot be an entry") }
+                for parent in Self.parents(of: target) {
+                    try add(Item(path: parent, kind: .directory, mode: 0o755, size: 0), origin: "a parent directory")
+                }
+                try add(Item(path: target, kind: .directory, mode: entry.mode ?? 0o755, size: 0), origin: "an empty directory")
+                continue
+            }
+            let source = entrySource.standardizedFileURL
             var info = stat()
             guard stat(source.path, &info) == 0 else {
-                throw OCIError("layer '\(spec.name)': cannot read source '\(entry.source.path)': \(String(cString: strerror(errno)))")
+                throw OCIError("layer '\(spec.name)': cannot read source '\(entrySource.path)': \(String(cString: strerror(errno)))")
             }
             var target = try Self.normalize(entry.imagePath, layer: spec.name)
             let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR

@@ -13,23 +13,32 @@ public struct LayerSpec: Sendable, Equatable {
     }
 }
 
-/// A source on the host placed at a path in the image.
+/// A source on the host placed at a path in the image, or an empty directory.
 ///
 /// - A file source goes to `imagePath`; if `imagePath` ends with `/` the file keeps its name
 ///   under that directory (`files = model.bin:/srv/` puts it at /srv/model.bin).
 /// - A directory source is copied recursively with its root at `imagePath`.
+/// - No source: an empty directory at `imagePath` (a mount point such as `/proc`).
 /// Symlinks inside a directory source are followed when they point to a regular file (the image
 /// gets the content); symlinks to directories are refused.
 public struct LayerEntry: Sendable, Equatable {
     public var imagePath: String
-    public var source: URL
+    /// nil: an empty directory.
+    public var source: URL?
     /// Permission bits for regular files; nil: 0755 when the source has any execute bit, else 0644.
-    /// Directories are always 0755.
+    /// Directories copied from a source are always 0755; an empty directory has this mode (nil: 0755).
     public var mode: UInt32?
 
     public init(imagePath: String, source: URL, mode: UInt32? = nil) {
         self.imagePath = imagePath
         self.source = source
+        self.mode = mode
+    }
+
+    /// An empty directory at `imagePath` with permission bits `mode`.
+    public init(emptyDirectory imagePath: String, mode: UInt32 = 0o755) {
+        self.imagePath = imagePath
+        self.source = nil
         self.mode = mode
     }
 }

@@ -177,7 +177,8 @@ public enum OCIImageBuilder {
             config: container, rootfs: .init(diffIDs: layers.map(\.diffID)), history: history.isEmpty ? nil : history)
     }
 
-    static func normalizePort(_ text: String) throws -> String {
+    /// `8080` → `8080/tcp`; `53/udp` as it is; an error for anything else.
+    public static func normalizePort(_ text: String) throws -> String {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), let number = Int(parts[0]), (1...65535).contains(number) else {
             throw OCIError("exposed port '\(text)' is not PORT or PORT/PROTO with PORT in 1...65535")

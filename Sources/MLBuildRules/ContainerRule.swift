@@ -21,10 +21,16 @@ import MLBuildOCI
 /// (`ContainerLayout`): `model:X` → `/model/`, `dataset:X` → `/data/X/`, `features:X` →
 /// `/features/X/`, anything else → `/workspace/<its workspace-relative output path>`.
 ///
+/// `runtime = serve` (needs a model dependency) puts a runtime layer first (`ContainerRuntime`:
+/// mlbuild and its shared libraries, so no base is needed) and defaults `entrypoint` to
+/// `mlbuild serve /model/model.json` on 0.0.0.0:8080, adds `8080/tcp` to `exposed_ports` and the
+/// `dev.mlbuild.healthcheck` annotation.
+///
 /// The image is a function of the key: the packed files (dependency outputs and `files`
 /// sources), the base archive (an input), the values, `SOURCE_DATE_EPOCH` (a declared environment
-/// variable) and the git revision (a derived parameter). Compressed layers are kept in the cache's
-/// CAS (`ContainerLayerCache`) so an unchanged layer is never recompressed. See docs/containers.md.
+/// variable), the git revision and the runtime layer's digest (derived parameters). Compressed
+/// layers are kept in the cache's CAS (`ContainerLayerCache`) so an unchanged layer is never
+/// recompressed. See docs/containers.md.
 public struct ContainerRule: Rule {
     public static let kind = "container"
     public static let version = 1
@@ -44,6 +50,7 @@ public struct ContainerRule: Rule {
         RuleKey("version", summary: "org.opencontainers.image.version"),
         RuleKey("source", summary: "org.opencontainers.image.source (a URL)"),
         RuleKey("annotations", .list, summary: "extra KEY=VALUE annotations on the manifest and index"),
+        RuleKey("runtime", summary: "serve: add mlbuild and its shared libraries (no base needed) and serve /model/ on port 8080"),
     ]
 
     /// `SRC:/image/path` items of `files`.
@@ -70,6 +77,10 @@ public struct ContainerRule: Rule {
     public let imageVersion: String?
     public let source: String?
     public let annotations: [String: String]
+    /// `runtime = serve`: a runtime layer first, and the server as the default entrypoint.
+    let runtime: ContainerRuntime.Kind?
+    /// The entrypoint is the default server: `run` pins the packed model.json's digest on it.
+    let servesDefaultEntrypoint: Bool
 
     public let inputs: [InputPattern]
     public let outputs: [String]
@@ -171,7 +182,7 @@ public struct ContainerRule: Rule {
             return out
         }
 
-        entrypoint = list("entrypoint", into: &diagnostics).map { $0.map(\.text) }
+        let entrypoint = list("entrypoint", into: &diagnostics).map { $0.map(\.text) }
         cmd = list("cmd", into: &diagnostics).map { $0.map(\.text) }
         env = pairs("env", names: true, into: &diagnostics).map { "\($0.0)=\($0.1)" }
         workdir = scalar("workdir", into: &diagnostics)
@@ -188,7 +199,6 @@ public struct ContainerRule: Rule {
                     "exposed port '\(item.text)' must be PORT or PORT/tcp|udp|sctp with PORT in 1...65535", at: item.location))
             }
         }
-        exposedPorts = ports
         labels = Dictionary(pairs("labels", into: &diagnostics), uniquingKeysWith: { _, last in last })
 
         var platform: Platform? = nil
@@ -214,6 +224,32 @@ public struct ContainerRule: Rule {
                 annotations[key] = value
             }
         }
+        var runtime: ContainerRuntime.Kind? = nil
+        if let text = scalar("runtime", into: &diagnostics) {
+            if let kind = ContainerRuntime.Kind(rawValue: text) {
+                runtime = kind
+                if models.isEmpty && !target.isIncomplete {
+                    diagnostics.add(configuration.diagnostic(
+                        "runtime", "runtime = serve needs a model to serve: give \(target.reference) a model:NAME dependency"))
+                }
+            } else {
+                diagnostics.add(configuration.diagnostic(
+                    "runtime", "unknown runtime '\(text)' (the runtime is: \(ContainerRuntime.Kind.allCases.map(\.rawValue).joined(separator: ", ")))"))
+            }
+        }
+        self.runtime = runtime
+        // The server is the default program; the target's entrypoint (or cmd, as extra
+        // arguments after it) still decides.
+        self.entrypoint = entrypoint ?? (runtime == .serve ? ContainerRuntime.serveEntrypoint : nil)
+        servesDefaultEntrypoint = runtime == .serve && entrypoint == nil
+        if runtime == .serve, !ports.contains(where: { (try? OCIImageBuilder.normalizePort($0)) == ContainerRuntime.exposedPort }) {
+            ports.append(ContainerRuntime.exposedPort)
+        }
+        exposedPorts = ports
+        if runtime == .serve {
+            annotations[ContainerRuntime.healthcheckAnnotation] = ContainerRuntime.healthcheck
+            annotations[ContainerRuntime.runtimeAnnotation] = ContainerRuntime.Kind.serve.rawValue
+        }
         self.annotations = annotations
 
         // Not when the header or body was not read whole: what it packs may be on that line.
@@ -224,9 +260,16 @@ public struct ContainerRule: Rule {
     }
 
     /// The git revision the image is labelled with enters the key (`derived.revision`).
+    /// With `runtime = serve`, the digest of the runtime layer's files (`derived.runtime`), so
+    /// that a new mlbuild build re-packs.
     public func derivedParameters(workspace: String) throws -> [(name: String, value: String)] {
-        guard let revision = ContainerRevision.current(workspace: workspace) else { return [] }
-        return [("revision", revision)]
+        var derived: [(name: String, value: String)] = []
+        if let revision = ContainerRevision.current(workspace: workspace) { derived.append(("revision", revision)) }
+        if runtime == .serve {
+            let layer = try ContainerRuntime.current(workspace: workspace)
+            derived.append(("runtime", "serve sha256:\(layer.digest.hex)"))
+        }
+        return derived
     }
 
     public func run(_ context: RuleContext) async throws {
@@ -235,6 +278,13 @@ public struct ContainerRule: Rule {
         let workspace = URL(fileURLWithPath: context.workspace, isDirectory: true)
 
         var layers: [LayerSpec] = []
+        var annotations = annotations
+        // Below the packed files (and above a base): it changes only with mlbuild.
+        if runtime == .serve {
+            let runtime = try await Blocking.run { try ContainerRuntime.current(workspace: context.workspace) }
+            layers.append(runtime.layer)
+            annotations[ContainerRuntime.runtimeDigestAnnotation] = "sha256:\(runtime.digest.hex)"
+        }
         var packedFiles: [ContainerAnnotations.PackedFile] = []
         var lineage: [(TargetReference, ActionResult)] = []
         for dependency in packed {
@@ -268,7 +318,15 @@ public struct ContainerRule: Rule {
             layers.append(LayerSpec(name: "files", entries: entries))
         }
 
-        var annotations = annotations
+        var entrypoint = entrypoint
+        if servesDefaultEntrypoint {
+            // The server refuses to start (and to reload) a /model/model.json whose bytes are
+            // not the ones packed: the image carries its own check.
+            guard let model = packedFiles.first(where: { $0.imagePath == ContainerRuntime.modelImagePath }) else {
+                throw RuleFailure("runtime = serve: no \(ContainerRuntime.modelImagePath) among the packed files")
+            }
+            entrypoint = (entrypoint ?? []) + ["--expect-digest", "sha256:\(model.digest)"]
+        }
         for (key, value) in try ContainerAnnotations.lineage(packed: lineage, files: packedFiles) {
             annotations[key] = value
         }
