@@ -11,7 +11,7 @@ import MLBuildDatasets
 /// (numbers go through `Double(_:)`, correctly rounded as Foundation's parser is). Anything it
 /// does not take answers nil, and the caller decodes with `JSONDecoder`, whose error then says
 /// what is wrong: invalid JSON, but also inputs whose meaning this reader does not want to
-/// guess — duplicate keys, numbers outside Double's range (overflow or underflow to zero), lone surrogate escapes, invalid
+/// guess — duplicate keys, numbers outside Double's range (overflow, underflow, a zero with an exponent), lone surrogate escapes, invalid
 /// UTF-8, a byte-order mark, nesting deeper than `maxDepth`.
 enum RequestJSON {
     static let maxDepth = 64
@@ -135,15 +135,17 @@ enum RequestJSON {
                 guard digits(&self) > 0 else { return nil }
             }
             let mantissaEnd = index
-            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
+            let hasExponent = index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E"))
+            if hasExponent {
                 index += 1
                 if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
                 guard digits(&self) > 0 else { return nil }
             }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start ..< index]), as: UTF8.self)
             guard let value = Double(text), value.isFinite else { return nil }
-            // Non-zero digits that read as zero underflowed: left to Foundation, as overflow is.
-            if value == 0, bytes[start ..< mantissaEnd].contains(where: { (UInt8(ascii: "1") ... UInt8(ascii: "9")).contains($0) }) {
+            // A zero written with an exponent, or non-zero digits that underflowed to zero, are
+            // left to Foundation, as overflow is (it refuses some of them, e.g. `-0.0e5`).
+            if value == 0, hasExponent || bytes[start ..< mantissaEnd].contains(where: { (UInt8(ascii: "1") ... UInt8(ascii: "9")).contains($0) }) {
                 return nil
             }
             return value

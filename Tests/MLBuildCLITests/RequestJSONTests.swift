@@ -17,7 +17,7 @@ struct RequestJSONTests {
         #"  {"rows" : [ ] }  "#,
         #"{}"#, #"[]"#, #"[true,false,null]"#,
         #"[0,-0,1,-1,0.1,1e3,1E-3,2.5e+10,123456789012345678901234567890,9007199254740993]"#,
-        #"[2.2250738585072014e-308,5e-324,1.7976931348623157e308,0.30000000000000004,0e-400,-0.0e5]"#,
+        #"[2.2250738585072014e-308,5e-324,1.7976931348623157e308,0.30000000000000004,-0.0,0.000,1e-310]"#,
         #"["plain","with \"quotes\" and \\ and \/","tab\tnewline\nreturn\r\b\f","\u00e9\u20ac","\ud83d\ude00","é€😀",""]"#,
         #"{"a":{"b":[{"c":[1,[2,[3]]]}]},"d":"x,y"}"#,
         "{\n\t\"rows\": [\r\n {\"x\": 1}\n]\n}",
@@ -50,7 +50,7 @@ struct RequestJSONTests {
     }
 
     static let declined: [[UInt8]] = [
-        Array(#"{"rows": ["#.utf8), Array(#"{"a":1,"a":2}"#.utf8), Array("[1e400]".utf8), Array("[-1e400]".utf8), Array("[1e-400]".utf8),
+        Array(#"{"rows": ["#.utf8), Array(#"{"a":1,"a":2}"#.utf8), Array("[1e400]".utf8), Array("[-1e400]".utf8), Array("[1e-400]".utf8), Array("[-0.0e5]".utf8), Array("[0e-400]".utf8),
         Array(#"["\ud800"]"#.utf8), Array(#"["\udc00x"]"#.utf8), [0x5B, 0x22, 0xFF, 0x22, 0x5D],
         Array("[01]".utf8), Array("[1.]".utf8), Array("[-]".utf8), Array("[.5]".utf8), Array("[1,]".utf8),
         Array(#"{"a":1,}"#.utf8), [0xEF, 0xBB, 0xBF] + Array("{}".utf8), Array("[tru]".utf8),
