@@ -39,6 +39,19 @@ def read_matrix(path):
     return x, y
 
 
+def logistic_regression(h):
+    """scikit-learn's LogisticRegression with mlbuild's hyper-parameters (model.json's)."""
+    return LogisticRegression(solver="lbfgs", C=1.0 / h["l2"], tol=h["tolerance"], max_iter=max(1000, h["max_iterations"]))
+
+
+def gradient_boosting(h):
+    """HistGradientBoostingClassifier with mlbuild's gradient_boosting hyper-parameters."""
+    return HistGradientBoostingClassifier(
+        max_iter=h["trees"], learning_rate=h["learning_rate"], max_leaf_nodes=h["max_leaf_nodes"],
+        min_samples_leaf=h["min_samples_leaf"], max_bins=h["max_bins"], l2_regularization=h["l2"],
+        max_depth=h["max_depth"], early_stopping=False, random_state=0)
+
+
 def main():
     workspace, csv, features, lr_model, gbt_model = sys.argv[1:6]
     threads = os.environ.get("OMP_NUM_THREADS", "all")
@@ -58,18 +71,13 @@ def main():
         with open(os.path.join(workspace, "build", "model", model, "model.json")) as f:
             return json.load(f)["hyperparameters"]
 
-    h = hyper(lr_model)
-    lr = LogisticRegression(solver="lbfgs", C=1.0 / h["l2"], tol=h["tolerance"], max_iter=max(1000, h["max_iterations"]))
+    lr = logistic_regression(hyper(lr_model))
     t = time.perf_counter()
     lr.fit(x_train, y_train)
     lr_seconds = time.perf_counter() - t
     lr_auc = roc_auc_score(y_test, lr.predict_proba(x_test)[:, 1])
 
-    h = hyper(gbt_model)
-    gbt = HistGradientBoostingClassifier(
-        max_iter=h["trees"], learning_rate=h["learning_rate"], max_leaf_nodes=h["max_leaf_nodes"],
-        min_samples_leaf=h["min_samples_leaf"], max_bins=h["max_bins"], l2_regularization=h["l2"],
-        max_depth=h["max_depth"], early_stopping=False, random_state=0)
+    gbt = gradient_boosting(hyper(gbt_model))
     t = time.perf_counter()
     gbt.fit(x_train, y_train)
     gbt_seconds = time.perf_counter() - t

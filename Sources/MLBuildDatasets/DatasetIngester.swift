@@ -23,28 +23,45 @@ public enum DatasetIngester {
         let reader = CellReader(options: options)
         let fresh = { schema.columns.map { ColumnBuilder(spec: $0, collectRowErrors: collectRowErrors) } }
         var pipeline: BatchPipeline?
+        // A source that is one batch (a `serve` request, a small file) is converted on this
+        // thread: starting the pipeline's two worker threads cost more than the conversion
+        // (bench/serve: two thread creations per request). Same builders, same order, same bytes.
+        var inline: [ColumnBuilder]?
+        var fieldMap: [Int] = []
         var finished: [ColumnBuilder]?
         var lines: [Int] = []
         var filled: Set<Int> = []
         try source.scan(
             header: { names in
                 let m = try HeaderMapping(header: names, schema: schema, source: source.name, mayBeAbsent: mayBeAbsent)
-                let map = m.schemaIndexOfField.map { $0 >= 0 && ignore.contains(schema.columns[$0].name) ? -1 : $0 }
-                filled = Set(map.filter { $0 >= 0 })
-                let p = BatchPipeline(builders: fresh(), fieldToBuilder: map, reader: reader)
-                p.start()
-                pipeline = p
+                fieldMap = m.schemaIndexOfField.map { $0 >= 0 && ignore.contains(schema.columns[$0].name) ? -1 : $0 }
+                filled = Set(fieldMap.filter { $0 >= 0 })
             },
             batch: { batch in
                 if lines.capacity < lines.count + batch.count, batch.estimatedTotalCount > lines.count {
                     lines.reserveCapacity(batch.estimatedTotalCount + batch.estimatedTotalCount / 32 + batch.count)
                 }
                 for r in 0 ..< batch.count { lines.append(batch.line(r)) }
-                pipeline?.submit(batch)
+                if pipeline == nil, inline == nil {
+                    if lines.count == batch.count, batch.estimatedTotalCount <= batch.count {
+                        inline = fresh()
+                    } else {
+                        let p = BatchPipeline(builders: fresh(), fieldToBuilder: fieldMap, reader: reader)
+                        p.start()
+                        pipeline = p
+                    }
+                }
+                if inline != nil {
+                    for (field, column) in fieldMap.enumerated() where column >= 0 {
+                        inline?[column].append(batch: batch, field: field, reader: reader)
+                    }
+                } else {
+                    pipeline?.submit(batch)
+                }
             },
             end: {
                 // The worker reads the source's bytes: it must be done before they go away.
-                finished = pipeline?.finish()
+                finished = pipeline?.finish() ?? inline
             })
         let builders = finished ?? fresh()
         let columns = builders.enumerated().map { i, b in

@@ -23,11 +23,16 @@ struct JSONRows {
     }
 
     init(body: [UInt8], schemaColumns: [String]) throws {
+        // The fast reader first; Foundation's decoder for what it declines (and for the message).
         let value: JSONValue
-        do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(body))
-        } catch {
-            throw Failure.malformed("the body is not valid JSON: \(DecodingFailure.describe(error, data: Data(body)))")
+        if let fast = RequestJSON.parse(body) {
+            value = fast
+        } else {
+            do {
+                value = try JSONDecoder().decode(JSONValue.self, from: Data(body))
+            } catch {
+                throw Failure.malformed("the body is not valid JSON: \(DecodingFailure.describe(error, data: Data(body)))")
+            }
         }
         guard case .object(let top) = value, let rowsValue = top["rows"] else {
             throw Failure.malformed("expected a JSON object with a \"rows\" array")

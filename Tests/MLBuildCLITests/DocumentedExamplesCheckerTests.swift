@@ -118,9 +118,13 @@ struct DocumentedExamplesCheckerTests {
             if [[ "${1:-}" == "--tests" ]]; then
               packages+=(nginx skopeo)
             fi
+            if [[ "${1:-}" == "--bench" ]]; then
+              packages+=(wrk)
+            fi
             """
         #expect(RepositoryFacts.installDepsPackages(script).base == ["libarchive-dev", "zlib1g-dev"])
         #expect(RepositoryFacts.installDepsPackages(script).tests == ["nginx", "skopeo"])
+        #expect(RepositoryFacts.installDepsPackages(script).bench == ["wrk"])
         let readme = "| building and the example | `libarchive-dev`, `zlib1g-dev` |\n| the tests (`--tests`) | `nginx` |\n"
         #expect(RepositoryFacts.readmePackages(readme, row: "| building") == ["libarchive-dev", "zlib1g-dev"])
         #expect(RepositoryFacts.readmePackages(readme, row: "| the tests") == ["nginx"])

@@ -97,6 +97,7 @@ struct DocumentedExamplesTests {
         #expect(!installed.base.isEmpty && !installed.tests.isEmpty, "scripts/install-deps: no packages=(…) and packages+=(…) lines found")
         #expect(RepositoryFacts.readmePackages(readme, row: "| building") == installed.base)
         #expect(RepositoryFacts.readmePackages(readme, row: "| the tests") == installed.tests)
+        #expect(RepositoryFacts.readmePackages(readme, row: "| `bench/serve`") == installed.bench)
     }
 
     @Test func theReadmeListsTheTestTargetsThatExist() throws {

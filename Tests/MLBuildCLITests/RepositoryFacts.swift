@@ -3,16 +3,21 @@ import Foundation
 /// Facts the README states about the repository, read from the files that decide them.
 enum RepositoryFacts {
     /// The Debian packages `scripts/install-deps` installs: its `packages=(…)` line, and the
-    /// `packages+=(…)` line it adds with `--tests`.
-    static func installDepsPackages(_ script: String) -> (base: [String], tests: [String]) {
-        var base: [String] = [], tests: [String] = []
+    /// `packages+=(…)` lines it adds with `--tests` and with `--bench` (each under its
+    /// `if [[ "${1:-}" == "--FLAG" ]]` line).
+    static func installDepsPackages(_ script: String) -> (base: [String], tests: [String], bench: [String]) {
+        var base: [String] = [], tests: [String] = [], bench: [String] = []
+        var flag = ""
         for line in script.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            for (prefix, isTests) in [("packages=(", false), ("packages+=(", true)] where line.hasPrefix(prefix) && line.hasSuffix(")") {
-                let names = line.dropFirst(prefix.count).dropLast().split(separator: " ").map(String.init)
-                if isTests { tests += names } else { base += names }
+            if line.hasPrefix("if "), let match = line.firstMatch(of: #/== "(--[a-z]+)"/#) { flag = String(match.output.1) }
+            if line.hasPrefix("packages=("), line.hasSuffix(")") {
+                base += line.dropFirst("packages=(".count).dropLast().split(separator: " ").map(String.init)
+            } else if line.hasPrefix("packages+=("), line.hasSuffix(")") {
+                let names = line.dropFirst("packages+=(".count).dropLast().split(separator: " ").map(String.init)
+                if flag == "--bench" { bench += names } else { tests += names }
             }
         }
-        return (base, tests)
+        return (base, tests, bench)
     }
 
     /// The `backticked` names in the last cell of the README table row starting with `row`.
