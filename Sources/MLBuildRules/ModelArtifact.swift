@@ -47,19 +47,11 @@ public struct ModelArtifact: Sendable {
 
     // MARK: - Writing
 
-    /// The whole document. `transformJSON` is transform.json's content as read (embedded as is).
-    static func document(
-        algorithm: String, hyperparameters: [(name: String, value: String)], task: TrainingTask,
-        model: TrainedModel, transform: FittedTransform, transformJSON: JSONValue, metrics: JSONValue, lineage: JSONValue
-    ) throws -> JSONValue {
-        let modelJSON = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(model))
-        var parameters: [String: JSONValue] = [:]
-        for (name, text) in hyperparameters {
-            parameters[name] = text == "none" ? .null : Double(text).map { .number($0) } ?? .string(text)
-        }
-        let artifact = ModelArtifact(task: task, model: model, transform: transform)
+    /// model.json's `input.columns` (and `mlbuild serve`'s `/v1/models` input signature): each
+    /// schema column with its type, nullability, categories and role (id, label, feature, ignored).
+    public static func inputSignature(of transform: FittedTransform) -> [JSONValue] {
         let used = Set(transform.steps.map(\.column))
-        let columns: [JSONValue] = transform.schema.columns.map { column in
+        return transform.schema.columns.map { column in
             var object: [String: JSONValue] = [
                 "name": .string(column.name), "type": .string(column.type.name), "nullable": .bool(column.nullable),
             ]
@@ -77,6 +69,20 @@ public struct ModelArtifact: Sendable {
             object["role"] = .string(role)
             return .object(object)
         }
+    }
+
+    /// The whole document. `transformJSON` is transform.json's content as read (embedded as is).
+    static func document(
+        algorithm: String, hyperparameters: [(name: String, value: String)], task: TrainingTask,
+        model: TrainedModel, transform: FittedTransform, transformJSON: JSONValue, metrics: JSONValue, lineage: JSONValue
+    ) throws -> JSONValue {
+        let modelJSON = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(model))
+        var parameters: [String: JSONValue] = [:]
+        for (name, text) in hyperparameters {
+            parameters[name] = text == "none" ? .null : Double(text).map { .number($0) } ?? .string(text)
+        }
+        let artifact = ModelArtifact(task: task, model: model, transform: transform)
+        let columns = inputSignature(of: transform)
         var output: [String: JSONValue] = ["columns": .array(artifact.outputColumns.map { .string($0) })]
         if task == .classification {
             output["classes"] = .array(artifact.classes.map { .string($0) })

@@ -89,27 +89,7 @@ public struct ServedModel: Sendable {
 
     /// `/v1/models` entry: what a client needs to build a request, and what it is talking to.
     var summary: JSONValue {
-        let transform = artifact.transform
-        let used = Set(transform.steps.map(\.column))
-        let columns: [JSONValue] = transform.schema.columns.map { column in
-            // Same roles as model.json's `input.columns` (ModelArtifact.document).
-            let role: String
-            if transform.idColumns.contains(column.name) {
-                role = "id"
-            } else if column.name == transform.label.column {
-                role = "label"
-            } else if used.contains(column.name) {
-                role = "feature"
-            } else {
-                role = "ignored"
-            }
-            var object: [String: JSONValue] = [
-                "name": .string(column.name), "type": .string(column.type.name), "nullable": .bool(column.nullable),
-                "role": .string(role),
-            ]
-            if case .category(let values) = column.type { object["categories"] = .array(values.map { .string($0) }) }
-            return .object(object)
-        }
+        let columns = ModelArtifact.inputSignature(of: artifact.transform)
         var object: [String: JSONValue] = [
             "name": .string(name),
             "digest": .string(digest),
