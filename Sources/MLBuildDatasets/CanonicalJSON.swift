@@ -45,7 +45,7 @@ public enum CanonicalJSON {
             out += "]"
         case .object(let members):
             out += "{"
-            let keys = members.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for (i, key) in keys.enumerated() {
                 if i > 0 { out += "," }
                 writeString(key, into: &out)
@@ -113,7 +113,7 @@ public enum CanonicalJSON {
                 return
             }
             out += "{\n"
-            let keys = members.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             for (i, key) in keys.enumerated() {
                 out += pad
                 writeString(key, into: &out)
@@ -125,8 +125,16 @@ public enum CanonicalJSON {
         }
     }
 
-    private static func writeString(_ s: String, into out: inout String) {
+    /// `s` as a JSON string literal (quoted, escaped), appended to `out`: for writers that lay
+    /// out a fixed shape themselves and must agree with `serialize` byte for byte.
+    public static func writeString(_ s: String, into out: inout String) {
         out += "\""
+        // Most strings need no escape: then they go in whole, not scalar by scalar.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""

@@ -12,7 +12,7 @@ struct HeaderMapping {
         var undeclared: [String] = []
         var map: [Int] = []
         for (i, raw) in header.enumerated() {
-            let name = raw.trimmingCharacters(in: .whitespaces)
+            let name = Self.trimmed(raw)
             if let first = seen[name] {
                 throw DatasetError.header(path: source, message: "header names column '\(name)' twice (fields \(first + 1) and \(i + 1))")
             }
@@ -33,5 +33,14 @@ struct HeaderMapping {
         if !problems.isEmpty { throw DatasetError.header(path: source, message: problems.joined(separator: "; ")) }
         schemaIndexOfField = map
         presentColumns = map.sorted()
+    }
+
+    /// `name.trimmingCharacters(in: .whitespaces)`, without Foundation for the usual name that
+    /// starts and ends with a visible ASCII character (a server maps a header per request).
+    static func trimmed(_ name: String) -> String {
+        let utf8 = name.utf8
+        guard let first = utf8.first, let last = utf8.last else { return name }
+        func plain(_ byte: UInt8) -> Bool { byte < 0x80 && byte != 0x20 && byte != 0x09 }
+        return plain(first) && plain(last) ? name : name.trimmingCharacters(in: .whitespaces)
     }
 }

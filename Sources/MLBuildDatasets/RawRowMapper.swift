@@ -9,7 +9,14 @@ import MLBuildTraining
 /// transformed (null without impute) is left out and reported with its line; all other rows
 /// map through exactly the code that built train.bin/test.bin.
 public struct RawRowMapper: Sendable {
-    public var transform: FittedTransform
+    public let transform: FittedTransform
+    /// What does not depend on the rows, worked out once per transform (a server maps many
+    /// small requests with one mapper): the transform's problems, the schema rows are read
+    /// with, and which columns may be absent or are ignored.
+    private let problems: [String]
+    private let relaxed: Schema
+    private let optional: Set<String>
+    private let ignored: Set<String>
 
     public struct Mapped: Sendable {
         /// The first id column's value per mapped row, or nil without an id column.
@@ -23,10 +30,22 @@ public struct RawRowMapper: Sendable {
 
     public init(transform: FittedTransform) {
         self.transform = transform
+        // A transform decoded from a file a user may have edited is checked before any row.
+        problems = transform.problems()
+        let schema = transform.schema
+        let used = Set(transform.steps.map(\.column))
+        optional = Set(schema.columns.map(\.name).filter { !used.contains($0) })
+        // Label and dropped columns are neither validated nor needed; ids are validated.
+        ignored = optional.subtracting(transform.idColumns)
+        relaxed = Schema(columns: schema.columns.map { c in
+            var c = c
+            c.unique = false  // uniqueness is a dataset rule, not a row rule
+            return c
+        })
     }
 
     public init(transformFile: URL) throws {
-        self.transform = try FittedTransform.read(from: transformFile)
+        self.init(transform: try FittedTransform.read(from: transformFile))
     }
 
     public func map(csv: URL) throws -> (ids: [String]?, matrix: Matrix, rowErrors: [RowError]) {
@@ -35,21 +54,9 @@ public struct RawRowMapper: Sendable {
     }
 
     public func map(source: some TableSource) throws -> Mapped {
-        // A transform decoded from a file a user may have edited is checked before any row.
-        let problems = transform.problems()
         if !problems.isEmpty {
             throw DatasetError.features(message: FittedTransform.describe(problems, field: ""))
         }
-        let schema = transform.schema
-        let used = Set(transform.steps.map(\.column))
-        let optional = Set(schema.columns.map(\.name).filter { !used.contains($0) })
-        // Label and dropped columns are neither validated nor needed; ids are validated.
-        let ignored = optional.subtracting(transform.idColumns)
-        let relaxed = Schema(columns: schema.columns.map { c in
-            var c = c
-            c.unique = false  // uniqueness is a dataset rule, not a row rule
-            return c
-        })
         let (table, builders) = try DatasetIngester.scan(
             source, schema: relaxed, options: transform.options, mayBeAbsent: optional, ignore: ignored,
             collectRowErrors: true)

@@ -48,11 +48,13 @@ public enum ModelPredictor {
 
     /// The rows of `source`, scored in input order: `predict` without the printing, for callers
     /// (`mlbuild serve`) that answer in another format but must agree with `predict` exactly.
-    public static func score(_ artifact: ModelArtifact, source: some TableSource) throws -> [Prediction] {
+    /// `mapper` is `RawRowMapper(transform: artifact.transform)`, made once by a caller that
+    /// scores many sources with one artifact.
+    public static func score(_ artifact: ModelArtifact, mapper: RawRowMapper? = nil, source: some TableSource) throws -> [Prediction] {
         let name = source.name
         let mapped: RawRowMapper.Mapped
         do {
-            mapped = try RawRowMapper(transform: artifact.transform).map(source: source)
+            mapped = try (mapper ?? RawRowMapper(transform: artifact.transform)).map(source: source)
         } catch let error as DatasetError {
             throw ModelArtifactError(error.description)
         }

@@ -5,22 +5,18 @@ import MLBuildDatasets
 /// line, clients want the row index), and the same CSV with some records left out (for
 /// `?partial=true`).
 enum CSVRecords {
-    /// Line → record index from 0, and the record count; nil when the CSV does not scan (the
+    /// The line each record starts on, in record order; nil when the CSV does not scan (the
     /// scorer then says why, with the line).
-    static func index(_ csv: [UInt8]) -> (rowOfLine: [Int: Int], count: Int)? {
-        var map: [Int: Int] = [:]
-        var next = 0
+    static func lines(_ csv: [UInt8]) -> [Int]? {
+        var lines: [Int] = []
         do {
             try CSVSource(name: "request body", bytes: csv).scan(header: { _ in }, batch: { batch in
-                for r in 0 ..< batch.count {
-                    map[batch.line(r)] = next
-                    next += 1
-                }
+                for r in 0 ..< batch.count { lines.append(batch.line(r)) }
             })
         } catch {
             return nil
         }
-        return (map, next)
+        return lines
     }
 
     /// The CSV without the records whose index is in `dropped`, and the original index of each

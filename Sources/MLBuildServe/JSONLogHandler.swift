@@ -1,6 +1,5 @@
 import Logging
 import MLBuildDatasets
-import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,18 +11,17 @@ import Glibc
 /// Keys sorted; metadata values that are integers, floating-point numbers or booleans
 /// (`.stringConvertible(42)`) stay JSON numbers and booleans, everything else is a string.
 /// `time` is UTC, RFC 3339 with milliseconds, computed with `gmtime_r` (no time zone files:
-/// the server runs in images that have no /etc). Each line goes out in one `write(2)` under
-/// `lock`, so concurrent requests never interleave their lines.
+/// the server runs in images that have no /etc). Lines go to `writer` whole, in the order they
+/// were logged, and are written by its thread (`LineWriter`: a slow disk never holds up a
+/// request); concurrent requests never interleave their lines.
 public struct JSONLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
     public var logLevel: Logger.Level = .info
-    private let fd: Int32
+    private let writer: LineWriter
 
-    private static let lock = NIOLock()
-
-    public init(fd: Int32 = 2) {
-        self.fd = fd
+    init(writer: LineWriter = .standardError) {
+        self.writer = writer
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -42,19 +40,7 @@ public struct JSONLogHandler: LogHandler {
         fields["event"] = .string(event.message.description)
         fields["level"] = .string(event.level.rawValue)
         fields["time"] = .string(Self.now())
-        let line = Array((CanonicalJSON.line(.object(fields)) + "\n").utf8)
-        Self.lock.withLock {
-            line.withUnsafeBytes { buffer in
-                guard let base = buffer.baseAddress else { return }
-                var offset = 0
-                while offset < buffer.count {
-                    let written = write(fd, base + offset, buffer.count - offset)
-                    if written < 0 && errno == EINTR { continue }
-                    if written <= 0 { return }
-                    offset += written
-                }
-            }
-        }
+        writer.write(Array((CanonicalJSON.line(.object(fields)) + "\n").utf8))
     }
 
     static func json(_ value: Logger.Metadata.Value) -> JSONValue {

@@ -22,6 +22,19 @@ struct JSONRows {
         case malformed(String)
     }
 
+    init(csv: [UInt8], lines: [Int]) {
+        self.csv = csv
+        self.lines = lines
+        cellErrors = []
+    }
+
+    /// The usual body by `DirectJSONRows`; anything else by the general path below.
+    static func read(body: [UInt8], columns: JSONRowColumns) throws -> JSONRows {
+        if let direct = DirectJSONRows.read(body, columns: columns) { return direct }
+        return try JSONRows(body: body, schemaColumns: columns.names)
+    }
+
+    /// The general path: any JSON, any keys, every cell error.
     init(body: [UInt8], schemaColumns: [String]) throws {
         // The fast reader first; Foundation's decoder for what it declines (and for the message).
         let value: JSONValue
@@ -46,35 +59,49 @@ struct JSONRows {
             rows.append(row)
         }
         let used = Set(rows.flatMap(\.keys))
-        let known = Set(schemaColumns)
-        let header = schemaColumns.filter(used.contains) + used.subtracting(known).sorted()
+        let header = schemaColumns.filter(used.contains) + used.subtracting(Set(schemaColumns)).sorted()
         var errors: [(row: Int, column: String, message: String)] = []
-        var text = header.map(Self.field).joined(separator: ",") + "\n"
+        // Bytes appended directly: this loop is most of a many-row request's cost.
+        var out: [UInt8] = []
+        out.reserveCapacity(body.count + 64)
+        for (i, column) in header.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            Self.appendField(column, to: &out)
+        }
+        out.append(UInt8(ascii: "\n"))
         var lines: [Int] = []
+        lines.reserveCapacity(rows.count)
         var line = 2
         for (index, row) in rows.enumerated() {
             lines.append(line)
-            var cells: [String] = []
-            for column in header {
+            let recordStart = out.count
+            for (i, column) in header.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
                 switch row[column] ?? .null {
-                case .null: cells.append("")
-                case .bool(let b): cells.append(b ? "true" : "false")
-                case .number(let x): cells.append(CanonicalJSON.format(x))
-                case .string(let s): cells.append(Self.field(s))
+                case .null: break
+                case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+                case .number(let x): out.append(contentsOf: CanonicalJSON.format(x).utf8)
+                case .string(let s): Self.appendField(s, to: &out)
                 case .array, .object:
                     errors.append((index, column, "expected a string, number, boolean or null"))
-                    cells.append("")
                 }
             }
-            let record = cells.joined(separator: ",")
             // A quoted newline inside a cell moves the next record's starting line.
-            line += 1 + record.utf8.reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
-            text += record + "\n"
+            line += 1 + out[recordStart...].reduce(0) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+            out.append(UInt8(ascii: "\n"))
         }
-        // A header-only CSV with no columns would be an empty first line; keep the shape valid.
-        csv = Array(text.utf8)
+        csv = out
         self.lines = lines
         cellErrors = errors
+    }
+
+    /// `field(text)`'s bytes appended to `out`.
+    static func appendField(_ text: String, to out: inout [UInt8]) {
+        if text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
+            out.append(contentsOf: field(text).utf8)
+        } else {
+            out.append(contentsOf: text.utf8)
+        }
     }
 
     /// RFC 4180 quoting, as `predict` writes its fields.

@@ -113,6 +113,7 @@ struct ModelReloader: Service {
         Thread.detachNewThread {
             usleep(micros)
             logger.warning("shutdown", metadata: ["phase": "deadline", "forced": .stringConvertible(true)])
+            LineWriter.standardError.flush()
             exit(0)
         }
     }

@@ -60,30 +60,27 @@ public struct PredictionEndpoint: Sendable {
             return Outcome(reply: .error(415, "unsupported Content-Type '\(contentType ?? "")': send text/csv or application/json"), rows: 0)
         }
         let csv: [UInt8]
-        var rowOfLine: [Int: Int] = [:]
-        var rowCount = 0
+        // Row index → the CSV line it starts on (errors come by line, clients read row indices).
+        var lineOfRow: [Int] = []
         var cellErrors: [CellError] = []
         switch format {
         case .csv:
             csv = body
-            if let index = CSVRecords.index(csv) {
-                rowOfLine = index.rowOfLine
-                rowCount = index.count
-            }
+            lineOfRow = CSVRecords.lines(csv) ?? []
         case .json:
             let rows: JSONRows
             do {
-                rows = try JSONRows(body: body, schemaColumns: model.artifact.transform.schema.columns.map(\.name))
+                rows = try JSONRows.read(body: body, columns: model.rowColumns)
             } catch JSONRows.Failure.malformed(let message) {
                 return Outcome(reply: .error(400, message), rows: 0)
             } catch {
                 return Outcome(reply: .error(400, "the body cannot be read: \(error)"), rows: 0)
             }
             csv = rows.csv
-            rowCount = rows.lines.count
-            for (row, line) in rows.lines.enumerated() { rowOfLine[line] = row }
+            lineOfRow = rows.lines
             cellErrors = rows.cellErrors.map { CellError(row: $0.row, line: rows.lines[$0.row], column: $0.column, rule: $0.message) }
         }
+        let rowCount = lineOfRow.count
         if rowCount > maxRows {
             return Outcome(reply: .error(413, "the request has \(rowCount) rows, more than the \(maxRows) this server scores at once (--max-rows); split it"), rows: 0)
         }
@@ -91,12 +88,14 @@ public struct PredictionEndpoint: Sendable {
 
         let predictions: [ModelPredictor.Prediction]
         do {
-            predictions = try ModelPredictor.score(model.artifact, source: CSVSource(name: "request body", bytes: csv))
+            predictions = try ModelPredictor.score(model.artifact, mapper: model.mapper, source: CSVSource(name: "request body", bytes: csv))
             if cellErrors.isEmpty { return Outcome(reply: answer(format, model, predictions), rows: predictions.count) }
         } catch let failure as ModelPredictor.Failure {
             // The mapper lists errors column by column; clients read them row by row. A cell
             // that JSON could not carry was sent as empty: its own error replaces the scorer's.
             let taken = Set(cellErrors.map { "\($0.line)\u{0}\($0.column)" })
+            var rowOfLine: [Int: Int] = [:]
+            for (row, line) in lineOfRow.enumerated() { rowOfLine[line] = row }
             for e in failure.rowErrors where !taken.contains("\(e.line)\u{0}\(e.column)") {
                 cellErrors.append(CellError(row: rowOfLine[e.line], line: e.line, column: e.column, rule: e.message))
             }
@@ -124,7 +123,7 @@ public struct PredictionEndpoint: Sendable {
             let rest = try CSVRecords.keeping(csv, without: dropped)
             rows = rest.rows
             if !rows.isEmpty {
-                scored = try ModelPredictor.score(model.artifact, source: CSVSource(name: "request body", bytes: rest.csv))
+                scored = try ModelPredictor.score(model.artifact, mapper: model.mapper, source: CSVSource(name: "request body", bytes: rest.csv))
             }
         } catch {
             // Rows are independent, so the rest scores; if it does not, say so rather than guess.
@@ -141,8 +140,47 @@ public struct PredictionEndpoint: Sendable {
         case .csv:
             return ServeReply(status: 200, contentType: "text/csv", body: Array(ModelPredictor.format(predictions, for: model.artifact).utf8))
         case .json:
-            return jsonAnswer(model, predictions, rows: nil)
+            return ServeReply(status: 200, contentType: "application/json", body: Self.answerBody(model, predictions))
         }
+    }
+
+    /// The 200 JSON answer written directly, in the layout `CanonicalJSON.serialize` gives
+    /// `jsonObject(model, predictions, rows: nil)` (a test holds the two equal byte for byte),
+    /// without a dictionary and a key sort per prediction.
+    static func answerBody(_ model: ServedModel, _ predictions: [ModelPredictor.Prediction]) -> [UInt8] {
+        let artifact = model.artifact
+        var out = "{\n  \"model\": "
+        CanonicalJSON.writeString(model.name, into: &out)
+        out += ",\n  \"model_digest\": "
+        CanonicalJSON.writeString(model.digest, into: &out)
+        out += ",\n  \"predictions\": "
+        if predictions.isEmpty {
+            out += "[]"
+        } else {
+            out += "[\n"
+            for (index, p) in predictions.enumerated() {
+                out += index == 0 ? "    {\n" : ",\n    {\n"
+                // Members in key order: id, prediction, probability.
+                if artifact.idColumn != nil {
+                    out += "      \"id\": "
+                    CanonicalJSON.writeString(p.id ?? "", into: &out)
+                    out += ",\n"
+                }
+                out += "      \"prediction\": "
+                switch artifact.task {
+                case .classification:
+                    CanonicalJSON.writeString(p.label ?? "", into: &out)
+                    out += ",\n      \"probability\": "
+                    out += CanonicalJSON.format(p.score)
+                case .regression:
+                    out += CanonicalJSON.format(p.score)
+                }
+                out += "\n    }"
+            }
+            out += "\n  ]"
+        }
+        out += "\n}\n"
+        return Array(out.utf8)
     }
 
     /// `{"model", "model_digest", "predictions"}`; with `rows`, each prediction says its row index.
@@ -150,7 +188,7 @@ public struct PredictionEndpoint: Sendable {
         .json(200, .object(jsonObject(model, predictions, rows: rows)))
     }
 
-    private func jsonObject(_ model: ServedModel, _ predictions: [ModelPredictor.Prediction], rows: [Int]?) -> [String: JSONValue] {
+    func jsonObject(_ model: ServedModel, _ predictions: [ModelPredictor.Prediction], rows: [Int]?) -> [String: JSONValue] {
         let artifact = model.artifact
         let items: [JSONValue] = predictions.enumerated().map { index, p in
             var object: [String: JSONValue] = [:]

@@ -12,7 +12,11 @@ public struct ServedModel: Sendable {
     public var name: String
     /// The path as the user gave it (shown in errors and logs).
     public var path: String
-    public var artifact: ModelArtifact
+    public let artifact: ModelArtifact
+    /// `artifact.transform`'s row mapper, made (and the transform checked) once at load.
+    public let mapper: RawRowMapper
+    /// The transform's schema columns, as JSON request keys are matched against them.
+    let rowColumns: JSONRowColumns
     /// `sha256:<hex>` of model.json's bytes.
     public var digest: String
     /// model.json's `metrics` and `lineage` members as stored (already covered by `digest`).
@@ -26,6 +30,8 @@ public struct ServedModel: Sendable {
         self.name = name
         self.path = path
         self.artifact = artifact
+        self.mapper = RawRowMapper(transform: artifact.transform)
+        self.rowColumns = JSONRowColumns(artifact.transform.schema.columns.map(\.name))
         self.digest = digest
         self.metrics = metrics
         self.lineage = lineage

@@ -37,6 +37,31 @@ import Testing
         #expect(model.trees.allSatisfy { $0.nodes[0].feature == 0 })
     }
 
+    /// Small batches walk the nested trees, large ones a flattened forest: every row scores the
+    /// same either way, bit for bit, missing values included.
+    @Test func smallAndLargeBatchesScoreEveryRowAlike() throws {
+        var rng = SplitMix64(seed: 11)
+        let rows = 300
+        var values = [Double](), y = [Double]()
+        for i in 0 ..< rows {
+            let a = Double(rng.next() % 1000) / 7, b = Double(rng.next() % 100)
+            values += [i % 13 == 0 ? .nan : a, b]
+            y.append(a + b > 90 ? 1 : 0)
+        }
+        let x = Matrix(rows: rows, columns: 2, values: values)
+        let model = try GradientBoosting(trees: 30, maxLeafNodes: 15).fit(x: x, y: y, task: .classification)
+        let whole = try model.predict(matrix: x)
+        #expect(rows >= GradientBoostingModel.flattenFromRows)
+        for r in 0 ..< rows {
+            let one = try model.predict(matrix: Matrix(rows: 1, columns: 2, values: Array(values[2 * r ..< 2 * r + 2])))
+            #expect(one[0].bitPattern == whole[r].bitPattern, "row \(r)")
+            #expect(try model.predict(row: Array(values[2 * r ..< 2 * r + 2])).bitPattern == whole[r].bitPattern)
+        }
+        let few = GradientBoostingModel.flattenFromRows - 1
+        let head = try model.predict(matrix: Matrix(rows: few, columns: 2, values: Array(values[0 ..< 2 * few])))
+        #expect(head.map(\.bitPattern) == whole[0 ..< few].map(\.bitPattern))
+    }
+
     @Test func learnsFromMissingValues() throws {
         // Feature 0 is NaN exactly when the label is 1; feature 1 is noise.
         var rng = SplitMix64(seed: 4)
