@@ -140,11 +140,8 @@ enum DirectJSONRows {
         }
 
         mutating func literal(_ word: StaticString, append: Bool) -> Bool {
-            let count = word.utf8CodeUnitCount
-            guard bytes.count - index >= count else { return false }
-            for k in 0 ..< count where bytes[index + k] != word.utf8Start[k] { return false }
-            if append { cellBytes.append(contentsOf: UnsafeBufferPointer(start: word.utf8Start, count: count)) }
-            index += count
+            guard JSONGrammar.literal(word, bytes, &index) else { return false }
+            if append { cellBytes.append(contentsOf: UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)) }
             return true
         }
 
@@ -152,41 +149,19 @@ enum DirectJSONRows {
         /// double. A plain integer of up to 15 digits is already in that form and is copied.
         mutating func number() -> Bool {
             let start = index
-            func digits(_ scanner: inout Scanner) -> Int {
-                let from = scanner.index
-                while scanner.index < scanner.bytes.count, (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains(scanner.bytes[scanner.index]) {
-                    scanner.index += 1
-                }
-                return scanner.index - from
-            }
-            let negative = bytes[index] == UInt8(ascii: "-")
-            if negative { index += 1 }
-            guard index < bytes.count else { return false }
-            var integerDigits = 1
-            if bytes[index] == UInt8(ascii: "0") {
-                index += 1
-            } else {
-                integerDigits = digits(&self)
-                guard integerDigits > 0 else { return false }
-            }
-            var plainInteger = true
-            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-                index += 1
-                guard digits(&self) > 0 else { return false }
-                plainInteger = false
-            }
-            if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
-                // Exponents (and the zero and underflow cases they bring) go the general way.
-                return false
-            }
+            // Exponents (and the zero and underflow cases they bring) go the general way.
+            guard let span = JSONGrammar.number(bytes, from: start), !span.hasExponent else { return false }
+            index = span.end
             let text = UnsafeBufferPointer(rebasing: bytes[start ..< index])
-            if plainInteger && integerDigits <= 15 && !(negative && bytes[index - 1] == UInt8(ascii: "0") && integerDigits == 1) {
+            let negativeZero = text.count == 2 && text[0] == UInt8(ascii: "-")
+                && text[1] == UInt8(ascii: "0")
+            if !span.hasFraction && span.integerDigits <= 15 && !negativeZero {
                 cellBytes.append(contentsOf: text)
                 return true
             }
             guard let value = Double(String(decoding: text, as: UTF8.self)), value.isFinite else { return false }
             // Non-zero digits that underflow to zero are left to Foundation, as `RequestJSON` does.
-            if value == 0, text.contains(where: { (UInt8(ascii: "1") ... UInt8(ascii: "9")).contains($0) }) { return false }
+            if value == 0, JSONGrammar.hasNonZeroDigit(bytes, start ..< index) { return false }
             cellBytes.append(contentsOf: CanonicalJSON.format(value).utf8)
             return true
         }
@@ -197,20 +172,12 @@ enum DirectJSONRows {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
             index += 1
             let start = index
-            var ascii = true
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte == UInt8(ascii: "\"") {
-                    let text = UnsafeBufferPointer(rebasing: bytes[start ..< index])
-                    index += 1
-                    if !ascii && String(validating: text, as: UTF8.self) == nil { return nil }
-                    return text
-                }
-                if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
-                if byte >= 0x80 { ascii = false }
-                index += 1
-            }
-            return nil
+            let ascii = JSONGrammar.skipPlainStringBytes(bytes, &index)
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+            let text = UnsafeBufferPointer(rebasing: bytes[start ..< index])
+            index += 1
+            if !ascii && String(validating: text, as: UTF8.self) == nil { return nil }
+            return text
         }
 
         /// Skips whitespace, then takes `byte` if it is next.
@@ -221,13 +188,6 @@ enum DirectJSONRows {
             return true
         }
 
-        mutating func skipWhitespace() {
-            while index < bytes.count {
-                switch bytes[index] {
-                case 0x20, 0x09, 0x0A, 0x0D: index += 1
-                default: return
-                }
-            }
-        }
+        mutating func skipWhitespace() { JSONGrammar.skipWhitespace(bytes, &index) }
     }
 }

@@ -31,14 +31,7 @@ enum RequestJSON {
 
         init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
-        mutating func skipWhitespace() {
-            while index < bytes.count {
-                switch bytes[index] {
-                case 0x20, 0x09, 0x0A, 0x0D: index += 1
-                default: return
-                }
-            }
-        }
+        mutating func skipWhitespace() { JSONGrammar.skipWhitespace(bytes, &index) }
 
         mutating func value(depth: Int) -> JSONValue? {
             skipWhitespace()
@@ -55,13 +48,7 @@ enum RequestJSON {
             }
         }
 
-        mutating func literal(_ word: StaticString) -> Bool {
-            let count = word.utf8CodeUnitCount
-            guard bytes.count - index >= count else { return false }
-            for k in 0 ..< count where bytes[index + k] != word.utf8Start[k] { return false }
-            index += count
-            return true
-        }
+        mutating func literal(_ word: StaticString) -> Bool { JSONGrammar.literal(word, bytes, &index) }
 
         mutating func object(depth: Int) -> JSONValue? {
             index += 1  // {
@@ -116,36 +103,13 @@ enum RequestJSON {
         /// RFC 8259 number grammar only; the text is then read by `Double(_:)`.
         mutating func number() -> Double? {
             let start = index
-            func digits(_ reader: inout Reader) -> Int {
-                let from = reader.index
-                while reader.index < reader.bytes.count, (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains(reader.bytes[reader.index]) {
-                    reader.index += 1
-                }
-                return reader.index - from
-            }
-            if bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard index < bytes.count else { return nil }
-            if bytes[index] == UInt8(ascii: "0") {
-                index += 1
-            } else if digits(&self) == 0 {
-                return nil
-            }
-            if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
-                index += 1
-                guard digits(&self) > 0 else { return nil }
-            }
-            let mantissaEnd = index
-            let hasExponent = index < bytes.count && (bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E"))
-            if hasExponent {
-                index += 1
-                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-                guard digits(&self) > 0 else { return nil }
-            }
+            guard let span = JSONGrammar.number(bytes, from: start) else { return nil }
+            index = span.end
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start ..< index]), as: UTF8.self)
             guard let value = Double(text), value.isFinite else { return nil }
             // A zero written with an exponent, or non-zero digits that underflowed to zero, are
             // left to Foundation, as overflow is (it refuses some of them, e.g. `-0.0e5`).
-            if value == 0, hasExponent || bytes[start ..< mantissaEnd].contains(where: { (UInt8(ascii: "1") ... UInt8(ascii: "9")).contains($0) }) {
+            if value == 0, span.hasExponent || JSONGrammar.hasNonZeroDigit(bytes, start ..< span.mantissaEnd) {
                 return nil
             }
             return value
@@ -156,17 +120,13 @@ enum RequestJSON {
             index += 1  // "
             let start = index
             // The common case: no escapes, so the bytes are the string.
-            while index < bytes.count {
-                let byte = bytes[index]
-                if byte == UInt8(ascii: "\"") {
-                    let text = UnsafeBufferPointer(rebasing: bytes[start ..< index])
-                    index += 1
-                    return String(validating: text, as: UTF8.self)
-                }
-                if byte == UInt8(ascii: "\\") { break }
-                if byte < 0x20 { return nil }
+            _ = JSONGrammar.skipPlainStringBytes(bytes, &index)
+            if index < bytes.count, bytes[index] == UInt8(ascii: "\"") {
+                let text = UnsafeBufferPointer(rebasing: bytes[start ..< index])
                 index += 1
+                return String(validating: text, as: UTF8.self)
             }
+            if index < bytes.count, bytes[index] < 0x20 { return nil }
             var out = Array(UnsafeBufferPointer(rebasing: bytes[start ..< index]))
             while index < bytes.count {
                 let byte = bytes[index]
