@@ -6,7 +6,7 @@ public struct BarChart: Sendable {
     public var bars: [(label: String, value: Double)]
     public var limit: Int
 
-    public init(title: String, valueLabel: String, bars: [(label: String, value: Double)], limit: Int = 20) {
+    public init(title: String, valueLabel: String, bars: [(label: String, value: Double)], limit: Int = 25) {
         self.title = title
         self.valueLabel = valueLabel
         self.bars = bars
@@ -23,7 +23,7 @@ public struct BarChart: Sendable {
     public func svg() -> String {
         var svg = SVGDocument()
         let shown = Array(sortedBars.prefix(max(limit, 1)))
-        let labelWidth = 190.0
+        let labelWidth = 210.0
         let left = labelWidth + 16, right = SVGDocument.width - 32
         let top = 56.0, bottom = SVGDocument.height - 56
         svg.text(title, SVGDocument.width / 2, 28, anchor: .middle, size: 16, bold: true)
@@ -45,7 +45,8 @@ public struct BarChart: Sendable {
             let cy = top + slot * (Double(i) + 0.5)
             let x0 = scale(0), x1 = scale(bar.value)
             svg.rect(min(x0, x1), cy - barHeight / 2, abs(x1 - x0), barHeight, fill: bar.value < 0 ? PlotPalette.color(1) : PlotPalette.color(0))
-            let label = bar.label.count > 30 ? String(bar.label.prefix(29)) + "…" : bar.label
+            // About 6 px a character at 11 px: 28 characters fit the label column.
+            let label = bar.label.count > 28 ? String(bar.label.prefix(27)) + "…" : bar.label
             svg.text(label, labelWidth, cy + 4, anchor: .end, size: 11)
         }
         svg.line(scale(0), top, scale(0), bottom, stroke: PlotFrame.axisColor)

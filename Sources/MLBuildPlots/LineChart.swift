@@ -9,12 +9,15 @@ public struct LineChart: Sendable {
         /// Draw horizontal-then-vertical steps between points instead of straight segments.
         public var step: Bool
         public var markers: Bool
-        public init(name: String, x: [Double], y: [Double], step: Bool = false, markers: Bool = false) {
+        /// A reference level rather than data: grey and dashed.
+        public var reference: Bool
+        public init(name: String, x: [Double], y: [Double], step: Bool = false, markers: Bool = false, reference: Bool = false) {
             self.name = name
             self.x = x
             self.y = y
             self.step = step
             self.markers = markers
+            self.reference = reference
         }
     }
 
@@ -59,7 +62,7 @@ public struct LineChart: Sendable {
                 if s.step, let last = points.last { points.append((px, last.y)) }
                 points.append((px, py))
             }
-            svg.polyline(points, stroke: PlotPalette.color(i))
+            svg.polyline(points, stroke: s.reference ? PlotPalette.reference : PlotPalette.color(i), dashed: s.reference)
             if s.markers {
                 for k in 0 ..< n { svg.circle(frame.x(s.x[k]), frame.y(s.y[k]), radius: 3.5, fill: PlotPalette.color(i)) }
             }
@@ -68,7 +71,7 @@ public struct LineChart: Sendable {
             for (i, s) in series.enumerated() {
                 let y = PlotFrame.top + 16 + Double(i) * 16
                 let x = SVGDocument.width - PlotFrame.right - 160
-                svg.line(x, y - 4, x + 18, y - 4, stroke: PlotPalette.color(i), width: 2)
+                svg.line(x, y - 4, x + 18, y - 4, stroke: s.reference ? PlotPalette.reference : PlotPalette.color(i), width: 2, dashed: s.reference)
                 svg.text(s.name, x + 24, y, size: 11)
             }
         }

@@ -211,7 +211,7 @@ private extension LineChart {
     /// The chart with a dashed horizontal line at `y` (a precision–recall curve's no-skill level).
     func svgWithBaseline(_ y: Double) -> String {
         var chart = self
-        chart.series.append(.init(name: "positive rate", x: [0, 1], y: [y, y]))
+        chart.series.append(.init(name: "positive rate", x: [0, 1], y: [y, y], reference: true))
         return chart.svg()
     }
 }
