@@ -202,5 +202,9 @@ struct ModelPlotsTests {
         #expect(restored.result.status == 0, "\(restored.result.output)")
         #expect(restored.targets("restored") == ["model:gbt", "model:lr"], "\(restored.statuses)")
         #expect(try snapshot() == before)
+        // And then nothing to do.
+        let noop = try ws.build(["model:lr", "model:gbt"])
+        #expect(noop.targets("fresh") == ["dataset:rows", "features:rows", "model:gbt", "model:lr"], "\(noop.statuses)")
+        #expect(try snapshot() == before)
     }
 }
