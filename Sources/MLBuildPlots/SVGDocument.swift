@@ -30,7 +30,14 @@ public struct SVGDocument: Sendable {
     public mutating func polyline(_ points: [(x: Double, y: Double)], stroke: String, width: Double = 2, dashed: Bool = false) {
         guard !points.isEmpty else { return }
         let f: (Double) -> String = SVGNumber.format
-        let text = points.map { "\(f($0.x)),\(f($0.y))" }.joined(separator: " ")
+        // A point that lands on the previous one (at the written precision) adds nothing: a
+        // curve of a large test split stays as small as its drawing.
+        var written: [String] = []
+        for point in points {
+            let text = "\(f(point.x)),\(f(point.y))"
+            if written.last != text { written.append(text) }
+        }
+        let text = written.joined(separator: " ")
         let dash = dashed ? " stroke-dasharray=\"4 3\"" : ""
         body.append("<polyline points=\"\(text)\" fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"\(f(width))\" stroke-linejoin=\"round\"\(dash)/>")
     }

@@ -72,6 +72,14 @@ struct SVGPlotTests {
         }
     }
 
+    /// The frame maps x 0…1 onto 72…616 px and y 0…1 onto 424…48 px; repeated points are written once.
+    @Test func aCurveIsAPolylineInThePlotArea() {
+        let svg = LineChart(title: "t", xLabel: "x", yLabel: "y", series: [.init(name: "m", x: [0, 0, 0, 0.5, 1], y: [0, 0, 0, 0.5, 1])]).svg()
+        #expect(svg.contains("<polyline points=\"72,424 344,236 616,48\" fill=\"none\" stroke=\"#0072b2\""))
+        let steps = LineChart(title: "t", xLabel: "x", yLabel: "y", series: [.init(name: "m", x: [0, 1], y: [1, 0], step: true)]).svg()
+        #expect(steps.contains("<polyline points=\"72,48 616,48 616,424\""))
+    }
+
     @Test func barsAreSortedByMagnitudeAndTheTitleIsEscaped() throws {
         let chart = BarChart(title: "imp", valueLabel: "gain", bars: [("a", 1), ("b", -3), ("c", 2), ("d", 2)])
         #expect(chart.sortedBars.map(\.label) == ["b", "c", "d", "a"])
