@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Imports run one way: CLI → Rules → (Engine, Datasets/Training, OCI, ELF) → Cache → Core.
+// Imports run one way: CLI → Rules → (Engine, Datasets/Training, OCI, ELF, Plots) → Cache → Core.
 // Training (numeric core) and OCI never import each other; the engine imports neither.
 let package = Package(
     name: "mlbuild",
@@ -44,6 +44,8 @@ let package = Package(
         .target(name: "MLBuildEngine", dependencies: ["MLBuildCore", "MLBuildCache"], exclude: ["README.md"]),
         .target(name: "MLBuildTraining", exclude: ["README.md"]),
         .target(name: "MLBuildDatasets", dependencies: ["MLBuildTraining"], exclude: ["README.md"]),
+        // Draws plot data as self-contained SVG; imports nothing of mlbuild (the data is computed in Training).
+        .target(name: "MLBuildPlots", exclude: ["README.md"]),
         .target(
             name: "MLBuildOCI",
             dependencies: ["CArchive", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
@@ -53,7 +55,10 @@ let package = Package(
         .target(name: "MLBuildELF", exclude: ["README.md"]),
         .target(
             name: "MLBuildRules",
-            dependencies: ["MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI", "MLBuildELF"],
+            dependencies: [
+                "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI", "MLBuildELF",
+                "MLBuildPlots",
+            ],
             exclude: ["README.md"]
         ),
         // The HTTP model server: scores with MLBuildRules' ModelPredictor (the code `predict` runs),
@@ -103,6 +108,7 @@ let package = Package(
         .testTarget(name: "MLBuildTrainingTests", dependencies: ["MLBuildTraining"]),
         .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildDatasets", "MLBuildTraining"]),
         .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI"]),
+        .testTarget(name: "MLBuildPlotsTests", dependencies: ["MLBuildPlots"]),
         .testTarget(name: "MLBuildELFTests", dependencies: ["MLBuildELF", "MLBuildTestSupport"]),
         .testTarget(name: "MLBuildCLITests", dependencies: ["MLBuildCLI", "MLBuildTestSupport", "MLBuildTraining"]),
         .testTarget(name: "FuzzChecksTests", dependencies: ["FuzzChecks", "MLBuildCore", "MLBuildDatasets", "MLBuildRules", "MLBuildTraining"]),

@@ -53,7 +53,7 @@ public struct FittedTransform: Codable, Sendable, Equatable {
             case imputeValue = "impute_value", imputeText = "impute_text"
         }
 
-        var width: Int {
+        public var width: Int {
             switch kind {
             case "one_hot": categories?.count ?? 0
             case "buckets": (boundaries?.count ?? 0) + 1

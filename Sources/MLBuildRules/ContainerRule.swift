@@ -19,7 +19,8 @@ import MLBuildOCI
 /// Each header dependency is one gzip layer (in header order), so that a new model re-ships only
 /// the model layer; `files` is one more layer at the end. Where a dependency's files go
 /// (`ContainerLayout`): `model:X` → `/model/`, `dataset:X` → `/data/X/`, `features:X` →
-/// `/features/X/`, anything else → `/workspace/<its workspace-relative output path>`.
+/// `/features/X/`, anything else → `/workspace/<its workspace-relative output path>`. A model's
+/// `plots/` are not packed (the image holds model.json and metrics.json, as before plots existed).
 ///
 /// `runtime = serve` (needs a model dependency) puts a runtime layer first (`ContainerRuntime`:
 /// mlbuild and its shared libraries, so no base is needed) and defaults `entrypoint` to
@@ -293,7 +294,8 @@ public struct ContainerRule: Rule {
             }
             lineage.append((dependency, result))
             var entries: [LayerEntry] = []
-            for output in result.outputs {
+            // A model's plots/ are for people, not for the server: the image holds what it did before plots existed.
+            for output in result.outputs where !ModelPlots.isPlot(output.path, of: dependency) {
                 let destination = ContainerLayout.imagePath(of: output.path, producedBy: dependency)
                 entries.append(LayerEntry(imagePath: destination, source: workspace.appendingPathComponent(output.path)))
                 // Symlink and empty-directory entries have no digest to annotate.

@@ -18,11 +18,12 @@ import MLBuildTraining
 /// `max_iterations`; linear_regression `alpha`; gradient_boosting `trees`, `learning_rate`,
 /// `max_leaf_nodes`, `min_samples_leaf`, `max_bins`, `l2`, `max_depth`, `subsample`. `task`
 /// defaults from the algorithm, else from the label (two classes → classification, a number →
-/// regression). Writes `build/model/NAME/model.json` (ModelArtifact) and `metrics.json`; a gate
+/// regression). Writes `build/model/NAME/model.json` (ModelArtifact), `metrics.json` and
+/// `plots/*.json` + `plots/*.svg` (ModelPlots, on the test split); a gate
 /// miss fails the target with every gate's measured value and publishes nothing.
 public struct ModelRule: Rule {
     public static let kind = "model"
-    public static let version = 2  // 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
+    public static let version = 3  // 3: plots/ (issue 10); 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
     public static let summary = "trains a model on a features target, scores it on the test split and enforces quality gates"
     static let hyperparameterKeys = [
         "alpha", "l2", "learning_rate", "max_bins", "max_depth", "max_iterations", "max_leaf_nodes", "min_samples_leaf",
@@ -164,14 +165,17 @@ public struct ModelRule: Rule {
             }
         }
         let model: TrainedModel
+        let splitGain: [Double]?
         let scores: [Double]
         let metrics: Metrics
         let clock = ContinuousClock()
         let started = clock.now
         var fitSeconds = 0.0
         do {
-            model = try ModelTrainer.train(
+            let trained = try ModelTrainer.trainRecordingGain(
                 algorithm: algorithm, hyperparameters: hyperparameters, task: task, seed: context.seed, x: train.features, y: trainLabels)
+            model = trained.model
+            splitGain = trained.splitGain
             let fit = clock.now - started
             fitSeconds = Double(fit.components.seconds) + Double(fit.components.attoseconds) / 1e18
             scores = try model.predict(matrix: test.features)
@@ -200,8 +204,23 @@ public struct ModelRule: Rule {
         let document = try ModelArtifact.document(
             algorithm: algorithm, hyperparameters: resolvedHyperparameters, task: task, model: model, transform: transform,
             transformJSON: transformJSON, metrics: .object(metricsJSON), lineage: lineage)
+        var plots = ModelPlots(target: context.target.description, rows: test.features.rows)
+        do {
+            if task == .classification {
+                let classes = ModelArtifact(task: task, model: model, transform: transform).classes
+                try plots.classification(labels: testLabels, scores: scores, metrics: metrics, classes: classes, threshold: ModelArtifact.threshold)
+            } else {
+                plots.regression(targets: testLabels, predictions: scores)
+            }
+        } catch let error as TrainingError {
+            throw RuleFailure("\(algorithm): plots: \(error.description)")
+        }
+        if let importance = FeatureImportance.of(model, splitGain: splitGain, x: train.features) {
+            plots.featureImportance(importance, transform: transform)
+        }
         let output = workspace.appendingPathComponent(Self.directory(name))
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
+        try plots.write(to: output.appendingPathComponent(ModelPlots.directory))
         try AtomicFile.write(CanonicalJSON.serialize(metricsFile), to: output.appendingPathComponent("metrics.json"))
         try AtomicFile.write(CanonicalJSON.serialize(document), to: output.appendingPathComponent("model.json"))
         let shown = metrics.sorted.filter { ["auc", "accuracy", "recall", "rmse", "r2"].contains($0.name) }

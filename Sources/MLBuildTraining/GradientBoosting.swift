@@ -36,6 +36,13 @@ public struct GradientBoosting: Sendable, Equatable {
     }
 
     public func fit(x: Matrix, y: [Double], task: TrainingTask) throws -> GradientBoostingModel {
+        try fitRecordingGain(x: x, y: y, task: task).model
+    }
+
+    /// `fit`, also returning the total split gain per feature (`FeatureImportance`): summed over
+    /// every split of every tree, in tree order, from the (G, H) sums the grower kept per node.
+    /// The model is the same as `fit`'s; the gain is not part of it (model.json is unchanged).
+    public func fitRecordingGain(x: Matrix, y: [Double], task: TrainingTask) throws -> (model: GradientBoostingModel, splitGain: [Double]) {
         try TrainingInput.validate(x: x, y: y, task: task, finiteFeatures: false)
         try checkParameters()
         guard x.columns > 0 else { throw TrainingError.noFeatures(algorithm: "gradient_boosting") }
@@ -65,6 +72,7 @@ public struct GradientBoosting: Sendable, Equatable {
         var scratch = [UInt32](repeating: 0, count: sampleSize)
         var fitted = [RegressionTree]()
         fitted.reserveCapacity(trees)
+        var splitGain = [Double](repeating: 0, count: d)
 
         for _ in 0 ..< trees {
             computeGradients(raw: raw, y: y, task: task, into: &gradients, chunks: chunks)
@@ -92,6 +100,12 @@ public struct GradientBoosting: Sendable, Equatable {
                     }
                 }
             }
+            for node in nodes where !node.isLeaf {
+                let left = nodes[node.left], right = nodes[node.right]
+                splitGain[node.feature] += left.sumGradient * left.sumGradient / (left.sumHessian + l2)
+                    + right.sumGradient * right.sumGradient / (right.sumHessian + l2)
+                    - node.sumGradient * node.sumGradient / (node.sumHessian + l2)
+            }
             updateRaw(&raw, nodes: nodes, indices: indices, bins: bins, grower: grower, full: sampleSize == n, chunks: chunks)
             fitted.append(RegressionTree(nodes: nodes.map { node in
                 node.isLeaf
@@ -100,7 +114,7 @@ public struct GradientBoosting: Sendable, Equatable {
                                missingGoesLeft: node.missingGoesLeft, left: node.left, right: node.right, value: node.value)
             }))
         }
-        return GradientBoostingModel(task: task, featureCount: d, baseline: baseline, trees: fitted)
+        return (GradientBoostingModel(task: task, featureCount: d, baseline: baseline, trees: fitted), splitGain)
     }
 
     /// Parameter checks for direct callers (ModelTrainer validates the user's text before this).

@@ -14,6 +14,15 @@ public enum ModelTrainer {
         algorithm: String, hyperparameters: [String: String], task: TrainingTask, seed: UInt64,
         x: Matrix, y: [Double]
     ) throws -> TrainedModel {
+        try trainRecordingGain(algorithm: algorithm, hyperparameters: hyperparameters, task: task, seed: seed, x: x, y: y).model
+    }
+
+    /// `train`, plus what only training knows: a gradient-boosted model's total split gain per
+    /// feature (nil for the other algorithms, whose importance is read from the model).
+    public static func trainRecordingGain(
+        algorithm: String, hyperparameters: [String: String], task: TrainingTask, seed: UInt64,
+        x: Matrix, y: [Double]
+    ) throws -> (model: TrainedModel, splitGain: [Double]?) {
         let values = try resolve(algorithm: algorithm, hyperparameters: hyperparameters)
         switch algorithm {
         case "logistic_regression":
@@ -21,17 +30,18 @@ public enum ModelTrainer {
             let solver = LogisticRegression(
                 l2: values.double("l2"), tolerance: values.double("tolerance"),
                 maxIterations: values.int("max_iterations"))
-            return .logisticRegression(try solver.fit(x: x, y: y))
+            return (.logisticRegression(try solver.fit(x: x, y: y)), nil)
         case "linear_regression":
             guard task == .regression else { throw TrainingError.unsupportedTask(algorithm: algorithm, task: task) }
-            return .linearRegression(try LinearRegression(alpha: values.double("alpha")).fit(x: x, y: y))
+            return (.linearRegression(try LinearRegression(alpha: values.double("alpha")).fit(x: x, y: y)), nil)
         default:
             let booster = GradientBoosting(
                 trees: values.int("trees"), learningRate: values.double("learning_rate"),
                 maxLeafNodes: values.int("max_leaf_nodes"), minSamplesLeaf: values.int("min_samples_leaf"),
                 maxBins: values.int("max_bins"), l2: values.double("l2"), maxDepth: values.optionalInt("max_depth"),
                 subsample: values.double("subsample"), seed: seed)
-            return .gradientBoosting(try booster.fit(x: x, y: y, task: task))
+            let (model, gain) = try booster.fitRecordingGain(x: x, y: y, task: task)
+            return (.gradientBoosting(model), gain)
         }
     }
 

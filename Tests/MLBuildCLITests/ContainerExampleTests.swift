@@ -60,6 +60,9 @@ struct ContainerExampleTests {
         #expect(unpack.status == 0, "\(unpack.stderr)")
         #expect(try ws.directory.data("bundle/rootfs/model/model.json") == ws.directory.data("build/model/churn/model.json"))
         #expect(try ws.directory.data("bundle/rootfs/model/metrics.json") == ws.directory.data("build/model/churn/metrics.json"))
+        // The model's plots/ stay out of the image (docs/containers.md): /model/ holds what it did before plots.
+        #expect(ws.exists("build/model/churn/plots/roc.svg"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: "\(ws.path)/bundle/rootfs/model").sorted() == ["metrics.json", "model.json"])
 
         // Another copy at another path, -j 8: the same image.
         let other = try Self.exampleWorkspace()
