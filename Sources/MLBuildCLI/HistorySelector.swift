@@ -137,11 +137,13 @@ struct HistoryQuery {
 
 /// Output helpers shared by the history commands.
 enum HistoryOutput {
-    /// A metric as people read it: rounded to 6 decimals, shortest form.
+    /// A metric as people read it: 6 decimals at most, no exponent, no trailing zeros.
     static func number(_ x: Double) -> String {
-        let rounded = (x * 1_000_000).rounded() / 1_000_000
-        if rounded == rounded.rounded(), abs(rounded) < 1e15 { return String(Int64(rounded)) }
-        return "\(rounded)"
+        guard x.isFinite else { return "\(x)" }
+        var text = String(format: "%.6f", x)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text == "-0" ? "0" : text
     }
 
     static func signed(_ x: Double) -> String {

@@ -27,11 +27,12 @@ import Testing
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
 
-    /// The history's rounding (6 decimals, shortest form), for expected text.
+    /// The history's number format (6 decimals at most, no exponent), for expected text.
     static func number(_ x: Double) -> String {
-        let rounded = (x * 1_000_000).rounded() / 1_000_000
-        if rounded == rounded.rounded() { return String(Int64(rounded)) }
-        return "\(rounded)"
+        var text = String(format: "%.6f", x)
+        while text.hasSuffix("0") { text.removeLast() }
+        if text.hasSuffix(".") { text.removeLast() }
+        return text == "-0" ? "0" : text
     }
 
     @Test func aBuildRecordsOneRunWithStatusesKeysParamsMetricsAndOutputs() throws {
