@@ -23,6 +23,9 @@ let package = Package(
         // (already in the graph through Hummingbird; named for ServiceGroup and UnixSignals).
         .package(url: "https://github.com/swift-server/swift-prometheus", exact: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        // Run history (`.mlbuild/history.sqlite`): SQLite through GRDB, which links the system
+        // libsqlite3 on Linux (libsqlite3-dev, see scripts/install-deps).
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
@@ -43,6 +46,12 @@ let package = Package(
         ),
         .target(name: "MLBuildEngine", dependencies: ["MLBuildCore", "MLBuildCache"], exclude: ["README.md"]),
         .target(name: "MLBuildTraining", exclude: ["README.md"]),
+        // The run history store (SQLite); imports only Core, so any command can record or read it.
+        .target(
+            name: "MLBuildHistory",
+            dependencies: ["MLBuildCore", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["README.md"]
+        ),
         .target(name: "MLBuildDatasets", dependencies: ["MLBuildTraining"], exclude: ["README.md"]),
         // Draws plot data as self-contained SVG; imports nothing of mlbuild (the data is computed in Training).
         .target(name: "MLBuildPlots", exclude: ["README.md"]),
@@ -83,7 +92,7 @@ let package = Package(
             name: "MLBuildCLI",
             dependencies: [
                 "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildRules", "MLBuildDatasets", "MLBuildTraining", "MLBuildOCI",
-                "MLBuildServe",
+                "MLBuildServe", "MLBuildHistory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]
@@ -110,7 +119,7 @@ let package = Package(
         .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI"]),
         .testTarget(name: "MLBuildPlotsTests", dependencies: ["MLBuildPlots"]),
         .testTarget(name: "MLBuildELFTests", dependencies: ["MLBuildELF", "MLBuildTestSupport"]),
-        .testTarget(name: "MLBuildCLITests", dependencies: ["MLBuildCLI", "MLBuildTestSupport", "MLBuildTraining"]),
+        .testTarget(name: "MLBuildCLITests", dependencies: ["MLBuildCLI", "MLBuildTestSupport", "MLBuildTraining", "MLBuildHistory"]),
         .testTarget(name: "FuzzChecksTests", dependencies: ["FuzzChecks", "MLBuildCore", "MLBuildDatasets", "MLBuildRules", "MLBuildTraining"]),
     ]
 )

@@ -15,7 +15,14 @@ public final class ConsoleReporter: BuildObserver {
     /// Guards the progress line state (observer calls come from one task, but stay safe).
     private let state = Mutex<(lineShown: Bool, running: [TargetReference])>((false, []))
 
-    public init(live: Bool) { self.live = live }
+    /// With `--explain`: a changed parameter's old and new values (from the run history), so
+    /// that `parameter l2 changed` reads `parameter l2 changed: 1.0 → 0.1`.
+    private let parameterValues: (@Sendable (TargetReference, String) -> (old: String, new: String)?)?
+
+    public init(live: Bool, parameterValues: (@Sendable (TargetReference, String) -> (old: String, new: String)?)? = nil) {
+        self.live = live
+        self.parameterValues = parameterValues
+    }
 
     public static func wantsLiveOutput(environment: [String: String]) -> Bool {
         let ci = environment["CI"].map { !$0.isEmpty && $0 != "false" && $0 != "0" } ?? false
@@ -53,7 +60,11 @@ public final class ConsoleReporter: BuildObserver {
 
     public func explain(_ target: TargetReference, reason: RunReason) {
         clearLine()
-        write("explain: \(target): \(reason)\n")
+        var text = reason.description
+        if case let .parameterChanged(name) = reason.cause, let values = parameterValues?(target, name) {
+            text = "\(reason.cause): \(values.old) → \(values.new)" + text.dropFirst(reason.cause.description.count)
+        }
+        write("explain: \(target): \(text)\n")
     }
 
     public func targetFinished(_ outcome: TargetOutcome, done: Int, total: Int) {

@@ -110,6 +110,8 @@ struct NoopFastPath {
             case "--cache-dir": guard let v = value() else { return nil }; cacheDirectory = v
             case "--seed": guard let v = value(), let n = UInt64(v) else { return nil }; seed = n
             case "--events": guard let v = value() else { return nil }; events = v
+            // A no-op answered here is not recorded in the run history (docs/experiments.md).
+            case "--history": guard value() != nil else { return nil }
             case "-j", "--jobs": guard let v = value(), let n = Int(v), n >= 1 else { return nil }
             case "-k", "--explain": break
             default:

@@ -1,0 +1,137 @@
+import Foundation
+import MLBuildCache
+import MLBuildCore
+import MLBuildEngine
+import MLBuildHistory
+import MLBuildRules
+import Synchronization
+
+/// Records a build in the run history. The history never fails a build: the first problem (a
+/// corrupt, locked or unwritable database) prints one warning naming the file, and the recorder
+/// stops; the build's result and exit status are unchanged.
+final class HistoryRecorder {
+    let path: String
+    private var store: HistoryStore?
+    private var runID: Int64?
+    private var warned = false
+
+    /// Opens the store and starts a run.
+    init(path: String, workspace: Workspace, mlfilePath: String) {
+        self.path = path
+        do {
+            let store = try HistoryStore(path: path)
+            let git = GitRevision.current(workspace: workspace.root)
+            runID = try store.beginRun(NewRun(
+                startedAt: Date(), gitRevision: git?.commit, gitDirty: git?.dirty, user: Self.user(workspace.environment),
+                commandLine: Self.commandLine(), mlfilePath: mlfilePath))
+            self.store = store
+        } catch {
+            warn(error)
+        }
+    }
+
+    /// Records every target of the build and ends the run.
+    func finish(_ summary: BuildSummary, project: Project, workspace: Workspace) {
+        guard let store, let runID else { return }
+        let actionCache = ActionCache(layout: workspace.cache)
+        let records = summary.outcomes.map { Self.record($0, project: project, workspace: workspace, actionCache: actionCache) }
+        do {
+            try store.recordTargets(records, run: runID)
+            try store.finishRun(runID, at: Date(), exitStatus: summary.succeeded ? 0 : 1)
+        } catch {
+            warn(error)
+        }
+    }
+
+    private func warn(_ error: any Error) {
+        guard !warned else { return }
+        warned = true
+        store = nil
+        MLBuildMain.printError("mlbuild: warning: run history not recorded: \(path): \(error)")
+    }
+
+    static func record(_ outcome: TargetOutcome, project: Project, workspace: Workspace, actionCache: ActionCache) -> TargetRecord {
+        let target = outcome.target
+        let configuration = project.configurations[target]
+        var record = TargetRecord(
+            target: target.description, kind: target.kind, status: outcome.status.rawValue, actionKey: outcome.key?.description,
+            seconds: outcome.seconds, seed: configuration?.seed, params: parameters(configuration))
+        if let key = outcome.key, outcome.status != .failed, let result = actionCache.lookup(key) {
+            for output in result.outputs {
+                guard let digest = output.contentDigest else { continue }
+                record.outputs.append(.init(path: output.path, digest: digest.description))
+                if (output.path as NSString).lastPathComponent == "metrics.json" {
+                    record.metrics += metrics(at: "\(workspace.root)/\(output.path)")
+                }
+            }
+        }
+        return record
+    }
+
+    /// A target's Mlfile values as its rule sees them (the action key's canonical text; list
+    /// items joined by ", "); a value holding a `${secret:…}` is `<secret>`, never its text.
+    static func parameters(_ configuration: TargetConfiguration?) -> [TargetRecord.Parameter] {
+        guard let configuration, let canonical = try? configuration.canonicalParameters() else { return [] }
+        return canonical.map { name, value in
+            if value.unicodeScalars.contains(ResolvedValue.secretOpen) { return .init(name: name, value: "<secret>") }
+            return .init(name: name, value: value.replacingOccurrences(of: "\u{1F}", with: ", "))
+        }
+    }
+
+    /// The numeric members of a metrics.json's `metrics` object, sorted by name (decoded with
+    /// JSONDecoder, which reads the shortest round-trip text metrics.json holds exactly).
+    static func metrics(at path: String) -> [TargetRecord.Metric] {
+        guard let data = FileManager.default.contents(atPath: path),
+              let file = try? JSONDecoder().decode(MetricsFile.self, from: data) else { return [] }
+        return file.metrics.keys.sorted().compactMap { name in
+            file.metrics[name]?.number.map { .init(name: name, value: $0) }
+        }
+    }
+
+    private struct MetricsFile: Decodable {
+        var metrics: [String: Member]
+    }
+
+    /// A number, or anything else (a confusion matrix), which is left out.
+    private struct Member: Decodable {
+        var number: Double?
+        init(from decoder: any Decoder) throws {
+            number = try? decoder.singleValueContainer().decode(Double.self)
+        }
+    }
+
+    static func user(_ environment: [String: String]) -> String {
+        if let user = environment["USER"] ?? environment["LOGNAME"], !user.isEmpty { return user }
+        if let entry = getpwuid(getuid()), let name = entry.pointee.pw_name { return String(cString: name) }
+        return String(getuid())
+    }
+
+    /// `mlbuild ARGS…` as typed, arguments with spaces or quotes single-quoted.
+    static func commandLine() -> String {
+        (["mlbuild"] + CommandLine.arguments.dropFirst()).map { argument in
+            let plain = !argument.isEmpty && argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./:=,+@%".contains($0) }
+            return plain ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }.joined(separator: " ")
+    }
+}
+
+/// For `--explain`: a parameter's value in the history's newest run of the target, and now.
+/// Nil (the plain `parameter l2 changed`) when the history is missing, unreadable or has no
+/// run of the target, or for a parameter it does not record (`derived.…`).
+final class ParameterChanges: Sendable {
+    /// Set once, before the build starts; read from the observer's task.
+    private let state = Mutex<(project: Project?, historyPath: String?)>((nil, nil))
+
+    func prepare(project: Project, historyPath: String) {
+        state.withLock { $0 = (project, historyPath) }
+    }
+
+    func values(_ target: TargetReference, _ name: String) -> (old: String, new: String)? {
+        let (project, path) = state.withLock { ($0.project, $0.historyPath) }
+        guard let project, let path,
+              let new = HistoryRecorder.parameters(project.configurations[target]).first(where: { $0.name == name })?.value,
+              let store = try? HistoryStore.openExisting(path: path),
+              let old = (try? store.lastParameters(of: target.description))?[name], old != new else { return nil }
+        return (old, new)
+    }
+}

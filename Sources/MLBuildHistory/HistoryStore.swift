@@ -1,0 +1,382 @@
+import Foundation
+import GRDB
+
+/// The run history: one SQLite database (default `.mlbuild/history.sqlite`), written by every
+/// build and read by `mlbuild runs`, `metrics diff` and `params diff`.
+///
+/// Format (schema "v1", created and migrated by `DatabaseMigrator`; GRDB records applied
+/// migrations in `grdb_migrations`):
+///
+///     runs(id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT NULL, git_revision TEXT NULL,
+///          git_dirty INTEGER NULL, user TEXT, command_line TEXT, exit_status INTEGER NULL,
+///          mlfile_path TEXT)                       -- times RFC 3339 UTC; NULL end = unfinished
+///     targets(run_id, target, kind, status, action_key NULL, seconds, seed NULL)
+///     params(run_id, target, name, value)          -- canonical Mlfile values; secrets "<secret>"
+///     metrics(run_id, target, name, value REAL)    -- numeric members of a model's metrics.json
+///     outputs(run_id, target, path, digest)        -- "sha256:…" of each output file
+///
+/// WAL journal and a 5 s busy timeout, so that concurrent builds in one workspace both record.
+/// The history is not an artifact: wall-clock times belong here, and nothing here enters a key.
+public final class HistoryStore: Sendable {
+    public let path: String
+    private let queue: DatabaseQueue
+
+    /// Opens (creating it and its directory when missing) and migrates the database.
+    public init(path: String, busyTimeout: TimeInterval = 5) throws {
+        self.path = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(busyTimeout)
+        configuration.journalMode = .wal
+        queue = try DatabaseQueue(path: path, configuration: configuration)
+        // Checked in a read first: a migrated database is opened without taking the write lock.
+        if try queue.read({ try !Self.migrator.hasCompletedMigrations($0) }) {
+            try Self.migrator.migrate(queue)
+        }
+    }
+
+    /// Opens an existing database for reading; nil when there is none (no history yet).
+    public static func openExisting(path: String) throws -> HistoryStore? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        return try HistoryStore(path: path)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE runs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    started_at TEXT NOT NULL,
+                    finished_at TEXT,
+                    git_revision TEXT,
+                    git_dirty INTEGER,
+                    user TEXT NOT NULL,
+                    command_line TEXT NOT NULL,
+                    exit_status INTEGER,
+                    mlfile_path TEXT NOT NULL
+                );
+                CREATE INDEX runs_by_revision ON runs(git_revision, id);
+                CREATE TABLE targets (
+                    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    target TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    action_key TEXT,
+                    seconds REAL NOT NULL,
+                    seed INTEGER,
+                    PRIMARY KEY (run_id, target)
+                );
+                CREATE INDEX targets_by_name ON targets(target, run_id);
+                CREATE TABLE params (
+                    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    target TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (run_id, target, name)
+                );
+                CREATE TABLE metrics (
+                    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    target TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    value REAL NOT NULL,
+                    PRIMARY KEY (run_id, target, name)
+                );
+                CREATE TABLE outputs (
+                    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                    target TEXT NOT NULL,
+                    path TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    PRIMARY KEY (run_id, target, path)
+                );
+                """)
+        }
+        return migrator
+    }
+
+    /// The names of the applied migrations, in order ("v1", …).
+    public func appliedMigrations() throws -> [String] {
+        try queue.read { db in try Self.migrator.appliedMigrations(db) }
+    }
+
+    // MARK: Recording
+
+    /// Starts a run; returns its id.
+    public func beginRun(_ run: NewRun) throws -> Int64 {
+        try queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO runs (started_at, git_revision, git_dirty, user, command_line, mlfile_path)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [HistoryTime.format(run.startedAt), run.gitRevision, run.gitDirty.map { $0 ? 1 : 0 },
+                            run.user, run.commandLine, run.mlfilePath])
+            return db.lastInsertedRowID
+        }
+    }
+
+    /// Records targets of a run (one transaction); a target recorded again replaces its rows.
+    public func recordTargets(_ targets: [TargetRecord], run id: Int64) throws {
+        guard !targets.isEmpty else { return }
+        try queue.write { db in
+            for target in targets { try Self.insert(target, run: id, db: db) }
+        }
+    }
+
+    /// Records one target of a run.
+    public func recordTarget(_ target: TargetRecord, run id: Int64) throws {
+        try recordTargets([target], run: id)
+    }
+
+    /// Ends a run with the process's exit status.
+    public func finishRun(_ id: Int64, at date: Date, exitStatus: Int32) throws {
+        try queue.write { db in
+            try db.execute(sql: "UPDATE runs SET finished_at = ?, exit_status = ? WHERE id = ?",
+                           arguments: [HistoryTime.format(date), Int(exitStatus), id])
+        }
+    }
+
+    /// A whole run in one transaction (the no-op fast path, which has everything at once).
+    public func recordRun(_ run: NewRun, targets: [TargetRecord], finishedAt: Date, exitStatus: Int32) throws -> Int64 {
+        try queue.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO runs (started_at, finished_at, git_revision, git_dirty, user, command_line, exit_status, mlfile_path)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [HistoryTime.format(run.startedAt), HistoryTime.format(finishedAt), run.gitRevision,
+                            run.gitDirty.map { $0 ? 1 : 0 }, run.user, run.commandLine, Int(exitStatus), run.mlfilePath])
+            let id = db.lastInsertedRowID
+            for target in targets { try Self.insert(target, run: id, db: db) }
+            return id
+        }
+    }
+
+    private static func insert(_ target: TargetRecord, run id: Int64, db: Database) throws {
+        let name = target.target
+        for table in ["targets", "params", "metrics", "outputs"] {
+            try db.execute(sql: "DELETE FROM \(table) WHERE run_id = ? AND target = ?", arguments: [id, name])
+        }
+        try db.execute(
+            sql: "INSERT INTO targets (run_id, target, kind, status, action_key, seconds, seed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            arguments: [id, name, target.kind, target.status, target.actionKey, target.seconds, target.seed.map { Int64(bitPattern: $0) }])
+        for p in target.params {
+            try db.execute(sql: "INSERT OR REPLACE INTO params (run_id, target, name, value) VALUES (?, ?, ?, ?)",
+                           arguments: [id, name, p.name, p.value])
+        }
+        for m in target.metrics where m.value.isFinite {
+            try db.execute(sql: "INSERT OR REPLACE INTO metrics (run_id, target, name, value) VALUES (?, ?, ?, ?)",
+                           arguments: [id, name, m.name, m.value])
+        }
+        for o in target.outputs {
+            try db.execute(sql: "INSERT OR REPLACE INTO outputs (run_id, target, path, digest) VALUES (?, ?, ?, ?)",
+                           arguments: [id, name, o.path, o.digest])
+        }
+    }
+
+    // MARK: Reading
+
+    /// The most recent runs, newest first.
+    public func runs(limit: Int) throws -> [RunSummary] {
+        try queue.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT r.*,
+                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'built') AS n_built,
+                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'restored') AS n_restored,
+                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'fresh') AS n_fresh,
+                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status IN ('failed', 'skipped')) AS n_failed
+                FROM runs r ORDER BY r.id DESC LIMIT ?
+                """, arguments: [limit])
+            return rows.map(Self.summary)
+        }
+    }
+
+    public func run(_ id: Int64) throws -> RunDetail? {
+        try queue.read { db in
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT r.*,
+                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'built') AS n_built,
+                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'restored') AS n_restored,
+                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'fresh') AS n_fresh,
+                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status IN ('failed', 'skipped')) AS n_failed
+                FROM runs r WHERE r.id = ?
+                """, arguments: [id]) else { return nil }
+            var targets: [String: TargetRecord] = [:]
+            for t in try Row.fetchAll(db, sql: "SELECT * FROM targets WHERE run_id = ?", arguments: [id]) {
+                let name: String = t["target"]
+                let seed: Int64? = t["seed"]
+                targets[name] = TargetRecord(target: name, kind: t["kind"], status: t["status"], actionKey: t["action_key"],
+                                             seconds: t["seconds"], seed: seed.map { UInt64(bitPattern: $0) })
+            }
+            for p in try Row.fetchAll(db, sql: "SELECT target, name, value FROM params WHERE run_id = ? ORDER BY name", arguments: [id]) {
+                targets[p["target"] as String]?.params.append(.init(name: p["name"], value: p["value"]))
+            }
+            for m in try Row.fetchAll(db, sql: "SELECT target, name, value FROM metrics WHERE run_id = ? ORDER BY name", arguments: [id]) {
+                targets[m["target"] as String]?.metrics.append(.init(name: m["name"], value: m["value"]))
+            }
+            for o in try Row.fetchAll(db, sql: "SELECT target, path, digest FROM outputs WHERE run_id = ? ORDER BY path", arguments: [id]) {
+                targets[o["target"] as String]?.outputs.append(.init(path: o["path"], digest: o["digest"]))
+            }
+            return RunDetail(run: Self.summary(row), targets: targets.keys.sorted().compactMap { targets[$0] })
+        }
+    }
+
+    /// The newest run recorded at `revision` (a full commit hash); nil when none.
+    public func lastRun(atRevision revision: String) throws -> Int64? {
+        try queue.read { db in
+            try Int64.fetchOne(db, sql: "SELECT id FROM runs WHERE git_revision = ? ORDER BY id DESC LIMIT 1", arguments: [revision])
+        }
+    }
+
+    /// The newest run of all; nil when the history is empty.
+    public func lastRun() throws -> Int64? {
+        try queue.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM runs ORDER BY id DESC LIMIT 1") }
+    }
+
+    /// The parameters `target` had in the newest run that recorded it (for `--explain`).
+    public func lastParameters(of target: String) throws -> [String: String]? {
+        try queue.read { db in
+            guard let id = try Int64.fetchOne(db, sql: "SELECT MAX(run_id) FROM targets WHERE target = ?", arguments: [target]) else {
+                return nil
+            }
+            var out: [String: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT name, value FROM params WHERE run_id = ? AND target = ?", arguments: [id, target]) {
+                out[row["name"]] = row["value"]
+            }
+            return out
+        }
+    }
+
+    private static func summary(_ row: Row) -> RunSummary {
+        let dirty: Int? = row["git_dirty"]
+        let exit: Int? = row["exit_status"]
+        return RunSummary(
+            id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"], gitRevision: row["git_revision"],
+            gitDirty: dirty.map { $0 != 0 }, user: row["user"], commandLine: row["command_line"],
+            exitStatus: exit.map { Int32(truncatingIfNeeded: $0) }, mlfilePath: row["mlfile_path"],
+            built: row["n_built"], restored: row["n_restored"], fresh: row["n_fresh"], failed: row["n_failed"])
+    }
+}
+
+/// What is known when a run starts.
+public struct NewRun: Sendable {
+    public var startedAt: Date
+    public var gitRevision: String?
+    public var gitDirty: Bool?
+    public var user: String
+    public var commandLine: String
+    public var mlfilePath: String
+
+    public init(startedAt: Date, gitRevision: String?, gitDirty: Bool?, user: String, commandLine: String, mlfilePath: String) {
+        self.startedAt = startedAt
+        self.gitRevision = gitRevision
+        self.gitDirty = gitDirty
+        self.user = user
+        self.commandLine = commandLine
+        self.mlfilePath = mlfilePath
+    }
+}
+
+/// One target of a run.
+public struct TargetRecord: Sendable, Codable, Equatable {
+    public struct Parameter: Sendable, Codable, Equatable {
+        public var name: String
+        public var value: String
+        public init(name: String, value: String) { self.name = name; self.value = value }
+    }
+    public struct Metric: Sendable, Codable, Equatable {
+        public var name: String
+        public var value: Double
+        public init(name: String, value: Double) { self.name = name; self.value = value }
+    }
+    public struct Output: Sendable, Codable, Equatable {
+        public var path: String
+        public var digest: String
+        public init(path: String, digest: String) { self.path = path; self.digest = digest }
+    }
+
+    public var target: String
+    public var kind: String
+    /// built, restored, fresh, failed or skipped.
+    public var status: String
+    public var actionKey: String?
+    public var seconds: Double
+    public var seed: UInt64?
+    public var params: [Parameter]
+    public var metrics: [Metric]
+    public var outputs: [Output]
+
+    public init(target: String, kind: String, status: String, actionKey: String?, seconds: Double, seed: UInt64?,
+                params: [Parameter] = [], metrics: [Metric] = [], outputs: [Output] = []) {
+        self.target = target
+        self.kind = kind
+        self.status = status
+        self.actionKey = actionKey
+        self.seconds = seconds
+        self.seed = seed
+        self.params = params
+        self.metrics = metrics
+        self.outputs = outputs
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case target, kind, status, actionKey = "action_key", seconds, seed, params, metrics, outputs
+    }
+}
+
+/// A run as `mlbuild runs` lists it.
+public struct RunSummary: Sendable, Codable, Equatable {
+    public var id: Int64
+    public var startedAt: String
+    public var finishedAt: String?
+    public var gitRevision: String?
+    public var gitDirty: Bool?
+    public var user: String
+    public var commandLine: String
+    public var exitStatus: Int32?
+    public var mlfilePath: String
+    public var built: Int
+    public var restored: Int
+    public var fresh: Int
+    /// Failed or skipped.
+    public var failed: Int
+
+    /// Seconds from start to finish; nil while unfinished.
+    public var seconds: Double? {
+        guard let finishedAt, let start = HistoryTime.parse(startedAt), let end = HistoryTime.parse(finishedAt) else { return nil }
+        return end.timeIntervalSince(start)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, startedAt = "started_at", finishedAt = "finished_at", gitRevision = "git_revision", gitDirty = "git_dirty"
+        case user, commandLine = "command_line", exitStatus = "exit_status", mlfilePath = "mlfile_path"
+        case built, restored, fresh, failed
+    }
+}
+
+public struct RunDetail: Sendable, Codable, Equatable {
+    public var run: RunSummary
+    public var targets: [TargetRecord]
+}
+
+/// RFC 3339 UTC times with milliseconds (`2025-01-31T12:00:00.123Z`).
+public enum HistoryTime {
+    public static func format(_ date: Date) -> String {
+        let ms = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let seconds = ms / 1000
+        var t = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
+                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(ms % 1000))
+    }
+
+    public static func parse(_ text: String) -> Date? {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f.date(from: text)
+    }
+}
