@@ -131,7 +131,7 @@ struct ExperimentRunCommand: AsyncParsableCommand {
         let shared = order.filter { !relocated.contains($0) }
         if !shared.isEmpty {
             let builder = Builder(project: project, workspace: workspace, statCache: statCache)
-            let summary = await builder.build(shared, options: BuildOptions(jobs: jobs), observer: console)
+            let summary = await builder.build(shared, options: BuildOptions(jobs: jobs), observer: SharedTargetsReporter(console))
             if !summary.succeeded { throw CLIError.failed }
         }
 
@@ -234,4 +234,16 @@ final class ExperimentReporter: BuildObserver {
     }
 
     func buildFinished(_ summary: BuildSummary) {}
+}
+
+/// The console for the shared targets' build, without its summary line when all were fresh.
+final class SharedTargetsReporter: BuildObserver {
+    let console: ConsoleReporter
+    init(_ console: ConsoleReporter) { self.console = console }
+
+    func targetFinished(_ outcome: TargetOutcome, done: Int, total: Int) { console.targetFinished(outcome, done: done, total: total) }
+    func warning(_ text: String) { console.warning(text) }
+    func buildFinished(_ summary: BuildSummary) {
+        if summary.count(.fresh) < summary.outcomes.count { console.buildFinished(summary) }
+    }
 }

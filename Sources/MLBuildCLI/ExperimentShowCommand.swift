@@ -45,6 +45,9 @@ struct ExperimentShowCommand: AsyncParsableCommand {
         var status: String
     }
 
+    /// Six decimals at most, as the build's lines print metrics (`auc 0.84358`).
+    static func format(_ value: Double) -> String { CanonicalJSON.format((value * 1_000_000).rounded() / 1_000_000) }
+
     func validate() throws {
         if let limit, limit < 0 { throw ValidationError("--limit must not be negative") }
     }
@@ -125,7 +128,7 @@ struct ExperimentShowCommand: AsyncParsableCommand {
         var table = TextTable(header: ["id"] + parameterNames + columns.map(\.label) + ["status"])
         for row in rows {
             table.rows.append([row.id] + parameterNames.map { row.parameters[$0] ?? "-" }
-                + columns.map { column in row.metrics[column.model]?[column.metric].map { String(format: "%.4f", $0) } ?? "-" }
+                + columns.map { column in row.metrics[column.model]?[column.metric].map(Self.format) ?? "-" }
                 + [row.status.isEmpty ? "-" : row.status])
         }
         print(table.render())

@@ -159,6 +159,8 @@ struct ExperimentTests {
         let chosen = try #require(try Self.ids(run).first { id in
             try Self.record(ws, id).parameters == ["model:lr.l2": "0.1", "model:gbt.learning_rate": "0.05"]
         })
+        // The Mlfile changed since the sweep (the targets moved down): values are found where they are now.
+        try ws.write("Mlfile", "# moved\n\n" + (try ws.read("Mlfile")))
         let before = try ws.read("Mlfile")
         let apply = try ws.run(["exp", "apply", chosen])
         #expect(apply.status == 0, "\(apply.output)")
@@ -180,6 +182,22 @@ struct ExperimentTests {
         #expect(unknown.status == 2)
         #expect(unknown.stderr.hasPrefix("error: unknown experiment 'exp-00000000'"))
         #expect(unknown.stderr.contains("; known: \(Self.ids(run).sorted().joined(separator: ", "))\n"))
+    }
+
+    @Test func aFailedVariantIsRecordedAndTheOthersGoOn() throws {
+        let ws = try MLFixtures.workspace(mlfile: MLFixtures.mlfile(gate: "auc >= 0.99"))
+        let run = try ws.run(["exp", "run", "--set", "model:lr.l2=0.1,1", "--set", "model:gbt.trees=5,10", "-j", "1", "model:lr", "model:gbt"])
+        #expect(run.status == 1, "\(run.output)")
+        let ids = Self.ids(run)
+        #expect(ids.count == 4)
+        #expect(run.stdout.split(separator: "\n").allSatisfy { $0.split(separator: "\t")[1] == "failed" })
+        for id in ids {
+            let record = try Self.record(ws, id)
+            #expect(record.targets["model:lr"]?.status == "failed" && record.targets["model:lr"]?.metrics == nil)
+            #expect(record.targets["model:gbt"]?.status == "built" && record.targets["model:gbt"]?.metrics?["auc"] != nil)
+        }
+        #expect(Self.lines(run.stderr, containing: "quality gate failed") == 4)
+        #expect(run.stderr.hasSuffix("mlbuild: 4 variants: 0 ok, 4 failed (mlbuild exp show compares them)\n"))
     }
 
     @Test(arguments: [
