@@ -30,10 +30,12 @@ struct ExperimentRunCommand: AsyncParsableCommand {
         discussion: """
         Each --set names a target, one of its keys and the values to try: \
         --set model:churn.l2=0.1,1,10 --set model:churn_gbt.learning_rate=0.05,0.1 builds 3 x 2 = 6 variants. \
-        A variant's id is exp- and 8 hex digits of a hash of its values, so running the same sweep again \
-        restores every variant from the cache under the same ids. TARGETs (default: the swept targets) are \
+        A variant's id is exp- and 8 hex digits of a hash of its values, so running the same sweep again builds \
+        nothing (each variant is fresh, or restored from the cache) under the same ids. TARGETs (default: the swept targets) are \
         built in every variant; targets that do not depend on a swept one are built once, in the workspace. \
-        Each variant writes build/exp/<id>/exp.json (its values, each target's status and the models' metrics).
+        Each variant writes build/exp/<id>/exp.json (its values, each target's status and the models' metrics). \
+        Here --seed S seeds the --random draw only (the Mlfile's seeds are kept; sweep a target's seed with \
+        --set TARGET.seed=1,2,3). Exit 1 when a variant failed (the others are built all the same).
         """
     )
 
