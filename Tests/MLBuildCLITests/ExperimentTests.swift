@@ -200,6 +200,15 @@ struct ExperimentTests {
         #expect(run.stderr.hasSuffix("mlbuild: 4 variants: 0 ok, 4 failed (mlbuild exp show compares them)\n"))
     }
 
+    @Test func aTaskDownstreamOfASweptTargetIsRefused() throws {
+        let task = "\ntask report: model:lr\n    outputs = out/report.txt\n    run = cat build/model/lr/metrics.json > out/report.txt\n"
+        let ws = try MLFixtures.workspace(mlfile: MLFixtures.mlfile(extraModel: task))
+        let result = try ws.run(["exp", "run", "--set", "model:lr.l2=0.1,1", "task:report"])
+        #expect(result.status == 2)
+        #expect(result.stderr == "error: task:report depends on a swept target; exp run builds only dataset, features and model targets per variant\n")
+        #expect(!ws.exists("build"))
+    }
+
     @Test(arguments: [
         (["--set", "model:lrr.l2=1"], "error: --set model:lrr.l2=1: unknown target 'model:lrr' (did you mean 'model:lr'?)\n"),
         (["--set", "model:lr.l3=1"], "error: --set model:lr.l3=1: model targets have no key 'l3' (did you mean 'l2'?) (keys: algorithm, alpha, features, gate, l2, learning_rate, max_bins, max_depth, max_iterations, max_leaf_nodes, min_samples_leaf, seed, subsample, task, tolerance, trees)\n"),
