@@ -19,7 +19,10 @@ public struct Workspace: Sendable {
 
     /// `.mlbuild/`: the workspace's own state (not shared, not cached).
     public var stateDirectory: String { "\(root)/.mlbuild" }
-    public var statePath: String { "\(stateDirectory)/state" }
+    public var statePath: String { stateFile ?? "\(stateDirectory)/state" }
+    /// Another state file than `.mlbuild/state` (absolute): `exp run` keeps each variant's
+    /// records apart, so that the workspace's own targets are never taken for a variant's.
+    public var stateFile: String?
     public var statCachePath: String { "\(stateDirectory)/stat-cache" }
     public var lockPath: String { "\(stateDirectory)/lock" }
 
