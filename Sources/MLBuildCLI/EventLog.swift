@@ -18,7 +18,9 @@ import Glibc
 /// reach it (errors are redacted before they get here).
 public final class EventLog: BuildObserver {
     private let path: String
-    private let temp: String
+    /// Where lines go until the build ends (then renamed to `path`); nil when `path` is a
+    /// device or FIFO (`--events /dev/null`, `--events /dev/stdout`), written in place.
+    private let temp: String?
     /// Guards the file descriptor.
     private let fd: Mutex<Int32>
     private let noopFastPath: Bool
@@ -26,9 +28,16 @@ public final class EventLog: BuildObserver {
     public init(path: String, noopFastPath: Bool) throws {
         self.path = path
         self.noopFastPath = noopFastPath
-        temp = path + ".tmp"
-        try FileSystem.createDirectories(FileSystem.parent(of: path))
-        let descriptor = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        let descriptor: Int32
+        if FileStat.of(path)?.isSpecial == true {
+            temp = nil
+            descriptor = open(path, O_WRONLY | O_CLOEXEC)
+        } else {
+            let temp = path + ".tmp"
+            self.temp = temp
+            try FileSystem.createDirectories(FileSystem.parent(of: path))
+            descriptor = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        }
         guard descriptor >= 0 else { throw FileSystem.Failure("write", path) }
         fd = Mutex(descriptor)
     }
@@ -87,11 +96,11 @@ public final class EventLog: BuildObserver {
             ("noop_fast_path", noopFastPath),
         ])
         fd.withLock { fd in
-            fsync(fd)
+            if temp != nil { fsync(fd) }
             close(fd)
             fd = -1
         }
-        rename(temp, path)
+        if let temp { rename(temp, path) }
     }
 }
 

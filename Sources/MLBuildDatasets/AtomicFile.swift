@@ -16,6 +16,18 @@ public enum AtomicFile {
 
     /// write(2) straight from the caller's buffer (no Data copy of a 200 MB data.bin).
     static func write(bytes: UnsafeRawBufferPointer, to url: URL) throws {
+        // A device or FIFO (`--output /dev/null`, `/dev/stdout`) is written in place: a rename
+        // over it would put a regular file where the device was.
+        var status = stat()
+        if stat(url.path, &status) == 0, ![S_IFREG, S_IFDIR].contains(status.st_mode & S_IFMT) {
+            let fd = open(url.path, O_WRONLY | O_CLOEXEC)
+            if fd < 0 {
+                throw DatasetError.io(path: url.path, message: "cannot open: \(String(cString: strerror(errno)))")
+            }
+            defer { close(fd) }
+            try writeAll(fd, bytes, path: url.path)
+            return
+        }
         let dir = url.deletingLastPathComponent()
         // The writer's pid in the name lets the next build sweep the file if this process is killed
         // (see StaleTemporaryFiles).
@@ -25,16 +37,11 @@ public enum AtomicFile {
             if fd < 0 {
                 throw DatasetError.io(path: url.path, message: "cannot create \(temp.lastPathComponent): \(String(cString: strerror(errno)))")
             }
-            var done = 0
-            while done < bytes.count, let base = bytes.baseAddress {
-                let n = Glibc.write(fd, base + done, bytes.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    let code = errno
-                    close(fd)
-                    throw DatasetError.io(path: url.path, message: "write failed: \(String(cString: strerror(code)))")
-                }
-                done += n
+            do {
+                try writeAll(fd, bytes, path: url.path)
+            } catch {
+                close(fd)
+                throw error
             }
             if close(fd) != 0 {
                 throw DatasetError.io(path: url.path, message: "close failed: \(String(cString: strerror(errno)))")
@@ -46,6 +53,18 @@ public enum AtomicFile {
         } catch {
             try? FileManager.default.removeItem(at: temp)
             throw error
+        }
+    }
+
+    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+        var done = 0
+        while done < bytes.count, let base = bytes.baseAddress {
+            let n = Glibc.write(fd, base + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw DatasetError.io(path: path, message: "write failed: \(String(cString: strerror(errno)))")
+            }
+            done += n
         }
     }
 }

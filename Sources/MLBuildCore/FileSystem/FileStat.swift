@@ -15,6 +15,9 @@ public struct FileStat: Sendable, Hashable {
     public var isDirectory: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFDIR) }
     public var isRegularFile: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFREG) }
     public var isSymbolicLink: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFLNK) }
+    /// A device, FIFO or socket: written to in place (`/dev/null`, a pipe), never replaced by
+    /// a rename, which would put a regular file where the device was.
+    public var isSpecial: Bool { !isRegularFile && !isDirectory && !isSymbolicLink }
     public var isExecutable: Bool { mode & 0o111 != 0 }
 
     /// What the file is, for messages: "a regular file", "a directory", "a FIFO", …
