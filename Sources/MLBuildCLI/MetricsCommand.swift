@@ -67,29 +67,16 @@ struct MetricsDiffCommand: ParsableCommand {
     @OptionGroup var workspaceOptions: WorkspaceOptions
     @OptionGroup var historyOptions: HistoryOptions
 
-    @Flag(help: "Include metrics that did not change.")
-    var all = false
-
-    @Flag(help: "Print JSON.")
-    var json = false
-
-    @Argument(help: ArgumentHelp("The old and the new side.", valueName: "A|B"))
-    var sides: [String] = []
+    @OptionGroup var diff: HistoryDiffArguments
 
     func run() throws {
         let query = try HistoryQuery(workspaceOptions: workspaceOptions, historyOptions: historyOptions)
-        let (old, new) = try query.sides(sides)
-        var rows: [(target: String, metric: String, old: Double?, new: Double?)] = []
-        for target in Set(old.metrics.keys).union(new.metrics.keys).sorted() {
-            let a = old.metrics[target] ?? [:], b = new.metrics[target] ?? [:]
-            for metric in Set(a.keys).union(b.keys).sorted() where all || a[metric] != b[metric] {
-                rows.append((target, metric, a[metric], b[metric]))
-            }
-        }
-        if json {
+        let (old, new) = try query.sides(diff.sides)
+        let rows = HistoryDiffRow.rows(old: old.metrics, new: new.metrics, all: diff.all)
+        if diff.json {
             let list = rows.map { row -> [String: Any] in
                 let change = row.old.flatMap { o in row.new.map { $0 - o } }
-                return ["target": row.target, "metric": row.metric, "old": HistoryOutput.orNull(row.old),
+                return ["target": row.target, "metric": row.name, "old": HistoryOutput.orNull(row.old),
                         "new": HistoryOutput.orNull(row.new), "change": HistoryOutput.orNull(change)]
             }
             print(try HistoryOutput.json(["old": old.label, "new": new.label, "metrics": list]))
@@ -102,7 +89,7 @@ struct MetricsDiffCommand: ParsableCommand {
         var table = TextTable(["Target", "Metric", "Old (\(old.label))", "New (\(new.label))", "Change"])
         for row in rows {
             let change = row.old.flatMap { o in row.new.map { HistoryOutput.signed($0 - o) } } ?? "-"
-            table.add([row.target, row.metric, row.old.map(HistoryOutput.number) ?? "-", row.new.map(HistoryOutput.number) ?? "-", change])
+            table.add([row.target, row.name, row.old.map(HistoryOutput.number) ?? "-", row.new.map(HistoryOutput.number) ?? "-", change])
         }
         print(table.render(), terminator: "")
     }

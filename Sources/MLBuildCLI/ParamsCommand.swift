@@ -25,28 +25,15 @@ struct ParamsDiffCommand: ParsableCommand {
     @OptionGroup var workspaceOptions: WorkspaceOptions
     @OptionGroup var historyOptions: HistoryOptions
 
-    @Flag(help: "Include parameters that did not change.")
-    var all = false
-
-    @Flag(help: "Print JSON.")
-    var json = false
-
-    @Argument(help: ArgumentHelp("The old and the new side.", valueName: "A|B"))
-    var sides: [String] = []
+    @OptionGroup var diff: HistoryDiffArguments
 
     func run() throws {
         let query = try HistoryQuery(workspaceOptions: workspaceOptions, historyOptions: historyOptions)
-        let (old, new) = try query.sides(sides)
-        var rows: [(target: String, param: String, old: String?, new: String?)] = []
-        for target in Set(old.params.keys).union(new.params.keys).sorted() {
-            let a = old.params[target] ?? [:], b = new.params[target] ?? [:]
-            for name in Set(a.keys).union(b.keys).sorted() where all || a[name] != b[name] {
-                rows.append((target, name, a[name], b[name]))
-            }
-        }
-        if json {
+        let (old, new) = try query.sides(diff.sides)
+        let rows = HistoryDiffRow.rows(old: old.params, new: new.params, all: diff.all)
+        if diff.json {
             let list = rows.map { row -> [String: Any] in
-                ["target": row.target, "param": row.param, "old": HistoryOutput.orNull(row.old), "new": HistoryOutput.orNull(row.new)]
+                ["target": row.target, "param": row.name, "old": HistoryOutput.orNull(row.old), "new": HistoryOutput.orNull(row.new)]
             }
             print(try HistoryOutput.json(["old": old.label, "new": new.label, "params": list]))
             return
@@ -56,7 +43,7 @@ struct ParamsDiffCommand: ParsableCommand {
             return
         }
         var table = TextTable(["Target", "Param", "Old (\(old.label))", "New (\(new.label))"])
-        for row in rows { table.add([row.target, row.param, row.old ?? "-", row.new ?? "-"]) }
+        for row in rows { table.add([row.target, row.name, row.old ?? "-", row.new ?? "-"]) }
         print(table.render(), terminator: "")
     }
 }

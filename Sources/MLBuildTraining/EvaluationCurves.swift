@@ -33,14 +33,7 @@ public struct EvaluationCurves: Sendable, Equatable {
     public static let calibrationBins = 10
 
     public init(labels: [Double], scores: [Double]) throws {
-        guard !labels.isEmpty else { throw TrainingError.emptyData }
-        guard labels.count == scores.count else {
-            throw TrainingError.shapeMismatch(what: "number of scores vs labels", expected: labels.count, actual: scores.count)
-        }
-        for (i, (label, score)) in zip(labels, scores).enumerated() {
-            guard label == 0 || label == 1 else { throw TrainingError.invalidLabel(row: i, value: label, expected: "0 or 1") }
-            guard score.isFinite else { throw TrainingError.nonFiniteValue(what: "score", row: i) }
-        }
+        try Metrics.checkClassification(labels, scores)
         let positives = labels.reduce(0) { $0 + ($1 == 1 ? 1 : 0) }
         let negatives = labels.count - positives
         // Highest score first; the index breaks ties so the order is total (ties move together anyway).

@@ -82,7 +82,8 @@ public struct Metrics: Codable, Sendable, Equatable {
         return logLossUnchecked(labels, probabilities)
     }
 
-    private static func checkClassification(_ labels: [Double], _ scores: [Double]) throws {
+    /// Labels 0/1, as many finite scores as labels, at least one row.
+    static func checkClassification(_ labels: [Double], _ scores: [Double]) throws {
         guard !labels.isEmpty else { throw TrainingError.emptyData }
         guard labels.count == scores.count else {
             throw TrainingError.shapeMismatch(what: "number of scores vs labels", expected: labels.count, actual: scores.count)

@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildCore
 import MLBuildHistory
 import MLBuildTestSupport
 import Testing
@@ -70,7 +71,14 @@ import Testing
         #expect(metrics["accuracy"] == file.metrics["accuracy"]?.number)
         #expect(metrics["confusion_matrix"] == nil)
         let outputs = try #require(model["outputs"] as? [String: String])
-        #expect(outputs.keys.sorted() == ["build/model/lr/metrics.json", "build/model/lr/model.json"])
+        // Every output file of the model, each with its digest: model.json, metrics.json, plots.
+        let plots = ["calibration", "confusion_matrix", "feature_importance", "precision_recall", "roc"]
+            .flatMap { ["build/model/lr/plots/\($0).json", "build/model/lr/plots/\($0).svg"] }
+        #expect(outputs.keys.sorted() == (["build/model/lr/metrics.json", "build/model/lr/model.json"] + plots).sorted())
+        for path in outputs.keys.sorted() {
+            let bytes = try Data(contentsOf: URL(fileURLWithPath: "\(ws.path)/\(path)"))
+            #expect(outputs[path] == ContentDigest.of(bytes).hex, "\(path)")
+        }
 
         // A second build restores nothing and builds nothing: all fresh (the fast path answers
         // a no-op without recording; a changed input makes a full build).
