@@ -45,7 +45,7 @@ struct HistoryQuery {
         do { store = try HistoryStore.openExisting(path: path) } catch {
             throw CLIError.usage("cannot read the run history \(path): \(error)")
         }
-        guard let store, try store.lastRun() != nil else {
+        guard let store, try !store.isEmpty() else {
             throw CLIError.usage("no run history yet in \(path): a build records one")
         }
         return store

@@ -4,12 +4,13 @@ import GRDB
 /// The run history: one SQLite database (default `.mlbuild/history.sqlite`), written by every
 /// build and read by `mlbuild runs`, `metrics diff` and `params diff`.
 ///
-/// Format (schema "v1", created and migrated by `DatabaseMigrator`; GRDB records applied
-/// migrations in `grdb_migrations`):
+/// Format (schemas "v1" and "v2", created and migrated by `DatabaseMigrator`; GRDB records
+/// applied migrations in `grdb_migrations`):
 ///
 ///     runs(id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT NULL, git_revision TEXT NULL,
 ///          git_dirty INTEGER NULL, user TEXT, command_line TEXT, exit_status INTEGER NULL,
-///          mlfile_path TEXT)                       -- times RFC 3339 UTC; NULL end = unfinished
+///          mlfile_path TEXT,                       -- times RFC 3339 UTC; NULL end = unfinished
+///          experiment TEXT NULL)                   -- v2: the exp-… id of an `exp run` variant
 ///     targets(run_id, target, kind, status, action_key NULL, seconds, seed NULL)
 ///     params(run_id, target, name, value)          -- canonical Mlfile values; secrets "<secret>"
 ///     metrics(run_id, target, name, value REAL)    -- numeric members of a model's metrics.json
@@ -22,7 +23,12 @@ public final class HistoryStore: Sendable {
     private let queue: DatabaseQueue
 
     /// Opens (creating it and its directory when missing) and migrates the database.
-    public init(path: String, busyTimeout: TimeInterval = 5) throws {
+    public convenience init(path: String, busyTimeout: TimeInterval = 5) throws {
+        try self.init(path: path, busyTimeout: busyTimeout, migratingUpTo: nil)
+    }
+
+    /// `migration`: only up to that one (tests: a database as an older mlbuild left it).
+    init(path: String, busyTimeout: TimeInterval, migratingUpTo migration: String?) throws {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
@@ -33,7 +39,9 @@ public final class HistoryStore: Sendable {
         configuration.journalMode = .wal
         queue = try DatabaseQueue(path: path, configuration: configuration)
         // Checked in a read first: a migrated database is opened without taking the write lock.
-        if try queue.read({ try !Self.migrator.hasCompletedMigrations($0) }) {
+        if let migration {
+            try Self.migrator.migrate(queue, upTo: migration)
+        } else if try queue.read({ try !Self.migrator.hasCompletedMigrations($0) }) {
             try Self.migrator.migrate(queue)
         }
     }
@@ -94,6 +102,11 @@ public final class HistoryStore: Sendable {
                 );
                 """)
         }
+        // v2: `exp run` records each variant as a run, marked so that the defaults of the
+        // diffs (the newest run at HEAD) and `--explain` keep to the workspace's own builds.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN experiment TEXT")
+        }
         return migrator
     }
 
@@ -109,11 +122,11 @@ public final class HistoryStore: Sendable {
         try queue.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO runs (started_at, git_revision, git_dirty, user, command_line, mlfile_path)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO runs (started_at, git_revision, git_dirty, user, command_line, mlfile_path, experiment)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [HistoryTime.format(run.startedAt), run.gitRevision, run.gitDirty.map { $0 ? 1 : 0 },
-                            run.user, run.commandLine, run.mlfilePath])
+                            run.user, run.commandLine, run.mlfilePath, run.experiment])
             return db.lastInsertedRowID
         }
     }
@@ -224,22 +237,30 @@ public final class HistoryStore: Sendable {
         }
     }
 
-    /// The newest run recorded at `revision` (a full commit hash); nil when none.
+    /// The newest build (not an `exp run` variant) recorded at `revision` (a full commit hash); nil when none.
     public func lastRun(atRevision revision: String) throws -> Int64? {
         try queue.read { db in
-            try Int64.fetchOne(db, sql: "SELECT id FROM runs WHERE git_revision = ? ORDER BY id DESC LIMIT 1", arguments: [revision])
+            try Int64.fetchOne(db, sql: "SELECT id FROM runs WHERE git_revision = ? AND experiment IS NULL ORDER BY id DESC LIMIT 1",
+                               arguments: [revision])
         }
     }
 
-    /// The newest run of all; nil when the history is empty.
+    /// The newest build (not an `exp run` variant); nil when there is none.
     public func lastRun() throws -> Int64? {
-        try queue.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM runs ORDER BY id DESC LIMIT 1") }
+        try queue.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM runs WHERE experiment IS NULL ORDER BY id DESC LIMIT 1") }
     }
 
-    /// The parameters `target` had in the newest run that recorded it (for `--explain`).
+    /// Whether any run, builds and experiment variants alike, is recorded.
+    public func isEmpty() throws -> Bool {
+        try queue.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM runs LIMIT 1") == nil }
+    }
+
+    /// The parameters `target` had in the newest build that recorded it (for `--explain`).
     public func lastParameters(of target: String) throws -> [String: String]? {
         try queue.read { db in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT MAX(run_id) FROM targets WHERE target = ?", arguments: [target]) else {
+            guard let id = try Int64.fetchOne(db, sql: """
+                SELECT MAX(t.run_id) FROM targets t JOIN runs r ON r.id = t.run_id WHERE t.target = ? AND r.experiment IS NULL
+                """, arguments: [target]) else {
                 return nil
             }
             var out: [String: String] = [:]
@@ -256,7 +277,7 @@ public final class HistoryStore: Sendable {
         return RunSummary(
             id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"], gitRevision: row["git_revision"],
             gitDirty: dirty.map { $0 != 0 }, user: row["user"], commandLine: row["command_line"],
-            exitStatus: exit.map { Int32(truncatingIfNeeded: $0) }, mlfilePath: row["mlfile_path"],
+            exitStatus: exit.map { Int32(truncatingIfNeeded: $0) }, mlfilePath: row["mlfile_path"], experiment: row["experiment"],
             built: row["n_built"], restored: row["n_restored"], fresh: row["n_fresh"], failed: row["n_failed"])
     }
 }
@@ -269,8 +290,12 @@ public struct NewRun: Sendable {
     public var user: String
     public var commandLine: String
     public var mlfilePath: String
+    /// The variant's id when `exp run` built it; nil for a build.
+    public var experiment: String?
 
-    public init(startedAt: Date, gitRevision: String?, gitDirty: Bool?, user: String, commandLine: String, mlfilePath: String) {
+    public init(startedAt: Date, gitRevision: String?, gitDirty: Bool?, user: String, commandLine: String, mlfilePath: String,
+                experiment: String? = nil) {
+        self.experiment = experiment
         self.startedAt = startedAt
         self.gitRevision = gitRevision
         self.gitDirty = gitDirty
@@ -338,6 +363,8 @@ public struct RunSummary: Sendable, Codable, Equatable {
     public var commandLine: String
     public var exitStatus: Int32?
     public var mlfilePath: String
+    /// The `exp run` variant's id; nil for a build.
+    public var experiment: String?
     public var built: Int
     public var restored: Int
     public var fresh: Int
@@ -352,7 +379,7 @@ public struct RunSummary: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, startedAt = "started_at", finishedAt = "finished_at", gitRevision = "git_revision", gitDirty = "git_dirty"
-        case user, commandLine = "command_line", exitStatus = "exit_status", mlfilePath = "mlfile_path"
+        case user, commandLine = "command_line", exitStatus = "exit_status", mlfilePath = "mlfile_path", experiment
         case built, restored, fresh, failed
     }
 }

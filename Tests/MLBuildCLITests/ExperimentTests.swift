@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildHistory
 import MLBuildTestSupport
 import Testing
 
@@ -150,6 +151,43 @@ struct ExperimentTests {
         #expect(aucs == aucs.sorted(by: >), "descending: higher auc is better")
         #expect((list[1]["parameters"] as? [String: String])?.keys.sorted() == ["model:lr.l2"])
         #expect(list[1]["status"] as? String == "ok")
+    }
+
+    @Test func eachVariantIsARunInTheHistoryAndTheDiffDefaultsSkipThem() throws {
+        let ws = try MLFixtures.workspace()
+        #expect(try ws.run(["model:lr"]).status == 0)
+        let run = try ws.run(["exp", "run", "--set", "model:lr.l2=0.1,10"])
+        #expect(run.status == 0, "\(run.output)")
+        let ids = Self.ids(run)
+        let store = try HistoryStore(path: "\(ws.path)/.mlbuild/history.sqlite")
+        let runs = try store.runs(limit: 10)
+        #expect(runs.map(\.id) == [3, 2, 1])
+        #expect(runs.map(\.experiment) == [ids[1], ids[0], nil])
+        for (runID, id) in [(Int64(2), ids[0]), (3, ids[1])] {
+            let detail = try #require(try store.run(runID))
+            #expect(detail.run.exitStatus == 0 && detail.run.commandLine.hasPrefix("mlbuild exp run --set"))
+            let model = try #require(detail.targets.first { $0.target == "model:lr" })
+            #expect(model.status == "built")
+            #expect(model.params.first { $0.name == "l2" }?.value == (try Self.record(ws, id)).parameters["model:lr.l2"])
+            // The same numbers as the variant's exp.json, and its outputs under build/exp/<id>/.
+            #expect(model.metrics.first { $0.name == "log_loss" }?.value == (try Self.record(ws, id)).targets["model:lr"]?.metrics?["log_loss"])
+            #expect(model.outputs.contains { $0.path == "build/exp/\(id)/build/model/lr/model.json" })
+            #expect(detail.targets.first { $0.target == "features:rows" }?.status == "fresh")
+        }
+        // Listed with the variant's id; the defaults of the diffs and --explain use run 1, the last build.
+        let list = try ws.run(["runs"])
+        #expect(list.status == 0 && list.stdout.split(separator: "\n")[1].contains("\t\(ids[1])\t"), "\(list.stdout)")
+        let json = try ws.run(["runs", "--json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let experiments = (document["runs"] as? [[String: Any]])?.map { $0["experiment"] as? String ?? "-" }
+        #expect(experiments == [ids[1], ids[0], "-"])
+        #expect(try store.lastRun() == 1)
+        let diff = try ws.run(["params", "diff", "--json"])
+        #expect(diff.status == 0, "\(diff.output)")
+        let diffDocument = try #require(try JSONSerialization.jsonObject(with: Data(diff.stdout.utf8)) as? [String: Any])
+        #expect(diffDocument["old"] as? String == "run:1")
+        let show = try ws.run(["runs", "show", "2"])
+        #expect(show.stdout.contains("experiment: \(ids[0])\n"), "\(show.stdout)")
     }
 
     @Test func applyChangesOneLinePerParameterAndABuildReproducesTheVariant() throws {

@@ -1,6 +1,6 @@
 import Foundation
 import MLBuildCore
-import MLBuildHistory
+@testable import MLBuildHistory
 import MLBuildTestSupport
 import Testing
 
@@ -92,11 +92,11 @@ import Testing
         // The text forms: a tab-separated table in a pipe, and the run's details.
         let table = try ws.run(["runs"])
         let lines = table.stdout.split(separator: "\n")
-        #expect(lines.first == "Run\tStarted\tDuration\tRevision\tExit\tBuilt\tRestored\tFresh\tFailed\tCommand")
+        #expect(lines.first == "Run\tStarted\tDuration\tRevision\tExit\tBuilt\tRestored\tFresh\tFailed\tExperiment\tCommand")
         #expect(lines.count == 3)
         let fields = try #require(lines.last).split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        #expect(fields.count == 10)
-        #expect(fields.first == "1" && Array(fields[3...8]) == ["-", "0", "3", "0", "0", "0"])
+        #expect(fields.count == 11)
+        #expect(fields.first == "1" && Array(fields[3...9]) == ["-", "0", "3", "0", "0", "0", "-"])
         #expect(fields.last?.hasPrefix("mlbuild model:lr --events ") == true)
         let text = try ws.run(["runs", "show", "run:1"]).stdout
         #expect(text.contains("\nmodel:lr: built in "))
@@ -282,14 +282,38 @@ import Testing
         try ws.write(".mlbuild/history.sqlite", "")
         #expect(try ws.run([]).status == 0)
         let path = "\(ws.path)/.mlbuild/history.sqlite"
-        #expect(try HistoryStore(path: path).appliedMigrations() == ["v1"])
+        #expect(try HistoryStore(path: path).appliedMigrations() == ["v1", "v2"])
         try ws.write("src/a.txt", "again\n")
         let second = try ws.run([])
         #expect(second.status == 0 && !second.stderr.contains("warning"), "\(second.output)")
         let store = try HistoryStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1"])
+        #expect(try store.appliedMigrations() == ["v1", "v2"])
         #expect(try store.runs(limit: 10).map(\.id) == [2, 1])
         #expect(try store.run(2)?.targets.map(\.status) == ["built", "built", "fresh", "built"])
+    }
+
+    @Test func aV1DatabaseIsMigratedToV2KeepingItsRuns() throws {
+        let ws = try Fixtures.diamondWorkspace()
+        let path = "\(ws.path)/.mlbuild/history.sqlite"
+        // As mlbuild left it before v2: schema v1 and one run (written with SQLite itself).
+        #expect(try HistoryStore(path: path, busyTimeout: 5, migratingUpTo: "v1").appliedMigrations() == ["v1"])
+        let insert = try ProcessRunner.run("/usr/bin/env", ["python3", "-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("INSERT INTO runs (started_at, finished_at, user, command_line, exit_status, mlfile_path) "
+                       "VALUES ('2026-01-02T03:04:05.000Z', '2026-01-02T03:04:06.000Z', 'old', 'mlbuild', 0, 'Mlfile')")
+            db.commit()
+            """, path])
+        #expect(insert.status == 0, "\(insert.output)")
+        let build = try ws.run([])
+        #expect(build.status == 0 && !build.stderr.contains("warning"), "\(build.output)")
+        let store = try HistoryStore(path: path)
+        #expect(try store.appliedMigrations() == ["v1", "v2"])
+        let runs = try store.runs(limit: 10)
+        #expect(runs.map(\.id) == [2, 1])
+        #expect(runs.map(\.experiment) == [nil, nil])
+        #expect(runs.last?.user == "old" && runs.last?.startedAt == "2026-01-02T03:04:05.000Z")
+        #expect(try store.lastRun() == 2)
     }
 
     @Test func concurrentBuildsBothRecord() async throws {
