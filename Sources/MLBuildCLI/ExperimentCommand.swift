@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MLBuildCache
 import MLBuildCore
+import MLBuildDatasets
 import MLBuildEngine
 import MLBuildRules
 
@@ -55,6 +56,9 @@ struct ExperimentRunCommand: AsyncParsableCommand {
 
     @Argument(help: ArgumentHelp("Targets to build in every variant, as KIND:NAME (default: the swept targets).", valueName: "TARGET"))
     var targets: [String] = []
+
+    @Flag(help: "Print the variants as JSON on stdout (each one's exp.json, in order) instead of one line each.")
+    var json = false
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1") }
@@ -179,7 +183,15 @@ struct ExperimentRunCommand: AsyncParsableCommand {
             do { try record.write() } catch { MLBuildMain.printError("warning: cannot write \(ExperimentRecord.path(of: record.id)): \(error)") }
             if !record.succeeded { failed += 1 }
             let values = record.parameters.keys.sorted().map { "\($0)=\(record.parameters[$0] ?? "")" }.joined(separator: " ")
-            print("\(record.id)\t\(record.succeeded ? "ok" : "failed")\t\(values)")
+            if !json { print("\(record.id)\t\(record.succeeded ? "ok" : "failed")\t\(values)") }
+        }
+        if json {
+            let variants = records.map { record -> JSONValue in
+                guard case .object(var members) = record.json else { return record.json }
+                members["status"] = .string(record.succeeded ? "ok" : "failed")
+                return .object(members)
+            }
+            print(String(decoding: CanonicalJSON.serialize(.object(["variants": .array(variants)])), as: UTF8.self), terminator: "")
         }
         MLBuildMain.printError("mlbuild: \(counted(records.count, "variant")): \(records.count - failed) ok, \(failed) failed "
             + "(mlbuild exp show compares them)")

@@ -124,6 +124,16 @@ struct ExperimentTests {
         let second = try ws.run(arguments)
         #expect(Self.ids(second) == Self.ids(first))
         #expect(first.stdout == second.stdout)
+        // --json: the same variants, in order, each its exp.json and status.
+        let json = try ws.run(arguments + ["--json"])
+        #expect(json.status == 0, "\(json.output)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let variants = try #require(document["variants"] as? [[String: Any]])
+        #expect(variants.map { $0["id"] as? String ?? "" } == Self.ids(first))
+        #expect(variants.allSatisfy { $0["status"] as? String == "ok" })
+        let first0 = try Self.record(ws, Self.ids(first)[0])
+        #expect(variants.first?["parameters"] as? [String: String] == first0.parameters)
+        #expect(((variants.first?["targets"] as? [String: Any])?["model:lr"] as? [String: Any])?["status"] as? String == "fresh")
     }
 
     @Test func showSortsByTheMetricAndPrintsJSON() throws {
@@ -216,6 +226,16 @@ struct ExperimentTests {
             #expect(try MLFixtures.bytes(ws, "build/model/\(model)/metrics.json")
                 == MLFixtures.bytes(ws, "build/exp/\(chosen)/build/model/\(model)/metrics.json"))
         }
+        // Applied again: nothing to change, said so in JSON.
+        let again = try ws.run(["exp", "apply", chosen, "--json"])
+        #expect(again.status == 0, "\(again.output)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
+        #expect(document["experiment"] as? String == chosen && document["file"] as? String == "Mlfile")
+        #expect(document["changed"] as? Bool == false)
+        let changes = (document["changes"] as? [[String: String]]) ?? []
+        #expect(changes == [["target": "model:gbt", "key": "learning_rate", "value": "0.05"],
+                            ["target": "model:lr", "key": "l2", "value": "0.1"]])
+        #expect(try ws.read("Mlfile") == after)
         let unknown = try ws.run(["exp", "apply", "exp-00000000"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr.hasPrefix("error: unknown experiment 'exp-00000000'"))
