@@ -119,6 +119,9 @@ import Testing
         #expect(params.status == 0, "\(params.output)")
         #expect(params.stdout == "Target\tParam\tOld (run:1)\tNew (run:2)\nmodel:lr\tl2\t1.0\t0.1\n")
 
+        // A bare number is a run id too.
+        #expect(try ws.run(["params", "diff", "1", "2"]).stdout == params.stdout)
+
         let metrics = try ws.run(["metrics", "diff", "run:1", "run:2"])
         #expect(metrics.status == 0, "\(metrics.output)")
         var expected = "Target\tMetric\tOld (run:1)\tNew (run:2)\tChange\n"
@@ -129,6 +132,7 @@ import Testing
         }
         #expect(expected.split(separator: "\n").count > 1, "l2 0.1 vs 1.0 changed no metric: pick another value")
         #expect(metrics.stdout == expected)
+        #expect(try ws.run(["metrics", "diff", "1", "run:2"]).stdout == expected)
 
         // Defaults: outside git, the newest run against the workspace, which matches it.
         #expect(try ws.run(["metrics", "diff"]).stdout == "no metric changed between run:2 and workspace\n")
@@ -165,6 +169,9 @@ import Testing
         let unknown = try ws.run(["runs", "show", "42"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr.hasPrefix("error: no run 42 in \(ws.path)/.mlbuild/history.sqlite; the newest runs: run:1 (-)"))
+        let noRun = try ws.run(["metrics", "diff", "7"])
+        #expect(noRun.status == 2)
+        #expect(noRun.stderr.hasPrefix("error: no run 7 in \(ws.path)/.mlbuild/history.sqlite; the newest runs: run:1 (-)"))
         let badRevision = try ws.run(["params", "diff", "no-such-rev"])
         #expect(badRevision.status == 2)
         #expect(badRevision.stderr.contains("'no-such-rev' is neither run:N, workspace, nor a git revision"))
@@ -185,6 +192,14 @@ import Testing
         #expect(try ws.run([]).status == 0)
         #expect(try ws.run(["params", "diff", "HEAD~1", "HEAD"]).stdout
             == "Target\tParam\tOld (run:1)\tNew (run:2)\nmodel:lr\tl2\t1.0\t0.1\n")
+        // Digits name a run; a tag of digits with no such run is the revision; both is an error.
+        try git("tag 2024 HEAD~1 && git tag 2 HEAD~1")
+        #expect(try ws.run(["params", "diff", "2024", "HEAD"]).stdout
+            == "Target\tParam\tOld (run:1)\tNew (run:2)\nmodel:lr\tl2\t1.0\t0.1\n")
+        let both = try ws.run(["params", "diff", "2"])
+        #expect(both.status == 2)
+        #expect(both.stderr.hasPrefix("error: '2' is both run 2 and commit "), "\(both.stderr)")
+        #expect(both.stderr.hasSuffix(": write run:2 for the run, or the full hash\n"))
         let runs = try ws.run(["runs"]).stdout.split(separator: "\n")
         #expect(runs.count == 3 && !runs[1].contains("*\t") && runs[1].split(separator: "\t")[3].count == 7)
         // A dirty tracked file marks the run; a revision without a run says so and lists runs.
