@@ -15,6 +15,8 @@ final class HistoryRecorder {
     private var runID: Int64?
     /// Set once a problem was reported (and recording stopped).
     private(set) var warned = false
+    /// The run's id once `finish` recorded it completely.
+    private(set) var recordedRun: Int64?
 
     /// Opens the store and starts a run (an `exp run` variant's when `experiment` is its id).
     init(path: String, workspace: Workspace, mlfilePath: String, experiment: String? = nil, startedAt: Date = Date()) {
@@ -39,6 +41,7 @@ final class HistoryRecorder {
         do {
             try store.recordTargets(records, run: runID)
             try store.finishRun(runID, at: finishedAt, exitStatus: summary.succeeded ? 0 : 1)
+            recordedRun = runID
         } catch {
             warn(error)
         }

@@ -10,7 +10,9 @@ import GRDB
 ///     runs(id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT NULL, git_revision TEXT NULL,
 ///          git_dirty INTEGER NULL, user TEXT, command_line TEXT, exit_status INTEGER NULL,
 ///          mlfile_path TEXT,                       -- times RFC 3339 UTC; NULL end = unfinished
-///          experiment TEXT NULL)                   -- v2: the exp-… id of an `exp run` variant
+///          experiment TEXT NULL,                   -- v2: the exp-… id of an `exp run` variant
+///          same_targets_as INTEGER NULL)           -- v2: a no-op fast-path build: its targets are
+///                                                  --     that run's, every one fresh in 0 s
 ///     targets(run_id, target, kind, status, action_key NULL, seconds, seed NULL)
 ///     params(run_id, target, name, value)          -- canonical Mlfile values; secrets "<secret>"
 ///     metrics(run_id, target, name, value REAL)    -- numeric members of a model's metrics.json
@@ -103,9 +105,14 @@ public final class HistoryStore: Sendable {
                 """)
         }
         // v2: `exp run` records each variant as a run, marked so that the defaults of the
-        // diffs (the newest run at HEAD) and `--explain` keep to the workspace's own builds.
+        // diffs (the newest run at HEAD) and `--explain` keep to the workspace's own builds;
+        // a no-op answered by the fast path refers to the full build's targets, not copied
+        // (one small insert, so that recording does not slow the no-op).
         migrator.registerMigration("v2") { db in
-            try db.execute(sql: "ALTER TABLE runs ADD COLUMN experiment TEXT")
+            try db.execute(sql: """
+                ALTER TABLE runs ADD COLUMN experiment TEXT;
+                ALTER TABLE runs ADD COLUMN same_targets_as INTEGER REFERENCES runs(id);
+                """)
         }
         return migrator
     }
@@ -190,47 +197,69 @@ public final class HistoryStore: Sendable {
         }
     }
 
+    /// Records a no-op build answered by the fast path, whose targets are those of run `base`
+    /// (the full build that wrote the no-op manifest), all fresh; nil when `base` is not in this
+    /// database (then nothing is written).
+    public func recordNoop(_ run: NewRun, sameTargetsAs base: Int64, finishedAt: Date) throws -> Int64? {
+        try queue.write { db in
+            // The base itself, when it was a no-op (never, as mlbuild writes them), still resolves.
+            guard let resolved = try Int64.fetchOne(db, sql: "SELECT COALESCE(same_targets_as, id) FROM runs WHERE id = ?",
+                                                    arguments: [base]) else { return nil }
+            try db.execute(
+                sql: """
+                    INSERT INTO runs (started_at, finished_at, git_revision, git_dirty, user, command_line, exit_status,
+                                      mlfile_path, experiment, same_targets_as)
+                    VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+                    """,
+                arguments: [HistoryTime.format(run.startedAt), HistoryTime.format(finishedAt), run.gitRevision,
+                            run.gitDirty.map { $0 ? 1 : 0 }, run.user, run.commandLine, run.mlfilePath, run.experiment, resolved])
+            return db.lastInsertedRowID
+        }
+    }
+
     // MARK: Reading
+
+    /// Per-status target counts of run `r` (a no-op run: its base's targets, all fresh).
+    private static let countColumns = """
+        (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'built') AS n_built,
+        (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'restored') AS n_restored,
+        CASE WHEN r.same_targets_as IS NULL
+            THEN (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'fresh')
+            ELSE (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.same_targets_as) END AS n_fresh,
+        (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status IN ('failed', 'skipped')) AS n_failed
+        """
 
     /// The most recent runs, newest first.
     public func runs(limit: Int) throws -> [RunSummary] {
         try queue.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT r.*,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'built') AS n_built,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'restored') AS n_restored,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'fresh') AS n_fresh,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status IN ('failed', 'skipped')) AS n_failed
-                FROM runs r ORDER BY r.id DESC LIMIT ?
-                """, arguments: [limit])
+            let rows = try Row.fetchAll(db, sql: "SELECT r.*, \(Self.countColumns) FROM runs r ORDER BY r.id DESC LIMIT ?",
+                                        arguments: [limit])
             return rows.map(Self.summary)
         }
     }
 
     public func run(_ id: Int64) throws -> RunDetail? {
         try queue.read { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT r.*,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'built') AS n_built,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'restored') AS n_restored,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'fresh') AS n_fresh,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status IN ('failed', 'skipped')) AS n_failed
-                FROM runs r WHERE r.id = ?
-                """, arguments: [id]) else { return nil }
+            guard let row = try Row.fetchOne(db, sql: "SELECT r.*, \(Self.countColumns) FROM runs r WHERE r.id = ?",
+                                             arguments: [id]) else { return nil }
+            // A no-op run reads its base's targets, each fresh in 0 s.
+            let base: Int64? = row["same_targets_as"]
+            let source = base ?? id
             var targets: [String: TargetRecord] = [:]
-            for t in try Row.fetchAll(db, sql: "SELECT * FROM targets WHERE run_id = ?", arguments: [id]) {
+            for t in try Row.fetchAll(db, sql: "SELECT * FROM targets WHERE run_id = ?", arguments: [source]) {
                 let name: String = t["target"]
                 let seed: Int64? = t["seed"]
-                targets[name] = TargetRecord(target: name, kind: t["kind"], status: t["status"], actionKey: t["action_key"],
-                                             seconds: t["seconds"], seed: seed.map { UInt64(bitPattern: $0) })
+                targets[name] = TargetRecord(target: name, kind: t["kind"], status: base == nil ? t["status"] : "fresh",
+                                             actionKey: t["action_key"], seconds: base == nil ? t["seconds"] : 0,
+                                             seed: seed.map { UInt64(bitPattern: $0) })
             }
-            for p in try Row.fetchAll(db, sql: "SELECT target, name, value FROM params WHERE run_id = ? ORDER BY name", arguments: [id]) {
+            for p in try Row.fetchAll(db, sql: "SELECT target, name, value FROM params WHERE run_id = ? ORDER BY name", arguments: [source]) {
                 targets[p["target"] as String]?.params.append(.init(name: p["name"], value: p["value"]))
             }
-            for m in try Row.fetchAll(db, sql: "SELECT target, name, value FROM metrics WHERE run_id = ? ORDER BY name", arguments: [id]) {
+            for m in try Row.fetchAll(db, sql: "SELECT target, name, value FROM metrics WHERE run_id = ? ORDER BY name", arguments: [source]) {
                 targets[m["target"] as String]?.metrics.append(.init(name: m["name"], value: m["value"]))
             }
-            for o in try Row.fetchAll(db, sql: "SELECT target, path, digest FROM outputs WHERE run_id = ? ORDER BY path", arguments: [id]) {
+            for o in try Row.fetchAll(db, sql: "SELECT target, path, digest FROM outputs WHERE run_id = ? ORDER BY path", arguments: [source]) {
                 targets[o["target"] as String]?.outputs.append(.init(path: o["path"], digest: o["digest"]))
             }
             return RunDetail(run: Self.summary(row), targets: targets.keys.sorted().compactMap { targets[$0] })
@@ -278,6 +307,7 @@ public final class HistoryStore: Sendable {
             id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"], gitRevision: row["git_revision"],
             gitDirty: dirty.map { $0 != 0 }, user: row["user"], commandLine: row["command_line"],
             exitStatus: exit.map { Int32(truncatingIfNeeded: $0) }, mlfilePath: row["mlfile_path"], experiment: row["experiment"],
+            sameTargetsAs: row["same_targets_as"],
             built: row["n_built"], restored: row["n_restored"], fresh: row["n_fresh"], failed: row["n_failed"])
     }
 }
@@ -365,6 +395,8 @@ public struct RunSummary: Sendable, Codable, Equatable {
     public var mlfilePath: String
     /// The `exp run` variant's id; nil for a build.
     public var experiment: String?
+    /// A no-op answered by the fast path: the run whose targets it found fresh.
+    public var sameTargetsAs: Int64?
     public var built: Int
     public var restored: Int
     public var fresh: Int
@@ -380,7 +412,7 @@ public struct RunSummary: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, startedAt = "started_at", finishedAt = "finished_at", gitRevision = "git_revision", gitDirty = "git_dirty"
         case user, commandLine = "command_line", exitStatus = "exit_status", mlfilePath = "mlfile_path", experiment
-        case built, restored, fresh, failed
+        case sameTargetsAs = "same_targets_as", built, restored, fresh, failed
     }
 }
 
