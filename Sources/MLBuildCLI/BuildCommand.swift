@@ -51,7 +51,7 @@ struct BuildCommand: AsyncParsableCommand {
         let remoteSession = try remoteOptions.session(environment: workspace.environment, onWarning: warn)
         let fastPath = NoopFastPath(workspace: workspace, mlfilePath: workspaceOptions.file, targets: targets, seed: workspaceOptions.seed,
                                     historyPath: historyOptions.path(in: workspace))
-        let outcome: NoopFastPath.Outcome = dryRun ? .miss("not tried with --dry-run") : try fastPath.attempt(events: events)
+        let outcome: NoopFastPath.Outcome = dryRun ? .miss("not tried with --dry-run") : try fastPath.attempt(events: events, trace: trace)
         trace.note(outcome.traceLine)
         trace.mark("no-op check")
         if outcome == .hit { return }

@@ -54,7 +54,7 @@ struct NoopFastPath {
 
     /// Reports the no-op when the manifest still holds; a miss when a real build must run (also
     /// when another build holds the workspace: the full path then waits for it).
-    func attempt(events: String?) throws -> Outcome {
+    func attempt(events: String?, trace: PhaseTrace? = nil) throws -> Outcome {
         guard let manifest = NoopManifest.load(from: manifestPath) else {
             return .miss(FileSystem.exists(manifestPath) ? "unreadable manifest" : "no manifest")
         }
@@ -68,6 +68,7 @@ struct NoopFastPath {
         guard lock.tryLock(.exclusive) else { return .miss("another mlbuild holds the workspace") }
         defer { lock.unlock() }
         let startedAt = Date()
+        trace?.mark("no-op check")
         var observers: [any BuildObserver] = [ConsoleReporter(live: false)]
         if let events {
             do { observers.append(try EventLog(path: events, noopFastPath: true)) } catch { throw CLIError.usage("\(error)") }
@@ -85,7 +86,9 @@ struct NoopFastPath {
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         observer.buildFinished(summary)
         CacheMaintenance(layout: workspace.cache).record(.init(built: 0, restored: 0, fresh: summary.outcomes.count, failed: 0))
+        trace?.mark("report")
         recordInHistory(sameTargetsAs: link.run, startedAt: startedAt)
+        trace?.mark("run history")
         return .hit
     }
 
@@ -93,14 +96,12 @@ struct NoopFastPath {
     /// as for a full build, and drops the link so that the next build records the full way.
     private func recordInHistory(sameTargetsAs base: Int64, startedAt: Date) {
         do {
-            guard let store = try HistoryStore.openExisting(path: historyPath) else {
-                throw NoopHistoryLink.Missing(what: "the database is gone")
-            }
+            guard FileSystem.exists(historyPath) else { throw NoopHistoryLink.Missing(what: "the database is gone") }
             let git = GitRevision.current(workspace: workspace.root)
             let run = NewRun(startedAt: startedAt, gitRevision: git?.commit, gitDirty: git?.dirty,
                              user: HistoryRecorder.user(workspace.environment), commandLine: HistoryRecorder.commandLine(),
                              mlfilePath: mlfilePath)
-            guard try store.recordNoop(run, sameTargetsAs: base, finishedAt: Date()) != nil else {
+            guard try HistoryStore.recordNoop(path: historyPath, run, sameTargetsAs: base, finishedAt: Date()) != nil else {
                 throw NoopHistoryLink.Missing(what: "run \(base), the last build, is not in it")
             }
         } catch {
@@ -170,9 +171,10 @@ struct NoopFastPath {
         guard let workspace = try? options.workspace() else { return nil }
         let fastPath = NoopFastPath(workspace: workspace, mlfilePath: file, targets: targets, seed: seed,
                                     historyPath: HistoryOptions.path(option: history, workspace: workspace))
-        if (try? fastPath.attempt(events: events)) == .hit {
+        let trace = PhaseTrace(enabled: environment["MLBUILD_TRACE"] == "1")
+        if (try? fastPath.attempt(events: events, trace: trace)) == .hit {
             // A miss is traced by the full path, which tries again and says what it found.
-            PhaseTrace(enabled: environment["MLBUILD_TRACE"] == "1").note(NoopFastPath.Outcome.hit.traceLine)
+            trace.note(NoopFastPath.Outcome.hit.traceLine)
             return 0
         }
         _ = chdir(original)  // the full path applies -C again
