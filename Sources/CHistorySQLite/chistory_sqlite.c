@@ -22,52 +22,51 @@ int mlbuild_history_configure(void *handle) {
     return sqlite3_exec(db, "PRAGMA synchronous = NORMAL", NULL, NULL, NULL);
 }
 
-static int64_t fail(sqlite3 *db, const char *message, char *error, size_t error_size) {
+static void set_error(const char *message, char *error, size_t error_size) {
     if (error_size > 0) {
         strncpy(error, message ? message : "unknown SQLite error", error_size - 1);
         error[error_size - 1] = 0;
     }
-    if (db) {
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        sqlite3_close_v2(db);
-    }
-    return -1;
 }
 
-int64_t mlbuild_history_record_noop(const char *path, int busy_timeout_ms, int64_t base,
-                                    const char *started_at, const char *finished_at,
-                                    const char *git_revision, int git_dirty, const char *user,
-                                    const char *command_line, const char *mlfile_path,
-                                    char *error, size_t error_size) {
+void *mlbuild_history_noop_open(const char *path, int busy_timeout_ms, int64_t base, int64_t *resolved,
+                                char *error, size_t error_size) {
+    *resolved = 0;
+    if (error_size > 0) error[0] = 0;
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        int64_t result = fail(NULL, db ? sqlite3_errmsg(db) : "cannot open", error, error_size);
-        if (db) sqlite3_close_v2(db);
-        return result;
-    }
-    sqlite3_busy_timeout(db, busy_timeout_ms);
-    if (mlbuild_history_configure(db) != SQLITE_OK || sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        return fail(db, sqlite3_errmsg(db), error, error_size);
-    }
     sqlite3_stmt *find = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) goto failed;
+    sqlite3_busy_timeout(db, busy_timeout_ms);
+    if (mlbuild_history_configure(db) != SQLITE_OK) goto failed;
     if (sqlite3_prepare_v2(db, "SELECT COALESCE(same_targets_as, id) FROM runs WHERE id = ?", -1, &find, NULL) != SQLITE_OK) {
-        return fail(db, sqlite3_errmsg(db), error, error_size);
+        goto failed;
     }
     sqlite3_bind_int64(find, 1, base);
     int step = sqlite3_step(find);
-    int64_t resolved = step == SQLITE_ROW ? sqlite3_column_int64(find, 0) : 0;
+    if (step == SQLITE_ROW) *resolved = sqlite3_column_int64(find, 0);
     sqlite3_finalize(find);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) return fail(db, sqlite3_errmsg(db), error, error_size);
-    if (step == SQLITE_DONE) {
-        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-        sqlite3_close_v2(db);
-        return 0;
-    }
+    find = NULL;
+    if (step == SQLITE_ROW) return db;
+    if (step != SQLITE_DONE) goto failed;
+    sqlite3_close_v2(db);
+    return NULL;
+failed:
+    set_error(db ? sqlite3_errmsg(db) : "cannot open the database", error, error_size);
+    if (find) sqlite3_finalize(find);
+    if (db) sqlite3_close_v2(db);
+    return NULL;
+}
+
+int64_t mlbuild_history_noop_insert(void *handle, int64_t resolved, const char *started_at, const char *finished_at,
+                                    const char *git_revision, int git_dirty, const char *user,
+                                    const char *command_line, const char *mlfile_path,
+                                    char *error, size_t error_size) {
+    sqlite3 *db = (sqlite3 *)handle;
     sqlite3_stmt *insert = NULL;
     const char *sql =
         "INSERT INTO runs (started_at, finished_at, git_revision, git_dirty, user, command_line, exit_status, "
         "mlfile_path, experiment, same_targets_as) VALUES (?, ?, ?, ?, ?, ?, 0, ?, NULL, ?)";
-    if (sqlite3_prepare_v2(db, sql, -1, &insert, NULL) != SQLITE_OK) return fail(db, sqlite3_errmsg(db), error, error_size);
+    if (sqlite3_prepare_v2(db, sql, -1, &insert, NULL) != SQLITE_OK) goto failed;
     sqlite3_bind_text(insert, 1, started_at, -1, SQLITE_STATIC);
     sqlite3_bind_text(insert, 2, finished_at, -1, SQLITE_STATIC);
     if (git_revision) sqlite3_bind_text(insert, 3, git_revision, -1, SQLITE_STATIC); else sqlite3_bind_null(insert, 3);
@@ -76,11 +75,19 @@ int64_t mlbuild_history_record_noop(const char *path, int busy_timeout_ms, int64
     sqlite3_bind_text(insert, 6, command_line, -1, SQLITE_STATIC);
     sqlite3_bind_text(insert, 7, mlfile_path, -1, SQLITE_STATIC);
     sqlite3_bind_int64(insert, 8, resolved);
-    step = sqlite3_step(insert);
+    // One statement, so its own transaction (the busy timeout waits for another writer).
+    if (sqlite3_step(insert) != SQLITE_DONE) goto failed;
     sqlite3_finalize(insert);
-    if (step != SQLITE_DONE) return fail(db, sqlite3_errmsg(db), error, error_size);
     int64_t id = sqlite3_last_insert_rowid(db);
-    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) return fail(db, sqlite3_errmsg(db), error, error_size);
     sqlite3_close_v2(db);
     return id;
+failed:
+    set_error(sqlite3_errmsg(db), error, error_size);
+    if (insert) sqlite3_finalize(insert);
+    sqlite3_close_v2(db);
+    return -1;
+}
+
+void mlbuild_history_noop_close(void *db) {
+    sqlite3_close_v2((sqlite3 *)db);
 }

@@ -58,16 +58,37 @@ struct NoopFastPath {
         guard let manifest = NoopManifest.load(from: manifestPath) else {
             return .miss(FileSystem.exists(manifestPath) ? "unreadable manifest" : "no manifest")
         }
-        guard let context = context(manifest.environmentNames) else { return .miss("cannot read the Mlfile") }
-        if let changed = manifest.mismatch(context: context) { return .miss(changed) }
-        // The no-op is recorded in the history as a run whose targets are the last build's.
+        // The no-op is recorded in the history as a run whose targets are the last build's:
+        // the database is opened on another thread while the manifest is checked.
         guard let link = NoopHistoryLink.load(from: historyLinkPath), link.historyPath == historyPath else {
             return .miss("the run history does not hold the last build")
         }
-        let lock = try FileLock(path: workspace.lockPath)
-        guard lock.tryLock(.exclusive) else { return .miss("another mlbuild holds the workspace") }
-        defer { lock.unlock() }
+        let (workspace, mlfilePath) = (self.workspace, self.mlfilePath)
         let startedAt = Date()
+        let recording = NoopRecording.start(path: historyPath, sameTargetsAs: link.run) {
+            let git = GitRevision.current(workspace: workspace.root)
+            return NewRun(startedAt: startedAt, gitRevision: git?.commit, gitDirty: git?.dirty,
+                          user: HistoryRecorder.user(workspace.environment), commandLine: HistoryRecorder.commandLine(),
+                          mlfilePath: mlfilePath)
+        }
+        guard let context = context(manifest.environmentNames) else {
+            recording.cancel()
+            return .miss("cannot read the Mlfile")
+        }
+        if let changed = manifest.mismatch(context: context) {
+            recording.cancel()
+            return .miss(changed)
+        }
+        let lock: FileLock
+        do { lock = try FileLock(path: workspace.lockPath) } catch {
+            recording.cancel()
+            throw error
+        }
+        guard lock.tryLock(.exclusive) else {
+            recording.cancel()
+            return .miss("another mlbuild holds the workspace")
+        }
+        defer { lock.unlock() }
         trace?.mark("no-op check")
         var observers: [any BuildObserver] = [ConsoleReporter(live: false)]
         if let events {
@@ -87,27 +108,15 @@ struct NoopFastPath {
         observer.buildFinished(summary)
         CacheMaintenance(layout: workspace.cache).record(.init(built: 0, restored: 0, fresh: summary.outcomes.count, failed: 0))
         trace?.mark("report")
-        recordInHistory(sameTargetsAs: link.run, startedAt: startedAt)
-        trace?.mark("run history")
-        return .hit
-    }
-
-    /// One small insert (no target rows: they are the base run's). A problem is one warning,
-    /// as for a full build, and drops the link so that the next build records the full way.
-    private func recordInHistory(sameTargetsAs base: Int64, startedAt: Date) {
         do {
-            guard FileSystem.exists(historyPath) else { throw NoopHistoryLink.Missing(what: "the database is gone") }
-            let git = GitRevision.current(workspace: workspace.root)
-            let run = NewRun(startedAt: startedAt, gitRevision: git?.commit, gitDirty: git?.dirty,
-                             user: HistoryRecorder.user(workspace.environment), commandLine: HistoryRecorder.commandLine(),
-                             mlfilePath: mlfilePath)
-            guard try HistoryStore.recordNoop(path: historyPath, run, sameTargetsAs: base, finishedAt: Date()) != nil else {
-                throw NoopHistoryLink.Missing(what: "run \(base), the last build, is not in it")
-            }
+            try recording.finish()
         } catch {
+            // One warning, as for a full build; without the link the next build records the full way.
             try? FileManager.default.removeItem(atPath: historyLinkPath)
             MLBuildMain.printError("mlbuild: warning: run history not recorded: \(historyPath): \(error)")
         }
+        trace?.mark("run history")
+        return .hit
     }
 
     /// After a full build: writes the manifest when the build succeeded and everything it read

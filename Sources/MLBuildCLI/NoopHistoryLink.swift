@@ -9,11 +9,6 @@ struct NoopHistoryLink: Equatable {
     var run: Int64
     var historyPath: String
 
-    struct Missing: Error, CustomStringConvertible {
-        var what: String
-        var description: String { what }
-    }
-
     static func load(from path: String) -> NoopHistoryLink? {
         guard let bytes = try? FileSystem.readBytes(path) else { return nil }
         let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)

@@ -204,24 +204,6 @@ public final class HistoryStore: Sendable {
         }
     }
 
-    /// Records a no-op build answered by the fast path, whose targets are those of run `base`
-    /// (the full build that wrote the no-op manifest), all fresh, in the existing database at
-    /// `path`; nil when `base` is not in it (then nothing is written). Plain SQLite (the C shim):
-    /// this runs on the no-op path, where opening GRDB cost more than the rest of the no-op.
-    public static func recordNoop(path: String, _ run: NewRun, sameTargetsAs base: Int64, finishedAt: Date,
-                                  busyTimeout: TimeInterval = 5) throws -> Int64? {
-        var error = [CChar](repeating: 0, count: 512)
-        let id = mlbuild_history_record_noop(
-            path, Int32(busyTimeout * 1000), base, HistoryTime.format(run.startedAt), HistoryTime.format(finishedAt),
-            run.gitRevision, run.gitDirty.map { $0 ? 1 : 0 } ?? -1, run.user, run.commandLine, run.mlfilePath,
-            &error, error.count)
-        if id < 0 {
-            let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw HistoryError(message: message)
-        }
-        return id == 0 ? nil : id
-    }
-
     // MARK: Reading
 
     /// Per-status target counts of run `r` (a no-op run: its base's targets, all fresh).
