@@ -3,7 +3,7 @@ import MLBuildCore
 
 /// `.mlbuild/noop-run`: the history run that the build which wrote the no-op manifest recorded,
 /// and the database it is in. A no-op answered by the fast path records a run that refers to it
-/// (`HistoryStore.recordNoop`), so that every build is in the history without the fast path
+/// (`NoopRecording`), so that every build is in the history without the fast path
 /// loading the Mlfile. Two lines: the run id, the database path.
 struct NoopHistoryLink: Equatable {
     var run: Int64
