@@ -61,7 +61,8 @@ struct ReportCommand: AsyncParsableCommand {
         let included = Set(chosen)
         let pageTargets = chosen.map { reference -> ReportPage.Target in
             let outputs = project.rules[reference]?.outputs ?? []
-            let built = !outputs.isEmpty && outputs.allSatisfy { FileStat.of("\(workspace.root)/\($0)") != nil }
+            // A target without outputs (a task run for its effect) is built when the plan finds it fresh.
+            let built = outputs.isEmpty ? actions[reference] == .fresh : outputs.allSatisfy { FileStat.of("\(workspace.root)/\($0)") != nil }
                 && Self.primaryOutput(reference).map { FileStat.of("\(workspace.root)/\($0)") != nil } ?? true
             let status = !built ? "not built" : actions[reference] == .fresh ? "up to date" : "stale"
             return ReportPage.Target(

@@ -85,9 +85,9 @@ struct ReportPage {
             rows.append(["Git revision", "not in a git repository"])
         }
         if let run = history?.latest {
-            let revision = run.gitRevision.map { String($0.prefix(7)) + (run.gitDirty == true ? "+dirty" : "") } ?? "-"
-            let exit = run.exitStatus.map { "exit \($0)" } ?? "unfinished"
-            rows.append(["Latest run", "run:\(run.id), started \(run.startedAt), \(exit), at \(revision): \(run.commandLine)"])
+            var parts = ["run:\(run.id)", "started \(run.startedAt)", run.exitStatus.map { "exit \($0)" } ?? "unfinished"]
+            if let revision = run.gitRevision { parts.append("git " + String(revision.prefix(7)) + (run.gitDirty == true ? " (dirty)" : "")) }
+            rows.append(["Latest run", parts.joined(separator: ", ") + " — " + run.commandLine])
         } else {
             rows.append(["Latest run", "no run history"])
         }
@@ -224,7 +224,7 @@ struct ReportPage {
             let options = (schemaFile.value?.options ?? [:]).filter { key, value in
                 if case .null = value { return false }
                 if case let .array(items) = value, items.isEmpty { return false }
-                return key != "max_psi" || value.number != nil
+                return key != "max_psi"  // shown with the drift, when there is a baseline
             }
             if !options.isEmpty {
                 html.table(["Dataset rule", "Value"], options.keys.sorted().map { [$0, options[$0]?.text ?? ""] })
