@@ -160,6 +160,35 @@ import Testing
         #expect(stdout.status == 0 && stdout.stdout == html)
     }
 
+    @Test func aRegressionModelShowsItsMetricsAndScatterPlots() throws {
+        let ws = try MLBuildWorkspace(mlfile: ModelPlotsTests.regressionMlfile)
+        try ws.write("data/rows.csv", MLFixtures.csv(rows: 400))
+        let build = try ws.run(["model:line"])
+        #expect(build.status == 0, "\(build.output)")
+        let report = try ws.run(["report", "model:line", "-o", "line.html"])
+        #expect(report.status == 0, "\(report.output)")
+        #expect(report.stderr == "wrote line.html (3 targets)\n")
+        let html = try ws.read("line.html")
+        let section = try Self.section(html, id: "t3-model-line")
+        let file = try MLFixtures.metrics(ws, model: "line")
+        for name in ["rmse", "mae", "r2"] {
+            let value = try #require(file.metrics[name]?.number)
+            #expect(section.contains("<tr data-metric=\"\(name)\"><td>\(name)</td><td class=\"num\">\(RunHistoryTests.number(value))</td></tr>"))
+        }
+        let plots = try Self.plotNames(ws, model: "line")
+        #expect(plots == ["feature_importance", "predicted_vs_actual", "residuals", "residuals_histogram"])
+        for plot in plots {
+            let start = try #require(section.range(of: "<figure data-plot=\"\(plot)\">"), "\(plot)")
+            let svg = try #require(Self.svgElements(String(section[start.upperBound...])).first)
+            Self.expectWellFormed(svg, plot)
+            let marks = plot.hasPrefix("residuals_") || plot == "feature_importance" ? "<rect " : "<circle "
+            #expect(svg.components(separatedBy: marks).count > 5, "\(plot) has no data marks")
+        }
+        // Only one run: nothing to compare with yet.
+        #expect(section.contains("<p class=\"muted\">no previous run with different metrics</p>"))
+        Self.expectSelfContained(html)
+    }
+
     @Test func onlyTheNamedTargetsAndWhatTheyNeed() throws {
         let ws = try MLFixtures.workspace()
         #expect(try ws.run(["model:gbt"]).status == 0)
