@@ -189,6 +189,32 @@ import Testing
         Self.expectSelfContained(html)
     }
 
+    @Test func theHeaderNamesTheGitCommitAndWhetherTrackedFilesChanged() throws {
+        let ws = try Fixtures.diamondWorkspace()
+        let env: [String: String?] = ["GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"]
+        try ws.write(".gitignore", "out/\ncache/\n.mlbuild/\n*.html\n")
+        let commit = try ProcessRunner.shell("git init -q && git add -A && git commit -q -m one && git rev-parse HEAD", in: ws.path, environment: env)
+        #expect(commit.status == 0, "\(commit.output)")
+        let head = commit.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(try ws.run([]).status == 0)
+        #expect(try ws.run(["report"]).status == 0)
+        let clean = try ws.read("report.html")
+        #expect(clean.contains("<tr><th>Git revision</th><td>\(head) (clean)</td></tr>"))
+        #expect(clean.contains("<tr><th>Latest run</th><td>run:1, started "))
+        #expect(clean.contains(", exit 0, git \(head.prefix(7)) — mlbuild</td></tr>"))
+        // The graph: d needs b and c, b needs a.
+        let graph = try #require(Self.svgElements(clean).first)
+        #expect(graph.components(separatedBy: "<path ").count - 1 == 3)
+
+        try ws.write("src/a.txt", "changed\n")
+        #expect(try ws.run(["report"]).status == 0)
+        let dirty = try ws.read("report.html")
+        #expect(dirty.contains("<tr><th>Git revision</th><td>\(head) (dirty: tracked files changed)</td></tr>"))
+        // task:a's input changed: a and what needs it are stale, c is not.
+        #expect(dirty.contains("<tr><th>Targets</th><td>4 (1 up to date, 3 stale, 0 not built)</td></tr>"))
+        #expect(dirty.contains("<a href=\"#t3-task-c\">task:c</a> — up to date"))
+    }
+
     @Test func onlyTheNamedTargetsAndWhatTheyNeed() throws {
         let ws = try MLFixtures.workspace()
         #expect(try ws.run(["model:gbt"]).status == 0)
