@@ -298,6 +298,27 @@ import Testing
         #expect(try Self.section(html, id: "t4-model-gbt").contains("<tr data-metric=\"auc\">"))
     }
 
+    @Test func anEditedPlotWithAScriptOrALinkIsLeftOut() throws {
+        let ws = try MLFixtures.workspace()
+        #expect(try ws.run(["model:lr"]).status == 0)
+        let roc = try ws.read("build/model/lr/plots/roc.svg")
+        try ws.write("build/model/lr/plots/roc.svg", roc.replacingOccurrences(of: "</svg>", with: "<script>alert(1)</script></svg>"))
+        let calibration = try ws.read("build/model/lr/plots/calibration.svg")
+        try ws.write("build/model/lr/plots/calibration.svg",
+                     calibration.replacingOccurrences(of: "</svg>", with: "<image href=\"https://example.com/x.png\"/></svg>"))
+        let report = try ws.run(["report", "-o", "report.html"])
+        #expect(report.status == 0, "\(report.output)")
+        #expect(report.stderr == """
+            warning: build/model/lr/plots/calibration.svg: not a self-contained SVG drawing; left out of the page
+            warning: build/model/lr/plots/roc.svg: not a self-contained SVG drawing; left out of the page
+            wrote report.html (4 targets, 2 warnings)
+
+            """)
+        let html = try ws.read("report.html")
+        Self.expectSelfContained(html)
+        #expect(try Self.section(html, id: "t3-model-lr").contains("<figure data-plot=\"precision_recall\"><svg "))
+    }
+
     @Test func aCorruptHistoryIsAWarning() throws {
         let ws = try MLFixtures.workspace()
         #expect(try ws.run(["model:lr"]).status == 0)
