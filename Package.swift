@@ -94,13 +94,13 @@ let package = Package(
             name: "MLBuildCLI",
             dependencies: [
                 "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildRules", "MLBuildDatasets", "MLBuildTraining", "MLBuildOCI",
-                "MLBuildServe", "MLBuildHistory",
+                "MLBuildServe", "MLBuildHistory", "MLBuildPlots",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]
         ),
         .executableTarget(name: "mlbuild", dependencies: ["MLBuildCLI"]),
-        .target(name: "MLBuildTestSupport", dependencies: ["MLBuildCore"]),
+        .target(name: "MLBuildTestSupport", dependencies: ["MLBuildCore", "CZlib"]),
         // Fuzzers (fuzz/run builds them with -sanitize=fuzzer). Every plain `swift build` builds
         // them too, as replay tools over their corpus, so they cannot silently stop compiling;
         // their invariants live in FuzzChecks, which the regression tests share.
