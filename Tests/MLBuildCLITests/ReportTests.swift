@@ -322,6 +322,8 @@ import Testing
     @Test func aCorruptHistoryIsAWarning() throws {
         let ws = try MLFixtures.workspace()
         #expect(try ws.run(["model:lr"]).status == 0)
+        // The whole database damaged: its file and its write-ahead log (which holds the newest pages).
+        for suffix in ["-wal", "-shm"] { try? FileManager.default.removeItem(atPath: "\(ws.path)/.mlbuild/history.sqlite\(suffix)") }
         try ws.write(".mlbuild/history.sqlite", String(repeating: "this is not a database\n", count: 200))
         let report = try ws.run(["report", "-o", "report.html"])
         #expect(report.status == 0, "\(report.output)")
