@@ -15,6 +15,9 @@ final class HistoryRecorder {
     private var runID: Int64?
     private var warned = false
 
+    /// The run recorded, nil when the history could not record it.
+    var recordedRunID: Int64? { store == nil ? nil : runID }
+
     /// Opens the store and starts a run.
     init(path: String, workspace: Workspace, mlfilePath: String) {
         self.path = path

@@ -9,7 +9,7 @@ struct RunsCommand: ParsableCommand {
         abstract: "List recorded builds (the run history).",
         discussion: "Every build records one run in .mlbuild/history.sqlite (--history FILE, $MLBUILD_HISTORY). "
             + "A no-op build answered by the fast path is not recorded.",
-        subcommands: [RunsListCommand.self, RunsShowCommand.self],
+        subcommands: [RunsListCommand.self, RunsShowCommand.self, RunsExportCommand.self],
         defaultSubcommand: RunsListCommand.self
     )
 
