@@ -47,9 +47,11 @@ let package = Package(
         .target(name: "MLBuildEngine", dependencies: ["MLBuildCore", "MLBuildCache"], exclude: ["README.md"]),
         .target(name: "MLBuildTraining", exclude: ["README.md"]),
         // The run history store (SQLite); imports only Core, so any command can record or read it.
+        // One variadic SQLite call (sqlite3_db_config) the history needs; links the SQLite GRDB links.
+        .target(name: "CHistorySQLite"),
         .target(
             name: "MLBuildHistory",
-            dependencies: ["MLBuildCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["MLBuildCore", "CHistorySQLite", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["README.md"]
         ),
         // Exports history runs to an MLflow tracking server (REST over MLBuildCache's HTTPClient).

@@ -51,8 +51,9 @@ struct BuildCommand: AsyncParsableCommand {
         let warn: @Sendable (String) -> Void = { console.warning($0) }
         // Checked before the no-op path: a bad --remote-cache is an error even when all is fresh.
         let remoteSession = try remoteOptions.session(environment: workspace.environment, onWarning: warn)
-        let fastPath = NoopFastPath(workspace: workspace, mlfilePath: workspaceOptions.file, targets: targets, seed: workspaceOptions.seed)
-        let outcome: NoopFastPath.Outcome = dryRun ? .miss("not tried with --dry-run") : try fastPath.attempt(events: events)
+        let fastPath = NoopFastPath(workspace: workspace, mlfilePath: workspaceOptions.file, targets: targets, seed: workspaceOptions.seed,
+                                    historyPath: historyOptions.path(in: workspace))
+        let outcome: NoopFastPath.Outcome = dryRun ? .miss("not tried with --dry-run") : try fastPath.attempt(events: events, trace: trace)
         trace.note(outcome.traceLine)
         trace.mark("no-op check")
         if outcome == .hit { return }
@@ -116,9 +117,9 @@ struct BuildCommand: AsyncParsableCommand {
         CacheMaintenance(layout: workspace.cache).record(.init(
             built: summary.count(.built), restored: summary.count(.restored),
             fresh: summary.count(.fresh), failed: summary.count(.failed)))
-        fastPath.record(summary, builder: builder, project: project)
+        fastPath.record(summary, builder: builder, project: project, historyRun: history.recordedRun)
         trace.mark("record")
-        await mlflowOptions.exportAfterBuild(runID: history.recordedRunID, historyPath: history.path, workspace: workspace, warn: warn)
+        await mlflowOptions.exportAfterBuild(runID: history.recordedRun, historyPath: history.path, workspace: workspace, warn: warn)
         if !summary.succeeded { throw CLIError.failed }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MLBuildCore
+import MLBuildDatasets
 import MLBuildEngine
 
 /// `mlbuild exp apply EXP`: writes a variant's values into the Mlfile, one line per parameter
@@ -16,6 +17,9 @@ struct ExperimentApplyCommand: AsyncParsableCommand {
 
     @Argument(help: ArgumentHelp("The variant, as exp show lists it (exp-…).", valueName: "EXP"))
     var experiment: String
+
+    @Flag(help: "Print what was written as JSON (file, experiment, changed, and each change's target, key and value).")
+    var json = false
 
     func run() async throws {
         let workspace = try workspaceOptions.workspace()
@@ -47,6 +51,15 @@ struct ExperimentApplyCommand: AsyncParsableCommand {
             throw CLIError.mlfile("cannot apply \(experiment): the edited \(file) would not load: \(ExperimentRunCommand.message(error))")
         }
         if edited != bytes { try FileSystem.writeAtomically(edited, to: file) }
+        if json {
+            let list = changes.map { change -> JSONValue in
+                .object(["target": .string(change.target.description), "key": .string(change.key), "value": .string(change.value)])
+            }
+            let document: JSONValue = .object(["file": .string(file), "experiment": .string(experiment),
+                                               "changed": .bool(edited != bytes), "changes": .array(list)])
+            print(String(decoding: CanonicalJSON.serialize(document), as: UTF8.self), terminator: "")
+            return
+        }
         for change in changes { print("\(file): \(change.target) \(change.key) = \(change.value)") }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MLBuildCache
 import MLBuildCore
+import MLBuildDatasets
 import MLBuildEngine
 import MLBuildRules
 
@@ -23,6 +24,7 @@ struct ExperimentCommand: AsyncParsableCommand {
 /// swept one are built first, once, as `mlbuild` builds them; each variant then finds them
 /// fresh. Variants run up to `-j` at a time, each with its own state file
 /// (`.mlbuild/exp/<id>.state`); a failed variant does not stop the others (exit 1 at the end).
+/// Each variant is recorded in the run history as a run marked with its id.
 struct ExperimentRunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -40,6 +42,7 @@ struct ExperimentRunCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var workspaceOptions: WorkspaceOptions
+    @OptionGroup(title: "Run history") var historyOptions: HistoryOptions
 
     @Option(name: .customLong("set"), help: ArgumentHelp("A target's key and the values to try, TARGET.KEY=V1,V2,… (repeatable).",
                                                           valueName: "TARGET.KEY=VALUES"))
@@ -53,6 +56,9 @@ struct ExperimentRunCommand: AsyncParsableCommand {
 
     @Argument(help: ArgumentHelp("Targets to build in every variant, as KIND:NAME (default: the swept targets).", valueName: "TARGET"))
     var targets: [String] = []
+
+    @Flag(help: "Print the variants as JSON on stdout (each one's exp.json, in order) instead of one line each.")
+    var json = false
 
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1") }
@@ -138,8 +144,8 @@ struct ExperimentRunCommand: AsyncParsableCommand {
         }
 
         try FileSystem.createDirectories("\(workspace.stateDirectory)/exp")
-        let records = await withTaskGroup(of: (Int, ExperimentRecord).self) { group in
-            var records: [Int: ExperimentRecord] = [:]
+        let builds = await withTaskGroup(of: (Int, VariantBuild).self) { group in
+            var builds: [Int: VariantBuild] = [:]
             var next = 0
             func start() {
                 guard next < projects.count else { return }
@@ -148,29 +154,57 @@ struct ExperimentRunCommand: AsyncParsableCommand {
                 var variantWorkspace = workspace
                 variantWorkspace.stateFile = "\(workspace.stateDirectory)/exp/\(variant.id).state"
                 group.addTask {
+                    let started = Date()
                     let builder = Builder(project: variantProject, workspace: variantWorkspace, statCache: statCache)
                     let summary = await builder.build(roots, options: BuildOptions(jobs: 1, keepGoing: true),
                                                       observer: ExperimentReporter(id: variant.id))
-                    return (index, Self.record(variant, summary: summary, project: variantProject))
+                    return (index, VariantBuild(workspace: variantWorkspace, summary: summary, started: started, finished: Date(),
+                                                record: Self.record(variant, summary: summary, project: variantProject)))
                 }
             }
             for _ in 0..<min(jobs, projects.count) { start() }
             while let finished = await group.next() {
-                records[finished.0] = finished.1
+                builds[finished.0] = finished.1
                 start()
             }
-            return projects.indices.compactMap { records[$0] }
+            return projects.indices.compactMap { builds[$0] }
         }
+        // In the history, in the variants' order, one run each; the first problem stops recording (one warning).
+        let historyPath = historyOptions.path(in: workspace)
+        for (build, (variant, variantProject)) in zip(builds, projects) {
+            let recorder = HistoryRecorder(path: historyPath, workspace: workspace, mlfilePath: file, experiment: variant.id,
+                                           startedAt: build.started)
+            recorder.finish(build.summary, project: variantProject, workspace: build.workspace, at: build.finished)
+            if recorder.warned { break }
+        }
+        let records = builds.map(\.record)
         var failed = 0
         for record in records {
             do { try record.write() } catch { MLBuildMain.printError("warning: cannot write \(ExperimentRecord.path(of: record.id)): \(error)") }
             if !record.succeeded { failed += 1 }
             let values = record.parameters.keys.sorted().map { "\($0)=\(record.parameters[$0] ?? "")" }.joined(separator: " ")
-            print("\(record.id)\t\(record.succeeded ? "ok" : "failed")\t\(values)")
+            if !json { print("\(record.id)\t\(record.succeeded ? "ok" : "failed")\t\(values)") }
+        }
+        if json {
+            let variants = records.map { record -> JSONValue in
+                guard case .object(var members) = record.json else { return record.json }
+                members["status"] = .string(record.succeeded ? "ok" : "failed")
+                return .object(members)
+            }
+            print(String(decoding: CanonicalJSON.serialize(.object(["variants": .array(variants)])), as: UTF8.self), terminator: "")
         }
         MLBuildMain.printError("mlbuild: \(counted(records.count, "variant")): \(records.count - failed) ok, \(failed) failed "
             + "(mlbuild exp show compares them)")
         if failed > 0 { throw CLIError.failed }
+    }
+
+    /// A finished variant: what the history and exp.json record of it.
+    struct VariantBuild: Sendable {
+        var workspace: Workspace
+        var summary: BuildSummary
+        var started: Date
+        var finished: Date
+        var record: ExperimentRecord
     }
 
     /// The exp.json of a finished variant build.

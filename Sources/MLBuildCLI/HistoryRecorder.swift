@@ -13,20 +13,20 @@ final class HistoryRecorder {
     let path: String
     private var store: HistoryStore?
     private var runID: Int64?
-    private var warned = false
+    /// Set once a problem was reported (and recording stopped).
+    private(set) var warned = false
+    /// The run's id once `finish` recorded it completely.
+    private(set) var recordedRun: Int64?
 
-    /// The run recorded, nil when the history could not record it.
-    var recordedRunID: Int64? { store == nil ? nil : runID }
-
-    /// Opens the store and starts a run.
-    init(path: String, workspace: Workspace, mlfilePath: String) {
+    /// Opens the store and starts a run (an `exp run` variant's when `experiment` is its id).
+    init(path: String, workspace: Workspace, mlfilePath: String, experiment: String? = nil, startedAt: Date = Date()) {
         self.path = path
         do {
             let store = try HistoryStore(path: path)
             let git = GitRevision.current(workspace: workspace.root)
             runID = try store.beginRun(NewRun(
-                startedAt: Date(), gitRevision: git?.commit, gitDirty: git?.dirty, user: Self.user(workspace.environment),
-                commandLine: Self.commandLine(), mlfilePath: mlfilePath))
+                startedAt: startedAt, gitRevision: git?.commit, gitDirty: git?.dirty, user: Self.user(workspace.environment),
+                commandLine: Self.commandLine(), mlfilePath: mlfilePath, experiment: experiment))
             self.store = store
         } catch {
             warn(error)
@@ -34,13 +34,14 @@ final class HistoryRecorder {
     }
 
     /// Records every target of the build and ends the run.
-    func finish(_ summary: BuildSummary, project: Project, workspace: Workspace) {
+    func finish(_ summary: BuildSummary, project: Project, workspace: Workspace, at finishedAt: Date = Date()) {
         guard let store, let runID else { return }
         let actionCache = ActionCache(layout: workspace.cache)
         let records = summary.outcomes.map { Self.record($0, project: project, workspace: workspace, actionCache: actionCache) }
         do {
             try store.recordTargets(records, run: runID)
-            try store.finishRun(runID, at: Date(), exitStatus: summary.succeeded ? 0 : 1)
+            try store.finishRun(runID, at: finishedAt, exitStatus: summary.succeeded ? 0 : 1)
+            recordedRun = runID
         } catch {
             warn(error)
         }

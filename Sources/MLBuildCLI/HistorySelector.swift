@@ -4,19 +4,27 @@ import MLBuildEngine
 import MLBuildHistory
 import MLBuildRules
 
-/// What `metrics diff` and `params diff` compare: `run:N` (a recorded run), `workspace` (the
-/// Mlfile and the metrics.json files as they are now) or a git revision (`HEAD~1`, a tag, a
-/// hash: resolved with `git rev-parse`, then the newest run recorded at that commit).
+/// What `metrics diff` and `params diff` compare: `run:N` or `N` (a recorded run), `workspace`
+/// (the Mlfile and the metrics.json files as they are now) or a git revision (`HEAD~1`, a tag,
+/// a hash: resolved with `git rev-parse`, then the newest run recorded at that commit).
 enum HistorySelector: Equatable {
     case run(Int64)
     case workspace
     case revision(String)
+    /// Bare digits: a run id, unless no such run exists and it names a commit (an abbreviated
+    /// hash, a tag); both at once is an error asking for `run:N` or more of the hash.
+    case runOrRevision(Int64, String)
 
     init(parsing text: String) {
         if text == "workspace" { self = .workspace; return }
         if text.hasPrefix("run:"), let id = Int64(text.dropFirst(4)) { self = .run(id); return }
+        if !text.isEmpty, text.allSatisfy(\.isASCIIDigit), let id = Int64(text) { self = .runOrRevision(id, text); return }
         self = .revision(text)
     }
+}
+
+private extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
 }
 
 /// One side of a comparison: per target, its parameters and metrics.
@@ -45,7 +53,7 @@ struct HistoryQuery {
         do { store = try HistoryStore.openExisting(path: path) } catch {
             throw CLIError.usage("cannot read the run history \(path): \(error)")
         }
-        guard let store, try store.lastRun() != nil else {
+        guard let store, try !store.isEmpty() else {
             throw CLIError.usage("no run history yet in \(path): a build records one")
         }
         return store
@@ -74,6 +82,16 @@ struct HistoryQuery {
         switch selector {
         case .workspace: return nil
         case let .run(id): return try runID("run:\(id)", store: store)
+        case let .runOrRevision(id, text):
+            let isRun = try store.run(id) != nil
+            // A hash abbreviation of 4 digits or more, or a tag such as `2025`.
+            let commit = GitRevision.resolve(text, workspace: workspace.root)
+            if isRun, let commit {
+                throw CLIError.usage("'\(text)' is both run \(id) and commit \(commit.prefix(12)): write run:\(id) for the run, or the full hash")
+            }
+            if isRun { return id }
+            guard commit != nil else { return try runID("run:\(id)", store: store) }
+            return try resolve(.revision(text), store: store)
         case let .revision(text):
             guard let commit = GitRevision.resolve(text, workspace: workspace.root) else {
                 throw CLIError.usage("'\(text)' is neither run:N, workspace, nor a git revision of \(workspace.root)")

@@ -58,7 +58,7 @@ struct MetricsDiffCommand: ParsableCommand {
         commandName: "diff",
         abstract: "Compare metrics: old, new and change per target and metric.",
         discussion: """
-        A and B are each run:N (a recorded run), workspace (the metrics.json files as they are now) or a \
+        A and B are each run:N or N (a recorded run), workspace (the metrics.json files as they are now) or a \
         git revision (HEAD~1, a tag, a hash: the newest run recorded at that commit). Default: A is the \
         newest run at HEAD, B the workspace.
         """

@@ -2,6 +2,7 @@ import Foundation
 import MLBuildCache
 import MLBuildCore
 import MLBuildEngine
+import MLBuildHistory
 
 /// The no-op fast path of `mlbuild [build]` (see NoopManifest): when nothing recorded after the
 /// last clean build has changed, report every target fresh without parsing the Mlfile.
@@ -11,16 +12,21 @@ struct NoopFastPath {
     let targets: [String]
     let seed: UInt64?
     let mlfileBytes: [UInt8]?
+    /// The run history this build records in (`--history`, `$MLBUILD_HISTORY`, the default).
+    let historyPath: String
 
-    init(workspace: Workspace, mlfilePath: String, targets: [String], seed: UInt64?) {
+    init(workspace: Workspace, mlfilePath: String, targets: [String], seed: UInt64?, historyPath: String) {
         self.workspace = workspace
         self.mlfilePath = mlfilePath
         self.targets = targets
         self.seed = seed
+        self.historyPath = historyPath
         mlfileBytes = try? FileSystem.readBytes(mlfilePath)
     }
 
     var manifestPath: String { "\(workspace.stateDirectory)/noop" }
+    /// Which history run the manifest's build recorded (`NoopHistoryLink`).
+    var historyLinkPath: String { "\(workspace.stateDirectory)/noop-run" }
 
     /// Everything besides files that decides the build: the targets asked for, the seed, the cache.
     func context(_ environmentNames: [String]) -> ContentDigest? {
@@ -48,15 +54,21 @@ struct NoopFastPath {
 
     /// Reports the no-op when the manifest still holds; a miss when a real build must run (also
     /// when another build holds the workspace: the full path then waits for it).
-    func attempt(events: String?) throws -> Outcome {
+    func attempt(events: String?, trace: PhaseTrace? = nil) throws -> Outcome {
         guard let manifest = NoopManifest.load(from: manifestPath) else {
             return .miss(FileSystem.exists(manifestPath) ? "unreadable manifest" : "no manifest")
         }
         guard let context = context(manifest.environmentNames) else { return .miss("cannot read the Mlfile") }
         if let changed = manifest.mismatch(context: context) { return .miss(changed) }
+        // The no-op is recorded in the history as a run whose targets are the last build's.
+        guard let link = NoopHistoryLink.load(from: historyLinkPath), link.historyPath == historyPath else {
+            return .miss("the run history does not hold the last build")
+        }
         let lock = try FileLock(path: workspace.lockPath)
         guard lock.tryLock(.exclusive) else { return .miss("another mlbuild holds the workspace") }
         defer { lock.unlock() }
+        let startedAt = Date()
+        trace?.mark("no-op check")
         var observers: [any BuildObserver] = [ConsoleReporter(live: false)]
         if let events {
             do { observers.append(try EventLog(path: events, noopFastPath: true)) } catch { throw CLIError.usage("\(error)") }
@@ -74,14 +86,38 @@ struct NoopFastPath {
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         observer.buildFinished(summary)
         CacheMaintenance(layout: workspace.cache).record(.init(built: 0, restored: 0, fresh: summary.outcomes.count, failed: 0))
+        trace?.mark("report")
+        recordInHistory(sameTargetsAs: link.run, startedAt: startedAt)
+        trace?.mark("run history")
         return .hit
+    }
+
+    /// One small insert (no target rows: they are the base run's). A problem is one warning,
+    /// as for a full build, and drops the link so that the next build records the full way.
+    private func recordInHistory(sameTargetsAs base: Int64, startedAt: Date) {
+        do {
+            guard FileSystem.exists(historyPath) else { throw NoopHistoryLink.Missing(what: "the database is gone") }
+            let git = GitRevision.current(workspace: workspace.root)
+            let run = NewRun(startedAt: startedAt, gitRevision: git?.commit, gitDirty: git?.dirty,
+                             user: HistoryRecorder.user(workspace.environment), commandLine: HistoryRecorder.commandLine(),
+                             mlfilePath: mlfilePath)
+            guard try HistoryStore.recordNoop(path: historyPath, run, sameTargetsAs: base, finishedAt: Date()) != nil else {
+                throw NoopHistoryLink.Missing(what: "run \(base), the last build, is not in it")
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: historyLinkPath)
+            MLBuildMain.printError("mlbuild: warning: run history not recorded: \(historyPath): \(error)")
+        }
     }
 
     /// After a full build: writes the manifest when the build succeeded and everything it read
     /// was recorded, removes it otherwise.
-    func record(_ summary: BuildSummary, builder: Builder, project: Project) {
+    /// `historyRun`: the run the history recorded for this build (nil when it could not).
+    func record(_ summary: BuildSummary, builder: Builder, project: Project, historyRun: Int64?) {
         NoopManifest.remove(at: manifestPath)
+        try? FileManager.default.removeItem(atPath: historyLinkPath)
         guard summary.succeeded, let entries = builder.noopEntries(), let mlfileBytes else { return }
+        if let historyRun { try? NoopHistoryLink(run: historyRun, historyPath: historyPath).save(to: historyLinkPath) }
         var names = Set(NoopManifest.environmentReferences(in: mlfileBytes))
         for outcome in summary.outcomes { names.formUnion(project.rules[outcome.target]?.environment ?? []) }
         let environmentNames = names.sorted()
@@ -95,7 +131,7 @@ struct NoopFastPath {
     /// no-op. Anything else (another command, another flag, `--opt=value`, a target name
     /// without its kind) returns nil and takes the normal path, which makes the same check.
     static func runBeforeParsing(_ arguments: [String]) -> Int32? {
-        var file = "Mlfile", directory: String?, cacheDirectory: String?, seed: UInt64?, events: String?
+        var file = "Mlfile", directory: String?, cacheDirectory: String?, seed: UInt64?, events: String?, history: String?
         var targets: [String] = []
         var i = arguments.first == "build" ? 1 : 0
         func value() -> String? {
@@ -110,8 +146,7 @@ struct NoopFastPath {
             case "--cache-dir": guard let v = value() else { return nil }; cacheDirectory = v
             case "--seed": guard let v = value(), let n = UInt64(v) else { return nil }; seed = n
             case "--events": guard let v = value() else { return nil }; events = v
-            // A no-op answered here is not recorded in the run history (docs/experiments.md).
-            case "--history": guard value() != nil else { return nil }
+            case "--history": guard let v = value() else { return nil }; history = v
             case "-j", "--jobs": guard let v = value(), let n = Int(v), n >= 1 else { return nil }
             case "-k", "--explain": break
             default:
@@ -134,10 +169,12 @@ struct NoopFastPath {
         options.cacheDirectory = cacheDirectory
         options.seed = seed
         guard let workspace = try? options.workspace() else { return nil }
-        let fastPath = NoopFastPath(workspace: workspace, mlfilePath: file, targets: targets, seed: seed)
-        if (try? fastPath.attempt(events: events)) == .hit {
+        let fastPath = NoopFastPath(workspace: workspace, mlfilePath: file, targets: targets, seed: seed,
+                                    historyPath: HistoryOptions.path(option: history, workspace: workspace))
+        let trace = PhaseTrace(enabled: environment["MLBUILD_TRACE"] == "1")
+        if (try? fastPath.attempt(events: events, trace: trace)) == .hit {
             // A miss is traced by the full path, which tries again and says what it found.
-            PhaseTrace(enabled: environment["MLBUILD_TRACE"] == "1").note(NoopFastPath.Outcome.hit.traceLine)
+            trace.note(NoopFastPath.Outcome.hit.traceLine)
             return 0
         }
         _ = chdir(original)  // the full path applies -C again

@@ -16,7 +16,7 @@ struct ParamsDiffCommand: ParsableCommand {
         commandName: "diff",
         abstract: "The parameters that differ, per target, with old and new values.",
         discussion: """
-        A and B are each run:N (a recorded run), workspace (the Mlfile as it is now) or a git revision \
+        A and B are each run:N or N (a recorded run), workspace (the Mlfile as it is now) or a git revision \
         (HEAD~1, a tag, a hash: the newest run recorded at that commit). Default: A is the newest run at \
         HEAD, B the workspace. Secret values are never stored: they show as <secret>.
         """

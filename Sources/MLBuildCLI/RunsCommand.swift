@@ -7,8 +7,9 @@ struct RunsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs",
         abstract: "List recorded builds (the run history).",
-        discussion: "Every build records one run in .mlbuild/history.sqlite (--history FILE, $MLBUILD_HISTORY). "
-            + "A no-op build answered by the fast path is not recorded.",
+        discussion: "Every build records one run in .mlbuild/history.sqlite (--history FILE, $MLBUILD_HISTORY), "
+            + "and `exp run` one per variant (its Experiment column names the variant; the diffs' defaults skip those). "
+            + "A no-op answered by the fast path is recorded as a run of the last build's targets, all fresh.",
         subcommands: [RunsListCommand.self, RunsShowCommand.self, RunsExportCommand.self],
         defaultSubcommand: RunsListCommand.self
     )
@@ -29,6 +30,7 @@ struct RunsCommand: ParsableCommand {
             "seconds": HistoryOutput.orNull(run.seconds),
             "git_revision": HistoryOutput.orNull(run.gitRevision), "git_dirty": HistoryOutput.orNull(run.gitDirty), "user": run.user,
             "command_line": run.commandLine, "exit_status": HistoryOutput.orNull(run.exitStatus.map { Int($0) }), "mlfile": run.mlfilePath,
+            "experiment": HistoryOutput.orNull(run.experiment),
             "targets": ["built": run.built, "restored": run.restored, "fresh": run.fresh, "failed": run.failed],
         ]
     }
@@ -57,11 +59,11 @@ struct RunsListCommand: ParsableCommand {
             print(try HistoryOutput.json(["runs": runs.map(RunsCommand.json)]))
             return
         }
-        var table = TextTable(["Run", "Started", "Duration", "Revision", "Exit", "Built", "Restored", "Fresh", "Failed", "Command"])
+        var table = TextTable(["Run", "Started", "Duration", "Revision", "Exit", "Built", "Restored", "Fresh", "Failed", "Experiment", "Command"])
         for run in runs {
             table.add(["\(run.id)", run.startedAt, RunsCommand.duration(run), RunsCommand.revision(run),
                        run.exitStatus.map { String($0) } ?? "-", "\(run.built)", "\(run.restored)", "\(run.fresh)", "\(run.failed)",
-                       run.commandLine])
+                       run.experiment ?? "-", run.commandLine])
         }
         print(table.render(), terminator: "")
     }
@@ -107,6 +109,7 @@ struct RunsShowCommand: ParsableCommand {
         print("user: \(r.user)")
         print("command: \(r.commandLine)")
         print("exit status: \(r.exitStatus.map { String($0) } ?? "- (unfinished)")")
+        if let experiment = r.experiment { print("experiment: \(experiment)") }
         for target in detail.targets {
             print("")
             print("\(target.target): \(target.status) in \(String(format: "%.3f", target.seconds))s")

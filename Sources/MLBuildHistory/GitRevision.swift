@@ -8,11 +8,36 @@ public struct GitRevision: Sendable, Equatable {
     public var commit: String
     public var dirty: Bool
 
-    /// HEAD of the repository `workspace` is in.
+    /// HEAD of the repository `workspace` is in: one `git status` (none outside a repository,
+    /// which is looked for in-process first: a no-op build records its run too, and a process
+    /// costs milliseconds there).
     public static func current(workspace: String) -> GitRevision? {
-        guard let head = resolve("HEAD", workspace: workspace),
-              let status = git(["status", "--porcelain", "--untracked-files=no"], workspace: workspace) else { return nil }
-        return GitRevision(commit: head, dirty: !status.isEmpty)
+        guard isInRepository(workspace),
+              let status = git(["status", "--porcelain=v2", "--branch", "--untracked-files=no"], workspace: workspace) else { return nil }
+        var commit: String?
+        var dirty = false
+        for line in status.split(separator: "\n") {
+            if line.hasPrefix("# branch.oid ") {
+                let oid = line.dropFirst("# branch.oid ".count)
+                if [40, 64].contains(oid.utf8.count), oid.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) {
+                    commit = String(oid)
+                }
+            } else if !line.hasPrefix("#") {
+                dirty = true
+            }
+        }
+        return commit.map { GitRevision(commit: $0, dirty: dirty) }
+    }
+
+    /// Whether `directory` or a parent holds `.git` (a directory, or a file for worktrees and submodules).
+    static func isInRepository(_ directory: String) -> Bool {
+        var path = directory.hasPrefix("/") ? directory : FileManager.default.currentDirectoryPath + "/" + directory
+        while true {
+            if FileManager.default.fileExists(atPath: path + "/.git") { return true }
+            let parent = (path as NSString).deletingLastPathComponent
+            if parent == path || parent.isEmpty { return false }
+            path = parent
+        }
     }
 
     /// The commit `revision` (`HEAD~1`, a tag, a short hash) names; nil when it names none.

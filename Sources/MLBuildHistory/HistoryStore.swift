@@ -1,15 +1,19 @@
+import CHistorySQLite
 import Foundation
 import GRDB
 
 /// The run history: one SQLite database (default `.mlbuild/history.sqlite`), written by every
 /// build and read by `mlbuild runs`, `metrics diff` and `params diff`.
 ///
-/// Format (schema "v1", created and migrated by `DatabaseMigrator`; GRDB records applied
-/// migrations in `grdb_migrations`):
+/// Format (schemas "v1" and "v2", created and migrated by `DatabaseMigrator`; GRDB records
+/// applied migrations in `grdb_migrations`):
 ///
 ///     runs(id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT NULL, git_revision TEXT NULL,
 ///          git_dirty INTEGER NULL, user TEXT, command_line TEXT, exit_status INTEGER NULL,
-///          mlfile_path TEXT)                       -- times RFC 3339 UTC; NULL end = unfinished
+///          mlfile_path TEXT,                       -- times RFC 3339 UTC; NULL end = unfinished
+///          experiment TEXT NULL,                   -- v2: the exp-… id of an `exp run` variant
+///          same_targets_as INTEGER NULL)           -- v2: a no-op fast-path build: its targets are
+///                                                  --     that run's, every one fresh in 0 s
 ///     targets(run_id, target, kind, status, action_key NULL, seconds, seed NULL)
 ///     params(run_id, target, name, value)          -- canonical Mlfile values; secrets "<secret>"
 ///     metrics(run_id, target, name, value REAL)    -- numeric members of a model's metrics.json
@@ -22,7 +26,12 @@ public final class HistoryStore: Sendable {
     private let queue: DatabaseQueue
 
     /// Opens (creating it and its directory when missing) and migrates the database.
-    public init(path: String, busyTimeout: TimeInterval = 5) throws {
+    public convenience init(path: String, busyTimeout: TimeInterval = 5) throws {
+        try self.init(path: path, busyTimeout: busyTimeout, migratingUpTo: nil)
+    }
+
+    /// `migration`: only up to that one (tests: a database as an older mlbuild left it).
+    init(path: String, busyTimeout: TimeInterval, migratingUpTo migration: String?) throws {
         self.path = path
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
@@ -31,9 +40,17 @@ public final class HistoryStore: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(busyTimeout)
         configuration.journalMode = .wal
+        // No fsync per commit, no checkpoint at close, a truncating checkpoint past 64 WAL
+        // frames (chistory_sqlite.h says why): recording costs a no-op build well under 1 ms.
+        configuration.prepareDatabase { db in
+            let code = mlbuild_history_configure(UnsafeMutableRawPointer(db.sqliteConnection))
+            guard code == 0 else { throw DatabaseError(resultCode: ResultCode(rawValue: code)) }
+        }
         queue = try DatabaseQueue(path: path, configuration: configuration)
         // Checked in a read first: a migrated database is opened without taking the write lock.
-        if try queue.read({ try !Self.migrator.hasCompletedMigrations($0) }) {
+        if let migration {
+            try Self.migrator.migrate(queue, upTo: migration)
+        } else if try queue.read({ try !Self.migrator.hasCompletedMigrations($0) }) {
             try Self.migrator.migrate(queue)
         }
     }
@@ -94,6 +111,16 @@ public final class HistoryStore: Sendable {
                 );
                 """)
         }
+        // v2: `exp run` records each variant as a run, marked so that the defaults of the
+        // diffs (the newest run at HEAD) and `--explain` keep to the workspace's own builds;
+        // a no-op answered by the fast path refers to the full build's targets, not copied
+        // (one small insert, so that recording does not slow the no-op).
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: """
+                ALTER TABLE runs ADD COLUMN experiment TEXT;
+                ALTER TABLE runs ADD COLUMN same_targets_as INTEGER REFERENCES runs(id);
+                """)
+        }
         return migrator
     }
 
@@ -109,11 +136,11 @@ public final class HistoryStore: Sendable {
         try queue.write { db in
             try db.execute(
                 sql: """
-                    INSERT INTO runs (started_at, git_revision, git_dirty, user, command_line, mlfile_path)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO runs (started_at, git_revision, git_dirty, user, command_line, mlfile_path, experiment)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [HistoryTime.format(run.startedAt), run.gitRevision, run.gitDirty.map { $0 ? 1 : 0 },
-                            run.user, run.commandLine, run.mlfilePath])
+                            run.user, run.commandLine, run.mlfilePath, run.experiment])
             return db.lastInsertedRowID
         }
     }
@@ -177,69 +204,97 @@ public final class HistoryStore: Sendable {
         }
     }
 
+    /// Records a no-op build answered by the fast path, whose targets are those of run `base`
+    /// (the full build that wrote the no-op manifest), all fresh, in the existing database at
+    /// `path`; nil when `base` is not in it (then nothing is written). Plain SQLite (the C shim):
+    /// this runs on the no-op path, where opening GRDB cost more than the rest of the no-op.
+    public static func recordNoop(path: String, _ run: NewRun, sameTargetsAs base: Int64, finishedAt: Date,
+                                  busyTimeout: TimeInterval = 5) throws -> Int64? {
+        var error = [CChar](repeating: 0, count: 512)
+        let id = mlbuild_history_record_noop(
+            path, Int32(busyTimeout * 1000), base, HistoryTime.format(run.startedAt), HistoryTime.format(finishedAt),
+            run.gitRevision, run.gitDirty.map { $0 ? 1 : 0 } ?? -1, run.user, run.commandLine, run.mlfilePath,
+            &error, error.count)
+        if id < 0 {
+            let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw HistoryError(message: message)
+        }
+        return id == 0 ? nil : id
+    }
+
     // MARK: Reading
+
+    /// Per-status target counts of run `r` (a no-op run: its base's targets, all fresh).
+    private static let countColumns = """
+        (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'built') AS n_built,
+        (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'restored') AS n_restored,
+        CASE WHEN r.same_targets_as IS NULL
+            THEN (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'fresh')
+            ELSE (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.same_targets_as) END AS n_fresh,
+        (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status IN ('failed', 'skipped')) AS n_failed
+        """
 
     /// The most recent runs, newest first.
     public func runs(limit: Int) throws -> [RunSummary] {
         try queue.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT r.*,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'built') AS n_built,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'restored') AS n_restored,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'fresh') AS n_fresh,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status IN ('failed', 'skipped')) AS n_failed
-                FROM runs r ORDER BY r.id DESC LIMIT ?
-                """, arguments: [limit])
+            let rows = try Row.fetchAll(db, sql: "SELECT r.*, \(Self.countColumns) FROM runs r ORDER BY r.id DESC LIMIT ?",
+                                        arguments: [limit])
             return rows.map(Self.summary)
         }
     }
 
     public func run(_ id: Int64) throws -> RunDetail? {
         try queue.read { db in
-            guard let row = try Row.fetchOne(db, sql: """
-                SELECT r.*,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'built') AS n_built,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'restored') AS n_restored,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'fresh') AS n_fresh,
-                    (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status IN ('failed', 'skipped')) AS n_failed
-                FROM runs r WHERE r.id = ?
-                """, arguments: [id]) else { return nil }
+            guard let row = try Row.fetchOne(db, sql: "SELECT r.*, \(Self.countColumns) FROM runs r WHERE r.id = ?",
+                                             arguments: [id]) else { return nil }
+            // A no-op run reads its base's targets, each fresh in 0 s.
+            let base: Int64? = row["same_targets_as"]
+            let source = base ?? id
             var targets: [String: TargetRecord] = [:]
-            for t in try Row.fetchAll(db, sql: "SELECT * FROM targets WHERE run_id = ?", arguments: [id]) {
+            for t in try Row.fetchAll(db, sql: "SELECT * FROM targets WHERE run_id = ?", arguments: [source]) {
                 let name: String = t["target"]
                 let seed: Int64? = t["seed"]
-                targets[name] = TargetRecord(target: name, kind: t["kind"], status: t["status"], actionKey: t["action_key"],
-                                             seconds: t["seconds"], seed: seed.map { UInt64(bitPattern: $0) })
+                targets[name] = TargetRecord(target: name, kind: t["kind"], status: base == nil ? t["status"] : "fresh",
+                                             actionKey: t["action_key"], seconds: base == nil ? t["seconds"] : 0,
+                                             seed: seed.map { UInt64(bitPattern: $0) })
             }
-            for p in try Row.fetchAll(db, sql: "SELECT target, name, value FROM params WHERE run_id = ? ORDER BY name", arguments: [id]) {
+            for p in try Row.fetchAll(db, sql: "SELECT target, name, value FROM params WHERE run_id = ? ORDER BY name", arguments: [source]) {
                 targets[p["target"] as String]?.params.append(.init(name: p["name"], value: p["value"]))
             }
-            for m in try Row.fetchAll(db, sql: "SELECT target, name, value FROM metrics WHERE run_id = ? ORDER BY name", arguments: [id]) {
+            for m in try Row.fetchAll(db, sql: "SELECT target, name, value FROM metrics WHERE run_id = ? ORDER BY name", arguments: [source]) {
                 targets[m["target"] as String]?.metrics.append(.init(name: m["name"], value: m["value"]))
             }
-            for o in try Row.fetchAll(db, sql: "SELECT target, path, digest FROM outputs WHERE run_id = ? ORDER BY path", arguments: [id]) {
+            for o in try Row.fetchAll(db, sql: "SELECT target, path, digest FROM outputs WHERE run_id = ? ORDER BY path", arguments: [source]) {
                 targets[o["target"] as String]?.outputs.append(.init(path: o["path"], digest: o["digest"]))
             }
             return RunDetail(run: Self.summary(row), targets: targets.keys.sorted().compactMap { targets[$0] })
         }
     }
 
-    /// The newest run recorded at `revision` (a full commit hash); nil when none.
+    /// The newest build (not an `exp run` variant) recorded at `revision` (a full commit hash); nil when none.
     public func lastRun(atRevision revision: String) throws -> Int64? {
         try queue.read { db in
-            try Int64.fetchOne(db, sql: "SELECT id FROM runs WHERE git_revision = ? ORDER BY id DESC LIMIT 1", arguments: [revision])
+            try Int64.fetchOne(db, sql: "SELECT id FROM runs WHERE git_revision = ? AND experiment IS NULL ORDER BY id DESC LIMIT 1",
+                               arguments: [revision])
         }
     }
 
-    /// The newest run of all; nil when the history is empty.
+    /// The newest build (not an `exp run` variant); nil when there is none.
     public func lastRun() throws -> Int64? {
-        try queue.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM runs ORDER BY id DESC LIMIT 1") }
+        try queue.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM runs WHERE experiment IS NULL ORDER BY id DESC LIMIT 1") }
     }
 
-    /// The parameters `target` had in the newest run that recorded it (for `--explain`).
+    /// Whether any run, builds and experiment variants alike, is recorded.
+    public func isEmpty() throws -> Bool {
+        try queue.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM runs LIMIT 1") == nil }
+    }
+
+    /// The parameters `target` had in the newest build that recorded it (for `--explain`).
     public func lastParameters(of target: String) throws -> [String: String]? {
         try queue.read { db in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT MAX(run_id) FROM targets WHERE target = ?", arguments: [target]) else {
+            guard let id = try Int64.fetchOne(db, sql: """
+                SELECT MAX(t.run_id) FROM targets t JOIN runs r ON r.id = t.run_id WHERE t.target = ? AND r.experiment IS NULL
+                """, arguments: [target]) else {
                 return nil
             }
             var out: [String: String] = [:]
@@ -256,7 +311,8 @@ public final class HistoryStore: Sendable {
         return RunSummary(
             id: row["id"], startedAt: row["started_at"], finishedAt: row["finished_at"], gitRevision: row["git_revision"],
             gitDirty: dirty.map { $0 != 0 }, user: row["user"], commandLine: row["command_line"],
-            exitStatus: exit.map { Int32(truncatingIfNeeded: $0) }, mlfilePath: row["mlfile_path"],
+            exitStatus: exit.map { Int32(truncatingIfNeeded: $0) }, mlfilePath: row["mlfile_path"], experiment: row["experiment"],
+            sameTargetsAs: row["same_targets_as"],
             built: row["n_built"], restored: row["n_restored"], fresh: row["n_fresh"], failed: row["n_failed"])
     }
 }
@@ -269,8 +325,12 @@ public struct NewRun: Sendable {
     public var user: String
     public var commandLine: String
     public var mlfilePath: String
+    /// The variant's id when `exp run` built it; nil for a build.
+    public var experiment: String?
 
-    public init(startedAt: Date, gitRevision: String?, gitDirty: Bool?, user: String, commandLine: String, mlfilePath: String) {
+    public init(startedAt: Date, gitRevision: String?, gitDirty: Bool?, user: String, commandLine: String, mlfilePath: String,
+                experiment: String? = nil) {
+        self.experiment = experiment
         self.startedAt = startedAt
         self.gitRevision = gitRevision
         self.gitDirty = gitDirty
@@ -338,6 +398,10 @@ public struct RunSummary: Sendable, Codable, Equatable {
     public var commandLine: String
     public var exitStatus: Int32?
     public var mlfilePath: String
+    /// The `exp run` variant's id; nil for a build.
+    public var experiment: String?
+    /// A no-op answered by the fast path: the run whose targets it found fresh.
+    public var sameTargetsAs: Int64?
     public var built: Int
     public var restored: Int
     public var fresh: Int
@@ -352,14 +416,20 @@ public struct RunSummary: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, startedAt = "started_at", finishedAt = "finished_at", gitRevision = "git_revision", gitDirty = "git_dirty"
-        case user, commandLine = "command_line", exitStatus = "exit_status", mlfilePath = "mlfile_path"
-        case built, restored, fresh, failed
+        case user, commandLine = "command_line", exitStatus = "exit_status", mlfilePath = "mlfile_path", experiment
+        case sameTargetsAs = "same_targets_as", built, restored, fresh, failed
     }
 }
 
 public struct RunDetail: Sendable, Codable, Equatable {
     public var run: RunSummary
     public var targets: [TargetRecord]
+}
+
+/// A problem the plain-SQLite path reports (SQLite's message).
+public struct HistoryError: Error, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
 }
 
 /// RFC 3339 UTC times with milliseconds (`2025-01-31T12:00:00.123Z`).
@@ -370,8 +440,14 @@ public enum HistoryTime {
         var t = time_t(seconds)
         var parts = tm()
         gmtime_r(&t, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
-                      Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), Int(ms % 1000))
+        // Not String(format:): its first use costs a millisecond of runtime set-up on the no-op path.
+        func padded(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return padded(Int(parts.tm_year) + 1900, 4) + "-" + padded(Int(parts.tm_mon) + 1, 2) + "-" + padded(Int(parts.tm_mday), 2)
+            + "T" + padded(Int(parts.tm_hour), 2) + ":" + padded(Int(parts.tm_min), 2) + ":" + padded(Int(parts.tm_sec), 2)
+            + "." + padded(Int(ms % 1000), 3) + "Z"
     }
 
     public static func parse(_ text: String) -> Date? {

@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildHistory
 import MLBuildTestSupport
 import Testing
 
@@ -123,6 +124,16 @@ struct ExperimentTests {
         let second = try ws.run(arguments)
         #expect(Self.ids(second) == Self.ids(first))
         #expect(first.stdout == second.stdout)
+        // --json: the same variants, in order, each its exp.json and status.
+        let json = try ws.run(arguments + ["--json"])
+        #expect(json.status == 0, "\(json.output)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let variants = try #require(document["variants"] as? [[String: Any]])
+        #expect(variants.map { $0["id"] as? String ?? "" } == Self.ids(first))
+        #expect(variants.allSatisfy { $0["status"] as? String == "ok" })
+        let first0 = try Self.record(ws, Self.ids(first)[0])
+        #expect(variants.first?["parameters"] as? [String: String] == first0.parameters)
+        #expect(((variants.first?["targets"] as? [String: Any])?["model:lr"] as? [String: Any])?["status"] as? String == "fresh")
     }
 
     @Test func showSortsByTheMetricAndPrintsJSON() throws {
@@ -152,6 +163,43 @@ struct ExperimentTests {
         #expect(list[1]["status"] as? String == "ok")
     }
 
+    @Test func eachVariantIsARunInTheHistoryAndTheDiffDefaultsSkipThem() throws {
+        let ws = try MLFixtures.workspace()
+        #expect(try ws.run(["model:lr"]).status == 0)
+        let run = try ws.run(["exp", "run", "--set", "model:lr.l2=0.1,10"])
+        #expect(run.status == 0, "\(run.output)")
+        let ids = Self.ids(run)
+        let store = try HistoryStore(path: "\(ws.path)/.mlbuild/history.sqlite")
+        let runs = try store.runs(limit: 10)
+        #expect(runs.map(\.id) == [3, 2, 1])
+        #expect(runs.map(\.experiment) == [ids[1], ids[0], nil])
+        for (runID, id) in [(Int64(2), ids[0]), (3, ids[1])] {
+            let detail = try #require(try store.run(runID))
+            #expect(detail.run.exitStatus == 0 && detail.run.commandLine.hasPrefix("mlbuild exp run --set"))
+            let model = try #require(detail.targets.first { $0.target == "model:lr" })
+            #expect(model.status == "built")
+            #expect(model.params.first { $0.name == "l2" }?.value == (try Self.record(ws, id)).parameters["model:lr.l2"])
+            // The same numbers as the variant's exp.json, and its outputs under build/exp/<id>/.
+            #expect(model.metrics.first { $0.name == "log_loss" }?.value == (try Self.record(ws, id)).targets["model:lr"]?.metrics?["log_loss"])
+            #expect(model.outputs.contains { $0.path == "build/exp/\(id)/build/model/lr/model.json" })
+            #expect(detail.targets.first { $0.target == "features:rows" }?.status == "fresh")
+        }
+        // Listed with the variant's id; the defaults of the diffs and --explain use run 1, the last build.
+        let list = try ws.run(["runs"])
+        #expect(list.status == 0 && list.stdout.split(separator: "\n")[1].contains("\t\(ids[1])\t"), "\(list.stdout)")
+        let json = try ws.run(["runs", "--json"])
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let experiments = (document["runs"] as? [[String: Any]])?.map { $0["experiment"] as? String ?? "-" }
+        #expect(experiments == [ids[1], ids[0], "-"])
+        #expect(try store.lastRun() == 1)
+        let diff = try ws.run(["params", "diff", "--json"])
+        #expect(diff.status == 0, "\(diff.output)")
+        let diffDocument = try #require(try JSONSerialization.jsonObject(with: Data(diff.stdout.utf8)) as? [String: Any])
+        #expect(diffDocument["old"] as? String == "run:1")
+        let show = try ws.run(["runs", "show", "2"])
+        #expect(show.stdout.contains("experiment: \(ids[0])\n"), "\(show.stdout)")
+    }
+
     @Test func applyChangesOneLinePerParameterAndABuildReproducesTheVariant() throws {
         let ws = try MLFixtures.workspace()
         let run = try ws.run(Self.grid)
@@ -178,6 +226,16 @@ struct ExperimentTests {
             #expect(try MLFixtures.bytes(ws, "build/model/\(model)/metrics.json")
                 == MLFixtures.bytes(ws, "build/exp/\(chosen)/build/model/\(model)/metrics.json"))
         }
+        // Applied again: nothing to change, said so in JSON.
+        let again = try ws.run(["exp", "apply", chosen, "--json"])
+        #expect(again.status == 0, "\(again.output)")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any])
+        #expect(document["experiment"] as? String == chosen && document["file"] as? String == "Mlfile")
+        #expect(document["changed"] as? Bool == false)
+        let changes = (document["changes"] as? [[String: String]]) ?? []
+        #expect(changes == [["target": "model:gbt", "key": "learning_rate", "value": "0.05"],
+                            ["target": "model:lr", "key": "l2", "value": "0.1"]])
+        #expect(try ws.read("Mlfile") == after)
         let unknown = try ws.run(["exp", "apply", "exp-00000000"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr.hasPrefix("error: unknown experiment 'exp-00000000'"))

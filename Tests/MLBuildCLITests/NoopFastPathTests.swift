@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildHistory
 import MLBuildTestSupport
 import Testing
 
@@ -158,5 +159,53 @@ struct NoopFastPathTests {
         let fullEvents = try String(contentsOfFile: events, encoding: .utf8)
         #expect(fullEvents.contains("\"built\":2"))
         #expect(fullEvents.contains("\"noop_fast_path\":false"), "\(fullEvents)")
+    }
+
+    // MARK: - Run history
+
+    @Test func aNoOpOnTheFastPathIsRecordedAsARunOfFreshTargets() throws {
+        let ws = try workspace()
+        try settled(ws)
+        let fast = try build(ws)
+        #expect(fast.path == "hit")
+        let store = try HistoryStore(path: "\(ws.path)/.mlbuild/history.sqlite")
+        let runs = try store.runs(limit: 10)
+        // The first build, the settling build (a full no-op), and the fast path's run.
+        #expect(runs.map(\.id) == [3, 2, 1])
+        #expect(runs[0].sameTargetsAs == 2 && runs[0].exitStatus == 0 && runs[0].finishedAt != nil)
+        #expect([runs[0].built, runs[0].restored, runs[0].fresh, runs[0].failed] as [Int] == [0, 0, 2, 0])
+        let noop = try #require(try store.run(3)), full = try #require(try store.run(2))
+        #expect(noop.targets.map(\.status) == ["fresh", "fresh"])
+        #expect(noop.targets.map(\.actionKey) == full.targets.map(\.actionKey))
+        #expect(noop.targets.map(\.outputs) == full.targets.map(\.outputs))
+        #expect(noop.targets.map(\.params) == full.targets.map(\.params))
+        // `runs` lists it like any other run.
+        let list = try ws.run(["runs"])
+        #expect(list.stdout.split(separator: "\n")[1].hasPrefix("3\t"), "\(list.stdout)")
+        #expect(list.stdout.split(separator: "\n")[1].contains("\t0\t0\t0\t2\t0\t-\tmlbuild --events "), "\(list.stdout)")
+    }
+
+    @Test func aHistoryElsewhereOrGoneTakesTheFullPathWhichRecords() throws {
+        let ws = try workspace()
+        try settled(ws)
+        // Another database: the fast path cannot refer to the last build's run, so it steps aside.
+        let other = "\(ws.path)/other.sqlite"
+        let elsewhere = try build(ws, environment: ["MLBUILD_HISTORY": other])
+        #expect(elsewhere.path == "miss (the run history does not hold the last build)")
+        #expect(try HistoryStore(path: other).runs(limit: 5).map(\.fresh) == [2])
+        // That build linked the manifest to `other`: the default database now misses in turn.
+        Thread.sleep(forTimeInterval: 0.25)
+        #expect(try build(ws, environment: ["MLBUILD_HISTORY": other]).path == "hit")
+        #expect(try HistoryStore(path: other).runs(limit: 5).count == 2)
+        // The database removed behind mlbuild's back: one warning, the no-op stands, and the
+        // next build records the full way.
+        try FileManager.default.removeItem(atPath: other)
+        let gone = try build(ws, environment: ["MLBUILD_HISTORY": other])
+        #expect(gone.path == "hit" && gone.run.result.status == 0)
+        #expect(gone.run.result.stderr.contains("mlbuild: warning: run history not recorded: \(other): the database is gone\n"),
+                "\(gone.run.result.stderr)")
+        let after = try build(ws, environment: ["MLBUILD_HISTORY": other])
+        #expect(after.path == "miss (the run history does not hold the last build)")
+        #expect(try HistoryStore(path: other).runs(limit: 5).count == 1)
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import MLBuildCore
-import MLBuildHistory
+@testable import MLBuildHistory
 import MLBuildTestSupport
 import Testing
 
@@ -92,11 +92,11 @@ import Testing
         // The text forms: a tab-separated table in a pipe, and the run's details.
         let table = try ws.run(["runs"])
         let lines = table.stdout.split(separator: "\n")
-        #expect(lines.first == "Run\tStarted\tDuration\tRevision\tExit\tBuilt\tRestored\tFresh\tFailed\tCommand")
+        #expect(lines.first == "Run\tStarted\tDuration\tRevision\tExit\tBuilt\tRestored\tFresh\tFailed\tExperiment\tCommand")
         #expect(lines.count == 3)
         let fields = try #require(lines.last).split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        #expect(fields.count == 10)
-        #expect(fields.first == "1" && Array(fields[3...8]) == ["-", "0", "3", "0", "0", "0"])
+        #expect(fields.count == 11)
+        #expect(fields.first == "1" && Array(fields[3...9]) == ["-", "0", "3", "0", "0", "0", "-"])
         #expect(fields.last?.hasPrefix("mlbuild model:lr --events ") == true)
         let text = try ws.run(["runs", "show", "run:1"]).stdout
         #expect(text.contains("\nmodel:lr: built in "))
@@ -119,6 +119,9 @@ import Testing
         #expect(params.status == 0, "\(params.output)")
         #expect(params.stdout == "Target\tParam\tOld (run:1)\tNew (run:2)\nmodel:lr\tl2\t1.0\t0.1\n")
 
+        // A bare number is a run id too.
+        #expect(try ws.run(["params", "diff", "1", "2"]).stdout == params.stdout)
+
         let metrics = try ws.run(["metrics", "diff", "run:1", "run:2"])
         #expect(metrics.status == 0, "\(metrics.output)")
         var expected = "Target\tMetric\tOld (run:1)\tNew (run:2)\tChange\n"
@@ -129,6 +132,7 @@ import Testing
         }
         #expect(expected.split(separator: "\n").count > 1, "l2 0.1 vs 1.0 changed no metric: pick another value")
         #expect(metrics.stdout == expected)
+        #expect(try ws.run(["metrics", "diff", "1", "run:2"]).stdout == expected)
 
         // Defaults: outside git, the newest run against the workspace, which matches it.
         #expect(try ws.run(["metrics", "diff"]).stdout == "no metric changed between run:2 and workspace\n")
@@ -165,6 +169,9 @@ import Testing
         let unknown = try ws.run(["runs", "show", "42"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr.hasPrefix("error: no run 42 in \(ws.path)/.mlbuild/history.sqlite; the newest runs: run:1 (-)"))
+        let noRun = try ws.run(["metrics", "diff", "7"])
+        #expect(noRun.status == 2)
+        #expect(noRun.stderr.hasPrefix("error: no run 7 in \(ws.path)/.mlbuild/history.sqlite; the newest runs: run:1 (-)"))
         let badRevision = try ws.run(["params", "diff", "no-such-rev"])
         #expect(badRevision.status == 2)
         #expect(badRevision.stderr.contains("'no-such-rev' is neither run:N, workspace, nor a git revision"))
@@ -185,6 +192,14 @@ import Testing
         #expect(try ws.run([]).status == 0)
         #expect(try ws.run(["params", "diff", "HEAD~1", "HEAD"]).stdout
             == "Target\tParam\tOld (run:1)\tNew (run:2)\nmodel:lr\tl2\t1.0\t0.1\n")
+        // Digits name a run; a tag of digits with no such run is the revision; both is an error.
+        try git("tag 2024 HEAD~1 && git tag 2 HEAD~1")
+        #expect(try ws.run(["params", "diff", "2024", "HEAD"]).stdout
+            == "Target\tParam\tOld (run:1)\tNew (run:2)\nmodel:lr\tl2\t1.0\t0.1\n")
+        let both = try ws.run(["params", "diff", "2"])
+        #expect(both.status == 2)
+        #expect(both.stderr.hasPrefix("error: '2' is both run 2 and commit "), "\(both.stderr)")
+        #expect(both.stderr.hasSuffix(": write run:2 for the run, or the full hash\n"))
         let runs = try ws.run(["runs"]).stdout.split(separator: "\n")
         #expect(runs.count == 3 && !runs[1].contains("*\t") && runs[1].split(separator: "\t")[3].count == 7)
         // A dirty tracked file marks the run; a revision without a run says so and lists runs.
@@ -282,14 +297,38 @@ import Testing
         try ws.write(".mlbuild/history.sqlite", "")
         #expect(try ws.run([]).status == 0)
         let path = "\(ws.path)/.mlbuild/history.sqlite"
-        #expect(try HistoryStore(path: path).appliedMigrations() == ["v1"])
+        #expect(try HistoryStore(path: path).appliedMigrations() == ["v1", "v2"])
         try ws.write("src/a.txt", "again\n")
         let second = try ws.run([])
         #expect(second.status == 0 && !second.stderr.contains("warning"), "\(second.output)")
         let store = try HistoryStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1"])
+        #expect(try store.appliedMigrations() == ["v1", "v2"])
         #expect(try store.runs(limit: 10).map(\.id) == [2, 1])
         #expect(try store.run(2)?.targets.map(\.status) == ["built", "built", "fresh", "built"])
+    }
+
+    @Test func aV1DatabaseIsMigratedToV2KeepingItsRuns() throws {
+        let ws = try Fixtures.diamondWorkspace()
+        let path = "\(ws.path)/.mlbuild/history.sqlite"
+        // As mlbuild left it before v2: schema v1 and one run (written with SQLite itself).
+        #expect(try HistoryStore(path: path, busyTimeout: 5, migratingUpTo: "v1").appliedMigrations() == ["v1"])
+        let insert = try ProcessRunner.run("/usr/bin/env", ["python3", "-c", """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            db.execute("INSERT INTO runs (started_at, finished_at, user, command_line, exit_status, mlfile_path) "
+                       "VALUES ('2026-01-02T03:04:05.000Z', '2026-01-02T03:04:06.000Z', 'old', 'mlbuild', 0, 'Mlfile')")
+            db.commit()
+            """, path])
+        #expect(insert.status == 0, "\(insert.output)")
+        let build = try ws.run([])
+        #expect(build.status == 0 && !build.stderr.contains("warning"), "\(build.output)")
+        let store = try HistoryStore(path: path)
+        #expect(try store.appliedMigrations() == ["v1", "v2"])
+        let runs = try store.runs(limit: 10)
+        #expect(runs.map(\.id) == [2, 1])
+        #expect(runs.map(\.experiment) == [nil, nil])
+        #expect(runs.last?.user == "old" && runs.last?.startedAt == "2026-01-02T03:04:05.000Z")
+        #expect(try store.lastRun() == 2)
     }
 
     @Test func concurrentBuildsBothRecord() async throws {
