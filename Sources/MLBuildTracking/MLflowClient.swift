@@ -104,15 +104,24 @@ public struct MLflowClient: Sendable {
     /// Logs params, metrics and tags in as many `runs/log-batch` calls as MLflow's limits need
     /// (≤ 100 params, ≤ 100 tags and ≤ 1000 entities in all per call).
     func logBatch(runID: String, params: [MLflowKeyValue], metrics: [MLflowMetric], tags: [MLflowKeyValue]) async throws {
+        for batch in Self.batches(runID: runID, params: params, metrics: metrics, tags: tags) {
+            let _: EmptyAnswer = try await post("runs/log-batch", batch)
+        }
+    }
+
+    /// The `runs/log-batch` requests for these values: at most 100 params, 100 tags and 800
+    /// metrics each (1,000 values in all), in order; one request even when there is nothing.
+    static func batches(runID: String, params: [MLflowKeyValue], metrics: [MLflowMetric], tags: [MLflowKeyValue]) -> [LogBatchRequest] {
         var params = params[...], metrics = metrics[...], tags = tags[...]
+        var out: [LogBatchRequest] = []
         repeat {
-            let batch = LogBatchRequest(run_id: runID, params: Array(params.prefix(100)), metrics: Array(metrics.prefix(800)),
-                                        tags: Array(tags.prefix(100)))
+            out.append(LogBatchRequest(run_id: runID, params: Array(params.prefix(100)), metrics: Array(metrics.prefix(800)),
+                                       tags: Array(tags.prefix(100))))
             params = params.dropFirst(100)
             metrics = metrics.dropFirst(800)
             tags = tags.dropFirst(100)
-            let _: EmptyAnswer = try await post("runs/log-batch", batch)
         } while !params.isEmpty || !metrics.isEmpty || !tags.isEmpty
+        return out
     }
 
     func updateRun(_ request: UpdateRunRequest) async throws {

@@ -13,7 +13,8 @@ import MLBuildHistory
 /// - metrics = every metric of the target, timestamp = the run's end, step 0;
 /// - tags: `mlbuild.target`, `mlbuild.run_id`, `mlbuild.action_key`, `mlbuild.status`,
 ///   `mlflow.source.git.commit` + `mlbuild.git_dirty`, `mlflow.source.name` (the Mlfile),
-///   `mlflow.user`, and one `mlbuild.output.<path>` = `sha256:<hex>` per output file;
+///   `mlflow.user`, `mlbuild.experiment` (an `exp run` variant's id), and one
+///   `mlbuild.output.<path>` = `sha256:<hex>` per output file;
 /// - artifacts: model.json, metrics.json and plots/* through the server's artifact proxy, only
 ///   the files whose bytes in the workspace still have the recorded digest.
 ///
@@ -166,6 +167,7 @@ public struct MLflowExport: Sendable {
         if let actionKey = target.actionKey { tags.append(MLflowKeyValue(key: "mlbuild.action_key", value: actionKey)) }
         if let commit = run.gitRevision { tags.append(MLflowKeyValue(key: "mlflow.source.git.commit", value: commit)) }
         if let dirty = run.gitDirty { tags.append(MLflowKeyValue(key: "mlbuild.git_dirty", value: dirty ? "true" : "false")) }
+        if let experiment = run.experiment { tags.append(MLflowKeyValue(key: "mlbuild.experiment", value: experiment)) }
         for output in target.outputs {
             tags.append(MLflowKeyValue(key: key("mlbuild.output." + output.path), value: taggedDigest(output.digest)))
         }

@@ -11,7 +11,7 @@ import Testing
         let json = """
             {"id": 4, "started_at": "2026-01-02T03:04:05.250Z", "finished_at": "2026-01-02T03:04:07.500Z",
              "git_revision": "0123abcd", "git_dirty": true, "user": "ana", "command_line": "mlbuild", "exit_status": 0,
-             "mlfile_path": "Mlfile", "built": 1, "restored": 0, "fresh": 0, "failed": 0}
+             "mlfile_path": "Mlfile", "built": 1, "restored": 0, "fresh": 0, "failed": 0, "experiment": "exp-1a2b"}
             """
         do { return try JSONDecoder().decode(RunSummary.self, from: Data(json.utf8)) } catch {
             preconditionFailure("test fixture: \(error)")
@@ -41,9 +41,22 @@ import Testing
         #expect(Dictionary(uniqueKeysWithValues: batch.tags.map { ($0.key, $0.value) }) == [
             "mlbuild.target": "model:churn", "mlbuild.run_id": "4", "mlbuild.status": "built", "mlflow.source.name": "Mlfile",
             "mlflow.user": "ana", "mlbuild.action_key": "k1", "mlflow.source.git.commit": "0123abcd", "mlbuild.git_dirty": "true",
-            "mlbuild.output.build/model/churn/model.json": "sha256:ab12",
+            "mlbuild.output.build/model/churn/model.json": "sha256:ab12", "mlbuild.experiment": "exp-1a2b",
         ])
         #expect(MLflowExport.milliseconds(Self.run.startedAt) == 1_767_323_045_250)
+    }
+
+    @Test func batchesKeepWithinMLflowsLimits() {
+        let params = (0..<250).map { MLflowKeyValue(key: "p\($0)", value: "v") }
+        let metrics = (0..<1700).map { MLflowMetric(key: "m\($0)", value: Double($0), timestamp: 0, step: 0) }
+        let tags = (0..<30).map { MLflowKeyValue(key: "t\($0)", value: "v") }
+        let batches = MLflowClient.batches(runID: "r", params: params, metrics: metrics, tags: tags)
+        #expect(batches.map(\.params.count) == [100, 100, 50])
+        #expect(batches.map(\.metrics.count) == [800, 800, 100])
+        #expect(batches.map(\.tags.count) == [30, 0, 0])
+        #expect(batches.allSatisfy { $0.params.count + $0.metrics.count + $0.tags.count <= 1000 && $0.run_id == "r" })
+        #expect(batches.flatMap(\.params) == params && batches.flatMap(\.metrics) == metrics && batches.flatMap(\.tags) == tags)
+        #expect(MLflowClient.batches(runID: "r", params: [], metrics: [], tags: []).count == 1)
     }
 
     @Test func requestsEncodeMetricsExactly() throws {
