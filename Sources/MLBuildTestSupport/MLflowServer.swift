@@ -126,7 +126,8 @@ public final class MLflowServer: @unchecked Sendable {
         try HTTPConnection(port: port, timeout: 30).request("GET", path)
     }
 
-    /// SIGTERM to the server's process group, SIGKILL to it after 10 s. Only a group of its own
+    /// SIGTERM to the server's process group, SIGKILL to it after 2 s (a throwaway server:
+    /// its store is deleted next). Only a group of its own
     /// is signalled (never the test runner's): otherwise only the server process is.
     private func kill() {
         let running = lock.withLock { () -> Process? in
@@ -139,7 +140,7 @@ public final class MLflowServer: @unchecked Sendable {
         let target = group == pid && group != getpgrp() ? -group : pid
         _ = Glibc.kill(target, SIGTERM)
         let start = Date()
-        while running.isRunning, Date().timeIntervalSince(start) < 10 { usleep(100_000) }
+        while running.isRunning, Date().timeIntervalSince(start) < 2 { usleep(100_000) }
         _ = Glibc.kill(target, SIGKILL)
         if running.isRunning { running.waitUntilExit() }
     }

@@ -11,9 +11,22 @@ struct MLflowServerScope: SuiteTrait, TestScoping {
     var isRecursive: Bool { false }
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
-        let server = try MLflowServer(executable: MLflowServer.executable(packageRoot: MLFixtures.repositoryRoot))
-        defer { server.stop() }
-        try await Self.$server.withValue(server) { try await function() }
+        // Started and stopped on a thread of their own: waiting for mlflow must not hold a thread
+        // of the test pool (other suites' async network tests run on it meanwhile).
+        let server = try await Self.onThread { try MLflowServer(executable: MLflowServer.executable(packageRoot: MLFixtures.repositoryRoot)) }
+        do {
+            try await Self.$server.withValue(server) { try await function() }
+        } catch {
+            try? await Self.onThread { server.stop() }
+            throw error
+        }
+        try await Self.onThread { server.stop() }
+    }
+
+    static func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
     }
 }
 
