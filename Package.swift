@@ -54,6 +54,12 @@ let package = Package(
             dependencies: ["MLBuildCore", "CHistorySQLite", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["README.md"]
         ),
+        // Exports history runs to an MLflow tracking server (REST over MLBuildCache's HTTPClient).
+        .target(
+            name: "MLBuildTracking",
+            dependencies: ["MLBuildCore", "MLBuildCache", "MLBuildHistory"],
+            exclude: ["README.md"]
+        ),
         .target(name: "MLBuildDatasets", dependencies: ["MLBuildTraining"], exclude: ["README.md"]),
         // Draws plot data as self-contained SVG; imports nothing of mlbuild (the data is computed in Training).
         .target(name: "MLBuildPlots", exclude: ["README.md"]),
@@ -94,7 +100,7 @@ let package = Package(
             name: "MLBuildCLI",
             dependencies: [
                 "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildRules", "MLBuildDatasets", "MLBuildTraining", "MLBuildOCI",
-                "MLBuildServe", "MLBuildHistory", "MLBuildPlots",
+                "MLBuildServe", "MLBuildHistory", "MLBuildPlots", "MLBuildTracking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]
@@ -120,6 +126,7 @@ let package = Package(
         .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildDatasets", "MLBuildTraining"]),
         .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI"]),
         .testTarget(name: "MLBuildPlotsTests", dependencies: ["MLBuildPlots"]),
+        .testTarget(name: "MLBuildTrackingTests", dependencies: ["MLBuildTracking", "MLBuildHistory"]),
         .testTarget(name: "MLBuildELFTests", dependencies: ["MLBuildELF", "MLBuildTestSupport"]),
         .testTarget(name: "MLBuildCLITests", dependencies: ["MLBuildCLI", "MLBuildTestSupport", "MLBuildTraining", "MLBuildHistory"]),
         .testTarget(name: "FuzzChecksTests", dependencies: ["FuzzChecks", "MLBuildCore", "MLBuildDatasets", "MLBuildRules", "MLBuildTraining"]),

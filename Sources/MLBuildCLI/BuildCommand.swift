@@ -18,6 +18,8 @@ struct BuildCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Run history") var historyOptions: HistoryOptions
 
+    @OptionGroup(title: "MLflow export") var mlflowOptions: MLflowOptions
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Run up to N targets at once (default: the number of cores).", valueName: "N"))
     var jobs: Int?
 
@@ -117,6 +119,7 @@ struct BuildCommand: AsyncParsableCommand {
             fresh: summary.count(.fresh), failed: summary.count(.failed)))
         fastPath.record(summary, builder: builder, project: project, historyRun: history.recordedRun)
         trace.mark("record")
+        await mlflowOptions.exportAfterBuild(runID: history.recordedRun, historyPath: history.path, workspace: workspace, warn: warn)
         if !summary.succeeded { throw CLIError.failed }
     }
 }

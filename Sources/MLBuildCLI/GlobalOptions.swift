@@ -12,7 +12,8 @@ import ArgumentParser
 enum GlobalOptions {
     /// Options that take a value (in the next argument, or after `=` for long names).
     static let valued: Set<String> = ["-f", "--file", "-C", "--cache-dir", "--seed", "-j", "--jobs", "--events",
-                                      "--remote-cache", "--remote-upload", "--remote-header-file", "--remote-timeout", "--history"]
+                                      "--remote-cache", "--remote-upload", "--remote-header-file", "--remote-timeout", "--history",
+                                      "--mlflow", "--mlflow-experiment"]
     static let flags: Set<String> = ["-k", "-n", "--dry-run", "--explain"]
 
     static func reordered(_ arguments: [String], root: any ParsableCommand.Type = MLBuildCommand.self) -> [String] {

@@ -10,7 +10,7 @@ struct RunsCommand: ParsableCommand {
         discussion: "Every build records one run in .mlbuild/history.sqlite (--history FILE, $MLBUILD_HISTORY), "
             + "and `exp run` one per variant (its Experiment column names the variant; the diffs' defaults skip those). "
             + "A no-op answered by the fast path is recorded as a run of the last build's targets, all fresh.",
-        subcommands: [RunsListCommand.self, RunsShowCommand.self],
+        subcommands: [RunsListCommand.self, RunsShowCommand.self, RunsExportCommand.self],
         defaultSubcommand: RunsListCommand.self
     )
 

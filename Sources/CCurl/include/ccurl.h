@@ -49,6 +49,7 @@ typedef int (*ccurl_seek_callback)(void *context, int64_t offset, int origin);
 #define CCURLOPT_UPLOAD_BUFFERSIZE 280
 #define CCURLOPT_PROTOCOLS_STR 10318
 #define CCURLOPT_REDIR_PROTOCOLS_STR 10319
+#define CCURLOPT_CUSTOMREQUEST 10036
 
 // CURLcode values mlbuild distinguishes.
 #define CCURLE_OK 0

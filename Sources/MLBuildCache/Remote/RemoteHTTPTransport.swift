@@ -19,11 +19,17 @@ final class RemoteHTTPTransport: Sendable {
     private let connectTimeoutMilliseconds: Int
     private let handles: RemoteCurlHandlePool
 
-    init(configuration: RemoteCacheConfiguration) {
-        header = configuration.header
-        timeoutMilliseconds = Int(max(1, (min(configuration.requestTimeout, 86_400) * 1000).rounded(.up)))
-        connectTimeoutMilliseconds = Int(max(1, (configuration.connectTimeout * 1000).rounded(.up)))
-        handles = RemoteCurlHandlePool(capacity: configuration.maxConcurrentTransfers)
+    convenience init(configuration: RemoteCacheConfiguration) {
+        self.init(header: configuration.header, requestTimeout: configuration.requestTimeout,
+                  connectTimeout: configuration.connectTimeout, maxConcurrentTransfers: configuration.maxConcurrentTransfers)
+    }
+
+    /// `header`: the one secret header of every request (its value is redacted from errors).
+    init(header: RemoteCacheHeader?, requestTimeout: Double, connectTimeout: Double, maxConcurrentTransfers: Int) {
+        self.header = header
+        timeoutMilliseconds = Int(max(1, (min(requestTimeout, 86_400) * 1000).rounded(.up)))
+        connectTimeoutMilliseconds = Int(max(1, (connectTimeout * 1000).rounded(.up)))
+        handles = RemoteCurlHandlePool(capacity: maxConcurrentTransfers)
     }
 
     /// Loads libcurl (once per process); throws a transport failure naming the cause when it
@@ -37,7 +43,10 @@ final class RemoteHTTPTransport: Sendable {
 
     /// One exchange. `bodyLimit`: the most bytes a 200 answer may carry; the transfer is
     /// stopped (`bodyTooLarge`) as soon as it announces or sends more.
-    func send(method: String, url: URL, body: RemoteRequestBody, sink: RemoteResponseSink, bodyLimit: Int64? = nil) async throws
+    /// `contentType`: of a request body (the remote cache sends octet streams). A body with a
+    /// method other than PUT (POST) is sent as an upload under that method's name.
+    func send(method: String, url: URL, body: RemoteRequestBody, sink: RemoteResponseSink, bodyLimit: Int64? = nil,
+              contentType: String = "application/octet-stream") async throws
         -> RemoteHTTPResponse
     {
         let displayURL = RemoteCacheConfiguration.display(url)
@@ -50,7 +59,7 @@ final class RemoteHTTPTransport: Sendable {
         }
         let transfer = RemoteTransfer(sink: sink, method: method, displayURL: displayURL,
                                       headerValue: header?.value, upload: upload, bodyLimit: bodyLimit)
-        let request = RemoteCurlRequest(method: method, url: url.absoluteString, header: header,
+        let request = RemoteCurlRequest(method: method, url: url.absoluteString, header: header, contentType: contentType,
                                         timeoutMilliseconds: timeoutMilliseconds, connectTimeoutMilliseconds: connectTimeoutMilliseconds)
         let handles = self.handles
         return try await withTaskCancellationHandler {
@@ -80,6 +89,7 @@ private struct RemoteCurlRequest: Sendable {
     let method: String
     let url: String
     let header: RemoteCacheHeader?
+    let contentType: String
     let timeoutMilliseconds: Int
     let connectTimeoutMilliseconds: Int
 
@@ -92,7 +102,7 @@ private struct RemoteCurlRequest: Sendable {
             // No `Expect: 100-continue` round trip before a PUT body.
             "Expect:",
         ]
-        if transfer.upload != nil { lines.append("Content-Type: application/octet-stream") }
+        if transfer.upload != nil { lines.append("Content-Type: \(contentType)") }
         if let header { lines.append("\(header.name): \(header.value)") }
         var list: OpaquePointer?
         for line in lines { list = ccurl_slist_append(list, line) }
@@ -132,8 +142,12 @@ private struct RemoteCurlRequest: Sendable {
         switch method {
         case "HEAD":
             _ = ccurl_setopt_long(handle, CCURLOPT_NOBODY, 1)
-        case "PUT":
+        case "PUT", "POST":
+            // A POST without a body is a plain request; a POST body is uploaded as libcurl
+            // uploads a PUT's, under the POST method.
+            guard method == "PUT" || transfer.upload != nil else { break }
             _ = ccurl_setopt_long(handle, CCURLOPT_UPLOAD, 1)
+            if method != "PUT" { _ = ccurl_setopt_ptr(handle, CCURLOPT_CUSTOMREQUEST, method) }
             // A known size: Content-Length is sent (bazel-remote needs it), never chunked.
             _ = ccurl_setopt_off_t(handle, CCURLOPT_INFILESIZE_LARGE, transfer.upload?.size ?? 0)
             _ = ccurl_setopt_ptr(handle, CCURLOPT_READDATA, context)
