@@ -53,7 +53,10 @@ struct BuildCommand: AsyncParsableCommand {
         let remoteSession = try remoteOptions.session(environment: workspace.environment, onWarning: warn)
         let fastPath = NoopFastPath(workspace: workspace, mlfilePath: workspaceOptions.file, targets: targets, seed: workspaceOptions.seed,
                                     historyPath: historyOptions.path(in: workspace))
-        let outcome: NoopFastPath.Outcome = dryRun ? .miss("not tried with --dry-run") : try fastPath.attempt(events: events, trace: trace)
+        // An MLflow export sends the build's run, with every target: the full path records one.
+        let outcome: NoopFastPath.Outcome = dryRun ? .miss("not tried with --dry-run")
+            : mlflowOptions.url(environment: workspace.environment) != nil ? .miss("not tried with an MLflow export")
+            : try fastPath.attempt(events: events, trace: trace)
         trace.note(outcome.traceLine)
         trace.mark("no-op check")
         if outcome == .hit { return }

@@ -167,6 +167,8 @@ struct NoopFastPath {
         // A bad remote cache setting is an error even when everything is fresh: the full path
         // reports it (checking costs an argument parse, so only when one is set).
         let environment = ProcessInfo.processInfo.environment
+        // An MLflow export (`--mlflow` is not parsed here) needs the full path's run.
+        if environment["MLBUILD_MLFLOW_URI"]?.isEmpty == false { return nil }
         if ["MLBUILD_REMOTE_CACHE", "MLBUILD_REMOTE_TIMEOUT"].contains(where: { environment[$0]?.isEmpty == false }) {
             guard let options = try? RemoteOptions.parse([]),
                   (try? options.session(environment: environment, onWarning: { _ in })) != nil else { return nil }

@@ -202,6 +202,15 @@ struct MLflowExportTests {
         for run in runs {
             #expect(build.stdout.contains("exported \(run.info.run_name) to MLflow run \(run.info.run_id) (experiment on-build)\n"))
         }
+        // A build with nothing to do is recorded in full (not by the no-op fast path) and exported.
+        Thread.sleep(forTimeInterval: 0.25)
+        #expect(try ws.run([]).status == 0)
+        let again = try ws.run(["--mlflow", server.url, "--mlflow-experiment", "on-build"], environment: ["MLBUILD_TRACE": "1"])
+        #expect(again.status == 0, "\(again.output)")
+        #expect(again.stderr.contains("trace: no-op fast path: miss (not tried with an MLflow export)\n"), "\(again.stderr)")
+        let third = try Self.runs(server, experiment: experiment).filter { $0.tags["mlbuild.run_id"] == "3" }
+        #expect(third.map(\.info.run_name) == ["model:gbt", "model:lr"])
+        #expect(third.allSatisfy { $0.tags["mlbuild.status"] == "fresh" && $0.metrics["auc"] != nil }, "\(third)")
 
         // The environment variable, and the default experiment: mlbuild/<workspace directory>.
         let other = try MLFixtures.workspace()
