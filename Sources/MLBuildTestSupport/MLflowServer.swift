@@ -11,16 +11,7 @@ import Darwin
 /// proxied artifacts in a private temp directory, one worker, telemetry off. Stopped by signalling
 /// its process group (`stop()`, also on deinit), and the directory removed.
 public final class MLflowServer: @unchecked Sendable {
-    public enum Failure: Error, CustomStringConvertible {
-        case notInstalled(String)
-        case startFailed(String)
-
-        public var description: String {
-            switch self {
-            case .notInstalled(let message), .startFailed(let message): return message
-            }
-        }
-    }
+    public typealias Failure = TestServerFailure
 
     public private(set) var port = 0
     public let directory: URL

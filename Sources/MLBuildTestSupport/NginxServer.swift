@@ -14,16 +14,7 @@ import Darwin
 /// removed by `stop()` (also called on deinit). The access log has one line per request:
 /// `METHOD URI STATUS` (format `mlbuild`), read back with `requests()`.
 public final class NginxServer: @unchecked Sendable {
-    public enum Failure: Error, CustomStringConvertible {
-        case notInstalled(String)
-        case startFailed(String)
-
-        public var description: String {
-            switch self {
-            case .notInstalled(let message), .startFailed(let message): return message
-            }
-        }
-    }
+    public typealias Failure = TestServerFailure
 
     /// One line of the access log.
     public struct Request: Sendable, Equatable, CustomStringConvertible {
