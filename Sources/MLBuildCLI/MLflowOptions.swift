@@ -26,7 +26,7 @@ struct MLflowOptions: ParsableArguments {
     func export(url: String, runID: Int64, historyPath: String, workspace: Workspace) async throws -> MLflowExport.Outcome {
         let client = try MLflowClient(url: url, environment: workspace.environment)
         guard let store = try HistoryStore.openExisting(path: historyPath), let detail = try store.run(runID) else {
-            throw MLflowError.invalidURL("no run \(runID) in \(historyPath)")
+            throw MLflowError.noSuchRun("no run \(runID) in \(historyPath)")
         }
         let name = experiment ?? MLflowExport.defaultExperimentName(workspaceRoot: workspace.root)
         return try await MLflowExport(client: client, experimentName: name, workspaceRoot: workspace.root).export(detail)

@@ -12,6 +12,8 @@ public enum MLflowError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The export as a whole took longer than its bound.
     case deadlineExceeded(seconds: Int)
     case invalidURL(String)
+    /// The history has no such run to export.
+    case noSuchRun(String)
 
     public var description: String {
         switch self {
@@ -20,7 +22,7 @@ public enum MLflowError: Error, Sendable, Equatable, CustomStringConvertible {
             return message.isEmpty ? "\(endpoint): HTTP \(status)" : "\(endpoint): HTTP \(status): \(message)"
         case .invalidResponse(let endpoint, let reason): return "\(endpoint): unexpected answer (\(reason))"
         case .deadlineExceeded(let seconds): return "the export took longer than \(seconds) s"
-        case .invalidURL(let message): return message
+        case .invalidURL(let message), .noSuchRun(let message): return message
         }
     }
 }
