@@ -40,7 +40,7 @@ public final class ArchiveReader {
     private let source: String
 
     public init(file url: URL, mode: Mode = .tar) throws {
-        guard let handle = archive_read_new() else { throw ArchiveError("cannot allocate a libarchive reader") }
+        guard let handle = archive_read_new() else { throw ArchiveError(ArchiveWriter.unavailable("a libarchive reader")) }
         self.handle = handle
         self.source = url.path
         try ArchiveError.wrap(archive_read_support_filter_all(handle), "enable decompression filters", archive: handle)

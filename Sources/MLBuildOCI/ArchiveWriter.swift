@@ -27,8 +27,14 @@ public final class ArchiveWriter {
     /// Written into every entry's mtime.
     public let mtime: Int64
 
+    /// Why `what` could not be made: libarchive is loaded on first use (CArchive), so usually
+    /// because it could not be; otherwise libarchive's allocation failed.
+    static func unavailable(_ what: String) -> String {
+        mlbuild_archive_load_error().map { String(cString: $0) } ?? "cannot allocate \(what)"
+    }
+
     public init(format: Format = .paxRestricted, mtime: Int64 = 0, sink: ArchiveSink) throws {
-        guard let handle = archive_write_new() else { throw ArchiveError("cannot allocate a libarchive writer") }
+        guard let handle = archive_write_new() else { throw ArchiveError(Self.unavailable("a libarchive writer")) }
         self.handle = handle
         self.sink = sink
         self.mtime = mtime
@@ -156,7 +162,7 @@ public final class ArchiveWriter {
         guard !path.isEmpty, !path.utf8.contains(0) else {
             throw ArchiveError("invalid archive entry name '\(path)'")
         }
-        guard let entry = archive_entry_new() else { throw ArchiveError("cannot allocate a libarchive entry") }
+        guard let entry = archive_entry_new() else { throw ArchiveError(Self.unavailable("a libarchive entry")) }
         defer { archive_entry_free(entry) }
         archive_entry_set_pathname_utf8(entry, path)
         archive_entry_set_filetype(entry, UInt32(type))
