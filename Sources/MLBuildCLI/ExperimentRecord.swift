@@ -46,12 +46,9 @@ struct ExperimentRecord: Sendable {
 
     /// The numeric metrics of a model's `metrics.json` at `path`; nil when it cannot be read.
     static func metrics(at path: String) -> [String: Double]? {
-        guard let data = FileManager.default.contents(atPath: path),
-              case .object(let file)? = try? JSONDecoder().decode(JSONValue.self, from: data),
-              case .object(let metrics)? = file["metrics"] else { return nil }
-        var out: [String: Double] = [:]
-        for (name, value) in metrics { if case .number(let x) = value { out[name] = x } }
-        return out
+        HistoryRecorder.readMetrics(at: path).map { list in
+            Dictionary(list.map { ($0.name, $0.value) }, uniquingKeysWith: { $1 })
+        }
     }
 
     static func read(_ id: String) throws -> ExperimentRecord {

@@ -85,8 +85,13 @@ final class HistoryRecorder {
     /// The numeric members of a metrics.json's `metrics` object, sorted by name (decoded with
     /// JSONDecoder, which reads the shortest round-trip text metrics.json holds exactly).
     static func metrics(at path: String) -> [TargetRecord.Metric] {
+        readMetrics(at: path) ?? []
+    }
+
+    /// The same; nil when the file is missing or is not a metrics.json.
+    static func readMetrics(at path: String) -> [TargetRecord.Metric]? {
         guard let data = FileManager.default.contents(atPath: path),
-              let file = try? JSONDecoder().decode(MetricsFile.self, from: data) else { return [] }
+              let file = try? JSONDecoder().decode(MetricsFile.self, from: data) else { return nil }
         return file.metrics.keys.sorted().compactMap { name in
             file.metrics[name]?.number.map { .init(name: name, value: $0) }
         }

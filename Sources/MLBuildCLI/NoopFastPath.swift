@@ -71,23 +71,13 @@ struct NoopFastPath {
                           user: HistoryRecorder.user(workspace.environment), commandLine: HistoryRecorder.commandLine(),
                           mlfilePath: mlfilePath)
         }
-        guard let context = context(manifest.environmentNames) else {
-            recording.cancel()
-            return .miss("cannot read the Mlfile")
-        }
-        if let changed = manifest.mismatch(context: context) {
-            recording.cancel()
-            return .miss(changed)
-        }
-        let lock: FileLock
-        do { lock = try FileLock(path: workspace.lockPath) } catch {
-            recording.cancel()
-            throw error
-        }
-        guard lock.tryLock(.exclusive) else {
-            recording.cancel()
-            return .miss("another mlbuild holds the workspace")
-        }
+        // Any way out but a hit closes the database unwritten.
+        var hit = false
+        defer { if !hit { recording.cancel() } }
+        guard let context = context(manifest.environmentNames) else { return .miss("cannot read the Mlfile") }
+        if let changed = manifest.mismatch(context: context) { return .miss(changed) }
+        let lock = try FileLock(path: workspace.lockPath)
+        guard lock.tryLock(.exclusive) else { return .miss("another mlbuild holds the workspace") }
         defer { lock.unlock() }
         trace?.mark("no-op check")
         var observers: [any BuildObserver] = [ConsoleReporter(live: false)]
@@ -108,6 +98,7 @@ struct NoopFastPath {
         observer.buildFinished(summary)
         CacheMaintenance(layout: workspace.cache).record(.init(built: 0, restored: 0, fresh: summary.outcomes.count, failed: 0))
         trace?.mark("report")
+        hit = true
         do {
             try recording.finish()
         } catch {
