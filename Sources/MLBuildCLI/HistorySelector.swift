@@ -65,7 +65,7 @@ struct HistoryQuery {
         guard let id = Int64(digits), id > 0 else {
             throw CLIError.usage("'\(text)' is not a run id (write 7 or run:7; `mlbuild runs` lists them)")
         }
-        guard try store.run(id) != nil else {
+        guard try store.hasRun(id) else {
             throw CLIError.usage("no run \(id) in \(path)\(try recentRuns(store))")
         }
         return id
@@ -83,7 +83,7 @@ struct HistoryQuery {
         case .workspace: return nil
         case let .run(id): return try runID("run:\(id)", store: store)
         case let .runOrRevision(id, text):
-            let isRun = try store.run(id) != nil
+            let isRun = try store.hasRun(id)
             // A hash abbreviation of 4 digits or more, or a tag such as `2025`.
             let commit = GitRevision.resolve(text, workspace: workspace.root)
             if isRun, let commit {

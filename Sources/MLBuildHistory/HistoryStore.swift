@@ -225,6 +225,11 @@ public final class HistoryStore: Sendable {
         }
     }
 
+    /// Whether run `id` is recorded (without reading its targets).
+    public func hasRun(_ id: Int64) throws -> Bool {
+        try queue.read { db in try Int64.fetchOne(db, sql: "SELECT id FROM runs WHERE id = ?", arguments: [id]) != nil }
+    }
+
     public func run(_ id: Int64) throws -> RunDetail? {
         try queue.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT r.*, \(Self.countColumns) FROM runs r WHERE r.id = ?",
