@@ -52,11 +52,20 @@ public enum ONNXExporter {
         guard model.featureCount == transform.featureNames.count else {
             throw ONNXExportError("the model reads \(model.featureCount) features but the transform makes \(transform.featureNames.count)")
         }
+        return try modelProto(
+            scores: Scores(model), task: model.task, algorithm: model.algorithm, transform: transform, classes: classes,
+            threshold: threshold, graphName: graphName, producerVersion: producerVersion)
+    }
+
+    /// The model from its scores (what the tests call for score shapes no trainer makes yet).
+    static func modelProto(
+        scores: Scores, task: TrainingTask, algorithm: String, transform: FittedTransform, classes: [String]?, threshold: Double?,
+        graphName: String, producerVersion: String
+    ) throws -> Onnx_ModelProto {
         var graph = GraphBuilder()
         let (inputs, features) = try TransformGraph.build(transform, into: &graph)
-        let scores = try Scores(model)
         var outputs: [Onnx_ValueInfoProto] = []
-        switch model.task {
+        switch task {
         case .regression:
             _ = scores.add(features: features, output: "variable", into: &graph)
             outputs.append(valueInfo("variable", .float, [nil, 1], doc: "the predicted value"))
@@ -78,7 +87,7 @@ public enum ONNXExporter {
         g.initializer = graph.initializers
         g.input = inputs.map { valueInfo($0.name, $0.isText ? .string : .double, [nil, 1], doc: $0.doc) }
         g.output = outputs
-        g.docString = "mlbuild \(model.algorithm) (\(model.task.rawValue)) on raw columns: the fitted transform, then the model"
+        g.docString = "mlbuild \(algorithm) (\(task.rawValue)) on raw columns: the fitted transform, then the model"
 
         var proto = Onnx_ModelProto()
         proto.irVersion = irVersion
@@ -86,13 +95,13 @@ public enum ONNXExporter {
         proto.producerVersion = producerVersion
         proto.graph = g
         proto.opsetImport = [opsetID("", opset), opsetID(GraphBuilder.mlDomain, mlOpset)]
-        proto.metadataProps = metadata(model: model, classes: model.task == .classification ? (classes ?? ["0", "1"]) : nil, threshold: threshold)
+        proto.metadataProps = metadata(algorithm: algorithm, task: task, classes: task == .classification ? (classes ?? ["0", "1"]) : nil, threshold: threshold)
         return proto
     }
 
     /// Sorted by key. Read by tools that show model metadata (Netron, onnxruntime's modelmeta).
-    private static func metadata(model: TrainedModel, classes: [String]?, threshold: Double?) -> [Onnx_StringStringEntryProto] {
-        var entries: [(String, String)] = [("mlbuild.algorithm", model.algorithm), ("mlbuild.task", model.task.rawValue)]
+    private static func metadata(algorithm: String, task: TrainingTask, classes: [String]?, threshold: Double?) -> [Onnx_StringStringEntryProto] {
+        var entries: [(String, String)] = [("mlbuild.algorithm", algorithm), ("mlbuild.task", task.rawValue)]
         if let classes {
             entries.append(("mlbuild.classes", String(decoding: CanonicalJSON.serialize(.array(classes.map { .string($0) })), as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)))
@@ -146,6 +155,11 @@ struct Scores {
     var kind: Kind
     /// 2 for binary classifiers (one raw score), K for K classes, 0 for regressors.
     var classCount: Int
+
+    init(kind: Kind, classCount: Int) {
+        self.kind = kind
+        self.classCount = classCount
+    }
 
     init(_ model: TrainedModel) throws {
         switch model {

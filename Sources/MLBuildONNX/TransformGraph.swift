@@ -87,11 +87,10 @@ enum TransformGraph {
         let counted = graph.op("Cast", [reached], prefix: prefix, attributes: [Attribute.int("to", Int(Onnx_TensorProto.DataType.int64.rawValue))])
         let axis = graph.constant("\(prefix)/axis", int64s: [1], shape: [1])
         let index = graph.op("ReduceSum", [counted, axis], prefix: prefix, attributes: [Attribute.int("keepdims", 1)])
-        let depth = graph.constant("\(prefix)/depth", int64s: [Int64(boundaries.count + 1)], shape: [])
-        let values = graph.constant("\(prefix)/off_on", doubles: [0, 1], shape: [2])
-        let hot = graph.op("OneHot", [index, depth, values], prefix: prefix, attributes: [Attribute.int("axis", -1)])
-        // [N, 1, B + 1] → [N, B + 1]; 0 copies N, so an empty batch reshapes too.
-        let shape = graph.constant("\(prefix)/shape", int64s: [0, Int64(boundaries.count + 1)], shape: [2])
-        return graph.op("Reshape", [hot, shape], prefix: prefix)
+        // index [N, 1] == [0, 1, …, B] as [1, B + 1]: the one-hot row (onnxruntime's OneHot has
+        // no double output, so the same Equal + Cast as a category one-hot).
+        let positions = graph.constant("\(prefix)/buckets", int64s: (0 ... boundaries.count).map(Int64.init), shape: [1, boundaries.count + 1])
+        let hits = graph.op("Equal", [index, positions], prefix: prefix)
+        return graph.op("Cast", [hits], prefix: prefix, attributes: [Attribute.int("to", Int(Onnx_TensorProto.DataType.double.rawValue))])
     }
 }

@@ -84,10 +84,10 @@ struct ONNXGraphTests {
         #expect(graph.node.map(\.opType) == [
             "IsNaN", "Where", "Sub", "Div",  // x: impute, standardize
             "Add", "Log", "Sub", "Div",  // t: log1p, minmax
-            "GreaterOrEqual", "Cast", "ReduceSum", "OneHot", "Reshape",  // b: buckets
+            "GreaterOrEqual", "Cast", "ReduceSum", "Equal", "Cast",  // b: buckets
             "IsNaN", "Where",  // flag: impute
             "Equal", "Where", "Equal", "Cast",  // city: impute, one-hot
-            "Concat", "LinearRegressor",
+            "Concat", "Cast", "LinearRegressor",
             "Sigmoid", "Sub", "Concat", "Greater", "Cast", "Reshape", "Gather",
         ])
         let linear = try #require(graph.node.first { $0.opType == "LinearRegressor" })

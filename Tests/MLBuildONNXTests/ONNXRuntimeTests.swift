@@ -43,9 +43,13 @@ struct ONNXRuntimeTests {
             let city = cities[(r * 7) % 4]
             let plan = plans[(r * 5) % 3]
             let noise = Double((r * 53) % 11) - 5
-            let cityEffect = ["lyon": 1.0, "paris": -1.5, "nice": 0.5, "lille": 0][city] ?? 0
-            let score = x + (flag ? 1.5 : -0.5) + cityEffect + (b > 10 ? 1 : 0) + noise * 0.6
-            let v = 3 * x + 2 * Foundation.log1p(t) + 5 * cityEffect + Double(b) / 10 + noise * 0.3
+            let cityEffects: [String: Double] = ["lyon": 1.0, "paris": -1.5, "nice": 0.5, "lille": 0]
+            let cityEffect: Double = cityEffects[city] ?? 0
+            let flagEffect: Double = flag ? 1.5 : -0.5
+            let bEffect: Double = b > 10 ? 1 : 0
+            let score: Double = x + flagEffect + cityEffect + bEffect + noise * 0.6
+            let logT: Double = Foundation.log1p(t)
+            let v: Double = 3 * x + 2 * logT + 5 * cityEffect + Double(b) / 10 + noise * 0.3
             func cell(_ text: String, nullEvery k: Int, _ offset: Int) -> String { r % k == offset ? (r % 2 == 0 ? "" : "NA") : text }
             out += "R\(r),\(cell(String(x), nullEvery: 17, 3)),\(cell(String(t), nullEvery: 19, 5)),\(b),"
             out += "\(cell(flag ? "yes" : "no", nullEvery: 23, 7)),\(cell(city, nullEvery: 29, 11)),\(plan),\(score > 1.2),\(v)\n"
