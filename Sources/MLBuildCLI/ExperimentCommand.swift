@@ -90,11 +90,13 @@ struct ExperimentRunCommand: AsyncParsableCommand {
         // Relocated: the swept targets and what depends on them, within this build.
         var relocated = Set(sweep.targets)
         for target in order where project.graph.dependencies(of: target).contains(where: relocated.contains) { relocated.insert(target) }
+        // A relocated model's cross-validation folds train with its values: relocated with it.
+        for target in relocated.sorted() { relocated.formUnion(project.auxiliaryTargets(of: target)) }
         relocated.formIntersection(order)
         if let outside = sweep.targets.first(where: { !order.contains($0) }) {
             throw CLIError.usage("--set names \(outside), which none of \(roots.map(\.description).joined(separator: ", ")) needs")
         }
-        let movable: Set<String> = [DatasetRule.kind, FeaturesRule.kind, ModelRule.kind]
+        let movable: Set<String> = [DatasetRule.kind, FeaturesRule.kind, ModelRule.kind, ModelFoldRule.kind]
         if let other = order.first(where: { relocated.contains($0) && !movable.contains($0.kind) }) {
             throw CLIError.usage("\(other) depends on a swept target; exp run builds only dataset, features and model targets per variant")
         }

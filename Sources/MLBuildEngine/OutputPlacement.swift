@@ -38,6 +38,12 @@ enum OutputPlacement {
             for output in rules[target.reference]?.outputs ?? [] {
                 out.append(Declared(path: PathNormalizer.normalize(output), target: target.reference, index: index))
             }
+            // Reported at the parent target that brings them.
+            for auxiliary in rules[target.reference]?.auxiliaryTargets ?? [] {
+                for output in auxiliary.rule.outputs {
+                    out.append(Declared(path: PathNormalizer.normalize(output), target: auxiliary.reference, index: index))
+                }
+            }
         }
         return out
     }

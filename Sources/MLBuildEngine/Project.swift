@@ -40,6 +40,15 @@ public struct Project: Sendable {
             for dependency in rule.implicitDependencies {
                 graph.addEdge(from: target.reference, to: dependency)
             }
+            for auxiliary in rule.auxiliaryTargets {
+                guard let derived = configuration.auxiliary(auxiliary.reference, parameters: auxiliary.parameters) else { continue }
+                graph.addNode(auxiliary.reference)
+                rules[auxiliary.reference] = auxiliary.rule
+                configurations[auxiliary.reference] = derived
+                for dependency in auxiliary.rule.implicitDependencies {
+                    graph.addEdge(from: auxiliary.reference, to: dependency)
+                }
+            }
         }
 
         // Outputs: one producer each, and an input that another target produces is an implicit
@@ -47,13 +56,15 @@ public struct Project: Sendable {
         var producers: [String: TargetReference] = [:]
         for target in mlfile.targets {
             guard let rule = rules[target.reference] else { continue }
-            for output in rule.outputs {
-                let path = PathNormalizer.normalize(output)
-                if let other = producers[path], other != target.reference {
-                    diagnostics.add(mlfile.source.diagnostic("output '\(path)' of \(target.reference) is also an output of \(other)",
-                                                             at: OutputPlacement.location(of: path, in: target)))
+            for (reference, outputs) in [(target.reference, rule.outputs)] + rule.auxiliaryTargets.map({ ($0.reference, $0.rule.outputs) }) {
+                for output in outputs {
+                    let path = PathNormalizer.normalize(output)
+                    if let other = producers[path], other != reference {
+                        diagnostics.add(mlfile.source.diagnostic("output '\(path)' of \(reference) is also an output of \(other)",
+                                                                 at: OutputPlacement.location(of: path, in: target)))
+                    }
+                    producers[path] = reference
                 }
-                producers[path] = target.reference
             }
         }
         var protected: [(path: String, what: String)] = [(".git", "the git repository"), (".mlbuild", "mlbuild's state directory")]
@@ -104,6 +115,11 @@ public struct Project: Sendable {
         }
         if !diagnostics.isEmpty { throw Self.sorted(diagnostics.diagnostics) }
         return Project(mlfile: mlfile, rules: rules, configurations: configurations, graph: graph, producers: producers)
+    }
+
+    /// The auxiliary targets `target` brings with it (`AuxiliaryTarget`), sorted.
+    public func auxiliaryTargets(of target: TargetReference) -> [TargetReference] {
+        (rules[target]?.auxiliaryTargets ?? []).map(\.reference).filter { rules[$0] != nil }.sorted()
     }
 
     /// By line and column (diagnostics without a location first), the order found kept among

@@ -36,6 +36,8 @@ public protocol Rule: Sendable {
     /// neither files nor Mlfile values (e.g. the git revision an image is labelled with). They
     /// enter the key as parameters named `derived.NAME`. Called when the key is computed.
     func derivedParameters(workspace: String) throws -> [(name: String, value: String)]
+    /// Targets this one brings with it (`AuxiliaryTarget`), made from the same configuration.
+    var auxiliaryTargets: [AuxiliaryTarget] { get }
     /// Produces the outputs. Throwing (or leaving a declared output missing) fails the target.
     func run(_ context: RuleContext) async throws
 }
@@ -44,6 +46,7 @@ extension Rule {
     public var implicitDependencies: [LocatedReference] { [] }
     public var environment: [String] { [] }
     public func derivedParameters(workspace: String) throws -> [(name: String, value: String)] { [] }
+    public var auxiliaryTargets: [AuxiliaryTarget] { [] }
 }
 
 /// A body key a rule accepts.

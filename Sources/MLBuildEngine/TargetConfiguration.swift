@@ -15,13 +15,15 @@ public struct TargetConfiguration: Sendable {
     /// Written keys without a usable value (see above).
     public let unusableKeys: Set<String>
 
-    public var reference: TargetReference { target.reference }
+    /// The target's own reference (an auxiliary target's differs from `target.reference`).
+    public private(set) var reference: TargetReference
 
     /// Checks for unknown and missing keys, refused secrets and the seed, adding every problem
     /// to `diagnostics`; the configuration is made all the same, from the values that are good,
     /// so that the rule can check the rest.
     public init(target: ResolvedTarget, keys: [RuleKey], defaultSeed: UInt64, diagnostics: inout DiagnosticCollector) {
         self.target = target
+        reference = target.reference
         self.keys = keys + RuleKey.common
         let names = self.keys.map(\.name)
         for key in target.keyOrder where !names.contains(key) {
@@ -153,6 +155,17 @@ public struct TargetConfiguration: Sendable {
     public func canonicalParameters() throws -> [(String, String)] {
         if let cached = canonical { return cached }
         return try computeCanonicalParameters()
+    }
+
+    /// The configuration of an auxiliary target of this one (`AuxiliaryTarget`): the same values,
+    /// keys and seed, its own reference, and `parameters` added to the canonical parameters
+    /// (nil when a value of the parent is not usable: the parent's own diagnostics say why).
+    public func auxiliary(_ reference: TargetReference, parameters: [(String, String)]) -> TargetConfiguration? {
+        guard let own = canonical else { return nil }
+        var copy = self
+        copy.reference = reference
+        copy.canonical = (own + parameters).sorted { $0.0 < $1.0 }
+        return copy
     }
 
     /// Computed once at init when every value is valid (the no-op path asks for it per target).

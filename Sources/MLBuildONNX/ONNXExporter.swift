@@ -166,13 +166,22 @@ struct Scores {
         case let .logisticRegression(m):
             kind = .linear(coefficients: m.coefficients, intercepts: [m.intercept])
             classCount = 2
+        case let .multinomialLogisticRegression(m):
+            // K × d row-major, row k = class k: LinearRegressor's own layout (target-major).
+            kind = .linear(coefficients: m.coefficients, intercepts: m.intercepts)
+            classCount = m.classCount
         case let .linearRegression(m):
             kind = .linear(coefficients: m.coefficients, intercepts: [m.intercept])
             classCount = 0
         case let .gradientBoosting(m):
             guard !m.trees.isEmpty else { throw ONNXExportError("the gradient_boosting model has no trees; nothing to export") }
-            kind = .trees(m.trees, baselines: [m.baseline])
-            classCount = m.task == .classification ? 2 : 0
+            if m.isMulticlass {
+                kind = .trees(m.trees, baselines: m.baselines)
+                classCount = m.classCount
+            } else {
+                kind = .trees(m.trees, baselines: [m.baseline])
+                classCount = m.task == .classification ? 2 : 0
+            }
         }
     }
 

@@ -14,35 +14,73 @@ import MLBuildTraining
 ///      "transform": <the features target's transform.json, embedded>,
 ///      "input": {"columns": [{"name", "type", "categories"?, "nullable", "role"}], "id_column": NAME | null,
 ///                "label": NAME},
-///      "output": {"columns": [ID?, "prediction", "probability"?], "classes": [...]?, "threshold": 0.5?},
+///      "output": {"columns": [ID?, "prediction", "probability"? | "probability_<class>"…],
+///                 "classes": [...]?, "threshold": 0.5?, "threshold_method": "fixed" | "max_f1"?},
+///      "trees_kept": n?  (gradient boosting: boosting iterations kept, fewer with early stopping)
 ///      "metrics": {NAME: number, "confusion_matrix": [[tn, fp], [fn, tp]]?},
 ///      "lineage": {...}}
 public struct ModelArtifact: Sendable {
     public static let format = "mlbuild-model"
     public static let formatVersion = 1
-    /// A classifier predicts `classes[1]` when the probability of class 1 is above this.
+    /// A binary classifier without a `threshold` predicts `classes[1]` when the probability of
+    /// class 1 is above this (scikit-learn's `predict`).
     public static let threshold = 0.5
 
     public var task: TrainingTask
     public var model: TrainedModel
     public var transform: FittedTransform
+    /// The decision threshold of a binary classifier set by the Mlfile (`threshold = 0.35`, or
+    /// chosen by `threshold = max_f1`): class 1 when the probability is at least this. nil: the
+    /// default rule, above 0.5.
+    public var decisionThreshold: Double?
+    /// How `decisionThreshold` was set: `fixed` (a number in the Mlfile) or `max_f1`.
+    public var thresholdMethod: String?
 
-    public init(task: TrainingTask, model: TrainedModel, transform: FittedTransform) {
+    public init(task: TrainingTask, model: TrainedModel, transform: FittedTransform,
+                decisionThreshold: Double? = nil, thresholdMethod: String? = nil) {
         self.task = task
         self.model = model
         self.transform = transform
+        self.decisionThreshold = decisionThreshold
+        self.thresholdMethod = decisionThreshold == nil ? nil : (thresholdMethod ?? "fixed")
     }
 
     /// The id column kept with predictions (the first `id` column of the schema), or nil.
     public var idColumn: String? { transform.idColumns.first }
 
-    /// Class names by label value (classification), from the label's encoding.
+    /// Class names by label value (classification), from the label's encoding, else (a numeric
+    /// label) the class numbers.
     public var classes: [String] {
-        transform.label.classes ?? ["0", "1"]
+        transform.label.classes ?? Self.numberedClasses(model.classCount ?? 2)
     }
 
+    /// "0", "1", … "K−1": the classes of a numeric label.
+    public static func numberedClasses(_ count: Int) -> [String] { (0 ..< count).map(String.init) }
+
+    /// Whether this is a classifier of more than two classes (one probability per class).
+    public var isMulticlass: Bool { task == .classification && (model.classCount ?? 2) > 2 }
+
+    /// The threshold in force for a binary classifier (the default when the Mlfile set none).
+    public var threshold: Double { decisionThreshold ?? Self.threshold }
+
+    /// The class index a binary classifier predicts for the probability `p` of class 1.
+    public func decide(_ p: Double) -> Int {
+        if let decisionThreshold { return p >= decisionThreshold ? 1 : 0 }
+        return p > Self.threshold ? 1 : 0
+    }
+
+    /// `probability_<class>` for each class of a multi-class model.
+    public var probabilityColumns: [String] { classes.map { "probability_\($0)" } }
+
     public var outputColumns: [String] {
-        (idColumn.map { [$0] } ?? []) + ["prediction"] + (task == .classification ? ["probability"] : [])
+        let scores: [String]
+        switch task {
+        case .regression: scores = []
+        case .classification:
+            // A threshold the Mlfile set is recorded with every prediction it decided.
+            scores = isMulticlass ? probabilityColumns : ["probability"] + (decisionThreshold == nil ? [] : ["threshold"])
+        }
+        return (idColumn.map { [$0] } ?? []) + ["prediction"] + scores
     }
 
     // MARK: - Writing
@@ -74,21 +112,26 @@ public struct ModelArtifact: Sendable {
     /// The whole document. `transformJSON` is transform.json's content as read (embedded as is).
     static func document(
         algorithm: String, hyperparameters: [(name: String, value: String)], task: TrainingTask,
-        model: TrainedModel, transform: FittedTransform, transformJSON: JSONValue, metrics: JSONValue, lineage: JSONValue
+        model: TrainedModel, transform: FittedTransform, transformJSON: JSONValue, metrics: JSONValue, lineage: JSONValue,
+        decisionThreshold: Double? = nil, thresholdMethod: String? = nil
     ) throws -> JSONValue {
         let modelJSON = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(model))
         var parameters: [String: JSONValue] = [:]
         for (name, text) in hyperparameters {
             parameters[name] = text == "none" ? .null : Double(text).map { .number($0) } ?? .string(text)
         }
-        let artifact = ModelArtifact(task: task, model: model, transform: transform)
+        let artifact = ModelArtifact(task: task, model: model, transform: transform,
+                                     decisionThreshold: decisionThreshold, thresholdMethod: thresholdMethod)
         let columns = inputSignature(of: transform)
         var output: [String: JSONValue] = ["columns": .array(artifact.outputColumns.map { .string($0) })]
         if task == .classification {
             output["classes"] = .array(artifact.classes.map { .string($0) })
-            output["threshold"] = .number(threshold)
+            if !artifact.isMulticlass {
+                output["threshold"] = .number(artifact.threshold)
+                if let method = artifact.thresholdMethod { output["threshold_method"] = .string(method) }
+            }
         }
-        return .object([
+        var document: [String: JSONValue] = [
             "format": .string(format),
             "format_version": .number(formatVersion),
             "algorithm": .string(algorithm),
@@ -104,7 +147,9 @@ public struct ModelArtifact: Sendable {
             "output": .object(output),
             "metrics": metrics,
             "lineage": lineage,
-        ])
+        ]
+        if case .gradientBoosting(let booster) = model { document["trees_kept"] = .number(booster.iterations) }
+        return .object(document)
     }
 
     // MARK: - Reading
@@ -120,7 +165,22 @@ public struct ModelArtifact: Sendable {
         var model: TrainedModel
         var transform: FittedTransform
         var input: JSONValue?
-        var output: JSONValue?
+        var output: Output?
+
+        struct Output: Decodable {
+            var threshold: Double?
+            var threshold_method: String?
+            var raw: JSONValue
+
+            init(from decoder: any Decoder) throws {
+                raw = try JSONValue(from: decoder)
+                let c = try decoder.container(keyedBy: Keys.self)
+                threshold = try c.decodeIfPresent(Double.self, forKey: .threshold)
+                threshold_method = try c.decodeIfPresent(String.self, forKey: .threshold_method)
+            }
+
+            enum Keys: String, CodingKey { case threshold, threshold_method }
+        }
     }
 
     /// Reads and validates a model.json; errors name the file and the field at fault.
@@ -163,7 +223,16 @@ public struct ModelArtifact: Sendable {
         }
         var problems = envelope.transform.problems().map { "transform." + $0 }
         problems += envelope.model.problems().map { "model." + $0 }
-        let artifact = ModelArtifact(task: envelope.task, model: envelope.model, transform: envelope.transform)
+        // A threshold other than the default is the Mlfile's, named by `threshold_method`.
+        let method = envelope.output?.threshold_method
+        let artifact = ModelArtifact(task: envelope.task, model: envelope.model, transform: envelope.transform,
+                                     decisionThreshold: method == nil ? nil : envelope.output?.threshold, thresholdMethod: method)
+        if let method, !["fixed", "max_f1"].contains(method) {
+            problems.append("output.threshold_method: '\(method)' is not fixed or max_f1")
+        }
+        if let t = artifact.decisionThreshold, !(t > 0 && t < 1) {
+            problems.append("output.threshold: \(t) is not a probability strictly between 0 and 1")
+        }
         if let algorithm = envelope.algorithm, algorithm != envelope.model.algorithm {
             problems.append("algorithm: '\(algorithm)', but model.algorithm is '\(envelope.model.algorithm)'")
         }
@@ -174,18 +243,19 @@ public struct ModelArtifact: Sendable {
         if envelope.model.featureCount != featureNames.count {
             problems.append("model: the model reads \(envelope.model.featureCount) features but transform.feature_names lists \(featureNames.count)")
         }
-        if envelope.task == .classification, let classes = envelope.transform.label.classes, classes.count != 2 {
-            problems.append("transform.label.classes: a classifier needs exactly 2 classes, found \(classes.count)")
+        if envelope.task == .classification, let classes = envelope.transform.label.classes, classes.count != (envelope.model.classCount ?? 2) {
+            problems.append("transform.label.classes: \(classes.count) classes, but the model predicts \(envelope.model.classCount ?? 2)")
         }
         // `input` and `output` are derived from the transform and the task when the file is
         // written; a hand edit there changes nothing predict does, so it must not pass silently.
         if problems.isEmpty {
             let expected = try? document(
                 algorithm: envelope.model.algorithm, hyperparameters: [], task: artifact.task, model: artifact.model,
-                transform: artifact.transform, transformJSON: .null, metrics: .null, lineage: .null)
+                transform: artifact.transform, transformJSON: .null, metrics: .null, lineage: .null,
+                decisionThreshold: artifact.decisionThreshold, thresholdMethod: artifact.thresholdMethod)
             if case .object(let members)? = expected {
                 for key in ["input", "output"] {
-                    let actual = key == "input" ? envelope.input : envelope.output
+                    let actual = key == "input" ? envelope.input : envelope.output?.raw
                     if let actual, let want = members[key], let difference = firstDifference(want, actual, path: key) {
                         problems.append(difference)
                     }

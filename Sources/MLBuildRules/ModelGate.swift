@@ -17,7 +17,41 @@ struct ModelGate: Sendable, Equatable {
     var thresholdText: String
     var location: SourceLocation
 
-    static let metricNames = (Metrics.classificationNames + Metrics.regressionNames).sorted()
+    /// Every metric a gate may name: each task's metrics on the test split, and with `cv = N`
+    /// their cross-validated mean `cv_METRIC` and standard deviation `cv_METRIC_std`.
+    static let metricNames: [String] = (baseNames + baseNames.map { "cv_\($0)" } + baseNames.map { "cv_\($0)_std" }).sorted()
+
+    /// The test-split metrics of every task, sorted.
+    static let baseNames = Set(Metrics.classificationNames + Metrics.multiclassNames + Metrics.regressionNames).sorted()
+
+    /// The note listing what a gate may name.
+    static var metricsNote: String {
+        "metrics: \(baseNames.joined(separator: ", ")); with cv = N also cv_METRIC and cv_METRIC_std"
+    }
+
+    /// The metrics of a model of `task` (`classCount` nil: either kind of classifier).
+    static func names(for task: TrainingTask, classCount: Int?) -> [String] {
+        switch (task, classCount) {
+        case (.regression, _): return Metrics.regressionNames
+        case (.classification, let k?) where k > 2: return Metrics.multiclassNames
+        case (.classification, _?): return Metrics.classificationNames
+        case (.classification, nil): return Set(Metrics.classificationNames + Metrics.multiclassNames).sorted()
+        }
+    }
+
+    /// Whether the gate reads a cross-validation summary (`cv_auc`, `cv_auc_std`).
+    var isCrossValidated: Bool { metric.hasPrefix("cv_") }
+
+    /// The test-split metric a gate names, without its `cv_` and `_std`.
+    var baseMetric: String {
+        guard isCrossValidated else { return metric }
+        var name = String(metric.dropFirst(3))
+        if name.hasSuffix("_std"), !Self.names(for: .classification, classCount: nil).contains(name),
+           !Metrics.regressionNames.contains(name) {
+            name = String(name.dropLast(4))
+        }
+        return name
+    }
 
     /// Parses one gate item; errors point at the item.
     init(item: ResolvedValue.Item, source: SourceFile) throws {
@@ -26,7 +60,7 @@ struct ModelGate: Sendable, Equatable {
         let operators: [(String, Comparison)] = [(">=", .atLeast), ("<=", .atMost)]
         guard let (range, comparison) = operators.lazy.compactMap({ op in text.range(of: op.0).map { ($0, op.1) } }).first else {
             throw source.diagnostic("gate '\(text)' must be METRIC >= NUMBER or METRIC <= NUMBER", at: item.location,
-                                    notes: ["metrics: \(Self.metricNames.joined(separator: ", "))"])
+                                    notes: [Self.metricsNote])
         }
         let metric = text[..<range.lowerBound].trimmingCharacters(in: .whitespaces)
         let number = text[range.upperBound...].trimmingCharacters(in: .whitespaces)
@@ -35,7 +69,7 @@ struct ModelGate: Sendable, Equatable {
         }
         guard Self.metricNames.contains(metric) else {
             throw source.diagnostic("unknown metric '\(metric)' in gate\(Self.hint(for: metric))",
-                                    at: item.location, notes: ["metrics: \(Self.metricNames.joined(separator: ", "))"])
+                                    at: item.location, notes: [Self.metricsNote])
         }
         guard let threshold = Double(number), threshold.isFinite else {
             // Mapped through the item, not counted along its first line: the number may sit on a
@@ -60,7 +94,12 @@ struct ModelGate: Sendable, Equatable {
 
     /// Whether the metric belongs to `task`.
     func applies(to task: TrainingTask) -> Bool {
-        (task == .classification ? Metrics.classificationNames : Metrics.regressionNames).contains(metric)
+        Self.names(for: task, classCount: nil).contains(baseMetric)
+    }
+
+    /// Whether the metric belongs to a model of `task` with `classCount` classes.
+    func applies(to task: TrainingTask, classCount: Int) -> Bool {
+        Self.names(for: task, classCount: task == .classification ? classCount : nil).contains(baseMetric)
     }
 
     /// The measured value, or nil when the metric is undefined on this test set (AUC of one class).

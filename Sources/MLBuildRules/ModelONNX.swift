@@ -12,6 +12,6 @@ public enum ModelONNX {
         try ONNXExporter.export(
             model: artifact.model, transform: artifact.transform,
             classes: artifact.task == .classification ? artifact.classes : nil,
-            threshold: nil, graphName: graphName, producerVersion: MLBuildRulesVersion.current)
+            threshold: artifact.task == .classification ? artifact.decisionThreshold : nil, graphName: graphName, producerVersion: MLBuildRulesVersion.current)
     }
 }

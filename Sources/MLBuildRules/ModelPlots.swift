@@ -19,6 +19,7 @@ struct ModelPlots {
     static let format = "mlbuild-plot"
     static let formatVersion = 1
     static let classificationNames = ["calibration", "confusion_matrix", "feature_importance", "precision_recall", "roc"]
+    static let multiclassNames = ["confusion_matrix", "feature_importance", "roc"]
     static let regressionNames = ["feature_importance", "predicted_vs_actual", "residuals"]
 
     /// Whether `path` (workspace-relative) lies in the plots directory of `target`, a model.
@@ -122,6 +123,49 @@ struct ModelPlots {
             title: cmTitle, rowLabel: "actual", columnLabel: "predicted", rowNames: classes, columnNames: classes,
             cells: confusion.rows, note: "predicted \(classes.count > 1 ? classes[1] : "1") when the probability is above \(SVGNumber.format(threshold))"
         ).svg()))
+    }
+
+    // MARK: - Multi-class
+
+    /// roc: one one-vs-rest curve per class (`classes`: [{`class`, `auc` (null when the test
+    /// split lacks the class or holds only it), `false_positive_rate`, `true_positive_rate`,
+    /// `thresholds`}], `auc`: metrics.json's macro average); confusion_matrix (`classes`,
+    /// `matrix` K×K, rows actual, columns predicted: the most probable class).
+    mutating func multiclass(labels: [Double], probabilities: Matrix, metrics: Metrics, classes: [String]) throws {
+        let k = probabilities.columns
+        var perClass: [JSONValue] = []
+        var series: [LineChart.Series] = []
+        for c in 0 ..< k {
+            let binary = labels.map { $0 == Double(c) ? 1.0 : 0.0 }
+            let scores = (0 ..< probabilities.rows).map { probabilities.values[$0 * k + c] }
+            let curves = try EvaluationCurves(labels: binary, scores: scores)
+            let auc = try Metrics.rocAUC(labels: binary, scores: scores)
+            let name = c < classes.count ? classes[c] : String(c)
+            perClass.append(.object([
+                "class": .string(name), "auc": .optional(auc),
+                "false_positive_rate": Self.numbers(curves.falsePositiveRates),
+                "true_positive_rate": Self.numbers(curves.truePositiveRates),
+                "thresholds": Self.numbers(curves.thresholds),
+            ]))
+            series.append(.init(name: name + (auc.map { " (AUC \(Self.short($0)))" } ?? ""), x: curves.falsePositiveRates, y: curves.truePositiveRates))
+        }
+        let auc = metrics["auc"]
+        let rocTitle = "ROC, one vs rest — \(target)" + (auc.map { " (macro AUC \(Self.short($0)))" } ?? "")
+        var roc = header("roc", title: rocTitle, xLabel: "false positive rate", yLabel: "true positive rate")
+        roc["auc"] = .optional(auc)
+        roc["classes"] = .array(perClass)
+        plots.append(Plot(name: "roc", json: .object(roc), svg: LineChart(
+            title: rocTitle, xLabel: "false positive rate", yLabel: "true positive rate", series: series, diagonal: true,
+            note: auc == nil ? "macro AUC undefined: a class is missing from the test split" : nil).svg()))
+
+        let rows = metrics.confusionMatrix?.rows ?? []
+        let cmTitle = "Confusion matrix — \(target)"
+        var cm = header("confusion_matrix", title: cmTitle, xLabel: "predicted", yLabel: "actual")
+        cm["classes"] = .array(classes.map { .string($0) })
+        cm["matrix"] = .array(rows.map { .array($0.map { .number($0) }) })
+        plots.append(Plot(name: "confusion_matrix", json: .object(cm), svg: HeatMapTable(
+            title: cmTitle, rowLabel: "actual", columnLabel: "predicted", rowNames: classes, columnNames: classes,
+            cells: rows, note: "predicted: the most probable class").svg()))
     }
 
     // MARK: - Regression

@@ -5,9 +5,12 @@ import MLBuildTraining
 /// `mlbuild predict`: raw rows of the dataset's schema → the saved transform → the model.
 ///
 /// Output CSV (RFC 4180, `\n` line ends): a header, then one row per input row in input order:
-/// the id column when the schema names one, `prediction` (a class name for classifiers:
-/// `classes[1]` when the probability is above 0.5, else `classes[0]`; the value for
-/// regressors) and, for classifiers, `probability` (of `classes[1]`). Numbers are printed in
+/// the id column when the schema names one, `prediction` (a class name for classifiers; the
+/// value for regressors) and, for binary classifiers, `probability` (of `classes[1]`, which is
+/// predicted when the probability is above 0.5, or at least the model's `threshold` when its
+/// Mlfile set one, then also recorded in a `threshold` column), for multi-class ones
+/// `probability_<class>` for each class (the prediction is
+/// the most probable class, the first on ties). Numbers are printed in
 /// their shortest round-trip form, so they parse back to the exact doubles the metrics used.
 /// Any row that breaks the schema fails the whole call: no row is silently dropped.
 public enum ModelPredictor {
@@ -36,8 +39,11 @@ public enum ModelPredictor {
         public var id: String?
         /// Classifiers: the predicted class name. Regressors: nil (the score is the prediction).
         public var label: String?
-        /// Classifiers: the probability of `classes[1]`. Regressors: the predicted value.
+        /// Binary classifiers: the probability of `classes[1]`. Multi-class: the probability of
+        /// the predicted class. Regressors: the predicted value.
         public var score: Double
+        /// Multi-class classifiers: the probability of each class, in `classes` order.
+        public var probabilities: [Double]? = nil
     }
 
     /// Scores the rows of `source`. Throws `Failure` (rows that break the schema, or scores that
@@ -59,6 +65,7 @@ public enum ModelPredictor {
             throw ModelArtifactError(error.description)
         }
         if !mapped.rowErrors.isEmpty { throw Failure(rowErrors: mapped.rowErrors, path: name) }
+        if artifact.isMulticlass { return try scoreClasses(artifact, mapped: mapped, name: name) }
         let scores: [Double]
         do {
             scores = try artifact.model.predict(matrix: mapped.matrix)
@@ -79,12 +86,40 @@ public enum ModelPredictor {
             let id = artifact.idColumn != nil ? (mapped.ids.map { $0[row] } ?? "") : nil
             switch artifact.task {
             case .classification:
-                let index = score > ModelArtifact.threshold ? 1 : 0
+                let index = artifact.decide(score)
                 return Prediction(id: id, label: index < classes.count ? classes[index] : String(index), score: score)
             case .regression:
                 return Prediction(id: id, label: nil, score: score)
             }
         }
+    }
+
+    /// A multi-class model's rows: every class's probability, the most probable class predicted.
+    private static func scoreClasses(_ artifact: ModelArtifact, mapped: RawRowMapper.Mapped, name: String) throws -> [Prediction] {
+        let probabilities: Matrix
+        do {
+            probabilities = try artifact.model.predictProbabilities(matrix: mapped.matrix)
+        } catch let error as TrainingError {
+            throw ModelArtifactError("the model cannot score the transform's features: \(error.description)")
+        }
+        let k = probabilities.columns
+        var broken: [RowError] = []
+        var out: [Prediction] = []
+        out.reserveCapacity(probabilities.rows)
+        let classes = artifact.classes
+        for row in 0 ..< probabilities.rows {
+            let p = Array(probabilities.values[row * k ..< (row + 1) * k])
+            guard p.allSatisfy({ $0.isFinite }) else {
+                broken.append(RowError(line: mapped.lines[row], column: "*", message: "the model's probabilities are not numbers (feature values too large for this model)"))
+                continue
+            }
+            var best = 0
+            for c in 1 ..< max(k, 1) where p[c] > p[best] { best = c }
+            let id = artifact.idColumn != nil ? (mapped.ids.map { $0[row] } ?? "") : nil
+            out.append(Prediction(id: id, label: best < classes.count ? classes[best] : String(best), score: p[best], probabilities: p))
+        }
+        if !broken.isEmpty { throw Failure(rowErrors: broken, path: name) }
+        return out
     }
 
     /// The output CSV of `predictions` (the format in this type's comment).
@@ -94,7 +129,12 @@ public enum ModelPredictor {
             var fields: [String] = []
             if artifact.idColumn != nil { fields.append(csvField(prediction.id ?? "")) }
             if artifact.task == .classification { fields.append(csvField(prediction.label ?? "")) }
-            fields.append(CanonicalJSON.format(prediction.score))
+            if let probabilities = prediction.probabilities {
+                fields += probabilities.map(CanonicalJSON.format)
+            } else {
+                fields.append(CanonicalJSON.format(prediction.score))
+                if let threshold = artifact.decisionThreshold, artifact.task == .classification { fields.append(CanonicalJSON.format(threshold)) }
+            }
             out += fields.joined(separator: ",") + "\n"
         }
         return out

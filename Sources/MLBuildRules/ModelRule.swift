@@ -27,8 +27,8 @@ public struct ModelRule: Rule {
     public static let version = 3  // 3: plots/ (issue 10); 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
     public static let summary = "trains a model on a features target, scores it on the test split and enforces quality gates"
     static let hyperparameterKeys = [
-        "alpha", "l2", "learning_rate", "max_bins", "max_depth", "max_iterations", "max_leaf_nodes", "min_samples_leaf",
-        "subsample", "tolerance", "trees",
+        "alpha", "early_stopping", "l2", "learning_rate", "max_bins", "max_depth", "max_iterations", "max_leaf_nodes",
+        "min_samples_leaf", "n_iter_no_change", "subsample", "tolerance", "trees", "validation_fraction",
     ]
     public static let keys: [RuleKey] = [
         RuleKey("features", required: true, summary: "features:NAME to train on"),
@@ -36,7 +36,7 @@ public struct ModelRule: Rule {
         RuleKey("task", summary: "classification or regression (default: from the algorithm, else the label)"),
         RuleKey("gate", .list, summary: "METRIC >= N or METRIC <= N on the test split, e.g. auc >= 0.8, recall >= 0.5"),
         RuleKey("formats", .list, summary: "json (always) and onnx: also write model.onnx (see docs/ml.md, \"ONNX export\")"),
-    ] + hyperparameterKeys.map { RuleKey($0, summary: "hyper-parameter (see docs/ml.md)") }
+    ] + ModelOptions.keys + hyperparameterKeys.map { RuleKey($0, summary: "hyper-parameter (see docs/ml.md)") }
 
     public let name: String
     public let features: LocatedReference
@@ -50,6 +50,8 @@ public struct ModelRule: Rule {
     let gates: [ModelGate]
     /// `formats = json, onnx`: also write model.onnx (ModelONNX).
     let writesONNX: Bool
+    /// class_weight, threshold, cv.
+    let options: ModelOptions
     /// The target's canonical Mlfile parameters (for lineage).
     let parameters: [(String, String)]
 
@@ -121,7 +123,7 @@ public struct ModelRule: Rule {
             if let task = self.task, !gate.applies(to: task) {
                 diagnostics.add(configuration.target.source.diagnostic(
                     "metric '\(gate.metric)' does not apply to \(task.rawValue)", at: gate.location,
-                    notes: ["\(task.rawValue) metrics: \((task == .classification ? Metrics.classificationNames : Metrics.regressionNames).joined(separator: ", "))"]))
+                    notes: ["\(task.rawValue) metrics: \(ModelGate.names(for: task, classCount: nil).joined(separator: ", "))"]))
             }
             gates.append(gate)
         }
@@ -137,11 +139,41 @@ public struct ModelRule: Rule {
             writesONNX = writesONNX || item.text == "onnx"
         }
         self.writesONNX = writesONNX
+        options = ModelOptions(configuration: configuration, task: self.task, diagnostics: &diagnostics)
+        if options.folds == nil {
+            for gate in gates where gate.isCrossValidated {
+                diagnostics.add(configuration.target.source.diagnostic(
+                    "gate on '\(gate.metric)' needs cross-validation: add cv = 5 (or another fold count) to \(configuration.reference)",
+                    at: gate.location))
+            }
+        }
         parameters = (diagnostics.attempt { try configuration.canonicalParameters() }) ?? []
+        if let folds = options.folds, let features {
+            let location = configuration.value("cv")?.location ?? configuration.target.nameLocation
+            let fit = ModelFit(algorithm: algorithm, hyperparameters: hyperparameters, options: options)
+            let model = name, task = self.task
+            let folds = (1 ... folds).map { fold in
+                AuxiliaryTarget(
+                    reference: ModelFoldRule.reference(model: model, fold: fold),
+                    rule: ModelFoldRule(model: model, fold: fold, folds: folds, features: features, task: task, fit: fit),
+                    parameters: [("cv.fold", String(fold))])
+            }
+            auxiliaryTargets = folds
+            implicitDependencies += folds.map { LocatedReference($0.reference, at: location) }
+        } else {
+            auxiliaryTargets = []
+        }
     }
 
-    /// The features it trains on, when named well (a bad name is reported, not depended on).
-    public let implicitDependencies: [LocatedReference]
+    /// The features it trains on, when named well (a bad name is reported, not depended on),
+    /// and its cross-validation folds.
+    public private(set) var implicitDependencies: [LocatedReference]
+
+    /// `cv = N`: the folds `cv:NAME.fold-1` … `cv:NAME.fold-N` (`ModelFoldRule`).
+    public let auxiliaryTargets: [AuxiliaryTarget]
+
+    /// What a fit needs of this target's values.
+    var fitSettings: ModelFit { ModelFit(algorithm: algorithm, hyperparameters: hyperparameters, options: options) }
 
     public var inputs: [InputPattern] { [] }
 
@@ -151,116 +183,101 @@ public struct ModelRule: Rule {
     public static func directory(_ name: String) -> String { "build/model/\(name)" }
 
     public func run(_ context: RuleContext) async throws {
-        let workspace = URL(fileURLWithPath: context.workspace)
-        let featuresDirectory = workspace.appendingPathComponent(FeaturesRule.directory(features.reference.name))
-        let train: FeatureMatrix, test: FeatureMatrix, transform: FittedTransform, transformJSON: JSONValue, upstream: JSONValue
-        do {
-            train = try FeatureMatrix.read(from: featuresDirectory.appendingPathComponent("train.bin"))
-            test = try FeatureMatrix.read(from: featuresDirectory.appendingPathComponent("test.bin"))
-            let transformURL = featuresDirectory.appendingPathComponent("transform.json")
-            transform = try FittedTransform.read(from: transformURL)
-            transformJSON = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: transformURL))
-            upstream = try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: featuresDirectory.appendingPathComponent(FeaturesLineage.fileName)))
-        } catch let error as DatasetError {
-            throw RuleFailure("cannot read \(features.reference)'s outputs: \(error.description)")
+        let data = try ModelTrainingData.read(workspace: context.workspace, features: features.reference, task: task)
+        let task = data.task
+        let kind = data.isMulticlass ? "\(data.classCount)-class" : task.rawValue
+        for gate in gates where !gate.applies(to: task, classCount: data.classCount) {
+            let names = ModelGate.names(for: task, classCount: data.classCount)
+            throw RuleFailure("\(gate.location): metric '\(gate.metric)' does not apply to a \(kind) model (the label '\(data.transform.label.column)' "
+                              + "makes this one; its metrics: \(names.joined(separator: ", ")))")
         }
-        let task = try self.task ?? Self.task(for: transform.label, target: context.target)
-        for gate in gates where !gate.applies(to: task) {
-            throw RuleFailure("\(gate.location): metric '\(gate.metric)' does not apply to \(task.rawValue) (the label '\(transform.label.column)' makes this a \(task.rawValue) model)")
-        }
-        guard let trainLabels = train.labels, let testLabels = test.labels else {
-            throw RuleFailure("\(features.reference)'s matrices have no labels")
-        }
-        if task == .classification {
-            if let classes = transform.label.classes, classes.count != 2 {
-                throw RuleFailure("classification needs exactly 2 classes; label '\(transform.label.column)' has \(classes.count) (\(classes.joined(separator: ", ")))")
-            }
-            if let bad = (trainLabels + testLabels).first(where: { $0 != 0 && $0 != 1 }) {
-                throw RuleFailure("classification needs labels 0 and 1; label '\(transform.label.column)' has the value \(CanonicalJSON.format(bad))")
-            }
-        }
-        let model: TrainedModel
-        let splitGain: [Double]?
-        let scores: [Double]
-        let metrics: Metrics
+        let fit = fitSettings
         let clock = ContinuousClock()
         let started = clock.now
-        var fitSeconds = 0.0
-        do {
-            let trained = try ModelTrainer.trainRecordingGain(
-                algorithm: algorithm, hyperparameters: hyperparameters, task: task, seed: context.seed, x: train.features, y: trainLabels)
-            model = trained.model
-            splitGain = trained.splitGain
-            let fit = clock.now - started
-            fitSeconds = Double(fit.components.seconds) + Double(fit.components.attoseconds) / 1e18
-            scores = try model.predict(matrix: test.features)
-            metrics = task == .classification
-                ? try Metrics.classification(labels: testLabels, probabilities: scores)
-                : try Metrics.regression(targets: testLabels, predictions: scores)
-        } catch let error as TrainingError {
-            throw RuleFailure("\(algorithm): \(error.description)")
-        }
+        let fitted = try fit.fit(x: data.train.features, y: data.trainLabels, data: data, seed: context.seed)
+        let elapsed = clock.now - started
+        let fitSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let evaluation = try fit.evaluate(fitted, x: data.test.features, y: data.testLabels, data: data)
+        var metrics = evaluation.metrics
         var metricsJSON: [String: JSONValue] = [:]
+        var crossValidation: JSONValue?
+        if let folds = options.folds {
+            let summary = try ModelFoldRule.summarize(workspace: context.workspace, model: name, folds: folds)
+            for (metric, value) in summary.metrics { metrics.values[metric] = value }
+            crossValidation = .object(["folds": .number(folds), "fold_metrics": .array(summary.perFold)])
+        }
         for (name, value) in metrics.sorted { metricsJSON[name] = .number(value) }
         if let confusion = metrics.confusionMatrix {
             metricsJSON["confusion_matrix"] = .array(confusion.rows.map { .array($0.map { .number($0) }) })
         }
-        if let report = ModelGate.report(gates, metrics: metrics, testRows: test.features.rows) {
+        if let report = ModelGate.report(gates, metrics: metrics, testRows: data.test.features.rows) {
             throw RuleFailure(report)
         }
-        let metricsFile: JSONValue = .object([
+        var metricsFile: [String: JSONValue] = [
             "task": .string(task.rawValue),
-            "test_rows": .number(test.features.rows),
-            "train_rows": .number(train.features.rows),
+            "test_rows": .number(data.test.features.rows),
+            "train_rows": .number(data.train.features.rows),
             "metrics": .object(metricsJSON),
             "gates": .array(gates.map { $0.json(value: metrics[$0.metric]) }),
-        ])
-        let lineage = try lineage(context, upstream: upstream)
+        ]
+        if data.isMulticlass { metricsFile["classes"] = .array(data.classes.map { .string($0) }) }
+        if let threshold = fitted.threshold { metricsFile["threshold"] = .number(threshold) }
+        if let crossValidation { metricsFile["cv"] = crossValidation }
+        let lineage = try lineage(context, upstream: data.upstream)
+        let thresholdMethod: String? = switch options.threshold {
+        case .maxF1?: "max_f1"
+        case .fixed?: "fixed"
+        case nil: nil
+        }
         let document = try ModelArtifact.document(
-            algorithm: algorithm, hyperparameters: resolvedHyperparameters, task: task, model: model, transform: transform,
-            transformJSON: transformJSON, metrics: .object(metricsJSON), lineage: lineage)
-        var plots = ModelPlots(target: context.target.description, rows: test.features.rows)
+            algorithm: algorithm, hyperparameters: resolvedHyperparameters + options.summary, task: task, model: fitted.model,
+            transform: data.transform, transformJSON: data.transformJSON, metrics: .object(metricsJSON), lineage: lineage,
+            decisionThreshold: fitted.threshold, thresholdMethod: thresholdMethod)
+        let artifact = ModelArtifact(task: task, model: fitted.model, transform: data.transform,
+                                     decisionThreshold: fitted.threshold, thresholdMethod: thresholdMethod)
+        var plots = ModelPlots(target: context.target.description, rows: data.test.features.rows)
         do {
-            if task == .classification {
-                let classes = ModelArtifact(task: task, model: model, transform: transform).classes
-                try plots.classification(labels: testLabels, scores: scores, metrics: metrics, classes: classes, threshold: ModelArtifact.threshold)
-            } else {
-                plots.regression(targets: testLabels, predictions: scores)
+            switch task {
+            case .classification where data.isMulticlass:
+                if let probabilities = evaluation.probabilities {
+                    try plots.multiclass(labels: data.testLabels, probabilities: probabilities, metrics: metrics, classes: data.classes)
+                }
+            case .classification:
+                try plots.classification(labels: data.testLabels, scores: evaluation.scores, metrics: metrics, classes: artifact.classes,
+                                         threshold: artifact.threshold)
+            case .regression:
+                plots.regression(targets: data.testLabels, predictions: evaluation.scores)
             }
         } catch let error as TrainingError {
             throw RuleFailure("\(algorithm): plots: \(error.description)")
         }
-        if let importance = FeatureImportance.of(model, splitGain: splitGain, x: train.features) {
-            plots.featureImportance(importance, transform: transform)
+        if let importance = FeatureImportance.of(fitted.model, splitGain: fitted.splitGain, x: data.train.features) {
+            plots.featureImportance(importance, transform: data.transform)
         }
-        let output = workspace.appendingPathComponent(Self.directory(name))
+        let output = URL(fileURLWithPath: context.workspace).appendingPathComponent(Self.directory(name))
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         try plots.write(to: output.appendingPathComponent(ModelPlots.directory))
-        try AtomicFile.write(CanonicalJSON.serialize(metricsFile), to: output.appendingPathComponent("metrics.json"))
+        try AtomicFile.write(CanonicalJSON.serialize(.object(metricsFile)), to: output.appendingPathComponent("metrics.json"))
         try AtomicFile.write(CanonicalJSON.serialize(document), to: output.appendingPathComponent("model.json"))
         if writesONNX {
             do {
-                let artifact = ModelArtifact(task: task, model: model, transform: transform)
                 try AtomicFile.write(ModelONNX.bytes(of: artifact, graphName: context.target.description), to: output.appendingPathComponent(ModelONNX.fileName))
             } catch let error as ONNXExportError {
                 throw RuleFailure("formats: cannot write \(ModelONNX.fileName): \(error.description)")
             }
         }
-        let shown = metrics.sorted.filter { ["auc", "accuracy", "recall", "rmse", "r2"].contains($0.name) }
+        let shown = metrics.sorted.filter { ["auc", "accuracy", "recall", "rmse", "r2", "cv_auc", "cv_accuracy", "cv_r2"].contains($0.name) }
             .map { "\($0.name) \(CanonicalJSON.format(ModelGate.rounded($0.value)))" }
-        // The fit time goes to the log only, never into an artifact.
-        context.output.append(line: "\(algorithm) on \(train.features.rows) rows (fit \(String(format: "%.3f", fitSeconds))s); test (\(test.features.rows) rows): \(shown.joined(separator: ", "))")
-    }
-
-    /// The default task from the label's encoding.
-    static func task(for label: FittedTransform.LabelEncoding, target: TargetReference) throws -> TrainingTask {
-        if let classes = label.classes {
-            guard classes.count == 2 else {
-                throw RuleFailure("label '\(label.column)' has \(classes.count) classes; only two-class classification is supported (or set task = regression)")
-            }
-            return .classification
+        var facts = ["\(algorithm) on \(data.train.features.rows) rows"]
+        if data.isMulticlass { facts.append("\(data.classCount) classes") }
+        if case .gradientBoosting(let booster) = fitted.model,
+           let planned = resolvedHyperparameters.first(where: { $0.name == "trees" }).flatMap({ Int($0.value) }), booster.iterations < planned {
+            facts.append("stopped early: \(booster.iterations) of \(planned) trees kept")
         }
-        return .regression
+        if let threshold = fitted.threshold { facts.append("threshold \(CanonicalJSON.format(ModelGate.rounded(threshold)))") }
+        // The fit time goes to the log only, never into an artifact.
+        context.output.append(line: "\(facts.joined(separator: ", ")) (fit \(String(format: "%.3f", fitSeconds))s); "
+                              + "test (\(data.test.features.rows) rows): \(shown.joined(separator: ", "))")
     }
 
     /// Where the model came from: the features and datasets it was made of (output digests),

@@ -8,7 +8,8 @@ import MLBuildRules
 /// - `text/csv`: the body is a CSV as `mlbuild predict --input` reads it; the answer is the CSV
 ///   `predict` prints, byte for byte.
 /// - `application/json`: `{"rows": [{COLUMN: value}, …]}` (see `JSONRows`); the answer is
-///   `{"model", "model_digest", "predictions": [{"id"?, "prediction", "probability"?}, …]}` in
+///   `{"model", "model_digest", "predictions": [{"id"?, "prediction", "probability"? | "probability_<class>"…,
+///   "threshold"?}, …]}` in
 ///   input order, with the numbers `predict` would print.
 ///
 /// Statuses: 415 another media type, 413 more rows than `maxRows` (counted before anything is
@@ -129,7 +130,7 @@ public struct PredictionEndpoint: Sendable {
             // Rows are independent, so the rest scores; if it does not, say so rather than guess.
             return Outcome(reply: .error(422, "\(broken) row(s) break the model's input schema, and the other rows could not be scored alone: \(error)", ["errors": errorList]), rows: 0)
         }
-        var object = jsonObject(model, scored, rows: rows)
+        var object = Self.jsonObject(model, scored, rows: rows)
         object["error"] = .string("\(broken) row(s) break the model's input schema; the other \(scored.count) were scored")
         object["errors"] = errorList
         return Outcome(reply: .json(422, .object(object)), rows: scored.count)
@@ -149,6 +150,10 @@ public struct PredictionEndpoint: Sendable {
     /// without a dictionary and a key sort per prediction.
     static func answerBody(_ model: ServedModel, _ predictions: [ModelPredictor.Prediction]) -> [UInt8] {
         let artifact = model.artifact
+        // Per-class probabilities and recorded thresholds: the general (sorted-key) path.
+        if artifact.isMulticlass || artifact.decisionThreshold != nil {
+            return Array(CanonicalJSON.serialize(.object(jsonObject(model, predictions, rows: nil))))
+        }
         var out = "{\n  \"model\": "
         CanonicalJSON.writeString(model.name, into: &out)
         out += ",\n  \"model_digest\": "
@@ -185,10 +190,10 @@ public struct PredictionEndpoint: Sendable {
 
     /// `{"model", "model_digest", "predictions"}`; with `rows`, each prediction says its row index.
     private func jsonAnswer(_ model: ServedModel, _ predictions: [ModelPredictor.Prediction], rows: [Int]?) -> ServeReply {
-        .json(200, .object(jsonObject(model, predictions, rows: rows)))
+        .json(200, .object(Self.jsonObject(model, predictions, rows: rows)))
     }
 
-    func jsonObject(_ model: ServedModel, _ predictions: [ModelPredictor.Prediction], rows: [Int]?) -> [String: JSONValue] {
+    static func jsonObject(_ model: ServedModel, _ predictions: [ModelPredictor.Prediction], rows: [Int]?) -> [String: JSONValue] {
         let artifact = model.artifact
         let items: [JSONValue] = predictions.enumerated().map { index, p in
             var object: [String: JSONValue] = [:]
@@ -196,7 +201,12 @@ public struct PredictionEndpoint: Sendable {
             switch artifact.task {
             case .classification:
                 object["prediction"] = .string(p.label ?? "")
-                object["probability"] = .number(p.score)
+                if let probabilities = p.probabilities {
+                    for (name, value) in zip(artifact.probabilityColumns, probabilities) { object[name] = .number(value) }
+                } else {
+                    object["probability"] = .number(p.score)
+                    if let threshold = artifact.decisionThreshold { object["threshold"] = .number(threshold) }
+                }
             case .regression:
                 object["prediction"] = .number(p.score)
             }

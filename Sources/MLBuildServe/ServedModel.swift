@@ -107,6 +107,10 @@ public struct ServedModel: Sendable {
             "lineage": lineageSummary,
         ]
         if artifact.task == .classification { object["classes"] = .array(artifact.classes.map { .string($0) }) }
+        if artifact.task == .classification, !artifact.isMulticlass {
+            object["threshold"] = .number(artifact.threshold)
+            if let method = artifact.thresholdMethod { object["threshold_method"] = .string(method) }
+        }
         if let evaluation { object["evaluation"] = evaluation }
         return .object(object)
     }

@@ -6,7 +6,10 @@ import Foundation
 ///   without the ½), recorded while training — a tree alone does not hold its gradients.
 /// - `standardizedCoefficient` (logistic and linear regression): coefficient × the feature's
 ///   standard deviation on the training rows (population form, divisor n), i.e. the change of
-///   the linear score for a one-standard-deviation change of the feature. Signed.
+///   the linear score for a one-standard-deviation change of the feature. Signed. For a
+///   multinomial model: Σ_k |w_kj| × sd_j, the magnitudes summed over classes (unsigned: a
+///   feature pushes some classes up and others down).
+///   Multi-class boosting's split gain is summed over the trees of every class.
 public struct FeatureImportance: Sendable, Equatable {
     public enum Definition: String, Sendable {
         case totalSplitGain = "total_split_gain"
@@ -28,6 +31,10 @@ public struct FeatureImportance: Sendable, Equatable {
         switch model {
         case let .logisticRegression(m):
             return standardized(m.coefficients, x: x)
+        case let .multinomialLogisticRegression(m):
+            let d = m.featureCount
+            let summed = (0 ..< d).map { j in (0 ..< m.classCount).reduce(0.0) { $0 + abs(m.coefficients[$1 * d + j]) } }
+            return standardized(summed, x: x)
         case let .linearRegression(m):
             return standardized(m.coefficients, x: x)
         case .gradientBoosting:

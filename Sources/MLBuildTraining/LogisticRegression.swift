@@ -24,29 +24,40 @@ public struct LogisticRegression: Sendable, Equatable {
         self.maxIterations = maxIterations
     }
 
-    public func fit(x: Matrix, y: [Double]) throws -> LogisticRegressionModel {
+    /// `sampleWeights` (nil = every row 1) multiply each row's loss term, as scikit-learn's
+    /// `sample_weight` (and `class_weight`, which sklearn turns into sample weights); the
+    /// convergence test then divides by Σ s instead of n, as sklearn's does.
+    public func fit(x: Matrix, y: [Double], sampleWeights: [Double]? = nil) throws -> LogisticRegressionModel {
         try TrainingInput.validate(x: x, y: y, task: .classification, finiteFeatures: true)
+        try TrainingInput.validate(sampleWeights: sampleWeights, rows: x.rows)
         let n = x.rows, d = x.columns, p = d + 1
         let zeroCenter = [Double](repeating: 0, count: d)
-        let positives = y.reduce(0, +)
+        let positives: Double, total: Double
+        if let sampleWeights {
+            positives = zip(y, sampleWeights).reduce(0) { $0 + $1.0 * $1.1 }
+            total = sampleWeights.reduce(0, +)
+        } else {
+            positives = y.reduce(0, +)
+            total = Double(n)
+        }
         // Start from the prior's log-odds: the exact optimum of the intercept when w = 0.
-        let prior = min(max(positives / Double(n), 1e-12), 1 - 1e-12)
+        let prior = min(max(positives / total, 1e-12), 1 - 1e-12)
         var theta = [Double](repeating: 0, count: p)  // w_0..w_{d-1}, b
         theta[d] = log(prior / (1 - prior))
-        var state = evaluate(x: x, y: y, theta: theta)
+        var state = evaluate(x: x, y: y, weights: sampleWeights, theta: theta)
         var iterations = 0
         var converged = false
         while true {
             let (_, moment) = x.gramAndMoment(center: zeroCenter, weights: nil, vector: state.residual, gram: false)
             var gradient = moment
             for j in 0 ..< d { gradient[j] += l2 * theta[j] }
-            let scaledNorm = gradient.reduce(0) { max($0, abs($1)) } / Double(n)
+            let scaledNorm = gradient.reduce(0) { max($0, abs($1)) } / total
             if scaledNorm <= tolerance { converged = true; break }
             if iterations >= maxIterations { break }
 
             var (hessian, _) = x.gramAndMoment(center: zeroCenter, weights: state.weight, vector: state.residual, gram: true)
             for j in 0 ..< d { hessian[j * p + j] += l2 }
-            guard let step = newtonStep(hessian: hessian, gradient: gradient, size: p) else { break }
+            guard let step = Self.newtonStep(hessian: hessian, gradient: gradient, size: p) else { break }
 
             // Backtracking line search on the penalized objective.
             let slope = zip(gradient, step).reduce(0) { $0 + $1.0 * $1.1 }
@@ -55,7 +66,7 @@ public struct LogisticRegression: Sendable, Equatable {
             for _ in 0 ..< 40 {
                 var candidate = theta
                 for j in 0 ..< p { candidate[j] += scale * step[j] }
-                let trial = evaluate(x: x, y: y, theta: candidate)
+                let trial = evaluate(x: x, y: y, weights: sampleWeights, theta: candidate)
                 if trial.objective <= state.objective + 1e-4 * scale * slope {
                     accepted = trial
                     theta = candidate
@@ -74,7 +85,7 @@ public struct LogisticRegression: Sendable, Equatable {
 
     /// −H⁻¹g; when H is numerically singular (l2 = 0 with collinear or separable data) a growing
     /// ridge is added to its diagonal so a descent direction is still found.
-    private func newtonStep(hessian: [Double], gradient: [Double], size p: Int) -> [Double]? {
+    static func newtonStep(hessian: [Double], gradient: [Double], size p: Int) -> [Double]? {
         var jitter = 0.0
         let scale = (0 ..< p).reduce(0) { max($0, abs(hessian[$1 * p + $1])) }
         for _ in 0 ..< 20 {
@@ -98,7 +109,8 @@ public struct LogisticRegression: Sendable, Equatable {
         var objective: Double { loss + penalty }
     }
 
-    private func evaluate(x: Matrix, y: [Double], theta: [Double]) -> EvaluatedPoint {
+    /// With weights s: loss Σ s·ℓ, residual s(p − y), Hessian weight s·p(1 − p).
+    private func evaluate(x: Matrix, y: [Double], weights: [Double]?, theta: [Double]) -> EvaluatedPoint {
         let n = x.rows, d = x.columns
         var residual = [Double](repeating: 0, count: n)
         var weight = [Double](repeating: 0, count: n)
@@ -113,10 +125,18 @@ public struct LogisticRegression: Sendable, Equatable {
                                 for row in range {
                                     let z = linearScore(xs, row * d, d, th)
                                     // log(1 + e^z) − y z, stable for large |z|.
-                                    loss += max(z, 0) + log1p(exp(-abs(z))) - ys[row] * z
+                                    let rowLoss = max(z, 0) + log1p(exp(-abs(z))) - ys[row] * z
                                     let prob = sigmoid(z)
-                                    rs[row] = prob - ys[row]
-                                    ws[row] = prob * (1 - prob)
+                                    if let weights {
+                                        let s = weights[row]
+                                        loss += s * rowLoss
+                                        rs[row] = s * (prob - ys[row])
+                                        ws[row] = s * (prob * (1 - prob))
+                                    } else {
+                                        loss += rowLoss
+                                        rs[row] = prob - ys[row]
+                                        ws[row] = prob * (1 - prob)
+                                    }
                                 }
                                 return loss
                             }

@@ -3,8 +3,10 @@ import Foundation
 /// Evaluation metrics by the names users write in gates (`gate = auc >= 0.80`).
 ///
 /// Classification (labels 0/1, probabilities of class 1, predicted class 1 iff p > 0.5 as in
-/// scikit-learn's `predict`): accuracy, precision, recall, f1, auc, log_loss, plus the confusion
-/// matrix. Regression: rmse, mae, r2. Conventions follow scikit-learn: precision/recall/f1 are 0
+/// scikit-learn's `predict`, or iff p ≥ t for a decision threshold t as in scikit-learn's
+/// `FixedThresholdClassifier`): accuracy, precision, recall, f1, auc, log_loss, plus the confusion
+/// matrix. Multi-class (`multiclass`, see there): accuracy, macro and weighted
+/// precision/recall/f1, log_loss, one-vs-rest macro auc, K×K confusion matrix. Regression: rmse, mae, r2. Conventions follow scikit-learn: precision/recall/f1 are 0
 /// when their denominator is 0; ROC AUC gives tied scores their average rank (equal to the
 /// trapezoid rule) and is absent from `values` when only one class is present; log loss clips
 /// probabilities to [ε, 1 − ε] with ε = 2.22e-16; r2 is 1 for a perfect fit of a constant target,
@@ -28,9 +30,17 @@ public struct Metrics: Codable, Sendable, Equatable {
         values.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
-    public static func classification(labels: [Double], probabilities: [Double]) throws -> Metrics {
+    /// `threshold` nil: class 1 iff p > 0.5; a threshold t: class 1 iff p ≥ t. Only the
+    /// decision (accuracy, precision, recall, f1, confusion) depends on it; auc and log_loss don't.
+    public static func classification(labels: [Double], probabilities: [Double], threshold: Double? = nil) throws -> Metrics {
         try checkClassification(labels, probabilities)
-        let predicted = probabilities.map { $0 > 0.5 ? 1.0 : 0.0 }
+        if let threshold, !(threshold.isFinite) {
+            throw TrainingError.invalidHyperparameter(name: "threshold", value: "\(threshold)", expected: "a finite number")
+        }
+        let predicted = probabilities.map { p in
+            if let threshold { return p >= threshold ? 1.0 : 0.0 }
+            return p > 0.5 ? 1.0 : 0.0
+        }
         let confusion = ConfusionMatrix(labels: labels, predicted: predicted)
         let tp = Double(confusion.truePositives), fp = Double(confusion.falsePositives)
         let fn = Double(confusion.falseNegatives), tn = Double(confusion.trueNegatives)
@@ -71,6 +81,16 @@ public struct Metrics: Codable, Sendable, Equatable {
         return Metrics(values: ["rmse": (squared / n).squareRoot(), "mae": absolute / n, "r2": r2])
     }
 
+    /// F1 of class 1 with the decision p ≥ threshold (0 when there are no positives at all).
+    static func f1(labels: [Double], scores: [Double], threshold: Double) -> Double {
+        var tp = 0.0, fp = 0.0, fn = 0.0
+        for (label, score) in zip(labels, scores) {
+            let guess = score >= threshold
+            if guess { if label == 1 { tp += 1 } else { fp += 1 } } else if label == 1 { fn += 1 }
+        }
+        return 2 * tp + fp + fn > 0 ? 2 * tp / (2 * tp + fp + fn) : 0
+    }
+
     /// ROC AUC; nil when `labels` hold a single class (undefined).
     public static func rocAUC(labels: [Double], scores: [Double]) throws -> Double? {
         try checkClassification(labels, scores)
@@ -96,7 +116,7 @@ public struct Metrics: Codable, Sendable, Equatable {
 
     /// Mann–Whitney form: (Σ ranks of positives − P(P+1)/2) / (P·N), ties sharing their average
     /// rank. Ranks and sums are integers or halves, exact in Double far beyond 10⁶ rows.
-    private static func rocAUCUnchecked(_ labels: [Double], _ scores: [Double]) -> Double? {
+    static func rocAUCUnchecked(_ labels: [Double], _ scores: [Double]) -> Double? {
         let positives = labels.reduce(0) { $0 + ($1 == 1 ? 1 : 0) }
         let negatives = labels.count - positives
         guard positives > 0, negatives > 0 else { return nil }

@@ -6,7 +6,13 @@
 ///   logistic_regression  l2 = 1.0 (≥ 0), tolerance = 1e-06 (> 0), max_iterations = 100 (≥ 1)
 ///   linear_regression    alpha = 1.0 (≥ 0)
 ///   gradient_boosting    trees = 100, learning_rate = 0.1, max_leaf_nodes = 31, min_samples_leaf = 20,
-///                        max_bins = 255 (2…255), l2 = 0.0, max_depth = none, subsample = 1.0 (0 < s ≤ 1)
+///                        max_bins = 255 (2…255), l2 = 0.0, max_depth = none, subsample = 1.0 (0 < s ≤ 1),
+///                        early_stopping = false (true | false), validation_fraction = 0.1 (0 < f < 1),
+///                        n_iter_no_change = 10 (≥ 1), tolerance = 1e-07 (≥ 0; early stopping's)
+///
+/// Classification labels are class indices 0..<classCount; classCount ≥ 3 fits the multinomial
+/// model of the algorithm (`MultinomialLogisticRegression`, multi-class `GradientBoosting`),
+/// classCount 2 the binary one exactly as before.
 public enum ModelTrainer {
     public static let algorithms = ["gradient_boosting", "linear_regression", "logistic_regression"]
 
@@ -23,24 +29,50 @@ public enum ModelTrainer {
         algorithm: String, hyperparameters: [String: String], task: TrainingTask, seed: UInt64,
         x: Matrix, y: [Double]
     ) throws -> (model: TrainedModel, splitGain: [Double]?) {
+        try trainRecordingGain(
+            algorithm: algorithm, hyperparameters: hyperparameters, task: task, seed: seed, x: x, y: y,
+            classCount: 2, sampleWeights: nil)
+    }
+
+    /// `trainRecordingGain` for any number of classes (ignored for regression) and optional
+    /// per-row sample weights (nil = all 1; finite, ≥ 0, positive sum), e.g. from `ClassWeights`.
+    public static func trainRecordingGain(
+        algorithm: String, hyperparameters: [String: String], task: TrainingTask, seed: UInt64,
+        x: Matrix, y: [Double], classCount: Int, sampleWeights: [Double]?
+    ) throws -> (model: TrainedModel, splitGain: [Double]?) {
         let values = try resolve(algorithm: algorithm, hyperparameters: hyperparameters)
+        let classes = task == .classification ? classCount : 2
+        if task == .classification, classCount < 2 {
+            throw TrainingError.invalidHyperparameter(name: "classCount", value: "\(classCount)", expected: "at least 2 classes")
+        }
         switch algorithm {
         case "logistic_regression":
             guard task == .classification else { throw TrainingError.unsupportedTask(algorithm: algorithm, task: task) }
+            if classes >= 3 {
+                let solver = MultinomialLogisticRegression(
+                    l2: values.double("l2"), tolerance: values.double("tolerance"),
+                    maxIterations: values.int("max_iterations"))
+                return (.multinomialLogisticRegression(try solver.fit(x: x, y: y, classCount: classes, sampleWeights: sampleWeights)), nil)
+            }
             let solver = LogisticRegression(
                 l2: values.double("l2"), tolerance: values.double("tolerance"),
                 maxIterations: values.int("max_iterations"))
-            return (.logisticRegression(try solver.fit(x: x, y: y)), nil)
+            return (.logisticRegression(try solver.fit(x: x, y: y, sampleWeights: sampleWeights)), nil)
         case "linear_regression":
             guard task == .regression else { throw TrainingError.unsupportedTask(algorithm: algorithm, task: task) }
+            if sampleWeights != nil {
+                throw TrainingError.invalidHyperparameter(name: "sample weights", value: "given", expected: "none for linear_regression")
+            }
             return (.linearRegression(try LinearRegression(alpha: values.double("alpha")).fit(x: x, y: y)), nil)
         default:
             let booster = GradientBoosting(
                 trees: values.int("trees"), learningRate: values.double("learning_rate"),
                 maxLeafNodes: values.int("max_leaf_nodes"), minSamplesLeaf: values.int("min_samples_leaf"),
                 maxBins: values.int("max_bins"), l2: values.double("l2"), maxDepth: values.optionalInt("max_depth"),
-                subsample: values.double("subsample"), seed: seed)
-            let (model, gain) = try booster.fitRecordingGain(x: x, y: y, task: task)
+                subsample: values.double("subsample"), seed: seed,
+                earlyStopping: values.bool("early_stopping"), validationFraction: values.double("validation_fraction"),
+                iterationsWithoutChange: values.int("n_iter_no_change"), tolerance: values.double("tolerance"))
+            let (model, gain) = try booster.fitRecordingGain(x: x, y: y, task: task, classCount: classes, sampleWeights: sampleWeights)
             return (.gradientBoosting(model), gain)
         }
     }
@@ -66,6 +98,9 @@ public enum ModelTrainer {
         case double(minimum: Double, inclusive: Bool, maximum: Double?)
         case int(minimum: Int, maximum: Int?)
         case optionalInt(minimum: Int)
+        case bool
+        /// 0 < v < 1
+        case openFraction
     }
 
     private struct Spec {
@@ -77,12 +112,14 @@ public enum ModelTrainer {
     private enum Value {
         case double(Double)
         case int(Int)
+        case bool(Bool)
         case none
 
         var text: String {
             switch self {
             case let .double(v): "\(v)"
             case let .int(v): "\(v)"
+            case let .bool(v): v ? "true" : "false"
             case .none: "none"
             }
         }
@@ -99,6 +136,10 @@ public enum ModelTrainer {
         func int(_ name: String) -> Int {
             if case let .int(v)? = entries[name] { return v }
             return 0
+        }
+        func bool(_ name: String) -> Bool {
+            if case let .bool(v)? = entries[name] { return v }
+            return false
         }
         func optionalInt(_ name: String) -> Int? {
             if case let .int(v)? = entries[name] { return v }
@@ -126,6 +167,10 @@ public enum ModelTrainer {
                 Spec(name: "l2", kind: .double(minimum: 0, inclusive: true, maximum: nil), defaultText: "0.0"),
                 Spec(name: "max_depth", kind: .optionalInt(minimum: 1), defaultText: "none"),
                 Spec(name: "subsample", kind: .double(minimum: 0, inclusive: false, maximum: 1), defaultText: "1.0"),
+                Spec(name: "early_stopping", kind: .bool, defaultText: "false"),
+                Spec(name: "validation_fraction", kind: .openFraction, defaultText: "0.1"),
+                Spec(name: "n_iter_no_change", kind: .int(minimum: 1, maximum: nil), defaultText: "10"),
+                Spec(name: "tolerance", kind: .double(minimum: 0, inclusive: true, maximum: nil), defaultText: "1e-7"),
             ]
         default:
             throw TrainingError.unknownAlgorithm(name: algorithm, accepted: algorithms)
@@ -168,6 +213,15 @@ public enum ModelTrainer {
             if text == "none" { return .none }
             guard let v = Int(text), v >= minimum else { throw invalid("an integer >= \(minimum) or none") }
             return .int(v)
+        case .bool:
+            switch text {
+            case "true": return .bool(true)
+            case "false": return .bool(false)
+            default: throw invalid("true or false")
+            }
+        case .openFraction:
+            guard let v = Double(text), v > 0, v < 1 else { throw invalid("a number > 0 and < 1") }
+            return .double(v)
         }
     }
 

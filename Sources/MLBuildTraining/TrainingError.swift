@@ -13,6 +13,9 @@ public enum TrainingError: Error, Sendable, Equatable, CustomStringConvertible {
     case nonFiniteValue(what: String, row: Int)
     case singularSystem(algorithm: String, hint: String)
     case invalidModel(reason: String)
+    case invalidSampleWeight(row: Int, value: Double)
+    case zeroSampleWeights
+    case invalidFolds(folds: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -40,6 +43,12 @@ public enum TrainingError: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(algorithm): the system is singular (\(hint))"
         case let .invalidModel(reason):
             return "invalid model: \(reason)"
+        case let .invalidSampleWeight(row, value):
+            return "row \(row): sample weight \(value) is not a finite number >= 0"
+        case .zeroSampleWeights:
+            return "the sample weights sum to 0 (every row would be ignored)"
+        case let .invalidFolds(folds, reason):
+            return "\(folds) folds: \(reason)"
         }
     }
 }

@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+@testable import MLBuildTraining
+
+/// Expected numbers: bench/train_multiclass_expected.py (scikit-learn 1.7.2, LogisticRegression
+/// lbfgs with tol=1e-12, max_iter=100000, so that its answer is the optimum to ~1e-10).
+@Suite struct MultinomialLogisticRegressionTests {
+    static func close(_ a: [Double], _ b: [Double], _ tolerance: Double) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tolerance }
+    }
+
+    /// LogisticRegression(C=1.0).fit(x, y): coef_ (3×3 row-major), intercept_, log_loss on x.
+    @Test func matchesScikitLearn() throws {
+        let model = try MultinomialLogisticRegression(tolerance: 1e-10).fit(x: MulticlassData.x, y: MulticlassData.y, classCount: 3)
+        #expect(model.converged)
+        #expect(Self.close(model.coefficients, [
+            -2.054289305616152, 2.0886395356494942, 0.23916688945473863, 0.12685855166425267, -0.07774546546598331,
+            0.6289251758130847, 1.9274307539518996, -2.0108940701835105, -0.8680920652678235,
+        ], 1e-7))
+        #expect(Self.close(model.intercepts, [-0.05279788133929805, 0.4872073993035017, -0.4344095179642041], 1e-7))
+        #expect(abs(model.intercepts.reduce(0, +)) < 1e-12)
+        let p = try model.predictProbabilities(matrix: MulticlassData.x)
+        let metrics = try Metrics.multiclass(labels: MulticlassData.y, probabilities: p)
+        #expect(abs((metrics["log_loss"] ?? 0) - 0.48010950975832667) < 1e-10)
+    }
+
+    /// class_weight="balanced", C=0.5: sklearn multiplies each row's loss by its class weight.
+    @Test func balancedClassWeightsMatchScikitLearn() throws {
+        let weights = ClassWeights.sampleWeights(
+            labels: MulticlassData.y, classWeights: ClassWeights.balanced(labels: MulticlassData.y, classCount: 3))
+        let model = try MultinomialLogisticRegression(l2: 2, tolerance: 1e-10)
+            .fit(x: MulticlassData.x, y: MulticlassData.y, classCount: 3, sampleWeights: weights)
+        #expect(Self.close(model.coefficients, [
+            -1.5229971992794404, 1.6128451145715281, 0.33803103758282693, 0.08633247441733646, -0.06293996029767605,
+            0.5293752811580029, 1.4366647248621036, -1.5499051542738524, -0.8674063187408303,
+        ], 1e-7))
+        #expect(Self.close(model.intercepts, [-0.11581655177498244, 0.5250904857816048, -0.4092739340066216], 1e-7))
+    }
+
+    /// Binary, class_weight={0: 1, 1: 3}.
+    @Test func binarySampleWeightsMatchScikitLearn() throws {
+        let y = MulticlassData.binary
+        let model = try LogisticRegression(tolerance: 1e-10)
+            .fit(x: MulticlassData.x, y: y, sampleWeights: ClassWeights.sampleWeights(labels: y, classWeights: [1, 3]))
+        #expect(Self.close(model.coefficients, [2.7444524365864678, -2.7366880050499973, -1.3327204069944716], 1e-7))
+        #expect(abs(model.intercept - -0.6461619903060842) < 1e-7)
+        // Weights of 1 are no weights, bit for bit.
+        let plain = try LogisticRegression().fit(x: MulticlassData.x, y: y)
+        let ones = try LogisticRegression().fit(x: MulticlassData.x, y: y, sampleWeights: [Double](repeating: 1, count: y.count))
+        #expect(plain == ones)
+    }
+
+    /// Rows × 20 copies: FixedChunks splits them into several chunks; the model must not depend
+    /// on how many threads run them, nor on the run.
+    @Test func identicalAcrossRunsAndChunking() throws {
+        var values = [Double](), labels = [Double]()
+        for _ in 0 ..< 300 { values += MulticlassData.x.values; labels += MulticlassData.y }
+        let big = Matrix(rows: 36_000, columns: 3, values: values)
+        let a = try MultinomialLogisticRegression().fit(x: big, y: labels, classCount: 3)
+        let b = try MultinomialLogisticRegression().fit(x: big, y: labels, classCount: 3)
+        #expect(a == b)
+        #expect(FixedChunks(total: 36_000).count > 1)
+        let probabilities = try a.predictProbabilities(matrix: big)
+        let row = try a.predictProbabilities(row: Array(big.values[0 ..< 3]))
+        #expect(Array(probabilities.values[0 ..< 3]) == row)
+    }
+
+    @Test func trainedModelJSONRoundTripsAndBinaryBytesAreUnchanged() throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let multi = try ModelTrainer.trainRecordingGain(
+            algorithm: "logistic_regression", hyperparameters: [:], task: .classification, seed: 1,
+            x: MulticlassData.x, y: MulticlassData.y, classCount: 3, sampleWeights: nil).model
+        #expect(multi.classCount == 3 && multi.algorithm == "logistic_regression")
+        let json = try encoder.encode(multi)
+        let text = String(decoding: json, as: UTF8.self)
+        #expect(text.hasPrefix(#"{"algorithm":"logistic_regression","model":{"classCount":3,"coefficients":["#))
+        #expect(try JSONDecoder().decode(TrainedModel.self, from: json) == multi)
+        #expect(multi.problems().isEmpty)
+        #expect(throws: TrainingError.self) { try multi.predict(row: [0, 0, 0]) }
+        let rows = try multi.predictProbabilities(matrix: MulticlassData.x)
+        #expect(rows.columns == 3 && (0 ..< rows.rows).allSatisfy { r in abs((0 ..< 3).reduce(0) { $0 + rows[r, $1] } - 1) < 1e-12 })
+
+        // A model.json written before multi-class existed decodes and re-encodes to the same bytes.
+        let old = #"{"algorithm":"logistic_regression","model":{"coefficients":[0.5,-1.25],"converged":true,"intercept":0.125,"iterations":6}}"#
+        let decoded = try JSONDecoder().decode(TrainedModel.self, from: Data(old.utf8))
+        #expect(String(decoding: try encoder.encode(decoded), as: UTF8.self) == old)
+        #expect(decoded.classCount == 2)
+        #expect(try decoded.predictProbabilities(row: [0, 0]) == [1 - 1 / (1 + exp(-0.125)), 1 / (1 + exp(-0.125))])
+    }
+
+    @Test func badShapesFailToDecode() {
+        let bad = #"{"algorithm":"logistic_regression","model":{"classCount":3,"coefficients":[1,2],"converged":true,"featureCount":1,"intercepts":[0,0,0],"iterations":1}}"#
+        #expect(throws: TrainingError.self) { try JSONDecoder().decode(TrainedModel.self, from: Data(bad.utf8)) }
+    }
+
+    @Test func badInputsAreErrors() {
+        #expect(throws: TrainingError.invalidLabel(row: 1, value: 3, expected: "a class index from 0 to 2")) {
+            try MultinomialLogisticRegression().fit(x: Matrix(rows: 3, columns: 1, values: [0, 1, 2]), y: [0, 3, 1], classCount: 3)
+        }
+        #expect(throws: TrainingError.invalidSampleWeight(row: 2, value: -1)) {
+            try MultinomialLogisticRegression().fit(x: Matrix(rows: 3, columns: 1, values: [0, 1, 2]), y: [0, 2, 1], classCount: 3,
+                                                    sampleWeights: [1, 1, -1])
+        }
+        #expect(throws: TrainingError.zeroSampleWeights) {
+            try LogisticRegression().fit(x: Matrix(rows: 2, columns: 1, values: [0, 1]), y: [0, 1], sampleWeights: [0, 0])
+        }
+        #expect(throws: TrainingError.invalidLabel(row: 0, value: 2, expected: "0 or 1")) {
+            try ModelTrainer.trainRecordingGain(
+                algorithm: "logistic_regression", hyperparameters: [:], task: .classification, seed: 0,
+                x: Matrix(rows: 2, columns: 1, values: [0, 1]), y: [2, 1], classCount: 2, sampleWeights: nil)
+        }
+    }
+
+    @Test func featureImportanceSumsMagnitudesOverClasses() throws {
+        let model = MultinomialLogisticRegressionModel(
+            classCount: 3, featureCount: 2, coefficients: [1, -2, -3, 0.5, 2, 1.5], intercepts: [0, 0, 0], iterations: 1, converged: true)
+        let x = Matrix(rows: 2, columns: 2, values: [0, 10, 2, 10])  // sd 1 and 0
+        let importance = try #require(FeatureImportance.of(.multinomialLogisticRegression(model), splitGain: nil, x: x))
+        #expect(importance.definition == .standardizedCoefficient)
+        #expect(importance.values == [6, 0])
+    }
+}
