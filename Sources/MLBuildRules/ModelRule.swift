@@ -136,13 +136,15 @@ public struct ModelRule: Rule {
         if let folds = options.folds, let features {
             let location = configuration.value("cv")?.location ?? configuration.target.nameLocation
             let fit = ModelFit(algorithm: algorithm, hyperparameters: hyperparameters, options: options)
-            auxiliaryTargets = (1 ... folds).map { fold in
+            let model = name, task = self.task
+            let folds = (1 ... folds).map { fold in
                 AuxiliaryTarget(
-                    reference: ModelFoldRule.reference(model: name, fold: fold),
-                    rule: ModelFoldRule(model: name, fold: fold, folds: folds, features: features, task: self.task, fit: fit),
+                    reference: ModelFoldRule.reference(model: model, fold: fold),
+                    rule: ModelFoldRule(model: model, fold: fold, folds: folds, features: features, task: task, fit: fit),
                     parameters: [("cv.fold", String(fold))])
             }
-            implicitDependencies += auxiliaryTargets.map { LocatedReference($0.reference, at: location) }
+            auxiliaryTargets = folds
+            implicitDependencies += folds.map { LocatedReference($0.reference, at: location) }
         } else {
             auxiliaryTargets = []
         }
