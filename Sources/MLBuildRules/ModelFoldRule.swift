@@ -13,11 +13,11 @@ import MLBuildTraining
 /// Writes `build/cv/NAME/fold-K/metrics.json`:
 ///     {"fold": K, "folds": N, "task", "train_rows", "test_rows", "metrics": {NAME: number}}
 /// which `model:NAME` averages into `cv_METRIC` and `cv_METRIC_std`.
-struct ModelFoldRule: Rule {
-    static let kind = "cv"
-    static let version = 1
-    static let summary = "one fold of a model's cross-validation (made by a model's cv = N)"
-    static var keys: [RuleKey] { ModelRule.keys }
+public struct ModelFoldRule: Rule {
+    public static let kind = "cv"
+    public static let version = 1
+    public static let summary = "one fold of a model's cross-validation (made by a model's cv = N)"
+    public static var keys: [RuleKey] { ModelRule.keys }
 
     let model: String
     let fold: Int
@@ -36,7 +36,7 @@ struct ModelFoldRule: Rule {
     }
 
     /// Never made from an Mlfile target (no Mlfile declares `cv` targets): a model makes its folds.
-    init(configuration: TargetConfiguration, diagnostics: inout DiagnosticCollector) {
+    public init(configuration: TargetConfiguration, diagnostics: inout DiagnosticCollector) {
         let parent = ModelRule(configuration: configuration, diagnostics: &diagnostics)
         self.init(model: parent.name, fold: 1, folds: parent.options.folds ?? 2, features: parent.features, task: parent.task,
                   fit: parent.fitSettings)
@@ -49,11 +49,11 @@ struct ModelFoldRule: Rule {
     /// `build/cv/NAME/fold-K`.
     static func directory(model: String, fold: Int) -> String { "build/cv/\(model)/fold-\(fold)" }
 
-    var implicitDependencies: [LocatedReference] { features.reference.name.isEmpty ? [] : [features] }
-    var inputs: [InputPattern] { [] }
-    var outputs: [String] { [Self.directory(model: model, fold: fold)] }
+    public var implicitDependencies: [LocatedReference] { features.reference.name.isEmpty ? [] : [features] }
+    public var inputs: [InputPattern] { [] }
+    public var outputs: [String] { [Self.directory(model: model, fold: fold)] }
 
-    func run(_ context: RuleContext) async throws {
+    public func run(_ context: RuleContext) async throws {
         let data = try ModelTrainingData.read(workspace: context.workspace, features: features.reference, task: task)
         let split: StratifiedFolds
         do {

@@ -90,7 +90,7 @@ struct DirectJSONTests {
         ]
         for (model, scored) in cases {
             let direct = PredictionEndpoint.answerBody(model, scored)
-            let general = CanonicalJSON.serialize(.object(PredictionEndpoint().jsonObject(model, scored, rows: nil)))
+            let general = CanonicalJSON.serialize(.object(PredictionEndpoint.jsonObject(model, scored, rows: nil)))
             #expect(String(decoding: direct, as: UTF8.self) == String(decoding: general, as: UTF8.self))
         }
     }
