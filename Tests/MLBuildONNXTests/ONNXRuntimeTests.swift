@@ -32,7 +32,7 @@ struct ONNXRuntimeTests {
     /// then minmax, impute mean), b (bucketize), flag (bool, impute mode), city (string one-hot,
     /// impute mode), plan (category one-hot); y is a bool label, v a numeric one. No RNG.
     static func csv(rows: Range<Int>) -> String {
-        var out = "id,x,t,b,flag,city,plan,y,v\n"
+        var out = "id,x,t,b,flag,city,plan,y,v,kind\n"
         let cities = ["lyon", "paris", "nice", "lille"]
         let plans = ["basic", "plus", "pro"]
         for r in rows {
@@ -52,7 +52,8 @@ struct ONNXRuntimeTests {
             let v: Double = 3 * x + 2 * logT + 5 * cityEffect + Double(b) / 10 + noise * 0.3
             func cell(_ text: String, nullEvery k: Int, _ offset: Int) -> String { r % k == offset ? (r % 2 == 0 ? "" : "NA") : text }
             out += "R\(r),\(cell(String(x), nullEvery: 17, 3)),\(cell(String(t), nullEvery: 19, 5)),\(b),"
-            out += "\(cell(flag ? "yes" : "no", nullEvery: 23, 7)),\(cell(city, nullEvery: 29, 11)),\(plan),\(score > 1.2),\(v)\n"
+            let kind = score < 0.2 ? "low" : score < 2.5 ? "mid" : "high"
+            out += "\(cell(flag ? "yes" : "no", nullEvery: 23, 7)),\(cell(city, nullEvery: 29, 11)),\(plan),\(score > 1.2),\(v),\(kind)\n"
         }
         return out
     }
@@ -62,12 +63,12 @@ struct ONNXRuntimeTests {
     dataset rows
         source = data/rows.csv
         schema = id: string id unique, x: float nullable, t: float nullable min=0, b: int, flag: bool nullable,
-            city: string nullable, plan: category(basic, plus, pro), y: bool, v: float
+            city: string nullable, plan: category(basic, plus, pro), y: bool, v: float, kind: category(low, mid, high)
         null_values = NA
     features cls
         dataset = dataset:rows
         label = y
-        drop = v
+        drop = v, kind
         standardize = x
         log1p = t
         minmax = t
@@ -79,7 +80,7 @@ struct ONNXRuntimeTests {
     features reg
         dataset = dataset:rows
         label = v
-        drop = y
+        drop = y, kind
         standardize = x
         log1p = t
         minmax = t
@@ -103,13 +104,38 @@ struct ONNXRuntimeTests {
         algorithm = gradient_boosting
         trees = 40
         formats = onnx
+    features multi
+        dataset = dataset:rows
+        label = kind
+        drop = y, v
+        standardize = x
+        log1p = t
+        bucketize = b:0|10|20
+        one_hot = city, plan
+        impute = x:median, t:mean, flag:mode, city:mode
+        stratify = true
+    model mlr
+        features = features:multi
+        algorithm = logistic_regression
+        formats = json, onnx
+    model mgb
+        features = features:multi
+        algorithm = gradient_boosting
+        trees = 20
+        min_samples_leaf = 5
+        formats = json, onnx
+    model lrt
+        features = features:cls
+        algorithm = logistic_regression
+        threshold = 0.35
+        formats = json, onnx
     """
 
     /// New rows: nulls in every nullable column, spelled both ways, an unknown city, and the
     /// training rows themselves (the split thresholds' neighbours).
     static let scoredRows: String = {
         var text = csv(rows: 0 ..< 300)
-        text += "N1,,,5,,,basic,,\nN2,NA,NA,-10,NA,NA,pro,,\nN3,1.25,3.5,40,yes,tokyo,plus,,\nN4,0,0,10,no,lyon,basic,,\n"
+        text += "N1,,,5,,,basic,,,\nN2,NA,NA,-10,NA,NA,pro,,,\nN3,1.25,3.5,40,yes,tokyo,plus,,,\nN4,0,0,10,no,lyon,basic,,,\n"
         return text
     }()
 
@@ -122,21 +148,29 @@ struct ONNXRuntimeTests {
 
     struct Predicted {
         var ids: [String]
+        /// Classifiers: the predicted class names.
         var labels: [String]?
-        var values: [Double]
+        /// Per row: [P(classes[1])] for binary classifiers, [P(class k) for each k] for several
+        /// classes, [value] for regressors.
+        var values: [[Double]]
     }
 
-    /// `mlbuild predict`'s CSV: id, prediction[, probability].
+    /// `mlbuild predict`'s CSV: id, prediction, then probability (and threshold) or
+    /// probability_CLASS per class, or nothing more for regressors.
     static func predict(_ ws: MLBuildWorkspace, _ model: String, input: String) throws -> Predicted {
         let run = try ws.run(["predict", model, "--input", input])
         try #require(run.status == 0, "\(run.stderr)")
         let lines = run.stdout.split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
         let header = lines[0]
         let body = lines.dropFirst()
-        if header.count == 3 {
-            return Predicted(ids: body.map { $0[0] }, labels: body.map { $0[1] }, values: body.map { Double($0[2]) ?? .nan })
+        let prediction = try #require(header.firstIndex(of: "prediction"))
+        let probabilities = header.indices.filter { header[$0] == "probability" || header[$0].hasPrefix("probability_") }
+        if probabilities.isEmpty {
+            return Predicted(ids: body.map { $0[0] }, labels: nil, values: body.map { [Double($0[prediction]) ?? .nan] })
         }
-        return Predicted(ids: body.map { $0[0] }, labels: nil, values: body.map { Double($0[1]) ?? .nan })
+        return Predicted(
+            ids: body.map { $0[0] }, labels: body.map { $0[prediction] },
+            values: body.map { row in probabilities.map { Double(row[$0]) ?? .nan } })
     }
 
     /// run_onnx.py's JSON.
@@ -161,18 +195,23 @@ struct ONNXRuntimeTests {
             let mismatched = zip(labels, onnxLabels).enumerated().filter { $0.element.0 != $0.element.1 }.map { expected.ids[$0.offset] }
             #expect(mismatched.isEmpty, "\(name): labels differ on rows \(mismatched.prefix(10))")
             for (row, p) in probabilities.enumerated() {
-                #expect(abs(p[0] + p[1] - 1) < 1e-6)
-                let difference = abs(p[1] - expected.values[row])
-                worst = max(worst, difference)
-                #expect(difference <= 1e-5, "\(name) row \(expected.ids[row]): onnxruntime \(p[1]), predict \(expected.values[row])")
+                #expect(abs(p.reduce(0, +) - 1) < 1e-6)
+                // Binary: predict prints P(classes[1]); several classes: every P(class k).
+                let got = expected.values[row].count == 1 ? [p[1]] : p
+                #expect(got.count == expected.values[row].count)
+                for (a, b) in zip(got, expected.values[row]) {
+                    worst = max(worst, abs(a - b))
+                    #expect(abs(a - b) <= 1e-5, "\(name) row \(expected.ids[row]): onnxruntime \(a), predict \(b)")
+                }
             }
         } else {
             let values = try #require(outputs["variable"] as? [[Double]])
             #expect(values.count == expected.values.count)
             for (row, v) in values.enumerated() {
-                let difference = abs(v[0] - expected.values[row]) / max(1, abs(expected.values[row]))
+                let want = expected.values[row][0]
+                let difference = abs(v[0] - want) / max(1, abs(want))
                 worst = max(worst, difference)
-                #expect(difference <= 1e-5, "\(name) row \(expected.ids[row]): onnxruntime \(v[0]), predict \(expected.values[row])")
+                #expect(difference <= 1e-5, "\(name) row \(expected.ids[row]): onnxruntime \(v[0]), predict \(want)")
             }
         }
         return worst
@@ -202,6 +241,26 @@ struct ONNXRuntimeTests {
         let result = try Self.onnxruntime(ws, onnx: "lr.onnx", modelJSON: "build/model/lr/model.json", input: "score.csv")
         #expect(result["inputs"] as? [String] == ["x", "t", "b", "flag", "city", "plan"])
         #expect((result["opsets"] as? [String: Int]) == ["": 19, "ai.onnx.ml": 3])
+    }
+
+    @Test func multiClassAndThresholdModelsAgreeWithPredictInOnnxruntime() throws {
+        _ = try Self.python()
+        let ws = try Self.workspace()
+        let build = try ws.build(["model:mlr", "model:mgb", "model:lrt"])
+        try #require(build.result.status == 0, "\(build.result.output)")
+        var worst: [String: Double] = [:]
+        for name in ["mlr", "mgb", "lrt"] {
+            worst[name] = try Self.compare(ws, model: name, onnx: "build/model/\(name)/model.onnx", input: "score.csv")
+        }
+        print("ONNX vs predict (3 classes, threshold 0.35), largest difference per model: \(worst.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))")
+        let result = try Self.onnxruntime(ws, onnx: "build/model/mgb/model.onnx", modelJSON: "build/model/mgb/model.json", input: "score.csv")
+        let outputs = try #require(result["outputs"] as? [String: Any])
+        let labels = try #require(outputs["label"] as? [String])
+        // All three classes are predicted somewhere (a swapped class order would show).
+        #expect(Set(labels) == ["low", "mid", "high"])
+        // The threshold model decides with P >= 0.35: some rows are positive only because of it.
+        let lrt = try Self.predict(ws, "model:lrt", input: "score.csv")
+        #expect(lrt.values.contains { $0[0] >= 0.35 && $0[0] <= 0.5 })
     }
 
     @Test func exportedBytesAreTheBuildsBytesAndRepeat() throws {
