@@ -10,13 +10,15 @@ cells use the default and the dataset's extra spellings, case-insensitively. Eac
 also checked with onnx.checker (full check, with shape inference) before it runs.
 
 Output (one JSON object on stdout): {"inputs": [names], "outputs": {name: nested lists},
-"producer": "NAME VERSION", "opsets": {domain: version}}.
+"producer": "NAME VERSION", "opsets": {domain: version}, "seconds": {"session": s, "run": s}}
+(session: making the InferenceSession; run: one session.run over all rows; bench/onnx prints them).
 """
 
 import csv
 import json
 import math
 import sys
+import time
 
 import numpy as np
 import onnx
@@ -47,7 +49,9 @@ def main() -> None:
         text = (cell or "").strip(" \t")
         return text == "" or text in nulls
 
+    started = time.perf_counter()
     session = ort.InferenceSession(model_path, providers=["CPUExecutionProvider"])
+    session_seconds = time.perf_counter() - started
     feeds = {}
     for graph_input in session.get_inputs():
         name = graph_input.name
@@ -67,7 +71,9 @@ def main() -> None:
             feeds[name] = np.array(values, dtype=np.float64).reshape(-1, 1)
 
     names = [o.name for o in session.get_outputs()]
+    started = time.perf_counter()
     results = session.run(names, feeds)
+    run_seconds = time.perf_counter() - started
     outputs = {}
     for name, value in zip(names, results):
         if value.dtype == object:
@@ -79,6 +85,7 @@ def main() -> None:
         "outputs": outputs,
         "producer": f"{proto.producer_name} {proto.producer_version}",
         "opsets": {o.domain: o.version for o in proto.opset_import},
+        "seconds": {"session": session_seconds, "run": run_seconds},
     }))
 
 
