@@ -174,12 +174,14 @@ struct Scores {
             kind = .linear(coefficients: m.coefficients, intercepts: [m.intercept])
             classCount = 0
         case let .gradientBoosting(m):
-            guard !m.trees.isEmpty else { throw ONNXExportError("the gradient_boosting model has no trees; nothing to export") }
+            // An ensemble with no trees (early stopping can keep none) is its baselines: one
+            // leaf of 0, since TreeEnsembleRegressor needs a node.
+            let trees = m.trees.isEmpty ? [RegressionTree(nodes: [.leaf(value: 0)])] : m.trees
             if m.isMulticlass {
-                kind = .trees(m.trees, baselines: m.baselines)
+                kind = .trees(trees, baselines: m.baselines)
                 classCount = m.classCount
             } else {
-                kind = .trees(m.trees, baselines: [m.baseline])
+                kind = .trees(trees, baselines: [m.baseline])
                 classCount = m.task == .classification ? 2 : 0
             }
         }

@@ -156,6 +156,15 @@ struct ONNXGraphTests {
         #expect(model.metadataProps.map(\.key) == ["mlbuild.algorithm", "mlbuild.task"])
     }
 
+    @Test func anEnsembleWithoutTreesIsItsBaseline() throws {
+        let empty = TrainedModel.gradientBoosting(GradientBoostingModel(task: .regression, featureCount: 8, baseline: 42.5, trees: []))
+        let graph = try Self.proto(empty, classes: nil).graph
+        let ensemble = try #require(graph.node.first { $0.opType == "TreeEnsembleRegressor" })
+        #expect(Self.attribute(ensemble, "nodes_modes")?.strings == [Data("LEAF".utf8)])
+        #expect(Self.attribute(ensemble, "target_weights_as_tensor")?.t.doubleData == [0])
+        #expect(Self.attribute(ensemble, "base_values_as_tensor")?.t.doubleData == [42.5])
+    }
+
     @Test func aModelOfAnotherWidthIsRefusedNamingBothWidths() throws {
         let narrow = TrainedModel.linearRegression(LinearRegressionModel(coefficients: [1, 2, 3], intercept: 0))
         let error = #expect(throws: ONNXExportError.self) {
