@@ -26,6 +26,9 @@ let package = Package(
         // Run history (`.mlbuild/history.sqlite`): SQLite through GRDB, which links the system
         // libsqlite3 on Linux (libsqlite3-dev, see scripts/install-deps).
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        // ONNX export: the message types of onnx.proto (the generated code is committed, made by
+        // scripts/generate-onnx-proto; no protoc plugin runs in the build).
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // libarchive's API (headers from libarchive-dev), the library itself dlopened on first use.
@@ -62,6 +65,12 @@ let package = Package(
             exclude: ["README.md"]
         ),
         .target(name: "MLBuildDatasets", dependencies: ["MLBuildTraining"], exclude: ["README.md"]),
+        // Writes a model and its fitted transform as one ONNX graph; reads Training and Datasets only.
+        .target(
+            name: "MLBuildONNX",
+            dependencies: ["MLBuildTraining", "MLBuildDatasets", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["README.md", "onnx.proto"]
+        ),
         // Draws plot data as self-contained SVG; imports nothing of mlbuild (the data is computed in Training).
         .target(name: "MLBuildPlots", exclude: ["README.md"]),
         .target(
@@ -75,7 +84,7 @@ let package = Package(
             name: "MLBuildRules",
             dependencies: [
                 "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI", "MLBuildELF",
-                "MLBuildPlots",
+                "MLBuildPlots", "MLBuildONNX",
             ],
             exclude: ["README.md"]
         ),
@@ -101,7 +110,7 @@ let package = Package(
             name: "MLBuildCLI",
             dependencies: [
                 "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildRules", "MLBuildDatasets", "MLBuildTraining", "MLBuildOCI",
-                "MLBuildServe", "MLBuildHistory", "MLBuildPlots", "MLBuildTracking",
+                "MLBuildServe", "MLBuildHistory", "MLBuildPlots", "MLBuildTracking", "MLBuildONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]
@@ -127,6 +136,12 @@ let package = Package(
         .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildDatasets", "MLBuildTraining"]),
         .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI"]),
         .testTarget(name: "MLBuildPlotsTests", dependencies: ["MLBuildPlots"]),
+        .testTarget(
+            name: "MLBuildONNXTests",
+            dependencies: ["MLBuildONNX", "MLBuildTraining", "MLBuildDatasets", "MLBuildCLI", "MLBuildTestSupport",
+                           .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            exclude: ["run_onnx.py"]
+        ),
         .testTarget(name: "MLBuildTrackingTests", dependencies: ["MLBuildTracking", "MLBuildHistory"]),
         .testTarget(name: "MLBuildELFTests", dependencies: ["MLBuildELF", "MLBuildTestSupport"]),
         .testTarget(name: "MLBuildCLITests", dependencies: ["MLBuildCLI", "MLBuildTestSupport", "MLBuildTraining", "MLBuildHistory"]),

@@ -3,6 +3,7 @@ import MLBuildCache
 import MLBuildCore
 import MLBuildDatasets
 import MLBuildEngine
+import MLBuildONNX
 import MLBuildTraining
 
 /// `model NAME` — a model trained on a features target's train matrix, scored on its test
@@ -34,6 +35,7 @@ public struct ModelRule: Rule {
         RuleKey("algorithm", required: true, summary: "logistic_regression, linear_regression or gradient_boosting"),
         RuleKey("task", summary: "classification or regression (default: from the algorithm, else the label)"),
         RuleKey("gate", .list, summary: "METRIC >= N or METRIC <= N on the test split, e.g. auc >= 0.8, recall >= 0.5"),
+        RuleKey("formats", .list, summary: "json (always) and onnx: also write model.onnx (see docs/ml.md, \"ONNX export\")"),
     ] + ModelOptions.keys + hyperparameterKeys.map { RuleKey($0, summary: "hyper-parameter (see docs/ml.md)") }
 
     public let name: String
@@ -46,6 +48,8 @@ public struct ModelRule: Rule {
     /// Given or implied by the algorithm; nil = decided by the label at run time.
     let task: TrainingTask?
     let gates: [ModelGate]
+    /// `formats = json, onnx`: also write model.onnx (ModelONNX).
+    let writesONNX: Bool
     /// class_weight, threshold, cv.
     let options: ModelOptions
     /// The target's canonical Mlfile parameters (for lineage).
@@ -124,6 +128,17 @@ public struct ModelRule: Rule {
             gates.append(gate)
         }
         self.gates = gates
+        var writesONNX = false
+        for item in diagnostics.attempt({ try configuration.list("formats") }) ?? [] {
+            guard ModelONNX.formats.contains(item.text) else {
+                diagnostics.add(configuration.target.source.diagnostic(
+                    "unknown model format '\(item.text)'\(Suggestion.hint(for: item.text, among: ModelONNX.formats))", at: item.location,
+                    notes: ["formats: \(ModelONNX.formats.joined(separator: ", "))"]))
+                continue
+            }
+            writesONNX = writesONNX || item.text == "onnx"
+        }
+        self.writesONNX = writesONNX
         options = ModelOptions(configuration: configuration, task: self.task, diagnostics: &diagnostics)
         if options.folds == nil {
             for gate in gates where gate.isCrossValidated {
@@ -244,6 +259,13 @@ public struct ModelRule: Rule {
         try plots.write(to: output.appendingPathComponent(ModelPlots.directory))
         try AtomicFile.write(CanonicalJSON.serialize(.object(metricsFile)), to: output.appendingPathComponent("metrics.json"))
         try AtomicFile.write(CanonicalJSON.serialize(document), to: output.appendingPathComponent("model.json"))
+        if writesONNX {
+            do {
+                try AtomicFile.write(ModelONNX.bytes(of: artifact, graphName: context.target.description), to: output.appendingPathComponent(ModelONNX.fileName))
+            } catch let error as ONNXExportError {
+                throw RuleFailure("formats: cannot write \(ModelONNX.fileName): \(error.description)")
+            }
+        }
         let shown = metrics.sorted.filter { ["auc", "accuracy", "recall", "rmse", "r2", "cv_auc", "cv_accuracy", "cv_r2"].contains($0.name) }
             .map { "\($0.name) \(CanonicalJSON.format(ModelGate.rounded($0.value)))" }
         var facts = ["\(algorithm) on \(data.train.features.rows) rows"]

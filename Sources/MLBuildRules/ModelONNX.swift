@@ -1,0 +1,17 @@
+import MLBuildONNX
+
+/// A model artifact as ONNX bytes (`mlbuild export --format onnx`, and `formats = onnx` on a model
+/// target, which writes `build/model/NAME/model.onnx`): the code both share, so they agree.
+public enum ModelONNX {
+    public static let fileName = "model.onnx"
+    /// What a model target's `formats` key accepts; `json` (model.json) is always written.
+    public static let formats = ["json", "onnx"]
+
+    /// - Parameter graphName: the graph's name, `model:NAME`.
+    public static func bytes(of artifact: ModelArtifact, graphName: String) throws -> [UInt8] {
+        try ONNXExporter.export(
+            model: artifact.model, transform: artifact.transform,
+            classes: artifact.task == .classification ? artifact.classes : nil,
+            threshold: artifact.task == .classification ? artifact.decisionThreshold : nil, graphName: graphName, producerVersion: MLBuildRulesVersion.current)
+    }
+}
