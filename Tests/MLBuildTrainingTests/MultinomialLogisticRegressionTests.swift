@@ -122,3 +122,46 @@ import Testing
         #expect(importance.values == [6, 0])
     }
 }
+
+@Suite struct MulticlassModelChecksTests {
+    @Test func problemsNameTheNewFields() {
+        let lr = MultinomialLogisticRegressionModel(
+            classCount: 3, featureCount: 1, coefficients: [1, .nan, 2], intercepts: [0, 0], iterations: 1, converged: true)
+        #expect(TrainedModel.multinomialLogisticRegression(lr).problems() == [
+            "model.coefficients[1]: not a finite number",
+            "model.intercepts: 2 values, expected classCount = 3",
+        ])
+        let leaf = RegressionTree(nodes: [TreeNode.leaf(value: 0.5)])
+        let gb = GradientBoostingModel(task: .classification, featureCount: 1, baseline: 0, trees: [leaf, leaf, leaf, leaf],
+                                       classCount: 3, baselines: [0, .infinity, 0])
+        #expect(TrainedModel.gradientBoosting(gb).problems() == [
+            "model.baselines[1]: not a finite number",
+            "model.trees: 4 trees is not a multiple of classCount = 3",
+        ])
+    }
+
+    /// The trainer picks the multinomial model for 3+ classes and the binary one for 2.
+    @Test func trainerChoosesByClassCount() throws {
+        for algorithm in ["logistic_regression", "gradient_boosting"] {
+            let multi = try ModelTrainer.trainRecordingGain(
+                algorithm: algorithm, hyperparameters: algorithm == "gradient_boosting" ? ["trees": "3", "min_samples_leaf": "5"] : [:],
+                task: .classification, seed: 0, x: MulticlassData.x, y: MulticlassData.y, classCount: 3, sampleWeights: nil)
+            #expect(multi.model.classCount == 3)
+            #expect(try multi.model.predictProbabilities(matrix: MulticlassData.x).columns == 3)
+            let binary = try ModelTrainer.trainRecordingGain(
+                algorithm: algorithm, hyperparameters: algorithm == "gradient_boosting" ? ["trees": "3", "min_samples_leaf": "5"] : [:],
+                task: .classification, seed: 0, x: MulticlassData.x, y: MulticlassData.binary, classCount: 2, sampleWeights: nil)
+            let old = try ModelTrainer.trainRecordingGain(
+                algorithm: algorithm, hyperparameters: algorithm == "gradient_boosting" ? ["trees": "3", "min_samples_leaf": "5"] : [:],
+                task: .classification, seed: 0, x: MulticlassData.x, y: MulticlassData.binary)
+            #expect(binary.model == old.model && binary.model.classCount == 2)
+        }
+        let stopped = try ModelTrainer.trainRecordingGain(
+            algorithm: "gradient_boosting",
+            hyperparameters: ["trees": "200", "learning_rate": "0.3", "max_leaf_nodes": "4", "min_samples_leaf": "10",
+                              "early_stopping": "true", "validation_fraction": "0.2", "n_iter_no_change": "5"],
+            task: .classification, seed: 7, x: MulticlassData.x, y: MulticlassData.y, classCount: 3, sampleWeights: nil)
+        guard case let .gradientBoosting(model) = stopped.model else { Issue.record("not boosting"); return }
+        #expect(model.iterations == 13 && model.trees.count == 39)  // as the sklearn comparison above
+    }
+}
