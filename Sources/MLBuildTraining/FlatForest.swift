@@ -39,4 +39,19 @@ struct FlatForest {
         }
         return raw
     }
+
+    /// Multi-class: out[c] = starts[c] + Σ over the trees of class c (tree t belongs to class
+    /// t % K) of the leaf reached by `row`, added tree by tree in order, as the per-row path does.
+    func sums(starts: [Double], classCount k: Int, row: UnsafePointer<Double>, into out: UnsafeMutablePointer<Double>) {
+        for c in 0 ..< k { out[c] = starts[c] }
+        for (t, root) in roots.enumerated() {
+            var i = root
+            while feature[i] >= 0 {
+                let x = row[feature[i]]
+                let goLeft = x.isNaN ? missingGoesLeft[i] : min(x, .greatestFiniteMagnitude) <= threshold[i]
+                i = goLeft ? left[i] : right[i]
+            }
+            out[t % k] += value[i]
+        }
+    }
 }

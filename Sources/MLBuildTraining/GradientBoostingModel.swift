@@ -133,15 +133,24 @@ public struct GradientBoostingModel: Codable, Sendable, Equatable {
         }
         let k = classCount, d = featureCount
         var raw = [Double](repeating: 0, count: matrix.rows * k)
-        // Per row and class, baseline then the class's trees in order: the same sums whatever
-        // the batch size (no flattened path here, so row and batch agree bit for bit).
-        matrix.values.withUnsafeBufferPointer { xs in
-            raw.withUnsafeMutableBufferPointer { r in
-                FixedChunks(total: matrix.rows, rowsPerChunk: 1024).forEach { range in
-                    for i in range {
-                        let row = UnsafeBufferPointer(rebasing: xs[i * d ..< (i + 1) * d])
-                        for c in 0 ..< k { r[i * k + c] = baselines[c] }
-                        for (t, tree) in trees.enumerated() { r[i * k + t % k] += tree.value(row: row) }
+        // Per row and class, baseline then the class's trees in order, on either path: the same
+        // sums whatever the batch size, so row and batch answers agree bit for bit.
+        if matrix.rows < Self.flattenFromRows || d == 0 {
+            matrix.values.withUnsafeBufferPointer { xs in
+                for i in 0 ..< matrix.rows {
+                    let row = UnsafeBufferPointer(rebasing: xs[i * d ..< (i + 1) * d])
+                    for c in 0 ..< k { raw[i * k + c] = baselines[c] }
+                    for (t, tree) in trees.enumerated() { raw[i * k + t % k] += tree.value(row: row) }
+                }
+            }
+        } else {
+            let forest = FlatForest(trees)
+            matrix.values.withUnsafeBufferPointer { xs in
+                raw.withUnsafeMutableBufferPointer { r in
+                    FixedChunks(total: matrix.rows, rowsPerChunk: 4096).forEach { range in
+                        for i in range {
+                            forest.sums(starts: baselines, classCount: k, row: xs.baseAddress! + i * d, into: r.baseAddress! + i * k)
+                        }
                     }
                 }
             }

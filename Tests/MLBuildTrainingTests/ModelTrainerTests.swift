@@ -14,7 +14,8 @@ import Testing
         } catch let error as TrainingError {
             #expect(error == .unknownHyperparameter(
                 name: "learning_rat", algorithm: "gradient_boosting",
-                accepted: ["l2", "learning_rate", "max_bins", "max_depth", "max_leaf_nodes", "min_samples_leaf", "subsample", "trees"]))
+                accepted: ["early_stopping", "l2", "learning_rate", "max_bins", "max_depth", "max_leaf_nodes", "min_samples_leaf",
+                           "n_iter_no_change", "subsample", "tolerance", "trees", "validation_fraction"]))
             #expect(error.description.contains("'learning_rat'"))
             #expect(error.description.contains("learning_rate"))
         } catch {
@@ -54,8 +55,11 @@ import Testing
     @Test func resolvedHyperparametersAreSortedCanonicalAndComplete() throws {
         let resolved = try ModelTrainer.resolvedHyperparameters(
             algorithm: "gradient_boosting", hyperparameters: ["learning_rate": "0.10", "max_depth": "6"])
-        #expect(resolved.map(\.name) == ["l2", "learning_rate", "max_bins", "max_depth", "max_leaf_nodes", "min_samples_leaf", "subsample", "trees"])
-        #expect(resolved.map(\.value) == ["0.0", "0.1", "255", "6", "31", "20", "1.0", "100"])
+        #expect(resolved.map(\.name) == [
+            "early_stopping", "l2", "learning_rate", "max_bins", "max_depth", "max_leaf_nodes", "min_samples_leaf", "n_iter_no_change",
+            "subsample", "tolerance", "trees", "validation_fraction",
+        ])
+        #expect(resolved.map(\.value) == ["false", "0.0", "0.1", "255", "6", "31", "20", "10", "1.0", "1e-07", "100", "0.1"])
         let logistic = try ModelTrainer.resolvedHyperparameters(algorithm: "logistic_regression", hyperparameters: [:])
         #expect(logistic.map { "\($0.name)=\($0.value)" } == ["l2=1.0", "max_iterations=100", "tolerance=1e-06"])
     }

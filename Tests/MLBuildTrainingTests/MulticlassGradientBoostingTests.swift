@@ -3,7 +3,8 @@ import Testing
 @testable import MLBuildTraining
 
 /// Expected numbers: bench/train_multiclass_expected.py (scikit-learn 1.7.2
-/// HistGradientBoostingClassifier(max_iter=15, min_samples_leaf=5, max_leaf_nodes=8)).
+/// HistGradientBoostingClassifier(max_iter=15, min_samples_leaf=5, max_leaf_nodes=8)). sklearn
+/// keeps gradients and hessians in float32, so leaf values agree to ~1e-9, not to the last bit.
 @Suite struct MulticlassGradientBoostingTests {
     static let booster = GradientBoosting(trees: 15, maxLeafNodes: 8, minSamplesLeaf: 5)
 
@@ -25,9 +26,9 @@ import Testing
             0.9262816051964274, 0.038417903061222926, 0.03530049174234978, 0.1101646288678564, 0.8618142517175376,
             0.028021119414606086, 0.028078347358972407, 0.0210763007597078, 0.9508453518813198, 0.04368951174085606,
             0.8973107026008406, 0.05899978565830347,
-        ], 1e-12))
+        ], 1e-8))
         let metrics = try Metrics.multiclass(labels: MulticlassData.y, probabilities: p)
-        #expect(abs((metrics["log_loss"] ?? 0) - 0.20988271290040478) < 1e-12)
+        #expect(abs((metrics["log_loss"] ?? 0) - 0.20988271290040478) < 1e-8)
     }
 
     /// class_weight="balanced": weights scale g, h and the baseline's class frequencies.
@@ -40,15 +41,15 @@ import Testing
         #expect(Self.close(Self.rows(p, [0, 60]), [
             0.9085270913437881, 0.05239377824360068, 0.03907913041261107, 0.0590893196600535, 0.8859579060157272,
             0.05495277432421936,
-        ], 1e-12))
+        ], 1e-8))
     }
 
     /// sklearn fitted on mlbuild's own validation split (ValidationSplit, seed 7, fraction 0.2,
     /// re-implemented in the script and passed as X_val/y_val): the same number of iterations
     /// and the same final validation loss.
     @Test(arguments: [
-        ("multiclass", 3, 8, -1.074782505185481), ("binary", 2, 14, -0.366647836439927),
-        ("regression", 0, 45, -0.019668845105767434),
+        ("multiclass", 3, 13, -0.7586807901305174), ("binary", 2, 18, -0.3108409791002284),
+        ("regression", 0, 28, -0.04142851934797676),
     ])
     func earlyStoppingMatchesScikitLearn(name: String, classes: Int, iterations: Int, lastScore: Double) throws {
         let x = MulticlassData.x
@@ -69,7 +70,7 @@ import Testing
         ]
         #expect(Array(split.validation.prefix(8)) == expectedFirstRows[name])
         #expect(split.validation.count == 24)
-        let booster = GradientBoosting(trees: 200, learningRate: 0.3, maxLeafNodes: 8, minSamplesLeaf: 5, seed: 7,
+        let booster = GradientBoosting(trees: 200, learningRate: 0.3, maxLeafNodes: 4, minSamplesLeaf: 10, seed: 7,
                                        earlyStopping: true, validationFraction: 0.2, iterationsWithoutChange: 5)
         let model = try booster.fit(x: x, y: y, task: task, classCount: max(classes, 2))
         #expect(model.iterations == iterations)
@@ -85,7 +86,7 @@ import Testing
             }
         }
         let loss = GradientBoosting.meanLoss(raw: raw, y: vy, weights: nil, task: task, classCount: k)
-        #expect(abs(-loss - lastScore) < 1e-10)
+        #expect(abs(-loss - lastScore) < 1e-8)
     }
 
     @Test func binaryModelJSONUnchangedAndMulticlassRoundTrips() throws {
