@@ -312,6 +312,20 @@ struct ONNXRuntimeTests {
         }
     }
 
+    @Test func addingOnnxToFormatsRebuildsAndExplainsWhy() throws {
+        let ws = try Self.workspace()
+        let first = try ws.build(["model:lr"])
+        try #require(first.result.status == 0, "\(first.result.output)")
+        #expect(!ws.exists("build/model/lr/model.onnx"))
+        try ws.write("Mlfile", Self.mlfile.replacingOccurrences(
+            of: "    algorithm = logistic_regression\nmodel gbt", with: "    algorithm = logistic_regression\n    formats = json, onnx\nmodel gbt"))
+        #expect(try ws.read("Mlfile").contains("formats = json, onnx\nmodel gbt"))
+        let second = try ws.build(["model:lr", "--explain"])
+        try #require(second.result.status == 0, "\(second.result.output)")
+        #expect(second.result.stderr.contains("explain: model:lr: parameter formats changed"), "\(second.result.stderr)")
+        #expect(ws.exists("build/model/lr/model.onnx"))
+    }
+
     @Test func exportErrorsNameTheProblem() throws {
         let ws = try Self.workspace()
         let unbuilt = try ws.run(["export", "model:lr", "--format", "onnx"])
