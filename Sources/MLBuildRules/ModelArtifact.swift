@@ -118,7 +118,8 @@ public struct ModelArtifact: Sendable {
         let modelJSON = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(model))
         var parameters: [String: JSONValue] = [:]
         for (name, text) in hyperparameters {
-            parameters[name] = text == "none" ? .null : Double(text).map { .number($0) } ?? .string(text)
+            parameters[name] = text == "none" ? .null : text == "true" ? .bool(true) : text == "false" ? .bool(false)
+                : Double(text).map { .number($0) } ?? .string(text)
         }
         let artifact = ModelArtifact(task: task, model: model, transform: transform,
                                      decisionThreshold: decisionThreshold, thresholdMethod: thresholdMethod)

@@ -321,7 +321,7 @@ struct TrainingBreadthTests {
         let trees = try #require((document["model"] as? [String: Any]).flatMap { ($0["model"] as? [String: Any])?["trees"] as? [Any] })
         #expect(trees.count == kept)
         let hyper = try #require(document["hyperparameters"] as? [String: Any])
-        #expect(hyper["early_stopping"] as? Bool == true || hyper["early_stopping"] as? String == "true")
+        #expect(hyper["early_stopping"] as? Bool == true)
         #expect(run.result.output.contains("stopped early: \(kept) of 300 trees kept"), "\(run.result.output)")
     }
 
