@@ -24,7 +24,7 @@ import MLBuildTraining
 /// miss fails the target with every gate's measured value and publishes nothing.
 public struct ModelRule: Rule {
     public static let kind = "model"
-    public static let version = 3  // 3: plots/ (issue 10); 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
+    public static let version = 4  // 4: multi-class, class_weight, threshold, cv, early stopping, formats (issue 15); 3: plots/ (issue 10); 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
     public static let summary = "trains a model on a features target, scores it on the test split and enforces quality gates"
     static let hyperparameterKeys = [
         "alpha", "early_stopping", "l2", "learning_rate", "max_bins", "max_depth", "max_iterations", "max_leaf_nodes",

@@ -61,21 +61,12 @@ public struct LogisticRegression: Sendable, Equatable {
 
             // Backtracking line search on the penalized objective.
             let slope = zip(gradient, step).reduce(0) { $0 + $1.0 * $1.1 }
-            var scale = 1.0
-            var accepted: EvaluatedPoint?
-            for _ in 0 ..< 40 {
-                var candidate = theta
-                for j in 0 ..< p { candidate[j] += scale * step[j] }
-                let trial = evaluate(x: x, y: y, weights: sampleWeights, theta: candidate)
-                if trial.objective <= state.objective + 1e-4 * scale * slope {
-                    accepted = trial
-                    theta = candidate
-                    break
-                }
-                scale *= 0.5
-            }
-            guard let next = accepted else { break }  // no decrease possible: at machine precision
-            state = next
+            guard let next = BacktrackingLineSearch.search(
+                from: theta, step: step, slope: slope, objective: state.objective,
+                evaluate: { evaluate(x: x, y: y, weights: sampleWeights, theta: $0) },
+                objectiveOf: { $0.objective }) else { break }  // no decrease possible: at machine precision
+            theta = next.theta
+            state = next.point
             iterations += 1
         }
         return LogisticRegressionModel(

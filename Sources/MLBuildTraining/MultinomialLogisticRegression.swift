@@ -92,21 +92,12 @@ public struct MultinomialLogisticRegression: Sendable, Equatable {
             guard let step = LogisticRegression.newtonStep(hessian: hessian, gradient: gradient, size: size) else { break }
 
             let slope = zip(gradient, step).reduce(0) { $0 + $1.0 * $1.1 }
-            var scale = 1.0
-            var accepted: EvaluatedPoint?
-            for _ in 0 ..< 40 {
-                var candidate = theta
-                for j in 0 ..< size { candidate[j] += scale * step[j] }
-                let trial = evaluate(x: x, labels: labels, weights: weights, theta: candidate, classCount: k, coupling: coupling)
-                if trial.objective <= state.objective + 1e-4 * scale * slope {
-                    accepted = trial
-                    theta = candidate
-                    break
-                }
-                scale *= 0.5
-            }
-            guard let next = accepted else { break }  // no decrease possible: at machine precision
-            state = next
+            guard let next = BacktrackingLineSearch.search(
+                from: theta, step: step, slope: slope, objective: state.objective,
+                evaluate: { evaluate(x: x, labels: labels, weights: weights, theta: $0, classCount: k, coupling: coupling) },
+                objectiveOf: { $0.objective }) else { break }  // no decrease possible: at machine precision
+            theta = next.theta
+            state = next.point
             iterations += 1
         }
         var coefficients = [Double](), intercepts = [Double]()

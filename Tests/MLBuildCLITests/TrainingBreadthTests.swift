@@ -376,6 +376,24 @@ struct TrainingBreadthTests {
         #expect(restored["cv_auc"] as? Double == cvAUC, "the three-fold result again")
     }
 
+    @Test func anExperimentSweepCrossValidatesEachVariantInItsOwnTree() throws {
+        let ws = try MLFixtures.workspace(mlfile: MLFixtures.mlfile(extraModel: Self.cvExtra("3")))
+        let run = try ws.run(["exp", "run", "--set", "model:cvlr.l2=0.1,10", "--json"])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(!ws.exists("build/cv"), "the workspace's own folds are not touched by the variants")
+        let document = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let variants = try #require(document["variants"] as? [[String: Any]])
+        #expect(variants.count == 2)
+        var means: [Double] = []
+        for variant in variants {
+            let id = try #require(variant["id"] as? String)
+            for fold in 1 ... 3 { #expect(ws.exists("build/exp/\(id)/build/cv/cvlr/fold-\(fold)/metrics.json")) }
+            let metrics = try MLFixtures.json(ws, "build/exp/\(id)/build/model/cvlr/metrics.json")
+            means.append(try #require((metrics["metrics"] as? [String: Any])?["cv_auc"] as? Double))
+        }
+        #expect(means[0] != means[1], "each variant's folds trained with its own l2")
+    }
+
     @Test func aCrossValidatedGateMissFailsTheModelWithTheMeasuredMean() throws {
         let ws = try MLFixtures.workspace(mlfile: MLFixtures.mlfile(extraModel: Self.cvExtra("3", gate: "cv_auc >= 0.9999")))
         let run = try ws.build(["model:cvlr"])
