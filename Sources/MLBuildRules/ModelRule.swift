@@ -17,11 +17,14 @@ import MLBuildTraining
 ///
 /// Hyper-parameters (defaults as in scikit-learn): logistic_regression `l2`, `tolerance`,
 /// `max_iterations`; linear_regression `alpha`; gradient_boosting `trees`, `learning_rate`,
-/// `max_leaf_nodes`, `min_samples_leaf`, `max_bins`, `l2`, `max_depth`, `subsample`. `task`
-/// defaults from the algorithm, else from the label (two classes → classification, a number →
-/// regression). Writes `build/model/NAME/model.json` (ModelArtifact), `metrics.json` and
-/// `plots/*.json` + `plots/*.svg` (ModelPlots, on the test split); a gate
-/// miss fails the target with every gate's measured value and publishes nothing.
+/// `max_leaf_nodes`, `min_samples_leaf`, `max_bins`, `l2`, `max_depth`, `subsample`,
+/// `early_stopping`, `validation_fraction`, `n_iter_no_change`, `tolerance`. `task` defaults from
+/// the algorithm, else from the label (classes → classification, binary or multi-class; a number
+/// → regression). Every model also takes `class_weight`, `threshold`, `cv` (ModelOptions; `cv`
+/// brings the fold targets `cv:NAME.fold-K`, ModelFoldRule) and `formats = json, onnx`.
+/// Writes `build/model/NAME/model.json` (ModelArtifact), `metrics.json`, `plots/*.json` +
+/// `plots/*.svg` (ModelPlots, on the test split) and, when asked, `model.onnx` (ModelONNX); a
+/// gate miss fails the target with every gate's measured value and publishes nothing.
 public struct ModelRule: Rule {
     public static let kind = "model"
     public static let version = 4  // 4: multi-class, class_weight, threshold, cv, early stopping, formats (issue 15); 3: plots/ (issue 10); 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
