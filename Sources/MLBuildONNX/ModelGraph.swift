@@ -2,23 +2,30 @@ import MLBuildTraining
 
 /// A model's raw scores as ONNX-ML nodes, on the `[N, d]` double features of `TransformGraph`.
 ///
-/// Both kinds of model go through a *regressor* operator that returns the raw scores `[N, T]`
-/// (T = 1 for regression and binary models, K for K classes); the probabilities are made from
-/// them by `OutputGraph` with Sigmoid or Softmax, exactly as mlbuild does. One path for all
-/// three tasks, and no reliance on how a runtime reads TreeEnsembleClassifier's binary
-/// special cases (one score column for two classes), which is where runtimes have differed.
+/// Regressors use `LinearRegressor` / `TreeEnsembleRegressor` and their output is the
+/// prediction. Classifiers use `LinearClassifier` / `TreeEnsembleClassifier` with
+/// post_transform NONE, so the operator yields raw scores; `OutputGraph` turns those into
+/// probabilities with Sigmoid or Softmax, exactly as mlbuild does. The operator's own label
+/// output is left unused: its binary rule (score > 0, or > 0.5 when all weights are positive)
+/// is not mlbuild's (P > 0.5 or >= a threshold), so the label is always made by `OutputGraph`.
+///
+/// Binary models are given in the operators' one-score form (one weight row, or one class id,
+/// with two class labels). onnxruntime then outputs `[N, 2]` with the raw score `s` in column 1
+/// and `1 - s` or `-s` in column 0 (measured with onnxruntime 1.32: `1 - s` for
+/// LinearClassifier; for TreeEnsembleClassifier `1 - s` when every leaf value is positive, `-s`
+/// otherwise), so column 1 is taken: the raw log-odds of class 1 in every case.
 enum ModelGraph {
-    /// Linear scores `x · w_t + b_t` with LinearRegressor (coefficients row-major, T × d).
-    /// ONNX-ML stores the weights as float32 and onnxruntime runs LinearRegressor on float32
-    /// inputs only, so the features are cast first: scores carry float rounding (about 1e-7
+    /// Linear scores `x · w_t + b_t` (coefficients row-major, T × d): `[N, T]`.
+    /// ONNX-ML stores the weights as float32 and onnxruntime runs the linear operators on float32
+    /// inputs, so the features are cast first: scores carry float rounding (about 1e-7
     /// relative; measured in the tests).
-    static func linear(
-        features: String, coefficients: [Double], intercepts: [Double], output: String?, into graph: inout GraphBuilder
+    static func linearRegressor(
+        features: String, coefficients: [Double], intercepts: [Double], output: String, into graph: inout GraphBuilder
     ) -> String {
-        let narrowed = graph.op("Cast", [features], prefix: "model", attributes: [Attribute.int("to", Int(Onnx_TensorProto.DataType.float.rawValue))])
+        let narrowed = narrow(features, into: &graph)
         return graph.node(
             "LinearRegressor", [narrowed], prefix: "model", domain: GraphBuilder.mlDomain,
-            named: output.map { [$0] },
+            named: [output],
             attributes: [
                 Attribute.floats("coefficients", coefficients.map { Float($0) }),
                 Attribute.floats("intercepts", intercepts.map { Float($0) }),
@@ -27,64 +34,72 @@ enum ModelGraph {
             ])[0]
     }
 
-    /// The sum of the trees' leaf values plus the baselines, with TreeEnsembleRegressor.
-    /// Tree `i` adds to target `i % targets` (mlbuild's iteration-major multi-class order).
-    /// Thresholds, leaf values and baselines go in the double `*_as_tensor` attributes
-    /// (ai.onnx.ml opset 3) and the features are doubles, so every split compares the same two
-    /// doubles mlbuild compares: no row can fall on the other side of a split. Only the sum is
-    /// returned as float32 (the operator's output type).
-    static func trees(
-        features: String, trees: [RegressionTree], baselines: [Double], output: String?, into graph: inout GraphBuilder
+    /// Raw class scores with LinearClassifier: `[N, 1]` (binary: the log-odds of class 1, from
+    /// one weight row) or `[N, K]` (K weight rows, row k = class k).
+    static func linearClassifier(
+        features: String, coefficients: [Double], intercepts: [Double], classCount: Int, into graph: inout GraphBuilder
     ) -> String {
-        let targets = baselines.count
-        var treeIDs: [Int] = [], nodeIDs: [Int] = [], featureIDs: [Int] = [], modes: [String] = []
-        var thresholds: [Double] = [], trueIDs: [Int] = [], falseIDs: [Int] = [], missingTrue: [Int] = []
-        var leafTree: [Int] = [], leafNode: [Int] = [], leafTarget: [Int] = [], leafValue: [Double] = []
-        for (t, tree) in trees.enumerated() {
-            for (i, node) in tree.nodes.enumerated() {
-                treeIDs.append(t)
-                nodeIDs.append(i)
-                if node.isLeaf {
-                    featureIDs.append(0)
-                    modes.append("LEAF")
-                    thresholds.append(0)
-                    trueIDs.append(0)
-                    falseIDs.append(0)
-                    missingTrue.append(0)
-                    leafTree.append(t)
-                    leafNode.append(i)
-                    leafTarget.append(t % targets)
-                    leafValue.append(node.value)
-                } else {
-                    featureIDs.append(node.feature)
-                    modes.append("BRANCH_LEQ")
-                    thresholds.append(node.threshold)
-                    trueIDs.append(node.left)
-                    falseIDs.append(node.right)
-                    missingTrue.append(node.missingGoesLeft ? 1 : 0)
-                }
-            }
-        }
+        let narrowed = narrow(features, into: &graph)
+        let scores = graph.node(
+            "LinearClassifier", [narrowed], prefix: "model", domain: GraphBuilder.mlDomain, outputs: 2,
+            attributes: [
+                Attribute.ints("classlabels_ints", Array(0 ..< classCount)),
+                Attribute.floats("coefficients", coefficients.map { Float($0) }),
+                Attribute.floats("intercepts", intercepts.map { Float($0) }),
+                Attribute.string("post_transform", "NONE"),
+            ])[1]
+        return classCount == 2 ? secondColumn(scores, into: &graph) : scores
+    }
+
+    /// The sum of the trees' leaf values plus the baselines, with TreeEnsembleRegressor: `[N, T]`.
+    static func treeRegressor(
+        features: String, trees: [RegressionTree], baselines: [Double], output: String, into graph: inout GraphBuilder
+    ) -> String {
+        let ensemble = TreeEnsembleArrays(trees: trees, targets: baselines.count)
         return graph.node(
             "TreeEnsembleRegressor", [features], prefix: "model", domain: GraphBuilder.mlDomain,
-            named: output.map { [$0] },
+            named: [output],
             attributes: [
                 Attribute.string("aggregate_function", "SUM"),
                 Attribute.doubles("base_values_as_tensor", baselines),
-                Attribute.int("n_targets", targets),
-                Attribute.ints("nodes_falsenodeids", falseIDs),
-                Attribute.ints("nodes_featureids", featureIDs),
-                Attribute.ints("nodes_missing_value_tracks_true", missingTrue),
-                Attribute.strings("nodes_modes", modes),
-                Attribute.ints("nodes_nodeids", nodeIDs),
-                Attribute.ints("nodes_treeids", treeIDs),
-                Attribute.ints("nodes_truenodeids", trueIDs),
-                Attribute.doubles("nodes_values_as_tensor", thresholds),
+                Attribute.int("n_targets", baselines.count),
+            ] + ensemble.nodeAttributes + [
                 Attribute.string("post_transform", "NONE"),
-                Attribute.ints("target_ids", leafTarget),
-                Attribute.ints("target_nodeids", leafNode),
-                Attribute.ints("target_treeids", leafTree),
-                Attribute.doubles("target_weights_as_tensor", leafValue),
+                Attribute.ints("target_ids", ensemble.leafTarget),
+                Attribute.ints("target_nodeids", ensemble.leafNode),
+                Attribute.ints("target_treeids", ensemble.leafTree),
+                Attribute.doubles("target_weights_as_tensor", ensemble.leafValue),
             ])[0]
+    }
+
+    /// Raw class scores with TreeEnsembleClassifier: `[N, 1]` (binary: one class id, one
+    /// baseline; the log-odds of class 1) or `[N, K]` (tree i adds to class i % K).
+    static func treeClassifier(
+        features: String, trees: [RegressionTree], baselines: [Double], classCount: Int, into graph: inout GraphBuilder
+    ) -> String {
+        let ensemble = TreeEnsembleArrays(trees: trees, targets: baselines.count)
+        let scores = graph.node(
+            "TreeEnsembleClassifier", [features], prefix: "model", domain: GraphBuilder.mlDomain, outputs: 2,
+            attributes: [
+                Attribute.doubles("base_values_as_tensor", baselines),
+                Attribute.ints("class_ids", ensemble.leafTarget),
+                Attribute.ints("class_nodeids", ensemble.leafNode),
+                Attribute.ints("class_treeids", ensemble.leafTree),
+                Attribute.doubles("class_weights_as_tensor", ensemble.leafValue),
+                Attribute.ints("classlabels_int64s", Array(0 ..< classCount)),
+            ] + ensemble.nodeAttributes + [
+                Attribute.string("post_transform", "NONE"),
+            ])[1]
+        return classCount == 2 ? secondColumn(scores, into: &graph) : scores
+    }
+
+    private static func narrow(_ features: String, into graph: inout GraphBuilder) -> String {
+        graph.op("Cast", [features], prefix: "model", attributes: [Attribute.int("to", Int(Onnx_TensorProto.DataType.float.rawValue))])
+    }
+
+    /// Column 1 of a binary classifier's `[N, 2]` scores, as `[N, 1]`.
+    private static func secondColumn(_ scores: String, into graph: inout GraphBuilder) -> String {
+        let one = graph.constant("model/class1", int64s: [1], shape: [1])
+        return graph.op("Gather", [scores, one], prefix: "model", attributes: [Attribute.int("axis", 1)])
     }
 }

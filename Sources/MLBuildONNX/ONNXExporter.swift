@@ -67,14 +67,14 @@ public enum ONNXExporter {
         var outputs: [Onnx_ValueInfoProto] = []
         switch task {
         case .regression:
-            _ = scores.add(features: features, output: "variable", into: &graph)
+            scores.addRegression(features: features, output: "variable", into: &graph)
             outputs.append(valueInfo("variable", .float, [nil, 1], doc: "the predicted value"))
         case .classification:
             let names = classes ?? ["0", "1"]
             guard names.count == scores.classCount else {
                 throw ONNXExportError("the model has \(scores.classCount) classes but \(names.count) class names were given")
             }
-            let raw = scores.add(features: features, output: nil, into: &graph)
+            let raw = scores.addClassScores(features: features, into: &graph)
             OutputGraph.classify(raw: raw, classes: names, threshold: threshold, into: &graph)
             outputs.append(valueInfo("label", .string, [nil], doc: "the predicted class, as mlbuild predict prints it"))
             outputs.append(valueInfo(
@@ -167,7 +167,7 @@ struct Scores {
             kind = .linear(coefficients: m.coefficients, intercepts: [m.intercept])
             classCount = 2
         case let .multinomialLogisticRegression(m):
-            // K × d row-major, row k = class k: LinearRegressor's own layout (target-major).
+            // K × d row-major, row k = class k: LinearClassifier's own layout (class-major).
             kind = .linear(coefficients: m.coefficients, intercepts: m.intercepts)
             classCount = m.classCount
         case let .linearRegression(m):
@@ -175,7 +175,7 @@ struct Scores {
             classCount = 0
         case let .gradientBoosting(m):
             // An ensemble with no trees (early stopping can keep none) is its baselines: one
-            // leaf of 0, since TreeEnsembleRegressor needs a node.
+            // leaf of 0, since the tree-ensemble operators need a node.
             let trees = m.trees.isEmpty ? [RegressionTree(nodes: [.leaf(value: 0)])] : m.trees
             if m.isMulticlass {
                 kind = .trees(trees, baselines: m.baselines)
@@ -187,12 +187,24 @@ struct Scores {
         }
     }
 
-    func add(features: String, output: String?, into graph: inout GraphBuilder) -> String {
+    /// A regressor's prediction, `[N, 1]`, named `output`.
+    func addRegression(features: String, output: String, into graph: inout GraphBuilder) {
         switch kind {
         case let .linear(coefficients, intercepts):
-            ModelGraph.linear(features: features, coefficients: coefficients, intercepts: intercepts, output: output, into: &graph)
+            _ = ModelGraph.linearRegressor(features: features, coefficients: coefficients, intercepts: intercepts, output: output, into: &graph)
         case let .trees(trees, baselines):
-            ModelGraph.trees(features: features, trees: trees, baselines: baselines, output: output, into: &graph)
+            _ = ModelGraph.treeRegressor(features: features, trees: trees, baselines: baselines, output: output, into: &graph)
+        }
+    }
+
+    /// A classifier's raw scores: `[N, 1]` (binary: the log-odds of class 1) or `[N, K]`.
+    func addClassScores(features: String, into graph: inout GraphBuilder) -> String {
+        switch kind {
+        case let .linear(coefficients, intercepts):
+            ModelGraph.linearClassifier(
+                features: features, coefficients: coefficients, intercepts: intercepts, classCount: classCount, into: &graph)
+        case let .trees(trees, baselines):
+            ModelGraph.treeClassifier(features: features, trees: trees, baselines: baselines, classCount: classCount, into: &graph)
         }
     }
 }

@@ -87,13 +87,23 @@ struct ONNXGraphTests {
             "GreaterOrEqual", "Cast", "ReduceSum", "Equal", "Cast",  // b: buckets
             "IsNaN", "Where",  // flag: impute
             "Equal", "Where", "Equal", "Cast",  // city: impute, one-hot
-            "Concat", "Cast", "LinearRegressor",
+            "Concat", "Cast", "LinearClassifier", "Gather",  // raw log-odds: column 1 of the classifier's scores
             "Sigmoid", "Sub", "Concat", "Greater", "Cast", "Reshape", "Gather",
         ])
-        let linear = try #require(graph.node.first { $0.opType == "LinearRegressor" })
+        let linear = try #require(graph.node.first { $0.opType == "LinearClassifier" })
         #expect(linear.domain == "ai.onnx.ml")
         #expect(Self.attribute(linear, "coefficients")?.floats == [0.5, -1.25, 0.1, 0.2, 0.3, 0.75, -0.5, 0.25])
         #expect(Self.attribute(linear, "intercepts")?.floats == [-0.125])
+        #expect(Self.attribute(linear, "classlabels_ints")?.ints == [0, 1])
+        #expect(Self.attribute(linear, "post_transform")?.s == Data("NONE".utf8))
+        // The operator's scores (output 1) feed a Gather of column 1; its label (output 0) is unused.
+        #expect(linear.output.count == 2)
+        let column = try #require(graph.node.first { $0.opType == "Gather" && $0.input.first == linear.output[1] })
+        let index = try #require(graph.initializer.first { $0.name == column.input[1] })
+        #expect(index.int64Data == [1])
+        #expect(Self.attribute(column, "axis")?.i == 1)
+        #expect(!graph.node.contains { $0.input.contains(linear.output[0]) })
+        #expect(graph.node.first { $0.opType == "Sigmoid" }?.input == column.output)
         // The constants hold the fitted values exactly (as doubles).
         let constants = Dictionary(graph.initializer.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let doubles = graph.initializer.filter { $0.dataType == 11 }.map(\.doubleData)
@@ -130,7 +140,7 @@ struct ONNXGraphTests {
     @Test func treeThresholdsLeafValuesAndBaselineStayDoubles() throws {
         #expect(Double(Float(Self.stumpThreshold)) != Self.stumpThreshold)
         let graph = try Self.proto(Self.boosting(.classification)).graph
-        let ensemble = try #require(graph.node.first { $0.opType == "TreeEnsembleRegressor" })
+        let ensemble = try #require(graph.node.first { $0.opType == "TreeEnsembleClassifier" })
         #expect(ensemble.domain == "ai.onnx.ml")
         #expect(Self.attribute(ensemble, "nodes_values_as_tensor")?.t.doubleData == [Self.stumpThreshold, 0, 0, 0.5, 0, 0])
         #expect(Self.attribute(ensemble, "nodes_modes")?.strings.map { String(decoding: $0, as: UTF8.self) }
@@ -140,11 +150,49 @@ struct ONNXGraphTests {
         #expect(Self.attribute(ensemble, "nodes_falsenodeids")?.ints == [2, 0, 0, 2, 0, 0])
         #expect(Self.attribute(ensemble, "nodes_missing_value_tracks_true")?.ints == [1, 0, 0, 0, 0, 0])
         #expect(Self.attribute(ensemble, "nodes_treeids")?.ints == [0, 0, 0, 1, 1, 1])
-        #expect(Self.attribute(ensemble, "target_weights_as_tensor")?.t.doubleData == [-0.25, 0.75, 0.125, -0.0625])
-        #expect(Self.attribute(ensemble, "target_ids")?.ints == [0, 0, 0, 0])
+        #expect(Self.attribute(ensemble, "class_weights_as_tensor")?.t.doubleData == [-0.25, 0.75, 0.125, -0.0625])
+        // Binary: one class id and one baseline (the one-score form); column 1 is the raw score.
+        #expect(Self.attribute(ensemble, "class_ids")?.ints == [0, 0, 0, 0])
+        #expect(Self.attribute(ensemble, "class_nodeids")?.ints == [1, 2, 1, 2])
+        #expect(Self.attribute(ensemble, "class_treeids")?.ints == [0, 0, 1, 1])
+        #expect(Self.attribute(ensemble, "classlabels_int64s")?.ints == [0, 1])
         #expect(Self.attribute(ensemble, "base_values_as_tensor")?.t.doubleData == [-0.5])
-        #expect(Self.attribute(ensemble, "n_targets")?.i == 1)
+        #expect(Self.attribute(ensemble, "post_transform")?.s == Data("NONE".utf8))
         #expect(Self.attribute(ensemble, "nodes_values") == nil)
+        #expect(Self.attribute(ensemble, "class_weights") == nil)
+        #expect(Self.attribute(ensemble, "base_values") == nil)
+        #expect(graph.node.contains { $0.opType == "Gather" && $0.input.first == ensemble.output[1] })
+    }
+
+    /// The model operator each task and algorithm exports to, and where its scores go.
+    @Test func classifiersUseTheClassifierOperatorsAndRegressorsTheRegressorOnes() throws {
+        let linearRegression = TrainedModel.linearRegression(LinearRegressionModel(coefficients: Array(repeating: 0.5, count: 8), intercept: 1))
+        let linear3 = Scores(kind: .linear(coefficients: ONNXMultiClassTests.coefficients, intercepts: ONNXMultiClassTests.intercepts), classCount: 3)
+        let trees3 = Scores(kind: .trees(ONNXMultiClassTests.trees, baselines: ONNXMultiClassTests.baselines), classCount: 3)
+        func modelOps(_ graph: Onnx_GraphProto) -> [String] {
+            graph.node.filter { $0.domain == GraphBuilder.mlDomain }.map(\.opType)
+        }
+        func multiClass(_ scores: Scores) throws -> Onnx_GraphProto {
+            try ONNXExporter.modelProto(
+                scores: scores, task: .classification, algorithm: "test", transform: Self.transform(),
+                classes: ONNXMultiClassTests.classes, threshold: nil, graphName: "g", producerVersion: "1").graph
+        }
+        #expect(modelOps(try Self.proto(Self.logistic).graph) == ["LinearClassifier"])
+        #expect(modelOps(try Self.proto(Self.boosting(.classification)).graph) == ["TreeEnsembleClassifier"])
+        #expect(modelOps(try Self.proto(linearRegression, classes: nil).graph) == ["LinearRegressor"])
+        #expect(modelOps(try Self.proto(Self.boosting(.regression), classes: nil).graph) == ["TreeEnsembleRegressor"])
+        for (scores, op) in [(linear3, "LinearClassifier"), (trees3, "TreeEnsembleClassifier")] {
+            let graph = try multiClass(scores)
+            #expect(modelOps(graph) == [op])
+            let node = try #require(graph.node.first { $0.opType == op })
+            let labels = op == "LinearClassifier" ? "classlabels_ints" : "classlabels_int64s"
+            #expect(Self.attribute(node, labels)?.ints == [0, 1, 2])
+            // K classes: the [N, K] scores go straight to Softmax (no column taken).
+            #expect(graph.node.first { $0.opType == "Softmax" }?.input == [node.output[1]])
+        }
+        let trees = try #require(try multiClass(trees3).node.first { $0.opType == "TreeEnsembleClassifier" })
+        #expect(Self.attribute(trees, "class_ids")?.ints == [0, 0, 1, 1, 2, 2, 0, 0, 1, 1, 2, 2])
+        #expect(Self.attribute(trees, "base_values_as_tensor")?.t.doubleData == ONNXMultiClassTests.baselines)
     }
 
     @Test func regressorsOutputVariableOnly() throws {
