@@ -45,41 +45,30 @@ struct GraphBuilder {
 
     /// A constant tensor (a graph initializer); returns its name.
     mutating func constant(_ prefix: String, doubles: [Double], shape: [Int]) -> String {
-        var tensor = Onnx_TensorProto()
-        tensor.name = name(prefix)
-        tensor.dataType = Int32(Onnx_TensorProto.DataType.double.rawValue)
-        tensor.dims = shape.map(Int64.init)
-        tensor.doubleData = doubles
-        initializers.append(tensor)
-        return tensor.name
+        constant(prefix, .double, shape: shape) { $0.doubleData = doubles }
     }
 
     mutating func constant(_ prefix: String, floats: [Float], shape: [Int]) -> String {
-        var tensor = Onnx_TensorProto()
-        tensor.name = name(prefix)
-        tensor.dataType = Int32(Onnx_TensorProto.DataType.float.rawValue)
-        tensor.dims = shape.map(Int64.init)
-        tensor.floatData = floats
-        initializers.append(tensor)
-        return tensor.name
+        constant(prefix, .float, shape: shape) { $0.floatData = floats }
     }
 
     mutating func constant(_ prefix: String, int64s: [Int64], shape: [Int]) -> String {
-        var tensor = Onnx_TensorProto()
-        tensor.name = name(prefix)
-        tensor.dataType = Int32(Onnx_TensorProto.DataType.int64.rawValue)
-        tensor.dims = shape.map(Int64.init)
-        tensor.int64Data = int64s
-        initializers.append(tensor)
-        return tensor.name
+        constant(prefix, .int64, shape: shape) { $0.int64Data = int64s }
     }
 
     mutating func constant(_ prefix: String, strings: [String], shape: [Int]) -> String {
+        constant(prefix, .string, shape: shape) { $0.stringData = strings.map { Data($0.utf8) } }
+    }
+
+    /// An initializer of `type` and `shape` whose values `fill` sets.
+    private mutating func constant(
+        _ prefix: String, _ type: Onnx_TensorProto.DataType, shape: [Int], fill: (inout Onnx_TensorProto) -> Void
+    ) -> String {
         var tensor = Onnx_TensorProto()
         tensor.name = name(prefix)
-        tensor.dataType = Int32(Onnx_TensorProto.DataType.string.rawValue)
+        tensor.dataType = Int32(type.rawValue)
         tensor.dims = shape.map(Int64.init)
-        tensor.stringData = strings.map { Data($0.utf8) }
+        fill(&tensor)
         initializers.append(tensor)
         return tensor.name
     }
