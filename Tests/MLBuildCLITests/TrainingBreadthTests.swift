@@ -376,6 +376,41 @@ struct TrainingBreadthTests {
         #expect(restored["cv_auc"] as? Double == cvAUC, "the three-fold result again")
     }
 
+    @Test func aRegressionModelCrossValidatesOnShuffledFolds() throws {
+        let mlfile = """
+            seed = 1
+
+            dataset r
+                source = data/r.csv
+                schema = id: string id unique, x: float, z: float, y: float
+
+            features r
+                dataset = dataset:r
+                label = y
+                standardize = x, z
+
+            model lin
+                features = features:r
+                algorithm = linear_regression
+                cv = 4
+                gate = cv_r2 >= 0.9, cv_rmse_std <= 1
+            """
+        let ws = try MLBuildWorkspace(mlfile: mlfile)
+        var csv = "id,x,z,y\n"
+        for r in 0 ..< 200 {
+            let x = Double((r * 37) % 101) / 10, z = Double((r * 13) % 17) / 3
+            csv += "R\(r),\(x),\(z),\(2 * x - z + Double((r * 53) % 11) / 5)\n"
+        }
+        try ws.write("data/r.csv", csv)
+        let run = try ws.build(["model:lin"])
+        #expect(run.result.status == 0, "\(run.result.output)")
+        #expect(run.targets("built").filter { $0.hasPrefix("cv:") } == (1 ... 4).map { "cv:lin.fold-\($0)" })
+        let metrics = try #require(try MLFixtures.json(ws, "build/model/lin/metrics.json")["metrics"] as? [String: Any])
+        for name in ["cv_mae", "cv_mae_std", "cv_r2", "cv_r2_std", "cv_rmse", "cv_rmse_std"] { #expect(metrics[name] is Double, "\(name)") }
+        let sizes = try (1 ... 4).map { try MLFixtures.json(ws, "build/cv/lin/fold-\($0)/metrics.json")["test_rows"] as? Int ?? 0 }
+        #expect(sizes.reduce(0, +) == 160 && sizes.allSatisfy { $0 == 40 }, "\(sizes)")
+    }
+
     @Test func anExperimentSweepCrossValidatesEachVariantInItsOwnTree() throws {
         let ws = try MLFixtures.workspace(mlfile: MLFixtures.mlfile(extraModel: Self.cvExtra("3")))
         let run = try ws.run(["exp", "run", "--set", "model:cvlr.l2=0.1,10", "--json"])
