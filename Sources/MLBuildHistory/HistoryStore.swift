@@ -182,25 +182,27 @@ public final class HistoryStore: Sendable {
         }
     }
 
+    /// The rows of one target. Statements are prepared once per connection (`cachedStatement`):
+    /// a 10,000-target build records about 70,000 rows, and compiling each statement anew was
+    /// most of its recording time.
     private static func insert(_ target: TargetRecord, run id: Int64, db: Database) throws {
+        func execute(_ sql: String, _ arguments: StatementArguments) throws {
+            try db.cachedStatement(sql: sql).execute(arguments: arguments)
+        }
         let name = target.target
         for table in ["targets", "params", "metrics", "outputs"] {
-            try db.execute(sql: "DELETE FROM \(table) WHERE run_id = ? AND target = ?", arguments: [id, name])
+            try execute("DELETE FROM \(table) WHERE run_id = ? AND target = ?", [id, name])
         }
-        try db.execute(
-            sql: "INSERT INTO targets (run_id, target, kind, status, action_key, seconds, seed) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            arguments: [id, name, target.kind, target.status, target.actionKey, target.seconds, target.seed.map { Int64(bitPattern: $0) }])
+        try execute("INSERT INTO targets (run_id, target, kind, status, action_key, seconds, seed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [id, name, target.kind, target.status, target.actionKey, target.seconds, target.seed.map { Int64(bitPattern: $0) }])
         for p in target.params {
-            try db.execute(sql: "INSERT OR REPLACE INTO params (run_id, target, name, value) VALUES (?, ?, ?, ?)",
-                           arguments: [id, name, p.name, p.value])
+            try execute("INSERT OR REPLACE INTO params (run_id, target, name, value) VALUES (?, ?, ?, ?)", [id, name, p.name, p.value])
         }
         for m in target.metrics where m.value.isFinite {
-            try db.execute(sql: "INSERT OR REPLACE INTO metrics (run_id, target, name, value) VALUES (?, ?, ?, ?)",
-                           arguments: [id, name, m.name, m.value])
+            try execute("INSERT OR REPLACE INTO metrics (run_id, target, name, value) VALUES (?, ?, ?, ?)", [id, name, m.name, m.value])
         }
         for o in target.outputs {
-            try db.execute(sql: "INSERT OR REPLACE INTO outputs (run_id, target, path, digest) VALUES (?, ?, ?, ?)",
-                           arguments: [id, name, o.path, o.digest])
+            try execute("INSERT OR REPLACE INTO outputs (run_id, target, path, digest) VALUES (?, ?, ?, ?)", [id, name, o.path, o.digest])
         }
     }
 
