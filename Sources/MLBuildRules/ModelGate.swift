@@ -87,9 +87,7 @@ struct ModelGate: Sendable, Equatable {
     /// "Did you mean": the usual typo distance, plus swapped letters (`acu`), which the distance
     /// rule rejects for names as short as metric names.
     static func hint(for metric: String) -> String {
-        let close = Suggestion.hint(for: metric, among: metricNames)
-        if !close.isEmpty { return close }
-        return metricNames.first { $0.sorted() == metric.lowercased().sorted() }.map { " (did you mean '\($0)'?)" } ?? ""
+        Suggestion.hintAllowingSwaps(for: metric, among: metricNames)
     }
 
     /// Whether the metric belongs to `task`.

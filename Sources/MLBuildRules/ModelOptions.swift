@@ -143,11 +143,7 @@ struct ModelOptions: Sendable {
             var byClass = [Double](repeating: 1, count: classes.count)
             for entry in entries {
                 guard let index = classes.firstIndex(of: entry.name) else {
-                    var hint = Suggestion.hint(for: entry.name, among: classes)
-                    // Swapped letters (`ture`), which the distance rule rejects for short names.
-                    if hint.isEmpty, let swapped = classes.first(where: { $0.sorted() == entry.name.sorted() }) {
-                        hint = " (did you mean '\(swapped)'?)"
-                    }
+                    let hint = Suggestion.hintAllowingSwaps(for: entry.name, among: classes)
                     throw RuleFailure("\(entry.location): class_weight names the class '\(entry.name)', which the label does not have\(hint) "
                                       + "(classes: \(classes.joined(separator: ", ")))")
                 }

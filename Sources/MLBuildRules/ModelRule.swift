@@ -153,6 +153,7 @@ public struct ModelRule: Rule {
         parameters = (diagnostics.attempt { try configuration.canonicalParameters() }) ?? []
         if let folds = options.folds, let features {
             let location = configuration.value("cv")?.location ?? configuration.target.nameLocation
+            // `fitSettings` itself needs every stored property set, which this is part of.
             let fit = ModelFit(algorithm: algorithm, hyperparameters: hyperparameters, options: options)
             let model = name, task = self.task
             let folds = (1 ... folds).map { fold in

@@ -43,4 +43,13 @@ public enum Suggestion {
     public static func hint(for word: String, among candidates: [String]) -> String {
         closest(to: word, among: candidates).map { " (did you mean '\($0)'?)" } ?? ""
     }
+
+    /// `hint`, or else a candidate with the same letters in another order (`acu`, `ture`): the
+    /// distance rule rejects swapped letters in names as short as metric and class names.
+    public static func hintAllowingSwaps(for word: String, among candidates: [String]) -> String {
+        let close = hint(for: word, among: candidates)
+        if !close.isEmpty { return close }
+        let letters = word.lowercased().sorted()
+        return candidates.first { $0.lowercased().sorted() == letters }.map { " (did you mean '\($0)'?)" } ?? ""
+    }
 }
