@@ -11,8 +11,13 @@ import Glibc
 /// whose content does not match.
 public struct ContentStore: Sendable {
     public let layout: CacheLayout
+    /// Where blobs are read, written, hashed and renamed.
+    public let disk: any DiskInterface
 
-    public init(layout: CacheLayout) { self.layout = layout }
+    public init(layout: CacheLayout, disk: any DiskInterface = RealDisk()) {
+        self.layout = layout
+        self.disk = disk
+    }
 
     public enum Failure: Error, CustomStringConvertible {
         case corrupt(ContentDigest, actual: ContentDigest)
@@ -30,24 +35,24 @@ public struct ContentStore: Sendable {
 
     public func path(of digest: ContentDigest) -> String { layout.blobPath(digest.hex) }
 
-    public func contains(_ digest: ContentDigest) -> Bool { FileSystem.exists(path(of: digest)) }
+    public func contains(_ digest: ContentDigest) -> Bool { disk.exists(path(of: digest)) }
 
     /// Copies the file at `source` into the store and returns the digest of what was stored
     /// (hashed from the copy, so a file changing under us cannot store mismatched bytes).
     @discardableResult
     public func insert(fileAt source: String) throws -> (digest: ContentDigest, size: UInt64) {
-        try FileSystem.createDirectories(layout.tempDirectory)
+        try disk.createDirectories(layout.tempDirectory)
         let temp = "\(layout.tempDirectory)/blob.\(getpid()).\(UInt64.random(in: 0 ... .max))"
-        try FileSystem.copyFile(from: source, to: temp)
-        defer { unlink(temp) }
-        let (digest, size) = try FileHashing.digest(ofFileAt: temp)
+        try disk.copyFile(from: source, to: temp)
+        defer { disk.removeIgnoringErrors(temp) }
+        let (digest, size) = try disk.digest(ofFileAt: temp)
         let destination = path(of: digest)
-        if FileSystem.exists(destination) {
-            FileSystem.touch(destination)
+        if disk.exists(destination) {
+            disk.touch(destination)
         } else {
-            try FileSystem.createDirectories(FileSystem.parent(of: destination))
-            chmod(temp, 0o444)
-            guard rename(temp, destination) == 0 else { throw FileSystem.Failure("store blob", destination) }
+            try disk.createDirectories(FileSystem.parent(of: destination))
+            try? disk.setMode(temp, 0o444)
+            try storeRename(temp, to: destination)
         }
         return (digest, size)
     }
@@ -57,10 +62,10 @@ public struct ContentStore: Sendable {
     public func insert(bytes: [UInt8]) throws -> ContentDigest {
         let digest = ContentDigest.of(bytes)
         let destination = path(of: digest)
-        if FileSystem.exists(destination) {
-            FileSystem.touch(destination)
+        if disk.exists(destination) {
+            disk.touch(destination)
         } else {
-            try FileSystem.writeAtomically(bytes, to: destination, mode: 0o444)
+            try disk.writeAtomically(bytes, to: destination, mode: 0o444)
         }
         return digest
     }
@@ -68,9 +73,19 @@ public struct ContentStore: Sendable {
     /// Moves a blob that a downloader already verified into place.
     public func adopt(verifiedFile temp: String, digest: ContentDigest) throws {
         let destination = path(of: digest)
-        try FileSystem.createDirectories(FileSystem.parent(of: destination))
-        chmod(temp, 0o444)
-        guard rename(temp, destination) == 0 else { throw FileSystem.Failure("store blob", destination) }
+        try disk.createDirectories(FileSystem.parent(of: destination))
+        try? disk.setMode(temp, 0o444)
+        try storeRename(temp, to: destination)
+    }
+
+    /// `rename`, failing as "cannot store blob '…'".
+    private func storeRename(_ temp: String, to destination: String) throws {
+        do {
+            try disk.rename(temp, to: destination)
+        } catch var failure as FileSystem.Failure {
+            failure.operation = "store blob"
+            throw failure
+        }
     }
 
     /// Copies blob `digest` to `destination` (atomically), verifying the copy's content.
@@ -79,34 +94,36 @@ public struct ContentStore: Sendable {
     /// while it streamed), so the copy is not hashed again.
     public func materialize(_ digest: ContentDigest, to destination: String, executable: Bool, verified: Bool = false) throws {
         let source = path(of: digest)
-        guard FileSystem.exists(source) else { throw Failure.missing(digest) }
+        guard disk.exists(source) else { throw Failure.missing(digest) }
         let temp = FileSystem.temporaryPath(near: destination)
-        try FileSystem.copyFile(from: source, to: temp, mode: executable ? 0o755 : 0o644)
+        try disk.copyFile(from: source, to: temp, mode: executable ? 0o755 : 0o644)
         let actual: ContentDigest
         do {
-            actual = verified ? digest : try FileHashing.digest(ofFileAt: temp).digest
+            actual = verified ? digest : try disk.digest(ofFileAt: temp).digest
         } catch {
-            unlink(temp)
+            disk.removeIgnoringErrors(temp)
             throw error
         }
         guard actual == digest else {
-            unlink(temp)
+            disk.removeIgnoringErrors(temp)
             quarantine(digest)
             throw Failure.corrupt(digest, actual: actual)
         }
-        guard rename(temp, destination) == 0 else {
-            let failure = FileSystem.Failure("write", destination)
-            unlink(temp)
+        do {
+            try disk.rename(temp, to: destination)
+        } catch var failure as FileSystem.Failure {
+            failure.operation = "write"
+            disk.removeIgnoringErrors(temp)
             throw failure
         }
-        if !layout.isReadOnly { FileSystem.touch(source) }
+        if !layout.isReadOnly { disk.touch(source) }
     }
 
     /// Reads a small blob fully, verifying it.
     public func read(_ digest: ContentDigest) throws -> [UInt8] {
         let source = path(of: digest)
-        guard FileSystem.exists(source) else { throw Failure.missing(digest) }
-        let bytes = try FileSystem.readBytes(source)
+        guard disk.exists(source) else { throw Failure.missing(digest) }
+        let bytes = try disk.readBytes(source)
         let actual = ContentDigest.of(bytes)
         guard actual == digest else {
             quarantine(digest)
@@ -118,8 +135,8 @@ public struct ContentStore: Sendable {
     /// Hashes blob `digest` where it lies; one whose content does not match is quarantined.
     public func verify(_ digest: ContentDigest) throws {
         let source = path(of: digest)
-        guard FileSystem.exists(source) else { throw Failure.missing(digest) }
-        let actual = try FileHashing.digest(ofFileAt: source).digest
+        guard disk.exists(source) else { throw Failure.missing(digest) }
+        let actual = try disk.digest(ofFileAt: source).digest
         guard actual == digest else {
             quarantine(digest)
             throw Failure.corrupt(digest, actual: actual)
@@ -130,7 +147,7 @@ public struct ContentStore: Sendable {
     public func quarantine(_ digest: ContentDigest) {
         if layout.isReadOnly { return }
         let source = path(of: digest)
-        try? FileSystem.createDirectories(layout.quarantineDirectory)
-        if rename(source, "\(layout.quarantineDirectory)/\(digest.hex)") != 0 { unlink(source) }
+        try? disk.createDirectories(layout.quarantineDirectory)
+        if (try? disk.rename(source, to: "\(layout.quarantineDirectory)/\(digest.hex)")) == nil { disk.removeIgnoringErrors(source) }
     }
 }

@@ -27,11 +27,14 @@ public final class StatCache: Sendable {
     /// is stat'ed once. The builder calls `invalidateRunMemo()` whenever a target wrote files.
     private let runMemo = Mutex<[String: FileStat]>([:])
     public let path: String
+    /// Where files are stat'ed, hashed and the table is read and written.
+    public let disk: any DiskInterface
 
-    public init(path: String) {
+    public init(path: String, disk: any DiskInterface = RealDisk()) {
         self.path = path
+        self.disk = disk
         var entries: [String: Entry] = [:]
-        if let bytes = try? FileSystem.readBytes(path), var reader = try? BinaryReader(bytes: bytes, magic: Self.magic, version: Self.version) {
+        if let bytes = try? disk.readBytes(path), var reader = try? BinaryReader(bytes: bytes, magic: Self.magic, version: Self.version) {
             entries = (try? Self.decode(&reader)) ?? [:]
         }
         state = Mutex((entries, false))
@@ -58,7 +61,7 @@ public final class StatCache: Sendable {
         if let known = runMemo.withLock({ $0[path] }) {
             stat = known
         } else {
-            guard let fresh = FileStat.of(path) else { return nil }
+            guard let fresh = disk.stat(path, followLinks: true) else { return nil }
             stat = fresh
             runMemo.withLock { $0[path] = fresh }
         }
@@ -67,16 +70,14 @@ public final class StatCache: Sendable {
         guard stat.isRegularFile else {
             throw FileHashing.Failure(path: path, reason: "it is \(stat.kindDescription), not a regular file")
         }
-        let (digest, _) = try FileHashing.digest(ofFileAt: path)
+        let (digest, _) = try disk.digest(ofFileAt: path)
         remember(path, stat: stat, digest: digest)
         return (digest, stat)
     }
 
     /// Records a digest we know (e.g. of a file just copied out of the cache).
     public func remember(_ path: String, stat: FileStat, digest: ContentDigest) {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let nowNanoseconds = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+        let nowNanoseconds = disk.currentTimeNanoseconds()
         let racy = stat.mtimeNanoseconds >= nowNanoseconds - Self.racyWindowNanoseconds
             || stat.ctimeNanoseconds >= nowNanoseconds - Self.racyWindowNanoseconds
         state.withLock {
@@ -114,6 +115,6 @@ public final class StatCache: Sendable {
             writer.write(UInt64(entry.stat.mode))
             writer.write(entry.digest)
         }
-        try FileSystem.writeAtomically(writer.bytes, to: path)
+        try disk.writeAtomically(writer.bytes, to: path)
     }
 }

@@ -24,8 +24,8 @@ public struct BuildState: Sendable {
 
     public init() {}
 
-    public static func load(from path: String) -> BuildState {
-        guard let bytes = try? FileSystem.readBytes(path),
+    public static func load(from path: String, disk: any DiskInterface = RealDisk()) -> BuildState {
+        guard let bytes = try? disk.readBytes(path),
               var reader = try? BinaryReader(bytes: bytes, magic: magic, version: version),
               let state = try? decode(&reader) else { return BuildState() }
         return state
@@ -64,7 +64,7 @@ public struct BuildState: Sendable {
         return state
     }
 
-    public func save(to path: String) throws {
+    public func save(to path: String, disk: any DiskInterface = RealDisk()) throws {
         var w = BinaryWriter(magic: Self.magic, version: Self.version)
         w.write(UInt64(records.count))
         for reference in records.keys.sorted() {
@@ -97,6 +97,6 @@ public struct BuildState: Sendable {
                 }
             }
         }
-        try FileSystem.writeAtomically(w.bytes, to: path)
+        try disk.writeAtomically(w.bytes, to: path)
     }
 }

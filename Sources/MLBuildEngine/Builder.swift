@@ -30,6 +30,9 @@ public final class Builder: Sendable {
     public let actions: ActionCache
     public let runner: any CommandRunner
     public let remote: (any RemoteCacheBackend)?
+    /// Every file-system call of the engine goes through it (the stat cache and the content
+    /// store have their own, normally the same one): tests build in memory with a fake.
+    public let disk: any DiskInterface
     /// Stats of every file and directory that decided a key or a freshness check in this run,
     /// taken when they were read: the no-op manifest is made of them (see NoopManifest).
     /// `usable` turns false when something outside files decided a key, or when an output is a
@@ -39,14 +42,15 @@ public final class Builder: Sendable {
     private let quarantineReported = Mutex<Set<ContentDigest>>([])
 
     public init(project: Project, workspace: Workspace, statCache: StatCache, runner: any CommandRunner = ProcessCommandRunner(),
-                remote: (any RemoteCacheBackend)? = nil) {
+                remote: (any RemoteCacheBackend)? = nil, disk: any DiskInterface = RealDisk()) {
         self.project = project
         self.workspace = workspace
         self.statCache = statCache
-        store = ContentStore(layout: workspace.cache)
-        actions = ActionCache(layout: workspace.cache)
+        store = ContentStore(layout: workspace.cache, disk: disk)
+        actions = ActionCache(layout: workspace.cache, disk: disk)
         self.runner = runner
         self.remote = remote
+        self.disk = disk
     }
 
     // MARK: Evaluation
@@ -79,7 +83,7 @@ public final class Builder: Sendable {
     /// What the no-op manifest should record after a successful build; nil when it must not be written.
     public func noopEntries() -> [(String, FileStat)]? {
         let (stats, usable) = witness.withLock { ($0.stats, $0.usable) }
-        return usable ? NoopManifest.entries(for: stats) : nil
+        return usable ? NoopManifest.entries(for: stats, disk: disk) : nil
     }
 
     func fingerprint(of target: TargetReference, dependencyResults: [TargetReference: ActionResult]) throws -> TargetFingerprint {
@@ -98,7 +102,7 @@ public final class Builder: Sendable {
                 continue
             }
             var directories: [(String, FileStat?)] = []
-            for path in try InputResolver.expand(pattern, directories: &directories) {
+            for path in try InputResolver.expand(pattern, directories: &directories, disk: disk) {
                 if let digest = produced[path] {
                     inputs[path] = digest
                     continue
@@ -142,12 +146,12 @@ public final class Builder: Sendable {
                       stat.isExecutable == output.executable || !output.executable else { return output.path }
                 witness(output.path, stat)
             case let .symlink(target):
-                guard FileStat.of(output.path, followLinks: false)?.isSymbolicLink == true,
-                      (try? FileSystem.readLink(output.path)) == target else { return output.path }
+                guard disk.stat(output.path, followLinks: false)?.isSymbolicLink == true,
+                      (try? disk.readLink(output.path)) == target else { return output.path }
                 // The no-op manifest records followed stats; a link's own cannot be checked that way.
                 witness(output.path, nil)
             case .directory:
-                guard FileStat.of(output.path, followLinks: false)?.isDirectory == true else { return output.path }
+                guard disk.stat(output.path, followLinks: false)?.isDirectory == true else { return output.path }
             }
         }
         return nil
@@ -195,7 +199,7 @@ public final class Builder: Sendable {
         let cause: RunReason.Cause
         if let recordCause = evaluated.recordCause {
             cause = recordCause
-        } else if declared.paths.allSatisfy({ FileStat.of($0, followLinks: false) == nil }) {
+        } else if declared.paths.allSatisfy({ disk.stat($0, followLinks: false) == nil }) {
             cause = .outputsMissing
         } else {
             cause = .outputMissingOrModified(bad)
@@ -252,7 +256,7 @@ public final class Builder: Sendable {
         let started = clock.now
         let order = project.graph.closure(of: roots)
         let position = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
-        var state = BuildState.load(from: workspace.statePath)
+        var state = BuildState.load(from: workspace.statePath, disk: disk)
         var waitingOn: [TargetReference: Int] = [:]
         var dependents: [TargetReference: [TargetReference]] = [:]
         for target in order {
@@ -371,7 +375,7 @@ public final class Builder: Sendable {
         // Outcomes in dependency order, whatever order they finished in.
         summary.outcomes.sort { (position[$0.target] ?? 0) < (position[$1.target] ?? 0) }
         do {
-            if stateChanged { try state.save(to: workspace.statePath) }
+            if stateChanged { try state.save(to: workspace.statePath, disk: disk) }
             try statCache.save()
         } catch {
             observer.warning("could not save the build state: \(error)")
@@ -462,7 +466,7 @@ public final class Builder: Sendable {
     /// declared outputs are removed or written: `result` must match them (`DeclaredOutputs`),
     /// which is checked again here.
     func restore(_ result: ActionResult, of target: TargetReference, verified: Set<ContentDigest> = []) async -> Restore {
-        let store = self.store, statCache = self.statCache
+        let store = self.store, statCache = self.statCache, disk = self.disk
         let declared = DeclaredOutputs(project.rules[target]?.outputs ?? [])
         do {
             let restored = try await Blocking.run { () -> ActionResult in
@@ -471,7 +475,7 @@ public final class Builder: Sendable {
                     guard let digest = output.contentDigest else { continue }
                     // A blob is named by its content, so its size is known: a result that
                     // states another size is not the result of this content.
-                    guard let stat = FileStat.of(store.path(of: digest)) else { throw ContentStore.Failure.missing(digest) }
+                    guard let stat = disk.stat(store.path(of: digest), followLinks: true) else { throw ContentStore.Failure.missing(digest) }
                     if stat.size != output.size {
                         // Which one lies: a blob whose content is not its name is quarantined.
                         try store.verify(digest)
@@ -480,24 +484,24 @@ public final class Builder: Sendable {
                 }
                 // Remove what is there first, so a directory output holds exactly the cached entries.
                 for path in declared.paths {
-                    try WorkspacePath.checkParents(of: path)
-                    try FileSystem.removeTree(path)
+                    try WorkspacePath.checkParents(of: path, disk: disk)
+                    try disk.removeTree(path)
                 }
                 for output in result.outputs {
-                    try WorkspacePath.checkParents(of: output.path)
-                    try FileSystem.createDirectories(FileSystem.parent(of: output.path))
+                    try WorkspacePath.checkParents(of: output.path, disk: disk)
+                    try disk.createDirectories(FileSystem.parent(of: output.path))
                     switch output.kind {
                     case .file:
                         guard let digest = output.contentDigest else { throw RuleFailure("bad digest") }
                         try store.materialize(digest, to: output.path, executable: output.executable, verified: verified.contains(digest))
-                        let stat = FileStat.of(output.path)
+                        let stat = disk.stat(output.path, followLinks: true)
                         if let stat { statCache.remember(output.path, stat: stat, digest: digest) }
                         self.witness(output.path, stat)
                     case let .symlink(link):
-                        guard symlink(link, output.path) == 0 else { throw FileSystem.Failure("create the symbolic link", output.path) }
+                        try disk.createSymbolicLink(at: output.path, target: link)
                         self.witness(output.path, nil)
                     case .directory:
-                        try FileSystem.createDirectories(output.path)
+                        try disk.createDirectories(output.path)
                     }
                 }
                 return result
@@ -546,7 +550,7 @@ public final class Builder: Sendable {
                                                        + "(a build stores every result there): use --cache-dir with a writable directory"))
         }
         func fail(_ message: String) -> Finished {
-            for path in outputs where (try? WorkspacePath.checkParents(of: path)) != nil { try? FileSystem.removeTree(path) }
+            for path in outputs where (try? WorkspacePath.checkParents(of: path, disk: self.disk)) != nil { try? self.disk.removeTree(path) }
             let output = sink.finish()
             var message = Self.redact(message, secrets: secrets)
             if sink.spilled, let path = sink.displayPath { message += " (its full output is in \(path))" }
@@ -557,9 +561,9 @@ public final class Builder: Sendable {
         }
         do {
             for path in outputs {
-                try WorkspacePath.checkParents(of: path)
-                try FileSystem.removeTree(path)
-                try FileSystem.createDirectories(FileSystem.parent(of: path))
+                try WorkspacePath.checkParents(of: path, disk: disk)
+                try disk.removeTree(path)
+                try disk.createDirectories(FileSystem.parent(of: path))
             }
         } catch {
             return fail("\(error)")
@@ -576,7 +580,7 @@ public final class Builder: Sendable {
         } catch {
             return fail(Self.describe(error))
         }
-        let store = self.store, statCache = self.statCache
+        let store = self.store, statCache = self.statCache, disk = self.disk
         let collected: Result<ActionResult, Error>
         do {
             collected = .success(try await Blocking.run {
@@ -584,11 +588,11 @@ public final class Builder: Sendable {
                 // An output declared inside another output of the same target is collected with it.
                 let roots = Set(outputs).filter { path in !outputs.contains { $0 != path && PathNormalizer.isSameOrInside(path, $0) } }
                 for path in roots.sorted() {
-                    try WorkspacePath.checkParents(of: path)  // the command may have made a parent a link
-                    for entry in try OutputCollector.entries(of: path, target: target) {
+                    try WorkspacePath.checkParents(of: path, disk: disk)  // the command may have made a parent a link
+                    for entry in try OutputCollector.entries(of: path, target: target, disk: disk) {
                         switch entry {
                         case let .file(file):
-                            guard let fileStat = FileStat.of(file, followLinks: false) else { continue }
+                            guard let fileStat = disk.stat(file, followLinks: false) else { continue }
                             let (digest, size) = try store.insert(fileAt: file)
                             statCache.remember(file, stat: fileStat, digest: digest)
                             self.witness(file, fileStat)

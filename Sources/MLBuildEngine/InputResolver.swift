@@ -31,11 +31,11 @@ public enum InputResolver {
 
     /// `directories` receives every directory whose listing decided the result (so that a
     /// later run can tell, by their mtimes, that no file was added or removed).
-    public static func expand(_ input: InputPattern, directories: inout [(String, FileStat?)]) throws -> [String] {
+    public static func expand(_ input: InputPattern, directories: inout [(String, FileStat?)], disk: any DiskInterface = RealDisk()) throws -> [String] {
         let pattern = PathNormalizer.normalize(input.pattern)
         if !isGlob(pattern) {
-            guard let st = FileStat.of(pattern) else {
-                if FileStat.of(pattern, followLinks: false)?.isSymbolicLink == true {
+            guard let st = disk.stat(pattern, followLinks: true) else {
+                if disk.stat(pattern, followLinks: false)?.isSymbolicLink == true {
                     throw located(input, "input '\(input.pattern)' is a symbolic link that leads nowhere (dangling, or a loop)")
                 }
                 throw located(input, "input '\(input.pattern)' does not exist")
@@ -44,11 +44,11 @@ public enum InputResolver {
             guard st.isDirectory else {
                 throw located(input, "input '\(input.pattern)' is \(st.kindDescription): inputs must be regular files or directories")
             }
-            return try files(under: pattern, input: input, directories: &directories)
+            return try files(under: pattern, input: input, directories: &directories, disk: disk)
         }
         let components = pattern.split(separator: "/").map(String.init)
         var matches: [String] = []
-        try walk(base: pattern.hasPrefix("/") ? "/" : "", components: components[...], input: input, into: &matches, directories: &directories)
+        try walk(base: pattern.hasPrefix("/") ? "/" : "", components: components[...], input: input, into: &matches, directories: &directories, disk: disk)
         if matches.isEmpty { throw located(input, "input pattern '\(input.pattern)' matches no files") }
         return Array(Set(matches)).sorted()
     }
@@ -56,14 +56,14 @@ public enum InputResolver {
     /// Every regular file below directory `root` (links to regular files included), sorted;
     /// each directory is recorded in `directories` just before it is listed (so a recorded
     /// mtime is never newer than the listing). Iterative: depth costs no stack.
-    private static func files(under root: String, input: InputPattern, directories: inout [(String, FileStat?)]) throws -> [String] {
+    private static func files(under root: String, input: InputPattern, directories: inout [(String, FileStat?)], disk: any DiskInterface) throws -> [String] {
         var out: [String] = []
         var pending = [root]
         while let directory = pending.popLast() {
-            directories.append((directory, FileStat.of(directory)))
-            for name in try FileSystem.listDirectory(directory) {
+            directories.append((directory, disk.stat(directory, followLinks: true)))
+            for name in try disk.listDirectory(directory) {
                 let child = join(directory == "." ? "" : directory, name)
-                if let kind = try regularOrDirectory(child, input: input) {
+                if let kind = try regularOrDirectory(child, input: input, disk: disk) {
                     if kind { out.append(child) } else { pending.append(child) }
                 }
             }
@@ -74,12 +74,12 @@ public enum InputResolver {
     /// For a path found by listing a directory: true for a regular file (or a link to one),
     /// false for a real directory (to walk), nil for what is skipped (links to directories,
     /// dangling links); throws for a FIFO, socket or device.
-    private static func regularOrDirectory(_ path: String, input: InputPattern) throws -> Bool? {
-        guard let st = FileStat.of(path, followLinks: false) else { return nil }
+    private static func regularOrDirectory(_ path: String, input: InputPattern, disk: any DiskInterface) throws -> Bool? {
+        guard let st = disk.stat(path, followLinks: false) else { return nil }
         if st.isRegularFile { return true }
         if st.isDirectory { return false }
         if st.isSymbolicLink {
-            guard let target = FileStat.of(path) else { return nil }
+            guard let target = disk.stat(path, followLinks: true) else { return nil }
             if target.isRegularFile { return true }
             if target.isDirectory { return nil }
             throw located(input, "input '\(input.pattern)' takes in '\(path)', a link to \(target.kindDescription): inputs must be regular files or directories")
@@ -96,49 +96,49 @@ public enum InputResolver {
         base.isEmpty ? name : (base == "/" ? "/\(name)" : "\(base)/\(name)")
     }
 
-    public static func expand(_ input: InputPattern) throws -> [String] {
+    public static func expand(_ input: InputPattern, disk: any DiskInterface = RealDisk()) throws -> [String] {
         var ignored: [(String, FileStat?)] = []
-        return try expand(input, directories: &ignored)
+        return try expand(input, directories: &ignored, disk: disk)
     }
 
     private static func walk(base: String, components: ArraySlice<String>, input: InputPattern,
-                             into matches: inout [String], directories: inout [(String, FileStat?)]) throws {
+                             into matches: inout [String], directories: inout [(String, FileStat?)], disk: any DiskInterface) throws {
         guard let first = components.first else {
             let path = base.isEmpty ? "." : base
-            if try regularOrDirectory(path, input: input) == true { matches.append(path) }
+            if try regularOrDirectory(path, input: input, disk: disk) == true { matches.append(path) }
             return
         }
         let rest = components.dropFirst()
         let directory = base.isEmpty ? "." : base
         if first == "**" {
             // A final `**` means every file below.
-            if rest.isEmpty { return try walk(base: base, components: ["**", "*"], input: input, into: &matches, directories: &directories) }
-            try walk(base: base, components: rest, input: input, into: &matches, directories: &directories)
-            directories.append((directory, FileStat.of(directory)))
-            for name in (try? FileSystem.listDirectory(directory)) ?? [] where !name.hasPrefix(".") {
+            if rest.isEmpty { return try walk(base: base, components: ["**", "*"], input: input, into: &matches, directories: &directories, disk: disk) }
+            try walk(base: base, components: rest, input: input, into: &matches, directories: &directories, disk: disk)
+            directories.append((directory, disk.stat(directory, followLinks: true)))
+            for name in (try? disk.listDirectory(directory)) ?? [] where !name.hasPrefix(".") {
                 let child = join(base, name)
                 // lstat: a link to a directory is not descended into (a loop would never end).
-                if FileStat.of(child, followLinks: false)?.isDirectory == true {
-                    try walk(base: child, components: components, input: input, into: &matches, directories: &directories)
+                if disk.stat(child, followLinks: false)?.isDirectory == true {
+                    try walk(base: child, components: components, input: input, into: &matches, directories: &directories, disk: disk)
                 }
             }
             return
         }
         if !isGlob(first) {
             let child = join(base, first)
-            if FileStat.of(child) != nil {
-                try walk(base: child, components: rest, input: input, into: &matches, directories: &directories)
+            if disk.stat(child, followLinks: true) != nil {
+                try walk(base: child, components: rest, input: input, into: &matches, directories: &directories, disk: disk)
             } else {
-                directories.append((directory, FileStat.of(directory)))  // its mtime changes when `first` appears
+                directories.append((directory, disk.stat(directory, followLinks: true)))  // its mtime changes when `first` appears
             }
             return
         }
-        directories.append((directory, FileStat.of(directory)))
-        for name in (try? FileSystem.listDirectory(directory)) ?? [] where fnmatch(first, name, FNM_PERIOD) == 0 {
+        directories.append((directory, disk.stat(directory, followLinks: true)))
+        for name in (try? disk.listDirectory(directory)) ?? [] where fnmatch(first, name, FNM_PERIOD) == 0 {
             let child = join(base, name)
             // A wildcard walks through real directories only; a literal component may name a link.
-            if !rest.isEmpty, FileStat.of(child, followLinks: false)?.isDirectory != true { continue }
-            try walk(base: child, components: rest, input: input, into: &matches, directories: &directories)
+            if !rest.isEmpty, disk.stat(child, followLinks: false)?.isDirectory != true { continue }
+            try walk(base: child, components: rest, input: input, into: &matches, directories: &directories, disk: disk)
         }
     }
 }

@@ -69,8 +69,8 @@ public struct NoopManifest: Sendable {
         return names.sorted()
     }
 
-    public static func load(from path: String) -> NoopManifest? {
-        guard let bytes = try? FileSystem.readBytes(path), var r = try? BinaryReader(bytes: bytes, magic: magic, version: version) else { return nil }
+    public static func load(from path: String, disk: any DiskInterface = RealDisk()) -> NoopManifest? {
+        guard let bytes = try? disk.readBytes(path), var r = try? BinaryReader(bytes: bytes, magic: magic, version: version) else { return nil }
         do {
             let context = try r.readDigest()
             var names: [String] = []
@@ -101,16 +101,16 @@ public struct NoopManifest: Sendable {
     /// The first thing that changed since the manifest was written, in words (for
     /// `MLBUILD_TRACE=1`); nil when nothing did. The context is one digest, so a change there
     /// names the kinds of things it covers, not which one.
-    public func mismatch(context current: ContentDigest) -> String? {
+    public func mismatch(context current: ContentDigest, disk: any DiskInterface = RealDisk()) -> String? {
         guard current == context else { return "the Mlfile, the command line or the environment changed" }
         for (path, stat) in entries {
-            guard let now = FileStat.of(path) else { return "'\(path)' is gone" }
+            guard let now = disk.stat(path, followLinks: true) else { return "'\(path)' is gone" }
             if now != stat { return "'\(path)' changed" }
         }
         return nil
     }
 
-    public func save(to path: String) throws {
+    public func save(to path: String, disk: any DiskInterface = RealDisk()) throws {
         var w = BinaryWriter(magic: Self.magic, version: Self.version)
         w.write(context)
         w.write(UInt64(environmentNames.count))
@@ -131,7 +131,7 @@ public struct NoopManifest: Sendable {
             w.write(stat.device)
             w.write(UInt64(stat.mode))
         }
-        try FileSystem.writeAtomically(w.bytes, to: path)
+        try disk.writeAtomically(w.bytes, to: path)
     }
 
     public static func remove(at path: String) { unlink(path) }
@@ -139,10 +139,8 @@ public struct NoopManifest: Sendable {
     /// The recorded stats (taken when each file was hashed or listed) as entries; nil when any
     /// was modified within the racy window of now (its timestamps could hide an edit made right
     /// after), so that no manifest is written.
-    public static func entries(for stats: [String: FileStat]) -> [(String, FileStat)]? {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        let limit = Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) - 100_000_000
+    public static func entries(for stats: [String: FileStat], disk: any DiskInterface = RealDisk()) -> [(String, FileStat)]? {
+        let limit = disk.currentTimeNanoseconds() - 100_000_000
         var out: [(String, FileStat)] = []
         for path in stats.keys.sorted() {
             guard let stat = stats[path], stat.mtimeNanoseconds < limit, stat.ctimeNanoseconds < limit else { return nil }

@@ -16,20 +16,20 @@ enum OutputCollector {
         case directory(String)
     }
 
-    static func entries(of declared: String, target: TargetReference) throws -> [Entry] {
-        guard FileStat.of(declared, followLinks: false) != nil else {
+    static func entries(of declared: String, target: TargetReference, disk: any DiskInterface = RealDisk()) throws -> [Entry] {
+        guard disk.stat(declared, followLinks: false) != nil else {
             throw RuleFailure("\(target) did not produce its output '\(declared)'")
         }
         var out: [Entry] = []
         var pending = [declared]
         while let path = pending.popLast() {
-            guard let stat = FileStat.of(path, followLinks: false) else {
+            guard let stat = disk.stat(path, followLinks: false) else {
                 throw RuleFailure("output '\(path)' of \(target) disappeared while it was collected")
             }
             if stat.isRegularFile {
                 out.append(.file(path))
             } else if stat.isSymbolicLink {
-                let link = try FileSystem.readLink(path)
+                let link = try disk.readLink(path)
                 if link.hasPrefix("/") {
                     throw RuleFailure("output '\(path)' of \(target) is a symbolic link to an absolute path ('\(link)'); "
                         + "links in outputs must be relative and stay inside the workspace")
@@ -39,7 +39,7 @@ enum OutputCollector {
                 }
                 out.append(.symlink(path, target: link))
             } else if stat.isDirectory {
-                let names = try FileSystem.listDirectory(path)
+                let names = try disk.listDirectory(path)
                 if names.isEmpty { out.append(.directory(path)) }
                 for name in names.reversed() { pending.append("\(path)/\(name)") }
             } else {

@@ -102,6 +102,27 @@ public enum WorkspacePath {
     /// symbolic link: removing one removes the link, and writing one replaces it.
     /// Call it right before removing, creating or restoring an output. `root`: the workspace
     /// root when it is not the working directory.
+    /// The same check through `disk` (the engine's file-system seam). On the real disk it is
+    /// the check above (whose message keeps the errno of a parent that cannot be inspected);
+    /// elsewhere a parent that cannot be stat'ed counts as missing.
+    public static func checkParents(of path: String, disk: any DiskInterface) throws {
+        if disk is RealDisk { return try checkParents(of: path) }
+        if let problem = problem(path) { throw UnsafePath(path: path, reason: "the path \(problem)") }
+        var parent = ""
+        var components = path.split(separator: "/")
+        components.removeLast()
+        for component in components {
+            parent = parent.isEmpty ? String(component) : "\(parent)/\(component)"
+            guard let st = disk.stat(parent, followLinks: false) else { return }
+            if st.isDirectory { continue }
+            if st.isSymbolicLink {
+                let target = (try? disk.readLink(parent)).map { " to '\($0)'" } ?? ""
+                throw UnsafePath(path: path, reason: "'\(parent)' is a symbolic link\(target), and mlbuild never writes or removes through one")
+            }
+            throw UnsafePath(path: path, reason: "'\(parent)' is not a directory")
+        }
+    }
+
     public static func checkParents(of path: String, in root: String? = nil) throws {
         if let problem = problem(path) { throw UnsafePath(path: path, reason: "the path \(problem)") }
         var parent = ""
