@@ -131,6 +131,8 @@ let package = Package(
             name: "MLBuildCacheTests",
             dependencies: ["MLBuildCache", "MLBuildTestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // The engine in memory (InMemoryDisk, a fake command runner): no process, no real file.
+        .testTarget(name: "MLBuildEngineTests", dependencies: ["MLBuildEngine", "MLBuildCache", "MLBuildCore", "MLBuildTestSupport"]),
         .testTarget(name: "MLBuildRulesTests", dependencies: ["MLBuildRules", "MLBuildEngine", "MLBuildCore", "MLBuildTraining"]),
         .testTarget(name: "MLBuildTrainingTests", dependencies: ["MLBuildTraining"]),
         .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildDatasets", "MLBuildTraining"]),
