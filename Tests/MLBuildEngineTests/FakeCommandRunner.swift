@@ -7,12 +7,13 @@ import Synchronization
 /// and "runs" one by writing its outputs into the `InMemoryDisk`. A command is
 /// `VERB INPUTS… -> OUTPUTS…` (see `FakeRule`):
 ///
-/// - `cat`: every output holds the inputs' contents, concatenated (the target's name when it
-///   has no input);
+/// - `cat`: every output holds the inputs' contents, concatenated, globs expanded (the target's
+///   name when it has no input);
 /// - `first-line`: every output holds the first line of that (so an edit below the first
 ///   line of an input rebuilds the target to identical bytes);
 /// - `fail`: writes `partial` into every output, then exits 1;
-/// - `nothing`: writes nothing and exits 0.
+/// - `nothing`: writes nothing and exits 0;
+/// - `link:TARGET`: every output is a symbolic link to TARGET.
 ///
 /// `fail(_:)` makes a target's next commands exit 1 whatever their verb. `hold()` makes every
 /// command wait, once started, until `release()` (or until its task is cancelled, which then
@@ -115,12 +116,19 @@ final class FakeCommandRunner: CommandRunner {
             return 1
         }
         var content: [UInt8] = []
-        for path in inputs { content += (try? disk.readBytes(path)) ?? [] }
+        for pattern in inputs {
+            // A glob is expanded as the engine expands it, on the same disk.
+            let paths = InputResolver.isGlob(pattern) ? try InputResolver.expand(InputPattern(pattern), disk: disk) : [pattern]
+            for path in paths { content += (try? disk.readBytes(path)) ?? [] }
+        }
         if inputs.isEmpty { content = Array("\(target)\n".utf8) }
         switch verb {
         case "cat": break
         case "first-line": content = Array(content.prefix { $0 != UInt8(ascii: "\n") }) + [UInt8(ascii: "\n")]
         case "nothing": return 0
+        case _ where verb.hasPrefix("link:"):
+            for path in outputs { try disk.createSymbolicLink(at: path, target: String(verb.dropFirst("link:".count))) }
+            return 0
         default:
             output.append(line: "fake runner: unknown verb '\(verb)'")
             return 2

@@ -5,7 +5,7 @@ import MLBuildEngine
 /// command `VERB INPUTS… -> OUTPUTS…`, which the runner carries out on the in-memory disk.
 ///
 ///     fake b: fake:a
-///         run = cat            # cat (default), first-line, fail, nothing
+///         run = cat            # cat (default), first-line, fail, nothing, link:TARGET
 ///         inputs = out/a.txt, src/b.txt
 ///         outputs = out/b.txt
 struct FakeRule: Rule {
@@ -13,7 +13,7 @@ struct FakeRule: Rule {
     static let version = 1
     static let summary = "a test rule whose command the fake runner carries out in memory"
     static let keys: [RuleKey] = [
-        RuleKey("run", summary: "what the fake runner does: cat, first-line, fail or nothing"),
+        RuleKey("run", summary: "what the fake runner does: cat, first-line, fail, nothing or link:TARGET"),
         RuleKey("inputs", .list, summary: "files whose content enters the key"),
         RuleKey("outputs", .list, summary: "files the command writes"),
     ]
