@@ -21,6 +21,7 @@ import Synchronization
 final class FakeCommandRunner: CommandRunner {
     private struct State {
         var started: [String] = []
+        var commands: [String] = []
         var running = 0
         var maxRunning = 0
         var holding = false
@@ -42,6 +43,9 @@ final class FakeCommandRunner: CommandRunner {
             return s.started
         }
     }
+
+    /// Every command given, as `TARGET: COMMAND`, in the order they started (never cleared).
+    var commands: [String] { state.withLock { $0.commands } }
 
     var running: Int { state.withLock { $0.running } }
     var maxRunning: Int { state.withLock { $0.maxRunning } }
@@ -74,6 +78,7 @@ final class FakeCommandRunner: CommandRunner {
         let target = environment["MLBUILD_TARGET"] ?? "?"
         let (id, mustHold) = state.withLock { s in
             s.started.append(target)
+            s.commands.append("\(target): \(command)")
             s.running += 1
             s.maxRunning = max(s.maxRunning, s.running)
             s.nextID += 1

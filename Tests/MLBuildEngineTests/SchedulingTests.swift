@@ -38,6 +38,7 @@ import Testing
         let engine = Self.diamondHarness()
         let built = try await engine.build(jobs: 1)
         #expect(built.ran == ["fake:a", "fake:b", "fake:c", "fake:d", "fake:e"])
+        #expect(engine.runner.commands.last(where: { $0.hasPrefix("fake:d") }) == "fake:d: cat out/b.txt out/c.txt -> out/d.txt")
         #expect(built.summary.succeeded)
         // d read what b and c wrote, which read what a wrote.
         #expect(engine.disk.contents("out/d.txt") == "A\nB\nA\n")
