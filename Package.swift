@@ -36,9 +36,13 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // posix_spawn and pipe calls Swift's Glibc module does not reach (closefrom, pipe2, pidfd_open).
         .target(name: "CSpawn"),
+        // The basics every module shares: one content digest, one atomic file write, one binary
+        // codec, one JSON string escaper (no mlbuild dependency, so Training-free modules such as
+        // OCI and Datasets use them too).
+        .target(name: "MLBuildBasics", dependencies: [.product(name: "Crypto", package: "swift-crypto")], exclude: ["README.md"]),
         .target(
             name: "MLBuildCore",
-            dependencies: ["CSpawn", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MLBuildBasics", "CSpawn", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]
         ),
         // libcurl shim for the remote cache: dlopens libcurl at run time (not linked).
@@ -64,7 +68,7 @@ let package = Package(
             dependencies: ["MLBuildCore", "MLBuildCache", "MLBuildHistory"],
             exclude: ["README.md"]
         ),
-        .target(name: "MLBuildDatasets", dependencies: ["MLBuildTraining"], exclude: ["README.md"]),
+        .target(name: "MLBuildDatasets", dependencies: ["MLBuildBasics", "MLBuildTraining"], exclude: ["README.md"]),
         // Writes a model and its fitted transform as one ONNX graph; reads Training and Datasets only.
         .target(
             name: "MLBuildONNX",
@@ -75,7 +79,7 @@ let package = Package(
         .target(name: "MLBuildPlots", exclude: ["README.md"]),
         .target(
             name: "MLBuildOCI",
-            dependencies: ["CArchive", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MLBuildBasics", "CArchive", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]
         ),
         // Reads ELF headers to find an executable's shared-library closure (the container runtime layer).
@@ -136,7 +140,7 @@ let package = Package(
         .testTarget(name: "MLBuildRulesTests", dependencies: ["MLBuildRules", "MLBuildEngine", "MLBuildCore", "MLBuildTraining"]),
         .testTarget(name: "MLBuildTrainingTests", dependencies: ["MLBuildTraining"]),
         .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildDatasets", "MLBuildTraining"]),
-        .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI"]),
+        .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI", "MLBuildBasics"]),
         .testTarget(name: "MLBuildPlotsTests", dependencies: ["MLBuildPlots"]),
         .testTarget(
             name: "MLBuildONNXTests",

@@ -45,11 +45,11 @@ struct ContainerCommand: AsyncParsableCommand {
         static func describe(_ report: VerificationReport, file: String) -> String {
             var text = "\(file): ok, \(counted(report.blobsVerified, "blob")), \(counted(report.bytesVerified, "byte")) verified\n"
             for image in report.images {
-                text += "  manifest \(image.manifestDigest)"
+                text += "  manifest \(image.manifestDigest.prefixed)"
                 if let tag = image.refName { text += " (\(tag))" }
-                text += " \(image.platform), config \(image.configDigest), \(counted(image.layers.count, "layer"))\n"
+                text += " \(image.platform), config \(image.configDigest.prefixed), \(counted(image.layers.count, "layer"))\n"
                 for layer in image.layers {
-                    text += "    layer \(layer.digest) diff_id \(layer.diffID)\n"
+                    text += "    layer \(layer.digest.prefixed) diff_id \(layer.diffID.prefixed)\n"
                 }
             }
             return text

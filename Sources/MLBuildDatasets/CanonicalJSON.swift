@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildBasics
 
 /// Deterministic JSON: object keys sorted by their UTF-8 bytes, two-space indentation, `\n`
 /// line ends, a final newline, and one fixed number format (see `format(_:)`).
@@ -125,34 +126,9 @@ public enum CanonicalJSON {
         }
     }
 
-    /// `s` as a JSON string literal (quoted, escaped), appended to `out`: for writers that lay
-    /// out a fixed shape themselves and must agree with `serialize` byte for byte.
-    public static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        // Most strings need no escape: then they go in whole, not scalar by scalar.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out += s
-            out += "\""
-            return
-        }
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    out += "\\u" + String(repeating: "0", count: 4 - String(u.value, radix: 16).count)
-                        + String(u.value, radix: 16)
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        out += "\""
-    }
+    /// `s` as a JSON string literal, appended to `out` (MLBuildBasics' `JSONString`): for writers
+    /// that lay out a fixed shape themselves and must agree with `serialize` byte for byte.
+    public static func writeString(_ s: String, into out: inout String) { JSONString.append(s, to: &out) }
 }
 
 extension JSONValue {

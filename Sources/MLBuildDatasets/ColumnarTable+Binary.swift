@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildBasics
 
 /// `data.bin`, the typed columnar form of a dataset (version 1, all integers little-endian):
 ///
@@ -61,7 +62,14 @@ extension ColumnarTable {
     }
 
     public static func decode(_ bytes: [UInt8], path: String, schema: Schema? = nil) throws -> ColumnarTable {
-        var r = BinaryReader(bytes: bytes, path: path)
+        // A truncated file says so with the file's name in front.
+        do { return try decodeSections(bytes, path: path, schema: schema) } catch let malformed as BinaryReader.Malformed {
+            throw DatasetError.format(path: path, message: malformed.detail)
+        }
+    }
+
+    private static func decodeSections(_ bytes: [UInt8], path: String, schema: Schema? = nil) throws -> ColumnarTable {
+        var r = BinaryReader(bytes: bytes)
         guard Array(try r.raw(8, "magic")) == magic else {
             throw DatasetError.format(path: path, message: "not an mlbuild data.bin file (bad magic)")
         }

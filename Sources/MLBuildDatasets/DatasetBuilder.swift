@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildBasics
 
 /// The `dataset` rule in one call: ingest, validate (quality gate), compare with a baseline
 /// (drift gate), and write the outputs. Nothing is written when a gate fails.

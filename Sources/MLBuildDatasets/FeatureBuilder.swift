@@ -1,5 +1,6 @@
 import Foundation
 import MLBuildTraining
+import MLBuildBasics
 
 /// The `features` rule in one call: check the spec against the schema, split (or take the
 /// holdout), fit every transform on the training rows only, and write the outputs.

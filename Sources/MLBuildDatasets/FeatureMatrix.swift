@@ -1,5 +1,6 @@
 import Foundation
 import MLBuildTraining
+import MLBuildBasics
 
 /// A feature matrix with its labels: `train.bin` / `test.bin` (version 1, little-endian):
 ///
@@ -43,7 +44,14 @@ public struct FeatureMatrix: Sendable, Equatable {
     }
 
     public static func decode(_ bytes: [UInt8], path: String) throws -> FeatureMatrix {
-        var r = BinaryReader(bytes: bytes, path: path)
+        // A truncated file says so with the file's name in front.
+        do { return try decodeSections(bytes, path: path) } catch let malformed as BinaryReader.Malformed {
+            throw DatasetError.format(path: path, message: malformed.detail)
+        }
+    }
+
+    private static func decodeSections(_ bytes: [UInt8], path: String) throws -> FeatureMatrix {
+        var r = BinaryReader(bytes: bytes)
         guard Array(try r.raw(8, "magic")) == magic else {
             throw DatasetError.format(path: path, message: "not an mlbuild feature matrix (bad magic)")
         }

@@ -45,7 +45,7 @@ public struct DeclaredOutputs: Sendable {
                 if let size = sizes[digest.hex], size != output.size { return "blob \(digest.hex) is listed with two sizes" }
                 sizes[digest.hex] = output.size
             }
-            if let target = output.symlinkTarget, !Self.staysInWorkspace(link: path, target: target) {
+            if let target = output.symlinkTarget, !WorkspacePath.staysInside(link: path, target: target) {
                 return "symlink '\(Self.printable(path))' points outside the workspace ('\(Self.printable(target))')"
             }
         }
@@ -63,23 +63,6 @@ public struct DeclaredOutputs: Sendable {
             return "declared output '\(missing)' is missing"
         }
         return nil
-    }
-
-    /// Whether `target`, read from the directory that holds `link`, names a path inside the
-    /// workspace (lexically: the directories on the way are outputs, checked the same way).
-    public static func staysInWorkspace(link: String, target: String) -> Bool {
-        guard !target.isEmpty, !target.hasPrefix("/"), !target.utf8.contains(0) else { return false }
-        var stack = link.split(separator: "/").dropLast().map(String.init)
-        for part in target.split(separator: "/", omittingEmptySubsequences: true) {
-            switch part {
-            case ".": continue
-            case "..":
-                if stack.isEmpty { return false }
-                stack.removeLast()
-            default: stack.append(String(part))
-            }
-        }
-        return true
     }
 
     /// A path as it may appear in a warning: control characters escaped, long paths cut.

@@ -34,7 +34,7 @@ enum OutputCollector {
                     throw RuleFailure("output '\(path)' of \(target) is a symbolic link to an absolute path ('\(link)'); "
                         + "links in outputs must be relative and stay inside the workspace")
                 }
-                guard DeclaredOutputs.staysInWorkspace(link: path, target: link) else {
+                guard WorkspacePath.staysInside(link: path, target: link) else {
                     throw RuleFailure("output '\(path)' of \(target) is a symbolic link that leaves the workspace ('\(link)')")
                 }
                 out.append(.symlink(path, target: link))

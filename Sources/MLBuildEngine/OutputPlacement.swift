@@ -91,7 +91,7 @@ enum OutputPlacement {
             guard let rule = rules[target.reference] else { continue }
             for input in rule.inputs {
                 let path = PathNormalizer.normalize(InputResolver.staticPrefix(input.pattern))
-                if path.hasPrefix("/") || path == "." || path == ".." || path.hasPrefix("../") || producers[path] != nil { continue }
+                if !WorkspacePath.isInside(path) || producers[path] != nil { continue }
                 for directory in ancestors(path) {
                     guard let producer = producers[directory], let outer = byPath[directory] else { continue }
                     if producer == target.reference {

@@ -69,7 +69,7 @@ public struct Project: Sendable {
         }
         var protected: [(path: String, what: String)] = [(".git", "the git repository"), (".mlbuild", "mlbuild's state directory")]
         let mlfilePath = WorkspacePath.lexicallyNormalized(mlfile.source.path)
-        if !mlfilePath.hasPrefix("/"), mlfilePath != "..", !mlfilePath.hasPrefix("../") { protected.append((mlfilePath, "the Mlfile")) }
+        if WorkspacePath.placement(of: mlfilePath) != .outside { protected.append((mlfilePath, "the Mlfile")) }
         if let cacheDirectory { protected.append((cacheDirectory, "the cache directory")) }
         for diagnostic in OutputPlacement.check(mlfile: mlfile, rules: rules, producers: producers, protected: protected) {
             diagnostics.add(diagnostic)

@@ -94,7 +94,7 @@ extension Project {
             }
             for input in rule.inputs {
                 let path = PathNormalizer.normalize(InputResolver.staticPrefix(input.pattern))
-                if path.hasPrefix("/") || path == "." || path == ".." || path.hasPrefix("../") { continue }
+                if !WorkspacePath.isInside(path) { continue }
                 if !linked.contains(where: { PathNormalizer.isSameOrInside(path, $0) }) { linked.append(path) }
             }
             rules[target] = Self.relocated(rule, root: root, linked: linked)

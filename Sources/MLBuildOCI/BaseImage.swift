@@ -1,3 +1,4 @@
+import MLBuildBasics
 import Foundation
 
 /// A base image read from an OCI archive or layout directory, every blob verified.
@@ -16,7 +17,7 @@ struct BaseImage {
         let chosen = try choose(index.manifests, platform: platform, source: source, depth: 0)
         let manifest = try source.verifiedJSON(Manifest.self, chosen, what: "base manifest")
         guard manifest.schemaVersion == 2 else {
-            throw OCIError("base image '\(url.path)': manifest \(chosen.digest) schemaVersion is not 2")
+            throw OCIError("base image '\(url.path)': manifest \(chosen.digest.prefixed) schemaVersion is not 2")
         }
         let config = try source.verifiedJSON(ImageConfig.self, manifest.config, what: "base config")
         guard config.rootfs.diff_ids.count == manifest.layers.count else {
@@ -55,7 +56,7 @@ struct BaseImage {
             return try choose(nested.manifests, platform: platform ?? .linuxAMD64, source: source, depth: 1)
         }
         guard MediaType.isManifest(chosen.mediaType) else {
-            throw OCIError("base image '\(source.description)': descriptor \(chosen.digest) has media type '\(chosen.mediaType)', not an image manifest")
+            throw OCIError("base image '\(source.description)': descriptor \(chosen.digest.prefixed) has media type '\(chosen.mediaType)', not an image manifest")
         }
         return chosen
     }

@@ -1,3 +1,4 @@
+import MLBuildBasics
 import Foundation
 
 /// What `OCIImageBuilder.build` produced.
@@ -32,5 +33,5 @@ public struct BuiltImage: Sendable, Equatable {
     public var compressedLayerCount: Int { layers.filter { $0.origin == .compressed }.count }
 
     /// Content of the `digest` file written next to image.tar: `sha256:<hex>\n`.
-    public var digestFileContents: String { manifestDigest.description + "\n" }
+    public var digestFileContents: String { manifestDigest.prefixed + "\n" }
 }

@@ -1,3 +1,5 @@
+import MLBuildBasics
+
 /// An OCI content descriptor: what a blob is, its digest and exact size.
 public struct Descriptor: Codable, Sendable, Hashable {
     public var mediaType: String

@@ -1,3 +1,4 @@
+import MLBuildBasics
 import Foundation
 
 /// A `LayerBlobCache` in a directory:

@@ -1,3 +1,5 @@
+import MLBuildBasics
+
 /// The image configuration blob (`application/vnd.oci.image.config.v1+json`).
 ///
 /// Only the fields of the image-spec are kept; fields other tools add to a base image's config

@@ -1,3 +1,4 @@
+import MLBuildBasics
 import Foundation
 
 /// A compressed layer blob kept between builds.

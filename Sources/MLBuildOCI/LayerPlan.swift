@@ -1,3 +1,4 @@
+import MLBuildBasics
 import Crypto
 import Foundation
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import MLBuildBasics
 import Crypto
 import Foundation
 
@@ -28,28 +29,28 @@ public enum OCIArchiveVerifier {
         while !pending.isEmpty {
             let (descriptor, depth) = pending.removeFirst()
             if MediaType.isIndex(descriptor.mediaType) {
-                guard depth < 4 else { throw OCIError("OCI image '\(url.relativePath)': index nesting too deep at \(descriptor.digest)") }
+                guard depth < 4 else { throw OCIError("OCI image '\(url.relativePath)': index nesting too deep at \(descriptor.digest.prefixed)") }
                 let file = try check(descriptor, what: "index")
                 let nested = try OCIJSON.decode(
-                    Index.self, from: source.readSmall(file, what: "index"), what: "index blob \(descriptor.digest)")
+                    Index.self, from: source.readSmall(file, what: "index"), what: "index blob \(descriptor.digest.prefixed)")
                 pending.append(contentsOf: nested.manifests.map { ($0, depth + 1) })
                 continue
             }
             guard MediaType.isManifest(descriptor.mediaType) else {
-                throw OCIError("OCI image '\(url.relativePath)': descriptor \(descriptor.digest) has unknown media type '\(descriptor.mediaType)'")
+                throw OCIError("OCI image '\(url.relativePath)': descriptor \(descriptor.digest.prefixed) has unknown media type '\(descriptor.mediaType)'")
             }
             let manifestFile = try check(descriptor, what: "manifest")
             let manifest = try OCIJSON.decode(
-                Manifest.self, from: source.readSmall(manifestFile, what: "manifest"), what: "manifest blob \(descriptor.digest)")
+                Manifest.self, from: source.readSmall(manifestFile, what: "manifest"), what: "manifest blob \(descriptor.digest.prefixed)")
             if let declared = manifest.mediaType, declared != descriptor.mediaType {
-                throw OCIError("manifest blob \(descriptor.digest): mediaType '\(declared)' differs from its descriptor's '\(descriptor.mediaType)'")
+                throw OCIError("manifest blob \(descriptor.digest.prefixed): mediaType '\(declared)' differs from its descriptor's '\(descriptor.mediaType)'")
             }
             let configFile = try check(manifest.config, what: "config")
             let config = try OCIJSON.decode(
-                ImageConfig.self, from: source.readSmall(configFile, what: "config"), what: "config blob \(manifest.config.digest)")
+                ImageConfig.self, from: source.readSmall(configFile, what: "config"), what: "config blob \(manifest.config.digest.prefixed)")
             guard config.rootfs.diff_ids.count == manifest.layers.count else {
                 throw OCIError(
-                    "config blob \(manifest.config.digest): \(config.rootfs.diff_ids.count) diff_ids for \(manifest.layers.count) layers in manifest \(descriptor.digest)")
+                    "config blob \(manifest.config.digest.prefixed): \(config.rootfs.diff_ids.count) diff_ids for \(manifest.layers.count) layers in manifest \(descriptor.digest.prefixed)")
             }
             var layers: [(ContentDigest, ContentDigest)] = []
             for (i, layer) in manifest.layers.enumerated() {
@@ -57,7 +58,7 @@ public enum OCIArchiveVerifier {
                 let diffID = try uncompressedDigest(file, digest: layer.digest)
                 guard diffID == config.rootfs.diff_ids[i] else {
                     throw OCIError(
-                        "layer blob \(layer.digest): uncompressed digest \(diffID) does not match diff_id \(config.rootfs.diff_ids[i]) (layer \(i))")
+                        "layer blob \(layer.digest.prefixed): uncompressed digest \(diffID.prefixed) does not match diff_id \(config.rootfs.diff_ids[i].prefixed) (layer \(i))")
                 }
                 layers.append((layer.digest, diffID))
             }
@@ -81,7 +82,7 @@ public enum OCIArchiveVerifier {
             try reader.finish()
             return ContentDigest(hasher.finalize())
         } catch let error as ArchiveError {
-            throw OCIError("layer blob \(digest): cannot decompress: \(error)")
+            throw OCIError("layer blob \(digest.prefixed): cannot decompress: \(error)")
         }
     }
 }

@@ -1,3 +1,4 @@
+import MLBuildBasics
 import Crypto
 import Foundation
 #if canImport(Glibc)
@@ -104,7 +105,7 @@ public enum OCIImageBuilder {
                     try tar.writeFile(path: path, size: size, contentsOf: file) { hasher.update(bufferPointer: $0) }
                     guard ContentDigest(hasher.finalize()) == digest else {
                         throw OCIError(
-                            "layer blob \(digest) read from '\(file.path)' does not match its digest (corrupt layer cache or base image?)")
+                            "layer blob \(digest.prefixed) read from '\(file.path)' does not match its digest (corrupt layer cache or base image?)")
                     }
                 }
             }
@@ -206,7 +207,7 @@ public enum OCIImageBuilder {
         if let revision = spec.revision { annotations[revisionAnnotation] = revision }
         if let source = spec.source { annotations[sourceAnnotation] = source }
         if let base {
-            annotations[baseDigestAnnotation] = base.manifestDigest.description
+            annotations[baseDigestAnnotation] = base.manifestDigest.prefixed
         }
         return annotations
     }

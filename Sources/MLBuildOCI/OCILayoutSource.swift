@@ -1,3 +1,4 @@
+import MLBuildBasics
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -189,22 +190,22 @@ struct OCILayoutSource {
         do {
             url = try blob(descriptor.digest)
         } catch {
-            throw OCIError("OCI image '\(description)': \(what) blob \(descriptor.digest) is missing")
+            throw OCIError("OCI image '\(description)': \(what) blob \(descriptor.digest.prefixed) is missing")
         }
         let (digest, size) = try ContentDigest.ofFile(url)
         guard size == descriptor.size else {
             throw OCIError(
-                "OCI image '\(description)': \(what) blob \(descriptor.digest) has size \(size), descriptor says \(descriptor.size)")
+                "OCI image '\(description)': \(what) blob \(descriptor.digest.prefixed) has size \(size), descriptor says \(descriptor.size)")
         }
         guard digest == descriptor.digest else {
-            throw OCIError("OCI image '\(description)': \(what) blob \(descriptor.digest): digest did not match (content is \(digest))")
+            throw OCIError("OCI image '\(description)': \(what) blob \(descriptor.digest.prefixed): digest did not match (content is \(digest.prefixed))")
         }
         return url
     }
 
     func verifiedJSON<T: Decodable>(_ type: T.Type, _ descriptor: Descriptor, what: String) throws -> T {
         let url = try verifiedBlob(descriptor, what: what)
-        return try OCIJSON.decode(type, from: readSmall(url, what: what), what: "\(what) blob \(descriptor.digest)")
+        return try OCIJSON.decode(type, from: readSmall(url, what: what), what: "\(what) blob \(descriptor.digest.prefixed)")
     }
 
     /// `oci-layout` and `index.json`, checked.

@@ -1,3 +1,5 @@
+import MLBuildBasics
+
 /// What `OCIArchiveVerifier.verify` checked.
 public struct VerificationReport: Sendable, Equatable {
     public struct Image: Sendable, Equatable {

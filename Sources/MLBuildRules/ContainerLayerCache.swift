@@ -38,7 +38,7 @@ struct ContainerLayerCache: LayerBlobCache {
         var size: Int64
     }
 
-    func entryKey(_ key: String) -> MLBuildCore.ContentDigest {
+    func entryKey(_ key: String) -> ContentDigest {
         var hasher = StableHasher(domain: "mlbuild-container-layer-v1")
         hasher.append(key)
         return hasher.finalize()
@@ -49,10 +49,11 @@ struct ContainerLayerCache: LayerBlobCache {
               let recordDigest = entry.outputs.first(where: { $0.path == Self.recordPath })?.contentDigest,
               let bytes = try? store.read(recordDigest),
               let record = try? JSONDecoder().decode(Record.self, from: Data(bytes)),
-              let digest = try? MLBuildOCI.ContentDigest(parsing: record.digest),
-              let diffID = try? MLBuildOCI.ContentDigest(parsing: record.diffID),
-              let casDigest = MLBuildCore.ContentDigest(hex: digest.hex)
+              let digest = ContentDigest(prefixed: record.digest),
+              let diffID = ContentDigest(prefixed: record.diffID)
         else { return nil }
+        // One digest type: the layer's OCI digest is its name in the local CAS too.
+        let casDigest = digest
         let path = store.path(of: casDigest)
         guard let (actual, size) = try? FileHashing.digest(ofFileAt: path), size == UInt64(max(0, record.size)) else {
             return nil
@@ -66,9 +67,7 @@ struct ContainerLayerCache: LayerBlobCache {
     }
 
     func store(key: String, blob: CachedLayerBlob) throws -> CachedLayerBlob {
-        guard let casDigest = MLBuildCore.ContentDigest(hex: blob.digest.hex) else {
-            throw RuleFailure("internal: layer digest \(blob.digest) is not sha256")
-        }
+        let casDigest = blob.digest
         let destination = store.path(of: casDigest)
         if store.contains(casDigest) {
             FileSystem.touch(destination)
@@ -82,13 +81,13 @@ struct ContainerLayerCache: LayerBlobCache {
             } else {
                 let stored = try store.insert(fileAt: blob.url.path)
                 guard stored.digest == casDigest else {
-                    throw RuleFailure("layer blob \(blob.digest) changed while it was stored in the cache")
+                    throw RuleFailure("layer blob \(blob.digest.prefixed) changed while it was stored in the cache")
                 }
             }
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let recordBytes = Array(try encoder.encode(Record(digest: blob.digest.description, diffID: blob.diffID.description, size: blob.size)))
+        let recordBytes = Array(try encoder.encode(Record(digest: blob.digest.prefixed, diffID: blob.diffID.prefixed, size: blob.size)))
         let recordDigest = try store.insert(bytes: recordBytes)
         let entry = ActionResult(outputs: [
             .init(path: Self.recordPath, digest: recordDigest, size: UInt64(recordBytes.count), executable: false),

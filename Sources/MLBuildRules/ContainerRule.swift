@@ -117,8 +117,7 @@ public struct ContainerRule: Rule {
             let rawSource = String(item.text[..<colon]).trimmingCharacters(in: .whitespaces)
             let destination = String(item.text[item.text.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
             let source = rawSource
-            let normal = WorkspacePath.lexicallyNormalized(rawSource)
-            if rawSource.isEmpty || source.hasPrefix("/") || normal == "." || normal == ".." || normal.hasPrefix("../") {
+            if rawSource.isEmpty || !WorkspacePath.isInside(source) {
                 diagnostics.add(target.source.diagnostic(
                     "files source '\(rawSource)' must be a path inside the workspace", at: item.location))
             } else if let problem = WorkspacePath.problem(rawSource) {
@@ -139,8 +138,9 @@ public struct ContainerRule: Rule {
         var base: String? = nil
         if let text = diagnostics.attempt({ try configuration.string("base") }) ?? nil {
             let path = text
-            let normal = WorkspacePath.lexicallyNormalized(text)
-            if text.isEmpty || normal == "." || normal == ".." || normal.hasPrefix("../") {
+            // An absolute path is allowed (a base image kept outside the workspace); `..` is not.
+            let placement = WorkspacePath.placement(of: text)
+            if text.isEmpty || placement == .root || (placement == .outside && !text.hasPrefix("/")) {
                 diagnostics.add(configuration.diagnostic("base", "base '\(text)' must be a path to an OCI archive or layout directory"))
             } else if let problem = WorkspacePath.problem(text, absolute: true) {
                 diagnostics.add(configuration.diagnostic("base", "base '\(text)' \(problem)"))
@@ -357,11 +357,11 @@ public struct ContainerRule: Rule {
             case .cache: origin = "reused from the cache"
             case .compressed: origin = "compressed"
             }
-            context.output.append(line: "layer \(layer.name ?? "base") \(layer.descriptor.digest) \(layer.descriptor.size) bytes: \(origin)")
+            context.output.append(line: "layer \(layer.name ?? "base") \(layer.descriptor.digest.prefixed) \(layer.descriptor.size) bytes: \(origin)")
         }
         let reused = built.layers.filter { $0.origin == .cache }.count
         let layerCount = built.layers.count == 1 ? "1 layer" : "\(built.layers.count) layers"
-        context.output.append(line: "image \(built.manifestDigest): \(layerCount), \(built.compressedLayerCount) compressed, \(reused) reused, \(built.archiveSize) bytes")
+        context.output.append(line: "image \(built.manifestDigest.prefixed): \(layerCount), \(built.compressedLayerCount) compressed, \(reused) reused, \(built.archiveSize) bytes")
     }
 
     /// `SOURCE_DATE_EPOCH` as the reproducible-builds spec defines it: decimal seconds since the epoch.

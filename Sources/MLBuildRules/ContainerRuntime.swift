@@ -41,11 +41,11 @@ struct ContainerRuntime: Sendable {
         var hostPath: String
         var imagePath: String
         var mode: UInt32
-        var digest: MLBuildCore.ContentDigest
+        var digest: ContentDigest
     }
 
     let files: [File]
-    let digest: MLBuildCore.ContentDigest
+    let digest: ContentDigest
 
     /// Empty directories the runtime needs as mount points. `/proc`: libdispatch (under Swift
     /// concurrency on Linux) reads `/proc/TID/stat` of its worker threads about once a second

@@ -90,8 +90,7 @@ public struct DatasetRule: Rule {
     /// A path value that must stay inside the workspace.
     static func workspacePath(_ configuration: TargetConfiguration, _ key: String) throws -> String {
         let text = try configuration.requiredString(key)
-        let normal = WorkspacePath.lexicallyNormalized(text)
-        if text.hasPrefix("/") || normal == "." || normal == ".." || normal.hasPrefix("../") {
+        if !WorkspacePath.isInside(text) {
             throw configuration.diagnostic(key, "'\(key)' must be a file inside the workspace, not '\(text)'")
         }
         if let problem = WorkspacePath.problem(text) {

@@ -55,8 +55,7 @@ public struct TaskRule: Rule {
         var outputs: [String] = []
         for item in diagnostics.attempt({ try configuration.list("outputs") }) ?? [] {
             let path = item.text
-            let normal = WorkspacePath.lexicallyNormalized(path)
-            if path.hasPrefix("/") || normal == ".." || normal.hasPrefix("../") {
+            if WorkspacePath.placement(of: path) == .outside {
                 diagnostics.add(configuration.target.source.diagnostic("output '\(item.text)' must be a path inside the workspace", at: item.location))
             } else if let problem = WorkspacePath.problem(path) {
                 diagnostics.add(configuration.target.source.diagnostic("output '\(item.text)' \(problem)", at: item.location))

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MLBuildBasics
 @testable import MLBuildOCI
 
 @Suite struct BaseImageTests {
@@ -39,7 +40,7 @@ import Testing
         // A new entrypoint without cmd drops the base's cmd.
         #expect(config.config?.Cmd == nil)
         let manifest = try JSONDecoder().decode(Manifest.self, from: Data(TarSurgery.blob(entries, b.manifestDigest)))
-        #expect(manifest.annotations?["org.opencontainers.image.base.digest"] == a.manifestDigest.description)
+        #expect(manifest.annotations?["org.opencontainers.image.base.digest"] == a.manifestDigest.prefixed)
         #expect(try OCIArchiveVerifier.verify(dir.path("b/image.tar")).images.first?.layers.count == 2)
 
         // Same base and inputs: same bytes again.
@@ -71,7 +72,7 @@ import Testing
         let error = #expect(throws: OCIError.self) {
             try OCIImageBuilder.build(spec: spec, layerCache: nil, output: dir.path("d/image.tar"))
         }
-        #expect(error?.message == "OCI image '\(dir.path("layout").path)': base layer 0 blob \(a.layers[0].descriptor.digest) is missing")
+        #expect(error?.message == "OCI image '\(dir.path("layout").path)': base layer 0 blob \(a.layers[0].descriptor.digest.prefixed) is missing")
     }
 
     /// Builds a base archive, then rewrites it with `edit` applied to its entries.
@@ -161,6 +162,6 @@ import Testing
         }
         let layer = try #require(digest)
         #expect(buildError(dir, base: corrupt).hasPrefix(
-            "OCI image '\(corrupt.path)': base layer 0 blob \(layer): digest did not match (content is sha256:"))
+            "OCI image '\(corrupt.path)': base layer 0 blob \(layer.prefixed): digest did not match (content is sha256:"))
     }
 }

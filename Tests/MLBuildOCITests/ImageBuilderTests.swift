@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MLBuildBasics
 @testable import MLBuildOCI
 
 @Suite struct ImageBuilderTests {
@@ -22,7 +23,7 @@ import Testing
         #expect(bytesA == (try Data(contentsOf: one.path("out/b/image.tar"))))
         #expect(bytesA == (try Data(contentsOf: two.path("image.tar"))))
         #expect(Int64(bytesA.count) == a.archiveSize)
-        #expect(try String(contentsOf: one.path("out/a/digest"), encoding: .utf8) == a.manifestDigest.description + "\n")
+        #expect(try String(contentsOf: one.path("out/a/digest"), encoding: .utf8) == a.manifestDigest.prefixed + "\n")
         #expect(a.layers.map(\.origin) == [.compressed, .compressed])
         #expect(a.layers.map(\.name) == ["model", "files"])
 
@@ -135,7 +136,7 @@ import Testing
         let error = #expect(throws: OCIError.self) {
             try OCIImageBuilder.build(spec: Fixture.spec(for: dir), layerCache: cache, output: dir.path("2/image.tar"))
         }
-        #expect(error?.message.contains("layer blob \(digest)") == true)
+        #expect(error?.message.contains("layer blob \(digest.prefixed)") == true)
         #expect(!FileManager.default.fileExists(atPath: dir.path("2/image.tar").path))
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MLBuildBasics
 @testable import MLBuildOCI
 
 /// Interop with the real tools (CI installs skopeo and umoci; a missing tool fails the test).
@@ -15,13 +16,13 @@ import Testing
         let inspect = try Tools.run(skopeo, ["inspect", ref])
         #expect(inspect.status == 0, "skopeo inspect failed: \(inspect.stderr)")
         let info = try TarSurgery.json(Array(inspect.stdout.utf8))
-        #expect(info["Digest"] as? String == built.manifestDigest.description)
+        #expect(info["Digest"] as? String == built.manifestDigest.prefixed)
         #expect(info["Created"] as? String == "2023-11-14T22:13:20Z")
         #expect(info["Architecture"] as? String == "amd64")
         #expect(info["Os"] as? String == "linux")
         #expect(info["Labels"] as? [String: String] == ["team": "ml"])
         #expect(info["Env"] as? [String] == ["MODEL_DIR=/model", "PATH=/usr/bin:/bin"])
-        #expect(info["Layers"] as? [String] == built.layers.map(\.descriptor.digest.description))
+        #expect(info["Layers"] as? [String] == built.layers.map(\.descriptor.digest.prefixed))
 
         let raw = try Tools.run(skopeo, ["inspect", "--raw", ref])
         #expect(raw.status == 0, "skopeo inspect --raw failed: \(raw.stderr)")
@@ -53,7 +54,7 @@ import Testing
         // skopeo keeps our manifest as it is.
         let index = try TarSurgery.json(Array(try Data(contentsOf: dir.path("layout/index.json"))))
         let manifests = try #require(index["manifests"] as? [[String: Any]])
-        #expect(manifests.first?["digest"] as? String == built.manifestDigest.description)
+        #expect(manifests.first?["digest"] as? String == built.manifestDigest.prefixed)
 
         let unpack = try Tools.run(umoci, ["unpack", "--rootless", "--image", dir.path("layout").path + ":v1", dir.path("bundle").path])
         #expect(unpack.status == 0, "umoci unpack failed: \(unpack.stderr)")
@@ -79,7 +80,7 @@ import Testing
         try TarSurgery.write(entries, to: dir.path("bad.tar"))
 
         let error = #expect(throws: OCIError.self) { try OCIArchiveVerifier.verify(dir.path("bad.tar")) }
-        #expect(error?.message.contains("blob \(layer): digest did not match") == true)
+        #expect(error?.message.contains("blob \(layer.prefixed): digest did not match") == true)
         let copy = try Tools.run(skopeo, [
             "copy", "--insecure-policy", "oci-archive:" + dir.path("bad.tar").path, "oci:" + dir.path("layout").path + ":v1",
         ])

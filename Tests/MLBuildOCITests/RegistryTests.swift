@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MLBuildBasics
 @testable import MLBuildOCI
 
 /// Push to a registry on loopback (Debian's docker-registry) and pull back.
@@ -42,7 +43,7 @@ import Testing
         #expect(push.status == 0, "skopeo push failed: \(push.stderr)")
         let inspect = try Tools.run(skopeo, ["inspect", "--tls-verify=false", ref])
         #expect(inspect.status == 0, "skopeo inspect failed: \(inspect.stderr)")
-        #expect(try TarSurgery.json(Array(inspect.stdout.utf8))["Digest"] as? String == built.manifestDigest.description)
+        #expect(try TarSurgery.json(Array(inspect.stdout.utf8))["Digest"] as? String == built.manifestDigest.prefixed)
 
         let pull = try Tools.run(skopeo, ["copy", "--insecure-policy", "--src-tls-verify=false", ref,
                                           "oci-archive:" + dir.path("pulled.tar").path + ":1.0.0"])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MLBuildBasics
 @testable import MLBuildOCI
 
 /// A fresh directory per test, removed by `remove()` (call it in a `defer`).
@@ -123,7 +124,7 @@ enum Fixture {
             sourceDateEpoch: epoch)
     }
 
-    static func sha256(_ url: URL) throws -> String { try ContentDigest.ofFile(url).digest.description }
+    static func sha256(_ url: URL) throws -> String { try ContentDigest.ofFile(url).digest.prefixed }
 }
 
 /// Counts lookups/stores of a directory cache. The lock guards the counters.

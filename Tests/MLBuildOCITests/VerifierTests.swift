@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MLBuildBasics
 @testable import MLBuildOCI
 
 @Suite struct VerifierTests {
@@ -34,14 +35,14 @@ import Testing
         corrupted[position].bytes[5000] ^= 0xff
         try TarSurgery.write(corrupted, to: dir.path("corrupt.tar"))
         let error = #expect(throws: OCIError.self) { try OCIArchiveVerifier.verify(dir.path("corrupt.tar")) }
-        #expect(error?.message.hasPrefix("OCI image '\(dir.path("corrupt.tar").path)': layer 0 blob \(layer): digest did not match") == true)
+        #expect(error?.message.hasPrefix("OCI image '\(dir.path("corrupt.tar").path)': layer 0 blob \(layer.prefixed): digest did not match") == true)
 
         // A truncated blob.
         var truncated = entries
         truncated[position].bytes.removeLast()
         try TarSurgery.write(truncated, to: dir.path("short.tar"))
         let sizeError = #expect(throws: OCIError.self) { try OCIArchiveVerifier.verify(dir.path("short.tar")) }
-        #expect(sizeError?.message.contains("layer 0 blob \(layer) has size \(built.layers[0].descriptor.size - 1), descriptor says \(built.layers[0].descriptor.size)") == true)
+        #expect(sizeError?.message.contains("layer 0 blob \(layer.prefixed) has size \(built.layers[0].descriptor.size - 1), descriptor says \(built.layers[0].descriptor.size)") == true)
 
         // A missing oci-layout.
         entries.removeAll { $0.info.path == "oci-layout" }

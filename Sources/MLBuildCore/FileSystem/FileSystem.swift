@@ -6,18 +6,8 @@ import Glibc
 /// The few disk operations mlbuild needs, done with plain syscalls: atomic writes, cheap
 /// copies (reflink, then copy_file_range, then read/write) and tree removal.
 public enum FileSystem {
-    public struct Failure: Error, CustomStringConvertible {
-        public var path: String
-        public var operation: String
-        public var reason: String
-        public var description: String { "cannot \(operation) '\(path)': \(reason)" }
-
-        public init(_ operation: String, _ path: String, errno code: Int32 = errno) {
-            self.operation = operation
-            self.path = path
-            reason = String(cString: strerror(code))
-        }
-    }
+    /// A failed file operation (`cannot OPERATION 'PATH': REASON`): the one of MLBuildBasics.
+    public typealias Failure = FileFailure
 
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
@@ -47,40 +37,12 @@ public enum FileSystem {
     }
 
     /// A unique temp name next to `path`, so that the final rename stays on one filesystem.
-    public static func temporaryPath(near path: String) -> String {
-        let dir = parent(of: path)
-        return "\(dir)/.tmp-\(lastComponent(of: path)).\(getpid()).\(UInt64.random(in: 0 ... .max))"
-    }
+    public static func temporaryPath(near path: String) -> String { AtomicFile.temporaryPath(near: path) }
 
-    /// Writes `bytes` to a temp file beside `path`, fsyncs when asked, and renames it into place:
-    /// readers see the old content or the new, never half of it.
+    /// `AtomicFile.write`, creating the parent directories first.
     public static func writeAtomically(_ bytes: some Collection<UInt8>, to path: String, durable: Bool = false, mode: mode_t = 0o644) throws {
         try createDirectories(parent(of: path))
-        let temp = temporaryPath(near: path)
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw Failure("write", path) }
-        var ok = false
-        defer {
-            if !ok { unlink(temp) }
-        }
-        let array = Array(bytes)
-        try array.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    let code = errno
-                    close(fd)
-                    throw Failure("write", path, errno: code)
-                }
-                offset += n
-            }
-        }
-        if durable { fsync(fd) }
-        guard close(fd) == 0 else { throw Failure("write", path) }
-        guard rename(temp, path) == 0 else { throw Failure("rename into", path) }
-        ok = true
+        try AtomicFile.write(bytes, to: path, durable: durable, mode: mode)
     }
 
     public static func writeAtomically(_ string: String, to path: String, durable: Bool = false) throws {

@@ -7,8 +7,8 @@ import Glibc
 /// Every temp name mlbuild writes embeds the id of the process writing it, in one of these
 /// patterns (the writers are named; keep them in step):
 ///
-///     .tmp-NAME.PID.RANDOM        FileSystem.temporaryPath: atomic writes and restores, next to the file
-///     .NAME.tmp-PID-RANDOM        atomic writes of the OCI and dataset code (AtomicFile), next to the file
+///     .tmp-NAME.PID.RANDOM        AtomicFile (MLBuildBasics): every atomic write and restore, next to the file
+///     .NAME.tmp-PID-RANDOM        older OCI and dataset writers; DirectoryLayerBlobCache (still swept)
 ///     .NAME.staging-PID-RANDOM    OCIImageBuilder's staging directory (layers, extracted base image)
 ///     blob|remote|layer.PID.RANDOM  files being written in a cache's tmp/ (cacheTemporary patterns)
 ///

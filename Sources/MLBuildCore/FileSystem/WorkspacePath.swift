@@ -64,6 +64,41 @@ public enum WorkspacePath {
         return length > 0 && !(length == dots && dots <= 2)
     }
 
+    /// Where a path points relative to the workspace, by its spelling alone.
+    public enum Placement: Sendable { case inside, root, outside }
+
+    /// The one "is it inside the workspace" test of every module: absolute paths and paths that
+    /// leave through `..` are `outside`, `.` (and spellings of it, such as `a/..`) is the `root`.
+    public static func placement(of path: String) -> Placement {
+        if path.hasPrefix("/") { return .outside }
+        if isPlainRelative(path) { return .inside }
+        let normal = lexicallyNormalized(path)
+        if normal == "." { return .root }
+        if normal == ".." || normal.hasPrefix("../") { return .outside }
+        return .inside
+    }
+
+    /// Whether `path` names something below the workspace root (not the root itself).
+    public static func isInside(_ path: String) -> Bool { placement(of: path) == .inside }
+
+    /// Whether a symbolic link's `target`, read from the directory that holds `link` (a path
+    /// inside the workspace), names a path inside the workspace (lexically: the directories on
+    /// the way are outputs, checked the same way).
+    public static func staysInside(link: String, target: String) -> Bool {
+        guard !target.isEmpty, !target.hasPrefix("/"), !target.utf8.contains(0) else { return false }
+        var depth = link.split(separator: "/").count - 1
+        for part in target.split(separator: "/", omittingEmptySubsequences: true) {
+            switch part {
+            case ".": continue
+            case "..":
+                if depth == 0 { return false }
+                depth -= 1
+            default: depth += 1
+            }
+        }
+        return true
+    }
+
     /// `path` with empty and `.` components dropped and `name/..` pairs resolved, without
     /// looking at the disk (so `..` after a symbolic link is resolved by spelling only; the
     /// result is for messages and comparisons, never for opening files). `.` for the root of a
