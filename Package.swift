@@ -36,9 +36,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // posix_spawn and pipe calls Swift's Glibc module does not reach (closefrom, pipe2, pidfd_open).
         .target(name: "CSpawn"),
+        // The basics every module shares (the work budget); imports nothing of mlbuild.
+        .target(name: "MLBuildBasics", exclude: ["README.md"]),
         .target(
             name: "MLBuildCore",
-            dependencies: ["CSpawn", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MLBuildBasics", "CSpawn", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]
         ),
         // libcurl shim for the remote cache: dlopens libcurl at run time (not linked).
@@ -48,8 +50,8 @@ let package = Package(
             dependencies: ["MLBuildCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]
         ),
-        .target(name: "MLBuildEngine", dependencies: ["MLBuildCore", "MLBuildCache"], exclude: ["README.md"]),
-        .target(name: "MLBuildTraining", exclude: ["README.md"]),
+        .target(name: "MLBuildEngine", dependencies: ["MLBuildBasics", "MLBuildCore", "MLBuildCache"], exclude: ["README.md"]),
+        .target(name: "MLBuildTraining", dependencies: ["MLBuildBasics"], exclude: ["README.md"]),
         // The run history store (SQLite); imports only Core, so any command can record or read it.
         // One variadic SQLite call (sqlite3_db_config) the history needs; links the SQLite GRDB links.
         .target(name: "CHistorySQLite"),
@@ -64,7 +66,7 @@ let package = Package(
             dependencies: ["MLBuildCore", "MLBuildCache", "MLBuildHistory"],
             exclude: ["README.md"]
         ),
-        .target(name: "MLBuildDatasets", dependencies: ["MLBuildTraining"], exclude: ["README.md"]),
+        .target(name: "MLBuildDatasets", dependencies: ["MLBuildBasics", "MLBuildTraining"], exclude: ["README.md"]),
         // Writes a model and its fitted transform as one ONNX graph; reads Training and Datasets only.
         .target(
             name: "MLBuildONNX",
@@ -75,7 +77,7 @@ let package = Package(
         .target(name: "MLBuildPlots", exclude: ["README.md"]),
         .target(
             name: "MLBuildOCI",
-            dependencies: ["CArchive", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MLBuildBasics", "CArchive", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]
         ),
         // Reads ELF headers to find an executable's shared-library closure (the container runtime layer).
@@ -83,7 +85,7 @@ let package = Package(
         .target(
             name: "MLBuildRules",
             dependencies: [
-                "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI", "MLBuildELF",
+                "MLBuildBasics", "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI", "MLBuildELF",
                 "MLBuildPlots", "MLBuildONNX",
             ],
             exclude: ["README.md"]
@@ -109,7 +111,7 @@ let package = Package(
         .target(
             name: "MLBuildCLI",
             dependencies: [
-                "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildRules", "MLBuildDatasets", "MLBuildTraining", "MLBuildOCI",
+                "MLBuildBasics", "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildRules", "MLBuildDatasets", "MLBuildTraining", "MLBuildOCI",
                 "MLBuildServe", "MLBuildHistory", "MLBuildPlots", "MLBuildTracking", "MLBuildONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -132,7 +134,7 @@ let package = Package(
             dependencies: ["MLBuildCache", "MLBuildTestSupport", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "MLBuildRulesTests", dependencies: ["MLBuildRules", "MLBuildEngine", "MLBuildCore", "MLBuildTraining"]),
-        .testTarget(name: "MLBuildTrainingTests", dependencies: ["MLBuildTraining"]),
+        .testTarget(name: "MLBuildTrainingTests", dependencies: ["MLBuildBasics", "MLBuildTraining"]),
         .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildDatasets", "MLBuildTraining"]),
         .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI"]),
         .testTarget(name: "MLBuildPlotsTests", dependencies: ["MLBuildPlots"]),
