@@ -26,6 +26,8 @@ public final class WorkBudget: @unchecked Sendable {
     private var queueHead = 0
     private var started = 0
     private var waiting = 0
+    private var busy = 0
+    private var peakBusy = 0
     private let cancelled = Atomic<Bool>(false)
     private static let idleSeconds = 3.0
 
@@ -44,6 +46,14 @@ public final class WorkBudget: @unchecked Sendable {
     public static var current: WorkBudget {
         if let raw = pthread_getspecific(workerKey) { return Unmanaged<WorkBudget>.fromOpaque(raw).takeUnretainedValue() }
         return scoped ?? shared
+    }
+
+    /// The most threads of this budget that ever ran work at the same time (never more than
+    /// `threads`): what tests and traces look at to see that `-j 1` used one core.
+    public var peakBusyThreads: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return peakBusy
     }
 
     // MARK: Cancellation
@@ -141,9 +151,12 @@ public final class WorkBudget: @unchecked Sendable {
                     queue.removeAll(keepingCapacity: true)
                     queueHead = 0
                 }
+                busy += 1
+                peakBusy = max(peakBusy, busy)
                 condition.unlock()
                 job()
                 condition.lock()
+                busy -= 1
                 continue
             }
             waiting += 1
