@@ -135,7 +135,7 @@ let package = Package(
         ),
         .testTarget(name: "MLBuildRulesTests", dependencies: ["MLBuildRules", "MLBuildEngine", "MLBuildCore", "MLBuildTraining"]),
         .testTarget(name: "MLBuildTrainingTests", dependencies: ["MLBuildBasics", "MLBuildTraining"]),
-        .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildDatasets", "MLBuildTraining"]),
+        .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildBasics", "MLBuildDatasets", "MLBuildTraining"]),
         .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI"]),
         .testTarget(name: "MLBuildPlotsTests", dependencies: ["MLBuildPlots"]),
         .testTarget(

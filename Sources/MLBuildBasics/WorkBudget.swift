@@ -102,10 +102,28 @@ public final class WorkBudget: @unchecked Sendable {
         }
     }
 
+    /// Starts `job(i)` for i in `0..<n` on free threads of the budget and returns n: as many
+    /// as are free now, at most `limit`, 0 when none is. For work that must run beside its
+    /// caller (consumers fed by a producing caller), which would wait forever if it queued
+    /// behind busy threads; a caller that gets fewer than it asked for does the rest itself.
+    public func startHelpers(atMost limit: Int, _ job: @escaping @Sendable (Int) -> Void) -> Int {
+        condition.lock()
+        let granted = freeThreadsLocked(atMost: limit)
+        for i in (0 ..< granted).reversed() { enqueueLocked({ job(i) }, first: true) }
+        let spawn = wakeOrSpawnLocked()
+        condition.unlock()
+        for _ in 0 ..< spawn { startWorker() }
+        return granted
+    }
+
     /// How many free threads (running or not yet started) a loop may enlist now.
     private func reserveHelpers(atMost limit: Int) -> Int {
         condition.lock()
         defer { condition.unlock() }
+        return freeThreadsLocked(atMost: limit)
+    }
+
+    private func freeThreadsLocked(atMost limit: Int) -> Int {
         let busy = started - waiting
         let queued = queue.count - queueHead
         return max(0, min(limit, threads - busy - queued))
@@ -113,6 +131,13 @@ public final class WorkBudget: @unchecked Sendable {
 
     private func submit(_ job: @escaping @Sendable () -> Void, first: Bool = false) {
         condition.lock()
+        enqueueLocked(job, first: first)
+        let spawn = wakeOrSpawnLocked()
+        condition.unlock()
+        for _ in 0 ..< spawn { startWorker() }
+    }
+
+    private func enqueueLocked(_ job: @escaping @Sendable () -> Void, first: Bool) {
         if first, queueHead > 0 {
             queueHead -= 1
             queue[queueHead] = job
@@ -121,15 +146,16 @@ public final class WorkBudget: @unchecked Sendable {
         } else {
             queue.append(job)
         }
+    }
+
+    /// Wakes the waiting workers and counts the threads to start so that every queued job has
+    /// one (up to `threads`); the caller starts them after unlocking.
+    private func wakeOrSpawnLocked() -> Int {
         let queued = queue.count - queueHead
-        if waiting > 0 { condition.signal() }
-        var spawn = false
-        if queued > waiting, started < threads {
-            started += 1
-            spawn = true
-        }
-        condition.unlock()
-        if spawn { startWorker() }
+        if waiting > 0 { condition.broadcast() }
+        let spawn = max(0, min(queued - waiting, threads - started))
+        started += spawn
+        return spawn
     }
 
     private func startWorker() {
