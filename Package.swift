@@ -3,6 +3,7 @@ import PackageDescription
 
 // Imports run one way: CLI → Rules → (Engine, Datasets/Training, OCI, ELF, Plots) → Cache → Core.
 // Training (numeric core) and OCI never import each other; the engine imports neither.
+// MLBuildBasics (the work budget) is the leaf under all of them and imports nothing of mlbuild.
 let package = Package(
     name: "mlbuild",
     platforms: [.macOS(.v14)],
