@@ -19,15 +19,31 @@ public enum ProcessGroupTermination {
         _ = kill(-leader, SIGTERM)
         let thread = Thread {
             let deadline = ContinuousClock.now + grace
-            // kill(-pgid, 0) fails with ESRCH once no process of the group is left.
-            while ContinuousClock.now < deadline, kill(-leader, 0) == 0 { usleep(20_000) }
-            if kill(-leader, 0) == 0 { _ = kill(-leader, SIGKILL) }
+            while ContinuousClock.now < deadline, isAlive(group: leader) { usleep(20_000) }
+            if isAlive(group: leader) { _ = kill(-leader, SIGKILL) }
             done.lock()
             pending.withLock { $0 -= 1 }
             done.broadcast()
             done.unlock()
         }
         thread.start()
+    }
+
+    /// Whether a process of the group still runs. `kill(-pgid, 0)` also succeeds for zombies,
+    /// and in a container whose init does not reap them they stay: those are looked up in
+    /// /proc and do not count (else every cancel would wait out the whole grace).
+    static func isAlive(group leader: pid_t) -> Bool {
+        guard kill(-leader, 0) == 0 else { return false }
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return true }
+        for name in entries {
+            guard Int32(name) != nil, let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // After the command name: state, ppid, pgrp.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 2, Int32(fields[2]) == leader else { continue }
+            if fields[0] != "Z" && fields[0] != "X" { return true }
+        }
+        return false
     }
 
     /// Blocks until every group signalled so far is gone or was sent SIGKILL.
