@@ -3,6 +3,7 @@ import PackageDescription
 
 // Imports run one way: CLI → Rules → (Engine, Datasets/Training, OCI, ELF, Plots) → Cache → Core.
 // Training (numeric core) and OCI never import each other; the engine imports neither.
+// MLBuildBasics (the work budget) is the leaf under all of them and imports nothing of mlbuild.
 let package = Package(
     name: "mlbuild",
     platforms: [.macOS(.v14)],
@@ -36,9 +37,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // posix_spawn and pipe calls Swift's Glibc module does not reach (closefrom, pipe2, pidfd_open).
         .target(name: "CSpawn"),
-        // The basics every module shares: one content digest, one atomic file write, one binary
-        // codec, one JSON string escaper (no mlbuild dependency, so Training-free modules such as
-        // OCI and Datasets use them too).
+        // The basics every module shares: the work budget, one content digest, one atomic file
+        // write, one binary codec, one JSON string escaper. Imports nothing of mlbuild, so that
+        // Training, Datasets and OCI, which do not import Core, use them too.
         .target(name: "MLBuildBasics", dependencies: [.product(name: "Crypto", package: "swift-crypto")], exclude: ["README.md"]),
         .target(
             name: "MLBuildCore",
@@ -52,8 +53,8 @@ let package = Package(
             dependencies: ["MLBuildCore", "CCurl", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]
         ),
-        .target(name: "MLBuildEngine", dependencies: ["MLBuildCore", "MLBuildCache"], exclude: ["README.md"]),
-        .target(name: "MLBuildTraining", exclude: ["README.md"]),
+        .target(name: "MLBuildEngine", dependencies: ["MLBuildBasics", "MLBuildCore", "MLBuildCache"], exclude: ["README.md"]),
+        .target(name: "MLBuildTraining", dependencies: ["MLBuildBasics"], exclude: ["README.md"]),
         // The run history store (SQLite); imports only Core, so any command can record or read it.
         // One variadic SQLite call (sqlite3_db_config) the history needs; links the SQLite GRDB links.
         .target(name: "CHistorySQLite"),
@@ -87,7 +88,7 @@ let package = Package(
         .target(
             name: "MLBuildRules",
             dependencies: [
-                "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI", "MLBuildELF",
+                "MLBuildBasics", "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI", "MLBuildELF",
                 "MLBuildPlots", "MLBuildONNX",
             ],
             exclude: ["README.md"]
@@ -113,7 +114,7 @@ let package = Package(
         .target(
             name: "MLBuildCLI",
             dependencies: [
-                "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildRules", "MLBuildDatasets", "MLBuildTraining", "MLBuildOCI",
+                "MLBuildBasics", "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildRules", "MLBuildDatasets", "MLBuildTraining", "MLBuildOCI",
                 "MLBuildServe", "MLBuildHistory", "MLBuildPlots", "MLBuildTracking", "MLBuildONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -138,8 +139,8 @@ let package = Package(
         // The engine in memory (InMemoryDisk, a fake command runner): no process, no real file.
         .testTarget(name: "MLBuildEngineTests", dependencies: ["MLBuildEngine", "MLBuildCache", "MLBuildCore", "MLBuildTestSupport"]),
         .testTarget(name: "MLBuildRulesTests", dependencies: ["MLBuildRules", "MLBuildEngine", "MLBuildCore", "MLBuildTraining"]),
-        .testTarget(name: "MLBuildTrainingTests", dependencies: ["MLBuildTraining"]),
-        .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildDatasets", "MLBuildTraining"]),
+        .testTarget(name: "MLBuildTrainingTests", dependencies: ["MLBuildBasics", "MLBuildTraining"]),
+        .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildBasics", "MLBuildDatasets", "MLBuildTraining"]),
         .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI", "MLBuildBasics"]),
         .testTarget(name: "MLBuildPlotsTests", dependencies: ["MLBuildPlots"]),
         .testTarget(

@@ -114,8 +114,16 @@ struct BuildCommand: AsyncParsableCommand {
         if explain { changes.prepare(project: project, historyPath: historyOptions.path(in: workspace)) }
         let history = HistoryRecorder(path: historyOptions.path(in: workspace), workspace: workspace, mlfilePath: workspaceOptions.file)
         trace.mark("prepare")
-        let summary = await builder.build(roots, options: options, observer: ObserverGroup(observers))
+        let observer = ObserverGroup(observers)
+        let (summary, signal) = await BuildCancellation.watch { await builder.build(roots, options: options, observer: observer) }
         trace.mark("build")
+        if summary.cancelled {
+            // No descendant of a cancelled target outlives mlbuild (SIGKILL after the grace).
+            ProcessGroupTermination.waitForAll()
+            history.finish(summary, project: project, workspace: workspace)
+            MLBuildMain.printError(BuildCancellation.line(summary, signal: signal))
+            throw ExitCode(BuildCancellation.exitStatus)
+        }
         history.finish(summary, project: project, workspace: workspace)
         CacheMaintenance(layout: workspace.cache).record(.init(
             built: summary.count(.built), restored: summary.count(.restored),

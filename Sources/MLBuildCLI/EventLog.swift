@@ -74,13 +74,16 @@ public final class EventLog: BuildObserver {
     }
 
     public func buildFinished(_ summary: BuildSummary) {
-        emit([
+        var fields: [(String, Any?)] = [
             ("type", "summary"), ("built", summary.count(.built)), ("restored", summary.count(.restored)),
             ("fresh", summary.count(.fresh)), ("failed", summary.count(.failed)), ("skipped", summary.count(.skipped)),
             ("seconds", summary.seconds), ("remote_hits", summary.remoteHits),
             ("bytes_down", summary.bytesDownloaded), ("bytes_up", summary.bytesUploaded),
             ("noop_fast_path", noopFastPath),
-        ])
+        ]
+        // Only on a cancelled build (SIGINT/SIGTERM): the line of every other build is unchanged.
+        if summary.cancelled { fields.append(("cancelled", true)) }
+        emit(fields)
         fd.withLock { fd in
             if temp != nil { fsync(fd) }
             close(fd)

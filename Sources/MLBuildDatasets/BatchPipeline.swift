@@ -1,10 +1,14 @@
 import Foundation
+import MLBuildBasics
 
 /// Runs the column builders on worker threads while the source keeps tokenizing: the scan
 /// callback copies each batch's field spans (not the bytes) and queues them; each worker owns
 /// every `workerCount`-th column and converts its columns of every batch. On two cores, wall
 /// time approaches (tokenize + convert) / 2 instead of their sum. Relies on `TableSource`'s
 /// promise that batch bytes stay valid until `end`, where `finish()` is called.
+///
+/// The workers are threads of the current `WorkBudget` that are free when the pipeline starts
+/// (`start()` says how many); with none free (`-j 1`), the caller converts inline instead.
 final class BatchPipeline: @unchecked Sendable {
     /// Guards `queues`, `closed`, `done` and the builder hand-back; each worker owns its builders
     /// between `start()` and `finish()`.
@@ -15,7 +19,7 @@ final class BatchPipeline: @unchecked Sendable {
     private var builders: [ColumnBuilder]
     private let fieldToBuilder: [Int]
     private let reader: CellReader
-    private let workerCount: Int
+    private var workerCount: Int
     private static let maxQueued = 8
 
     struct OwnedBatch: @unchecked Sendable {
@@ -36,12 +40,16 @@ final class BatchPipeline: @unchecked Sendable {
         queues = Array(repeating: [], count: workerCount)
     }
 
-    func start() {
-        for w in 0 ..< workerCount {
-            let t = Thread { [self] in self.work(w) }
-            t.stackSize = 1 << 20
-            t.start()
-        }
+    /// Starts the workers on free threads of the current budget; false when none was free
+    /// (then nothing was started and the caller converts the batches itself).
+    func start() -> Bool {
+        // Workers wait for the lock until `workerCount` says how many were granted.
+        condition.lock()
+        defer { condition.unlock() }
+        let granted = WorkBudget.current.startHelpers(atMost: workerCount) { [self] w in self.work(w) }
+        workerCount = granted
+        queues = Array(repeating: [], count: granted)
+        return granted > 0
     }
 
     func submit(_ batch: RecordBatch) {

@@ -46,9 +46,9 @@ public enum DatasetIngester {
                     if lines.count == batch.count, batch.estimatedTotalCount <= batch.count {
                         inline = fresh()
                     } else {
+                        // Workers on free threads of the work budget; none free (-j 1): inline.
                         let p = BatchPipeline(builders: fresh(), fieldToBuilder: fieldMap, reader: reader)
-                        p.start()
-                        pipeline = p
+                        if p.start() { pipeline = p } else { inline = fresh() }
                     }
                 }
                 if inline != nil {

@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildBasics
 
 /// `stats.json`: per-column summary statistics, the drift baseline of later datasets.
 ///
@@ -37,10 +38,10 @@ public struct DatasetStats: Codable, Sendable, Equatable {
 
     /// Statistics of a table; column order and value order fixed, so equal data gives equal JSON.
     /// Columns are summarized in parallel (each column's own arithmetic order is fixed, so the
-    /// result does not depend on scheduling).
+    /// result does not depend on scheduling), on the current `WorkBudget`'s free threads.
     public static func compute(_ table: ColumnarTable) -> DatasetStats {
         let results = ResultSlots(count: table.columns.count)
-        DispatchQueue.concurrentPerform(iterations: table.columns.count) { i in
+        WorkBudget.current.parallelFor(table.columns.count) { i in
             results.set(i, ColumnStats.compute(table.columns[i]))
         }
         var out: [String: ColumnStats] = [:]
@@ -48,7 +49,7 @@ public struct DatasetStats: Codable, Sendable, Equatable {
         return DatasetStats(rows: table.rowCount, columns: out)
     }
 
-    /// Per-column results written from concurrentPerform workers; `lock` guards `slots`.
+    /// Per-column results written from parallel workers; `lock` guards `slots`.
     private final class ResultSlots: @unchecked Sendable {
         private let lock = NSLock()
         private var slots: [ColumnStats?]

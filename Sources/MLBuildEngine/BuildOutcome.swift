@@ -47,11 +47,19 @@ public struct BuildSummary: Sendable {
     public var seconds: Double = 0
     public var bytesDownloaded: UInt64 = 0
     public var bytesUploaded: UInt64 = 0
+    /// True when the build was cancelled (SIGINT/SIGTERM): `outcomes` then holds only the
+    /// targets that finished before it stopped.
+    public var cancelled = false
+    /// Targets that were running when the build was cancelled: stopped, their outputs removed,
+    /// nothing recorded or cached for them.
+    public var interrupted: [TargetReference] = []
+    /// Targets of the build that a cancellation kept from starting.
+    public var notStarted = 0
 
     public init() {}
 
     public func count(_ status: TargetStatus) -> Int { outcomes.filter { $0.status == status }.count }
-    public var succeeded: Bool { count(.failed) == 0 && count(.skipped) == 0 }
+    public var succeeded: Bool { !cancelled && count(.failed) == 0 && count(.skipped) == 0 }
     public var remoteHits: Int { outcomes.filter { $0.status == .restored && $0.source == .remote }.count }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildBasics
 import MLBuildCache
 import MLBuildCore
 import Synchronization
@@ -230,6 +231,8 @@ public final class Builder: Sendable {
         /// Reasons not told yet, for `--explain` (a restore from the remote cache is known to
         /// be possible only once the remote has answered).
         var explanations: [RunReason] = []
+        /// Stopped by a cancellation: not an outcome of the build, nothing of it is kept.
+        var interrupted = false
     }
 
     /// What a task of the scheduler hands back: a finished target, or a target whose restore
@@ -237,6 +240,7 @@ public final class Builder: Sendable {
     /// (observers hear from one task at a time) and then starts the build.
     enum Step: Sendable {
         case finished(Finished)
+        case started(Started)
         case build(Rebuild)
     }
 
@@ -250,91 +254,154 @@ public final class Builder: Sendable {
         var explanations: [RunReason] = []
     }
 
-    /// Builds `roots` and everything they need.
+    /// A target evaluated inside its task that is not fresh: the scheduler tells the observers
+    /// (one task at a time) and then starts its restore or build.
+    struct Started: Sendable {
+        var target: TargetReference
+        var evaluated: Evaluated
+        var dependencies: [TargetReference: ActionResult]
+    }
+
+    /// Builds `roots` and everything they need. Cancelling the calling task (SIGINT/SIGTERM in
+    /// the CLI) stops the build: running children get SIGTERM then SIGKILL by process group,
+    /// nothing more starts, what was running is discarded (its outputs removed, nothing cached
+    /// or recorded), and the state of every target that finished is saved.
     public func build(_ roots: [TargetReference], options: BuildOptions, observer: any BuildObserver) async -> BuildSummary {
+        // The one executor for this build's rule work: `-j` threads (see WorkBudget).
+        let budget = WorkBudget(threads: options.jobs)
+        return await withTaskCancellationHandler {
+            await WorkBudget.$scoped.withValue(budget) {
+                await schedule(roots, options: options, observer: observer, budget: budget)
+            }
+        } onCancel: {
+            budget.cancel()
+        }
+    }
+
+    /// The scheduling loop. State is indexed by each target's position in the topological
+    /// order (arrays, not dictionaries keyed by target), and every target's evaluation (input
+    /// hashing, derived parameters, key, cache lookup) runs inside one of the `-j` bounded tasks,
+    /// so it overlaps with running targets and independent inputs hash in parallel.
+    private func schedule(_ roots: [TargetReference], options: BuildOptions, observer: any BuildObserver,
+                          budget: WorkBudget) async -> BuildSummary {
         let clock = ContinuousClock()
         let started = clock.now
         let order = project.graph.closure(of: roots)
-        let position = Dictionary(uniqueKeysWithValues: order.enumerated().map { ($1, $0) })
-        var state = BuildState.load(from: workspace.statePath, disk: disk)
-        var waitingOn: [TargetReference: Int] = [:]
-        var dependents: [TargetReference: [TargetReference]] = [:]
-        for target in order {
-            let dependencies = project.graph.dependencies(of: target)
-            waitingOn[target] = dependencies.count
-            for dependency in dependencies { dependents[dependency, default: []].append(target) }
+        let count = order.count
+        var position: [TargetReference: Int] = [:]
+        position.reserveCapacity(count)
+        for (index, target) in order.enumerated() { position[target] = index }
+        // What the previous build recorded, read by evaluations while `state` takes new records.
+        let previous = BuildState.load(from: workspace.statePath, disk: disk)
+        var state = previous
+        var dependencies = [[Int]](repeating: [], count: count)
+        var dependents = [[Int]](repeating: [], count: count)
+        var waitingOn = [Int](repeating: 0, count: count)
+        for index in 0 ..< count {
+            for dependency in project.graph.dependencies(of: order[index]) {
+                guard let dependencyIndex = position[dependency] else { continue }
+                dependencies[index].append(dependencyIndex)
+                dependents[dependencyIndex].append(index)
+            }
+            waitingOn[index] = dependencies[index].count
         }
-        var ready = order.filter { waitingOn[$0] == 0 }
-        var results: [TargetReference: ActionResult] = [:]
-        var blocked: Set<TargetReference> = []   // failed or skipped
+        var ready = ReadyQueue()
+        for index in 0 ..< count where waitingOn[index] == 0 { ready.push(index) }
+        var results = [ActionResult?](repeating: nil, count: count)
+        var blocked = [Bool](repeating: false, count: count)   // failed or skipped
         var summary = BuildSummary()
+        // Targets told to observers as started; `inFlight` also counts targets being evaluated.
         var running: [TargetReference] = []
+        var inFlight = 0
         var stop = false
+        var settled = 0   // finished, skipped, interrupted or not started
         // The state file is rewritten only when a record changed: a no-op build writes nothing.
         var stateChanged = false
-        observer.buildStarted(total: order.count)
+        observer.buildStarted(total: count)
 
-        func dependencyResults(_ target: TargetReference) -> [TargetReference: ActionResult] {
+        func dependencyResults(_ index: Int) -> [TargetReference: ActionResult] {
             var out: [TargetReference: ActionResult] = [:]
-            for dependency in project.graph.dependencies(of: target) { out[dependency] = results[dependency] }
+            for dependency in dependencies[index] { out[order[dependency]] = results[dependency] }
             return out
         }
 
         func complete(_ finished: Finished) {
             let target = finished.outcome.target
+            guard let index = position[target] else { return }
+            settled += 1
+            if finished.interrupted {
+                // Stopped by a cancellation: its outputs are gone, so is any record of them.
+                summary.interrupted.append(target)
+                if state.records.removeValue(forKey: target) != nil { stateChanged = true }
+                blocked[index] = true
+                return
+            }
             if options.explain { for reason in finished.explanations { observer.explain(target, reason: reason) } }
             summary.outcomes.append(finished.outcome)
             if finished.outcome.status != .fresh && finished.outcome.status != .skipped { statCache.invalidateRunMemo() }
-            if let result = finished.result { results[target] = result }
+            if let result = finished.result { results[index] = result }
             if let record = finished.record {
                 let previous = state.records[target]
                 if previous?.key != record.key || previous?.result != record.result { stateChanged = true }
                 state.records[target] = record
             }
             if finished.outcome.status == .failed || finished.outcome.status == .skipped {
-                blocked.insert(target)
+                blocked[index] = true
                 if state.records.removeValue(forKey: target) != nil { stateChanged = true }
                 if finished.outcome.status == .failed, !options.keepGoing { stop = true }
             }
-            observer.targetFinished(finished.outcome, done: summary.outcomes.count, total: order.count)
-            for dependent in dependents[target] ?? [] {
-                waitingOn[dependent, default: 1] -= 1
-                if waitingOn[dependent] == 0 {
-                    let index = ready.firstIndex { (position[$0] ?? 0) > (position[dependent] ?? 0) } ?? ready.endIndex
-                    ready.insert(dependent, at: index)
-                }
+            observer.targetFinished(finished.outcome, done: summary.outcomes.count, total: count)
+            for dependent in dependents[index] {
+                waitingOn[dependent] -= 1
+                if waitingOn[dependent] == 0 { ready.push(dependent) }
             }
+        }
+
+        func notStarted(_ target: TargetReference) {
+            settled += 1
+            summary.notStarted += 1
         }
 
         await withTaskGroup(of: Step.self) { group in
             while true {
-                while !ready.isEmpty, running.count < options.jobs {
-                    let target = ready.removeFirst()
+                while !Task.isCancelled, inFlight < options.jobs, let index = ready.pop() {
+                    let target = order[index]
                     if stop {
                         complete(Finished(outcome: TargetOutcome(target: target, status: .skipped, message: "build stopped after a failure")))
                         continue
                     }
-                    if let failed = project.graph.dependencies(of: target).first(where: { blocked.contains($0) }) {
-                        complete(Finished(outcome: TargetOutcome(target: target, status: .skipped, message: "dependency \(failed) did not build")))
+                    if let failed = dependencies[index].first(where: { blocked[$0] }) {
+                        complete(Finished(outcome: TargetOutcome(target: target, status: .skipped, message: "dependency \(order[failed]) did not build")))
                         continue
                     }
-                    let dependencies = dependencyResults(target)
-                    let evaluated: Evaluated
-                    do {
-                        evaluated = try evaluate(target, dependencyResults: dependencies, state: state)
-                    } catch {
-                        complete(Finished(outcome: TargetOutcome(target: target, status: .failed, message: Self.describe(error))))
+                    let dependencyResults = dependencyResults(index)
+                    inFlight += 1
+                    group.addTask { self.evaluateInTask(target, dependencies: dependencyResults, previous: previous) }
+                }
+                guard let step = await group.next() else { break }
+                switch step {
+                case let .finished(finished):
+                    inFlight -= 1
+                    running.removeAll { $0 == finished.outcome.target }
+                    complete(finished)
+                case let .started(evaluation):
+                    let target = evaluation.target, evaluated = evaluation.evaluated
+                    if Task.isCancelled {
+                        inFlight -= 1
+                        notStarted(target)
                         continue
                     }
                     if let warning = evaluated.warning { observer.warning(warning) }
                     if case let .fresh(result) = evaluated.decision {
+                        inFlight -= 1
                         let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.fingerprint.summary)
                         complete(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key), record: record, result: result))
                         continue
                     }
                     running.append(target)
-                    observer.targetStarted(target, running: running, done: summary.outcomes.count, total: order.count)
+                    observer.targetStarted(target, running: running, done: summary.outcomes.count, total: count)
                     let started = clock.now
+                    let dependencies = evaluation.dependencies
                     switch evaluated.decision {
                     case let .restore(result, reason):
                         if options.explain { observer.explain(target, reason: reason) }
@@ -344,36 +411,45 @@ public final class Builder: Sendable {
                         }
                     case let .run(reason) where remote != nil:
                         // Told once the remote has answered: it may turn the build into a restore.
-                        group.addTask { await self.restoreRemotely(target, evaluated: evaluated, reason: reason, dependencies: dependencies, since: started) }
+                        group.addTask {
+                            await self.restoreRemotely(target, evaluated: evaluated, reason: reason, dependencies: dependencies, since: started)
+                        }
                     case let .run(reason):
                         if options.explain { observer.explain(target, reason: reason) }
                         group.addTask {
-                            .finished(await self.run(target, evaluated: evaluated, reason: reason, dependencies: dependencies, since: started))
+                            .finished(await self.run(target, evaluated: evaluated, reason: reason, dependencies: dependencies,
+                                                     since: started, budget: budget))
                         }
-                    case .fresh: break
+                    case .fresh: break   // handled above
                     }
-                }
-                guard let step = await group.next() else { break }
-                switch step {
-                case let .finished(finished):
-                    running.removeAll { $0 == finished.outcome.target }
-                    complete(finished)
                 case let .build(rebuild):
+                    if Task.isCancelled {
+                        inFlight -= 1
+                        running.removeAll { $0 == rebuild.target }
+                        notStarted(rebuild.target)
+                        continue
+                    }
                     for warning in rebuild.warnings { observer.warning(warning) }
                     if options.explain { for reason in rebuild.explanations { observer.explain(rebuild.target, reason: reason) } }
                     group.addTask {
                         .finished(await self.run(rebuild.target, evaluated: rebuild.evaluated, reason: rebuild.reason,
-                                                 dependencies: rebuild.dependencies, since: rebuild.started))
+                                                 dependencies: rebuild.dependencies, since: rebuild.started, budget: budget))
                     }
                 }
             }
         }
 
+        if Task.isCancelled {
+            summary.cancelled = true
+            // Never started: still waiting in the ready queue or on their dependencies.
+            summary.notStarted += count - settled
+        }
         summary.seconds = (clock.now - started).seconds
         summary.bytesDownloaded = remote?.bytesDownloaded ?? 0
         summary.bytesUploaded = remote?.bytesUploaded ?? 0
         // Outcomes in dependency order, whatever order they finished in.
         summary.outcomes.sort { (position[$0.target] ?? 0) < (position[$1.target] ?? 0) }
+        summary.interrupted.sort { (position[$0] ?? 0) < (position[$1] ?? 0) }
         do {
             if stateChanged { try state.save(to: workspace.statePath, disk: disk) }
             try statCache.save()
@@ -382,6 +458,24 @@ public final class Builder: Sendable {
         }
         observer.buildFinished(summary)
         return summary
+    }
+
+    /// A target's evaluation, run inside a bounded task: fresh and failed targets come back
+    /// finished (no thread, no hop back to the scheduler before their dependents can go);
+    /// anything else comes back to be started by the scheduler.
+    private func evaluateInTask(_ target: TargetReference, dependencies: [TargetReference: ActionResult],
+                                previous: BuildState) -> Step {
+        let evaluated: Evaluated
+        do {
+            evaluated = try evaluate(target, dependencyResults: dependencies, state: previous)
+        } catch {
+            return .finished(Finished(outcome: TargetOutcome(target: target, status: .failed, message: Self.describe(error))))
+        }
+        if case let .fresh(result) = evaluated.decision, evaluated.warning == nil {
+            let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.fingerprint.summary)
+            return .finished(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key), record: record, result: result))
+        }
+        return .started(Started(target: target, evaluated: evaluated, dependencies: dependencies))
     }
 
     // MARK: Executing one target
@@ -530,7 +624,8 @@ public final class Builder: Sendable {
     }
 
     private func run(_ target: TargetReference, evaluated: Evaluated, reason: RunReason,
-                     dependencies: [TargetReference: ActionResult], since started: ContinuousClock.Instant) async -> Finished {
+                     dependencies: [TargetReference: ActionResult], since started: ContinuousClock.Instant,
+                     budget: WorkBudget) async -> Finished {
         guard let rule = project.rules[target], let configuration = project.configurations[target] else {
             return Finished(outcome: TargetOutcome(target: target, status: .failed, message: "internal: not configured"))
         }
@@ -574,12 +669,21 @@ public final class Builder: Sendable {
         environment["MLBUILD_TARGET"] = target.description
         let context = RuleContext(target: target, workspace: workspace.root, seed: configuration.seed, key: evaluated.key,
                                   environment: environment, secrets: secrets, dependencies: dependencies,
-                                  output: sink, commandRunner: runner, cache: workspace.cache)
+                                  output: sink, commandRunner: runner, cache: workspace.cache, budget: budget)
+        /// A cancelled build keeps nothing of what was running: its outputs are removed and
+        /// neither the cache nor the state hears of it.
+        func interrupted() -> Finished {
+            var finished = fail("cancelled")
+            finished.interrupted = true
+            return finished
+        }
         do {
             try await rule.run(context)
         } catch {
+            if Task.isCancelled || budget.isCancelled { return interrupted() }
             return fail(Self.describe(error))
         }
+        if Task.isCancelled || budget.isCancelled { return interrupted() }
         let store = self.store, statCache = self.statCache, disk = self.disk
         let collected: Result<ActionResult, Error>
         do {
@@ -611,6 +715,8 @@ public final class Builder: Sendable {
             collected = .failure(error)
         }
         switch collected {
+        case .failure where Task.isCancelled || budget.isCancelled:
+            return interrupted()
         case let .failure(error):
             return fail(Self.describe(error))
         case let .success(result):

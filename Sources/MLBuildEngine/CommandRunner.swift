@@ -1,5 +1,7 @@
 import Foundation
+import MLBuildBasics
 import MLBuildCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -12,34 +14,61 @@ public protocol CommandRunner: Sendable {
     func run(command: String, environment: [String: String], output: OutputSink) async throws -> Int32
 }
 
-/// `ChildProcess` (posix_spawn) on a dedicated waiting thread per child, so that any number of `-j` children wait
-/// without occupying Swift's cooperative thread pool (2 threads on a 2-core machine).
+/// `ChildProcess` (posix_spawn), waited for on a thread of the build's `WorkBudget` (a child is
+/// rule work: under `-j 1` one child at a time, and Swift's cooperative pool never blocks on it).
+/// Each child leads its own process group; when the task running it is cancelled (SIGINT or
+/// SIGTERM to mlbuild), the whole group gets SIGTERM, then SIGKILL after a grace period.
 public struct ProcessCommandRunner: CommandRunner {
     public init() {}
 
     public func run(command: String, environment: [String: String], output: OutputSink) async throws -> Int32 {
-        try await Blocking.run {
-            try Self.spawnAndWait(command: command, environment: environment, output: output)
+        let child = RunningChild()
+        return try await withTaskCancellationHandler {
+            try await Blocking.run {
+                try Self.spawnAndWait(command: command, environment: environment, output: output, child: child)
+            }
+        } onCancel: {
+            child.cancel()
         }
     }
 
-    static func spawnAndWait(command: String, environment: [String: String], output: OutputSink) throws -> Int32 {
+    static func spawnAndWait(command: String, environment: [String: String], output: OutputSink,
+                             child: RunningChild = RunningChild()) throws -> Int32 {
         // Streamed into the sink, which bounds what stays in memory (see OutputSink).
-        try ChildProcess.run("/bin/sh", ["-c", command], environment: environment, mergeOutput: true) { _, bytes in
+        try ChildProcess.run("/bin/sh", ["-c", command], environment: environment, mergeOutput: true, ownProcessGroup: true,
+                             onStart: { child.started($0) }) { _, bytes in
             output.append(bytes)
         }
     }
 }
 
-/// Runs blocking work (processes, big file copies, hashing) on a fresh thread and awaits it.
+/// The process group of a child being run, and whether its task was cancelled: whichever of
+/// "started" and "cancelled" comes second sends the signals, so a cancellation that arrives
+/// while the child is being spawned is not lost.
+final class RunningChild: Sendable {
+    private let state = Mutex<(leader: pid_t?, cancelled: Bool)>((nil, false))
+
+    func started(_ pid: pid_t) {
+        let cancelled = state.withLock { state in
+            state.leader = pid
+            return state.cancelled
+        }
+        if cancelled { ProcessGroupTermination.terminate(group: pid) }
+    }
+
+    func cancel() {
+        let leader = state.withLock { state in
+            state.cancelled = true
+            return state.leader
+        }
+        if let leader { ProcessGroupTermination.terminate(group: leader) }
+    }
+}
+
+/// Runs blocking work (processes, big file copies, hashing) on a thread of the current
+/// `WorkBudget` (the build's, see `Builder.build`) and awaits it.
 public enum Blocking {
     public static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread {
-                do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
-            }
-            thread.stackSize = 1 << 22
-            thread.start()
-        }
+        try await WorkBudget.current.run(body)
     }
 }

@@ -1,3 +1,4 @@
+import MLBuildBasics
 import MLBuildCache
 import MLBuildCore
 
@@ -111,11 +112,14 @@ public struct RuleContext: Sendable {
     /// (the container rule's compressed layer blobs, so `cache verify`/`gc` cover them). nil when
     /// the caller has none. Like `workspace`, never put its path into an artifact or a key.
     public let cache: CacheLayout?
+    /// Where rule work runs (`budget.run`) and where its parallel loops find helpers: the
+    /// build's `-j` budget. In-process rules look at `budget.isCancelled` where a check is cheap.
+    public let budget: WorkBudget
 
     public init(target: TargetReference, workspace: String, seed: UInt64, key: ContentDigest,
                 environment: [String: String], secrets: [String: String],
                 dependencies: [TargetReference: ActionResult], output: OutputSink, commandRunner: any CommandRunner,
-                cache: CacheLayout? = nil) {
+                cache: CacheLayout? = nil, budget: WorkBudget = .shared) {
         self.target = target
         self.workspace = workspace
         self.seed = seed
@@ -126,6 +130,7 @@ public struct RuleContext: Sendable {
         self.output = output
         self.commandRunner = commandRunner
         self.cache = cache
+        self.budget = budget
     }
 }
 

@@ -282,7 +282,7 @@ public struct ContainerRule: Rule {
         var annotations = annotations
         // Below the packed files (and above a base): it changes only with mlbuild.
         if runtime == .serve {
-            let runtime = try await Blocking.run { try ContainerRuntime.current(workspace: context.workspace) }
+            let runtime = try await context.budget.run { try ContainerRuntime.current(workspace: context.workspace) }
             layers.append(runtime.layer)
             annotations[ContainerRuntime.runtimeDigestAnnotation] = "sha256:\(runtime.digest.hex)"
         }
@@ -342,7 +342,7 @@ public struct ContainerRule: Rule {
         let digestFile = workspace.appendingPathComponent(digestPath)
         let built: BuiltImage
         do {
-            built = try await Blocking.run {
+            built = try await context.budget.run {
                 try OCIImageBuilder.build(spec: spec, layerCache: cache, output: output, digestFile: digestFile)
             }
         } catch let error as OCIError {

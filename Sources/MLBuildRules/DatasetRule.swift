@@ -111,7 +111,12 @@ public struct DatasetRule: Rule {
     /// `build/dataset/NAME`.
     public static func directory(_ name: String) -> String { "build/dataset/\(name)" }
 
+    /// On the build's work budget, not Swift's cooperative pool (see WorkBudget).
     public func run(_ context: RuleContext) async throws {
+        try await context.budget.run { try self.runOnBudget(context) }
+    }
+
+    func runOnBudget(_ context: RuleContext) throws {
         let schema = try self.schema ?? loadSchemaFile()
         do {
             try options.validate(against: schema)

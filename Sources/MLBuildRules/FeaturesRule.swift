@@ -83,7 +83,12 @@ public struct FeaturesRule: Rule {
     /// `build/features/NAME`.
     public static func directory(_ name: String) -> String { "build/features/\(name)" }
 
+    /// On the build's work budget, not Swift's cooperative pool (see WorkBudget).
     public func run(_ context: RuleContext) async throws {
+        try await context.budget.run { try self.runOnBudget(context) }
+    }
+
+    func runOnBudget(_ context: RuleContext) throws {
         let workspace = URL(fileURLWithPath: context.workspace)
         let output = workspace.appendingPathComponent(Self.directory(name))
         do {

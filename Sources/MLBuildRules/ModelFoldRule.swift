@@ -53,7 +53,12 @@ public struct ModelFoldRule: Rule {
     public var inputs: [InputPattern] { [] }
     public var outputs: [String] { [Self.directory(model: model, fold: fold)] }
 
+    /// On the build's work budget, not Swift's cooperative pool (see WorkBudget).
     public func run(_ context: RuleContext) async throws {
+        try await context.budget.run { try self.runOnBudget(context) }
+    }
+
+    func runOnBudget(_ context: RuleContext) throws {
         let data = try ModelTrainingData.read(workspace: context.workspace, features: features.reference, task: task)
         let split: StratifiedFolds
         do {

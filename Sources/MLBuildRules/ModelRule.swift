@@ -186,7 +186,12 @@ public struct ModelRule: Rule {
     /// `build/model/NAME`.
     public static func directory(_ name: String) -> String { "build/model/\(name)" }
 
+    /// On the build's work budget, not Swift's cooperative pool (see WorkBudget).
     public func run(_ context: RuleContext) async throws {
+        try await context.budget.run { try self.runOnBudget(context) }
+    }
+
+    func runOnBudget(_ context: RuleContext) throws {
         let data = try ModelTrainingData.read(workspace: context.workspace, features: features.reference, task: task)
         let task = data.task
         let kind = data.isMulticlass ? "\(data.classCount)-class" : task.rawValue

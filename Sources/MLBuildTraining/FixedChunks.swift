@@ -1,7 +1,9 @@
 import Foundation
+import MLBuildBasics
 
 /// Splits `0..<total` into contiguous chunks whose count and boundaries depend only on `total`,
-/// runs them with `concurrentPerform`, and returns the per-chunk results in chunk order.
+/// runs them on the current `WorkBudget` (`parallelFor`), and returns the per-chunk results in
+/// chunk order.
 ///
 /// Why: floating-point sums depend on their order. Callers reduce the returned partials left to
 /// right, so every result is bit-identical whatever the number of cores or the scheduling.
@@ -37,16 +39,9 @@ struct FixedChunks: Sendable {
     }
 }
 
-/// `concurrentPerform` for bodies that write disjoint parts of unsafe buffers: callers promise
-/// that iteration i touches only memory no other iteration touches, which is what makes the
-/// `@unchecked Sendable` box sound.
+/// Runs `body(i)` for i in `0..<iterations` on the calling thread and the free threads of the
+/// current `WorkBudget` (the `-j` budget when called from rule work; one thread in all under
+/// `-j 1`). Callers promise that iteration i touches only memory no other iteration touches.
 func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
-    withoutActuallyEscaping(body) { escapable in
-        let box = UncheckedSendable(value: escapable)
-        DispatchQueue.concurrentPerform(iterations: iterations) { box.value($0) }
-    }
-}
-
-private struct UncheckedSendable<T>: @unchecked Sendable {
-    let value: T
+    WorkBudget.current.parallelFor(iterations, body)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildBasics
 
 /// Histogram-based gradient boosting (scikit-learn's HistGradientBoostingClassifier/Regressor,
 /// same defaults; early stopping off unless asked). Losses: binary log-loss (baseline = log-odds
@@ -121,6 +122,8 @@ public struct GradientBoosting: Sendable, Equatable {
         }
 
         for _ in 0 ..< trees {
+            // A cancelled build (Ctrl-C) stops here, between trees; the caller discards the fit.
+            try WorkBudget.current.checkCancellation()
             computeGradients(raw: raw, y: y, weights: weights, task: task, classCount: k, into: &gradients, chunks: chunks)
             for c in 0 ..< k {
                 if sampleSize == n {

@@ -45,8 +45,13 @@ public enum ChildProcess {
 
     /// As `run`, handing each piece of output to `onOutput` as it arrives (on the calling
     /// thread) instead of collecting it: for output too big to hold.
+    ///
+    /// With `ownProcessGroup`, the child leads a new process group (its pid is the group id),
+    /// so that cancelling it reaches whatever it started (`ProcessGroupTermination`); `onStart`
+    /// receives the pid as soon as the child exists.
     public static func run(_ executable: String, _ arguments: [String], environment: [String: String],
                            directory: String? = nil, stdin: [UInt8]? = nil, mergeOutput: Bool = false,
+                           ownProcessGroup: Bool = false, onStart: ((pid_t) -> Void)? = nil,
                            onOutput: (Stream, UnsafeRawBufferPointer) -> Void) throws -> Int32 {
         var argv = [executable] + arguments
         var program = executable
@@ -89,7 +94,12 @@ public enum ChildProcess {
         sigemptyset(&defaults)
         for signal in [SIGCHLD, SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP] { sigaddset(&defaults, signal) }
         posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+        if ownProcessGroup {
+            posix_spawnattr_setpgroup(&attributes, 0)
+            flags |= POSIX_SPAWN_SETPGROUP
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         let envp = environment.keys.sorted().map { "\($0)=\(environment[$0] ?? "")" }
         var cArgv = argv.map { strdup($0) } + [nil]
@@ -105,6 +115,7 @@ public enum ChildProcess {
             closeAll([output.read, errors.read, input.write])
             throw Failure(description: "cannot start \(executable): \(String(cString: strerror(rc)))")
         }
+        onStart?(pid)
         if let stdin {
             var offset = 0
             while offset < stdin.count {

@@ -1,0 +1,79 @@
+import Foundation
+import MLBuildBasics
+import Synchronization
+import Testing
+@testable import MLBuildTraining
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The work budget (`-j N` threads for rule work): training's parallel loops draw their helpers
+/// from it, so a budget of one thread trains on one thread, and the fitted model is the same
+/// bytes whatever the number of threads.
+@Suite struct WorkBudgetTests {
+    /// The threads that ran the iterations of a loop.
+    final class ThreadLog: Sendable {
+        private let seen = Mutex<Set<UInt>>([])
+        func note() { seen.withLock { _ = $0.insert(UInt(pthread_self())) } }
+        var count: Int { seen.withLock { $0.count } }
+    }
+
+    @Test func oneThreadBudgetRunsEveryChunkOnItsOneThread() async throws {
+        let budget = WorkBudget(threads: 1)
+        let log = ThreadLog()
+        let sums = try await budget.run {
+            FixedChunks(total: 200_000, rowsPerChunk: 1000).map { range -> Int in
+                log.note()
+                usleep(200)   // long enough that free helpers, if there were any, would take chunks
+                return range.reduce(0, +)
+            }
+        }
+        #expect(sums.count == 64)
+        #expect(sums.reduce(0, +) == (0 ..< 200_000).reduce(0, +))
+        #expect(log.count == 1)
+        #expect(budget.peakBusyThreads == 1)
+    }
+
+    @Test func loopsDrawHelpersFromTheBudget() async throws {
+        let budget = WorkBudget(threads: 4)
+        let log = ThreadLog()
+        try await budget.run {
+            parallelFor(16) { _ in
+                log.note()
+                usleep(20_000)
+            }
+        }
+        #expect(log.count > 1)
+        #expect(log.count <= 4)
+        #expect(budget.peakBusyThreads <= 4)
+    }
+
+    @Test func cancelledBudgetStartsNoMoreWork() async throws {
+        let budget = WorkBudget(threads: 2)
+        budget.cancel()
+        #expect(budget.isCancelled)
+        await #expect(throws: CancellationError.self) { try await budget.run { 1 } }
+    }
+
+    /// More rows than one chunk (16,384), so that the loops split; the models of a one-thread
+    /// and a four-thread budget must encode to the same bytes.
+    @Test func trainingIsBitIdenticalForBudgetsOfOneAndFourThreads() async throws {
+        let (x, y) = TestData.logistic(rows: 40_000, columns: 6, seed: 11)
+        func train(_ threads: Int) async throws -> (Data, Data, Int) {
+            let budget = WorkBudget(threads: threads)
+            let (boosted, logistic) = try await budget.run {
+                (try GradientBoosting(trees: 8).fit(x: x, y: y, task: .classification),
+                 try LogisticRegression().fit(x: x, y: y))
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            return (try encoder.encode(boosted), try encoder.encode(logistic), budget.peakBusyThreads)
+        }
+        let (boosted1, logistic1, peak1) = try await train(1)
+        let (boosted4, logistic4, peak4) = try await train(4)
+        #expect(peak1 == 1)
+        #expect(peak4 > 1)
+        #expect(boosted1 == boosted4)
+        #expect(logistic1 == logistic4)
+    }
+}
