@@ -344,7 +344,8 @@ public final class Builder: Sendable {
                     case let .run(reason):
                         if options.explain { observer.explain(target, reason: reason) }
                         group.addTask {
-                            .finished(await self.run(target, evaluated: evaluated, reason: reason, dependencies: dependencies, since: started))
+                            .finished(await self.run(target, evaluated: evaluated, reason: reason, dependencies: dependencies, since: started,
+                                                 observer: observer))
                         }
                     case .fresh: break
                     }
@@ -359,7 +360,7 @@ public final class Builder: Sendable {
                     if options.explain { for reason in rebuild.explanations { observer.explain(rebuild.target, reason: reason) } }
                     group.addTask {
                         .finished(await self.run(rebuild.target, evaluated: rebuild.evaluated, reason: rebuild.reason,
-                                                 dependencies: rebuild.dependencies, since: rebuild.started))
+                                                 dependencies: rebuild.dependencies, since: rebuild.started, observer: observer))
                     }
                 }
             }
@@ -526,7 +527,8 @@ public final class Builder: Sendable {
     }
 
     private func run(_ target: TargetReference, evaluated: Evaluated, reason: RunReason,
-                     dependencies: [TargetReference: ActionResult], since started: ContinuousClock.Instant) async -> Finished {
+                     dependencies: [TargetReference: ActionResult], since started: ContinuousClock.Instant,
+                     observer: any BuildObserver) async -> Finished {
         guard let rule = project.rules[target], let configuration = project.configurations[target] else {
             return Finished(outcome: TargetOutcome(target: target, status: .failed, message: "internal: not configured"))
         }
@@ -570,9 +572,11 @@ public final class Builder: Sendable {
         environment["MLBUILD_TARGET"] = target.description
         let context = RuleContext(target: target, workspace: workspace.root, seed: configuration.seed, key: evaluated.key,
                                   environment: environment, secrets: secrets, dependencies: dependencies,
-                                  output: sink, commandRunner: runner, cache: workspace.cache)
+                                  output: sink, commandRunner: runner, cache: workspace.cache,
+                                  progress: RuleProgress { done, total, unit in observer.progress(target, done: done, total: total, unit: unit) })
         do {
             try await rule.run(context)
+            context.progress.finish()
         } catch {
             return fail(Self.describe(error))
         }

@@ -111,11 +111,14 @@ public struct RuleContext: Sendable {
     /// (the container rule's compressed layer blobs, so `cache verify`/`gc` cover them). nil when
     /// the caller has none. Like `workspace`, never put its path into an artifact or a key.
     public let cache: CacheLayout?
+    /// Where the rule says how far it has got (`context.progress.report(done:total:unit:)`);
+    /// cheap to call often (it throttles itself).
+    public let progress: RuleProgress
 
     public init(target: TargetReference, workspace: String, seed: UInt64, key: ContentDigest,
                 environment: [String: String], secrets: [String: String],
                 dependencies: [TargetReference: ActionResult], output: OutputSink, commandRunner: any CommandRunner,
-                cache: CacheLayout? = nil) {
+                cache: CacheLayout? = nil, progress: RuleProgress = .none) {
         self.target = target
         self.workspace = workspace
         self.seed = seed
@@ -126,6 +129,7 @@ public struct RuleContext: Sendable {
         self.output = output
         self.commandRunner = commandRunner
         self.cache = cache
+        self.progress = progress
     }
 }
 
