@@ -94,13 +94,16 @@ public struct FingerprintSummary: Sendable {
     public static let maximumShownValueBytes = 80
 
     /// The text `--explain` and `status` may show for a parameter's value, or nil when it must
-    /// not be remembered: a value that holds a `${secret:…}` reference; any derived parameter
+    /// not be remembered: a value that holds a `${secret:…}` reference (left in the canonical
+    /// value between `ResolvedValue.secretOpen` and `secretClose`); any derived parameter
     /// (`derived.…`: read from the workspace by rule code at build time, not written in the
     /// Mlfile, so nothing tells whether it carries something sensitive, and no mask applies);
     /// a value longer than `maximumShownValueBytes` or with control characters (a multi-line
     /// `run`). List items (joined by U+001F in the canonical form) are shown comma-separated.
     public static func displayableValue(name: String, value: String) -> String? {
-        guard !name.hasPrefix("derived."), !value.contains("${secret:"), value.utf8.count <= maximumShownValueBytes else { return nil }
+        guard !name.hasPrefix("derived."), value.utf8.count <= maximumShownValueBytes, !value.contains("${secret:"),
+              !value.unicodeScalars.contains(where: { $0 == ResolvedValue.secretOpen || $0 == ResolvedValue.secretClose })
+        else { return nil }
         let shown = value.replacingOccurrences(of: "\u{1F}", with: ", ")
         guard !shown.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return nil }
         return shown

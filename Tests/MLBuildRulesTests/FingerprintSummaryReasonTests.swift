@@ -35,6 +35,9 @@ struct FingerprintSummaryReasonTests {
 
     @Test func secretsDerivedLongAndMultiLineValuesAreNeverShown() {
         #expect(FingerprintSummary.displayableValue(name: "run", value: "curl -H ${secret:TOKEN} x") == nil)
+        // As the resolver leaves a reference in the value.
+        let resolved = "curl -H \(ResolvedValue.secretOpen)TOKEN\(ResolvedValue.secretClose) x"
+        #expect(FingerprintSummary.displayableValue(name: "run", value: resolved) == nil)
         #expect(FingerprintSummary.displayableValue(name: "derived.revision", value: "abc123") == nil)
         #expect(FingerprintSummary.displayableValue(name: "run", value: String(repeating: "x", count: 81)) == nil)
         #expect(FingerprintSummary.displayableValue(name: "run", value: "a\nb") == nil)
