@@ -6,7 +6,8 @@ import Synchronization
 import Glibc
 #endif
 
-/// Human output: on a terminal a live progress line (done/total and what is running) with
+/// Human output: on a terminal a live progress line (done/total, what is running, and a running
+/// target's own progress with the time left: `[3/7] model:churn  trees 40/100 · 12 s left`) with
 /// finished targets scrolling above it; with `CI=true` or no terminal, one plain line per
 /// target. Fresh targets are not listed (as Ninja prints nothing for up-to-date edges).
 /// A closing summary line always.
@@ -20,14 +21,9 @@ public final class ConsoleReporter: BuildObserver {
         var progress: [TargetReference: TargetProgress] = [:]
         var done = 0
         var total = 0
-        /// Without a live line: when the last plain progress line was printed.
-        var plainLineAt: Double?
     }
     private let state = Mutex(State())
     private let origin = ContinuousClock.now
-    /// Without a live line (CI logs), at most one progress line this often, and only about a
-    /// target that has reported for at least this long: short builds print none.
-    static let plainProgressInterval: Double = 10
 
     public init(live: Bool) {
         self.live = live
@@ -61,19 +57,16 @@ public final class ConsoleReporter: BuildObserver {
         drawProgress()
     }
 
+    /// Shown on the live line only: a plain log (CI) gets no progress lines, so that it stays
+    /// one line per target whatever the machine's speed.
     public func progress(_ target: TargetReference, done: Int64, total: Int64?, unit: String) {
+        guard live else { return }
         let time = now
-        let plain = state.withLock { s -> String? in
-            guard s.running.contains(target) else { return nil }
-            let next = s.progress[target]?.updated(done: done, total: total, unit: unit, at: time)
+        state.withLock { s in
+            guard s.running.contains(target) else { return }
+            s.progress[target] = s.progress[target]?.updated(done: done, total: total, unit: unit, at: time)
                 ?? TargetProgress(done: done, total: total, unit: unit, at: time)
-            s.progress[target] = next
-            guard !live, time - next.since >= Self.plainProgressInterval,
-                  s.plainLineAt.map({ time - $0 >= Self.plainProgressInterval }) ?? true else { return nil }
-            s.plainLineAt = time
-            return "[\(s.done)/\(s.total)] \(target)  \(next.text(now: time))\n"
         }
-        if let plain { write(plain) }
         drawProgress()
     }
 
