@@ -45,9 +45,7 @@ struct BuildCommand: AsyncParsableCommand {
     func run() async throws {
         let trace = PhaseTrace(enabled: ProcessInfo.processInfo.environment["MLBUILD_TRACE"] == "1")
         let workspace = try workspaceOptions.workspace()
-        let changes = ParameterChanges()
-        let console = ConsoleReporter(live: ConsoleReporter.wantsLiveOutput(environment: workspace.environment),
-                                      parameterValues: explain ? { @Sendable target, name in changes.values(target, name) } : nil)
+        let console = ConsoleReporter(live: ConsoleReporter.wantsLiveOutput(environment: workspace.environment))
         let warn: @Sendable (String) -> Void = { console.warning($0) }
         // Checked before the no-op path: a bad --remote-cache is an error even when all is fresh.
         let remoteSession = try remoteOptions.session(environment: workspace.environment, onWarning: warn)
@@ -111,7 +109,6 @@ struct BuildCommand: AsyncParsableCommand {
             do { observers.append(try EventLog(path: events, noopFastPath: false)) } catch { throw CLIError.usage("\(error)") }
         }
         let options = BuildOptions(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, keepGoing: keepGoing, explain: explain)
-        if explain { changes.prepare(project: project, historyPath: historyOptions.path(in: workspace)) }
         let history = HistoryRecorder(path: historyOptions.path(in: workspace), workspace: workspace, mlfilePath: workspaceOptions.file)
         trace.mark("prepare")
         let observer = ObserverGroup(observers)

@@ -6,22 +6,27 @@ import Synchronization
 import Glibc
 #endif
 
-/// Human output: on a terminal a live progress line (done/total and what is running) with
+/// Human output: on a terminal a live progress line (done/total, what is running, and a running
+/// target's own progress with the time left: `[3/7] model:churn  trees 40/100 · 12 s left`) with
 /// finished targets scrolling above it; with `CI=true` or no terminal, one plain line per
 /// target. Fresh targets are not listed (as Ninja prints nothing for up-to-date edges).
 /// A closing summary line always.
 public final class ConsoleReporter: BuildObserver {
     private let live: Bool
-    /// Guards the progress line state (observer calls come from one task, but stay safe).
-    private let state = Mutex<(lineShown: Bool, running: [TargetReference])>((false, []))
+    /// The progress line's state. Observer calls come from one task, except `progress`, which
+    /// comes from running rules' threads.
+    private struct State {
+        var lineShown = false
+        var running: [TargetReference] = []
+        var progress: [TargetReference: TargetProgress] = [:]
+        var done = 0
+        var total = 0
+    }
+    private let state = Mutex(State())
+    private let origin = ContinuousClock.now
 
-    /// With `--explain`: a changed parameter's old and new values (from the run history), so
-    /// that `parameter l2 changed` reads `parameter l2 changed: 1.0 → 0.1`.
-    private let parameterValues: (@Sendable (TargetReference, String) -> (old: String, new: String)?)?
-
-    public init(live: Bool, parameterValues: (@Sendable (TargetReference, String) -> (old: String, new: String)?)? = nil) {
+    public init(live: Bool) {
         self.live = live
-        self.parameterValues = parameterValues
     }
 
     public static func wantsLiveOutput(environment: [String: String]) -> Bool {
@@ -33,6 +38,11 @@ public final class ConsoleReporter: BuildObserver {
         FileHandle.standardError.write(Data(text.utf8))
     }
 
+    private var now: Double {
+        let elapsed = ContinuousClock.now - origin
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
     private func clearLine() {
         state.withLock { s in
             if s.lineShown { write("\r\u{1B}[K"); s.lineShown = false }
@@ -40,19 +50,45 @@ public final class ConsoleReporter: BuildObserver {
     }
 
     public func targetStarted(_ target: TargetReference, running: [TargetReference], done: Int, total: Int) {
-        state.withLock { $0.running = running }
-        drawProgress(running: running, done: done, total: total)
+        state.withLock { s in
+            s.running = running
+            (s.done, s.total) = (done, total)
+        }
+        drawProgress()
     }
 
-    /// The live line: `[done/total] running a, b, c, +N`, cut to the terminal's width.
-    private func drawProgress(running: [TargetReference], done: Int, total: Int) {
-        guard live, !running.isEmpty else { return }
-        var names = running.prefix(3).map(\.description).joined(separator: ", ")
-        if running.count > 3 { names += ", +\(running.count - 3)" }
-        var columns = winsize()
-        let width = ioctl(2, UInt(TIOCGWINSZ), &columns) == 0 && columns.ws_col > 20 ? Int(columns.ws_col) : 80
-        let line = String("[\(done)/\(total)] running \(names)".prefix(width - 1))
+    /// Shown on the live line only: a plain log (CI) gets no progress lines, so that it stays
+    /// one line per target whatever the machine's speed.
+    public func progress(_ target: TargetReference, done: Int64, total: Int64?, unit: String) {
+        guard live else { return }
+        let time = now
         state.withLock { s in
+            guard s.running.contains(target) else { return }
+            s.progress[target] = s.progress[target]?.updated(done: done, total: total, unit: unit, at: time)
+                ?? TargetProgress(done: done, total: total, unit: unit, at: time)
+        }
+        drawProgress()
+    }
+
+    /// The live line: `[done/total] running a, b, c, +N`, or with a target's own progress
+    /// `[3/7] model:churn  trees 40/100 · 12 s left`, cut to the terminal's width.
+    private func drawProgress() {
+        guard live else { return }
+        let time = now
+        state.withLock { s in
+            guard !s.running.isEmpty else { return }
+            let shown = s.running.prefix(3)
+            var names: String
+            if shown.contains(where: { s.progress[$0] != nil }) {
+                names = shown.map { target in s.progress[target].map { "\(target)  \($0.text(now: time))" } ?? target.description }
+                    .joined(separator: ", ")
+            } else {
+                names = "running " + shown.map(\.description).joined(separator: ", ")
+            }
+            if s.running.count > 3 { names += ", +\(s.running.count - 3)" }
+            var columns = winsize()
+            let width = ioctl(2, UInt(TIOCGWINSZ), &columns) == 0 && columns.ws_col > 20 ? Int(columns.ws_col) : 80
+            let line = String("[\(s.done)/\(s.total)] \(names)".prefix(width - 1))
             write("\r\u{1B}[K" + line)
             s.lineShown = true
         }
@@ -60,19 +96,18 @@ public final class ConsoleReporter: BuildObserver {
 
     public func explain(_ target: TargetReference, reason: RunReason) {
         clearLine()
-        var text = reason.description
-        if case let .parameterChanged(name) = reason.cause, let values = parameterValues?(target, name) {
-            text = "\(reason.cause): \(values.old) → \(values.new)" + text.dropFirst(reason.cause.description.count)
-        }
-        write("explain: \(target): \(text)\n")
+        // The reason's own words, as `status` prints them (a changed parameter's values come
+        // from the workspace state: RunReason.ParameterValues).
+        write("explain: \(target): \(reason)\n")
     }
 
     public func targetFinished(_ outcome: TargetOutcome, done: Int, total: Int) {
-        let running = state.withLock { s -> [TargetReference] in
+        state.withLock { s in
             s.running.removeAll { $0 == outcome.target }
-            return s.running
+            s.progress[outcome.target] = nil
+            (s.done, s.total) = (done, total)
         }
-        defer { drawProgress(running: running, done: done, total: total) }
+        defer { drawProgress() }
         guard outcome.status != .fresh else { return }
         clearLine()
         var line = "[\(done)/\(total)] \(outcome.status.rawValue) \(outcome.target)"

@@ -10,8 +10,11 @@ import Glibc
 ///
 ///     {"type":"target","target":"task:a","status":"built","key":"<hex>","seconds":0.12,"reason":"input a.txt changed"}
 ///     {"type":"target","target":"task:b","status":"restored","key":"<hex>","seconds":0.01,"reason":"outputs missing; restorable from the remote cache","from":"remote"}
+///     {"type":"progress","target":"model:churn","done":40,"total":100,"unit":"trees"}
 ///     {"type":"summary","built":1,"restored":1,"fresh":3,"failed":0,"skipped":0,"seconds":0.52,"remote_hits":1,"bytes_down":0,"bytes_up":0,"noop_fast_path":false}
 ///
+/// `progress` lines come from inside a running rule (`RuleProgress`): `done` units of `total`
+/// (null when unknown), at most four a second per target, and always the final one.
 /// `noop_fast_path` says which path the build took: true when the no-op manifest held and every
 /// target was reported fresh without loading the Mlfile (NoopFastPath), false for a full build.
 /// Written to `FILE.tmp` as the build goes and renamed to FILE at the end. Secret values never
@@ -52,6 +55,7 @@ public final class EventLog: BuildObserver {
             case let s as String: parts.append("\"\(name)\":\(Self.quote(s))")
             case let d as Double: parts.append("\"\(name)\":\(String(format: "%.3f", d))")
             case let i as Int: parts.append("\"\(name)\":\(i)")
+            case let i as Int64: parts.append("\"\(name)\":\(i)")
             case let u as UInt64: parts.append("\"\(name)\":\(u)")
             default: continue
             }
@@ -71,6 +75,10 @@ public final class EventLog: BuildObserver {
         if let source = outcome.source { fields.append(("from", source.rawValue)) }
         if let message = outcome.message { fields.append(("error", message)) }
         emit(fields)
+    }
+
+    public func progress(_ target: TargetReference, done: Int64, total: Int64?, unit: String) {
+        emit([("type", "progress"), ("target", target.description), ("done", done), ("total", total), ("unit", unit)])
     }
 
     public func buildFinished(_ summary: BuildSummary) {
@@ -110,5 +118,8 @@ public final class ObserverGroup: BuildObserver {
         for o in observers { o.explain(target, reason: reason) }
     }
     public func warning(_ text: String) { for o in observers { o.warning(text) } }
+    public func progress(_ target: TargetReference, done: Int64, total: Int64?, unit: String) {
+        for o in observers { o.progress(target, done: done, total: total, unit: unit) }
+    }
     public func buildFinished(_ summary: BuildSummary) { for o in observers { o.buildFinished(summary) } }
 }

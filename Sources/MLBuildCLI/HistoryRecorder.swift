@@ -123,24 +123,3 @@ final class HistoryRecorder {
         }.joined(separator: " ")
     }
 }
-
-/// For `--explain`: a parameter's value in the history's newest run of the target, and now.
-/// Nil (the plain `parameter l2 changed`) when the history is missing, unreadable or has no
-/// run of the target, or for a parameter it does not record (`derived.…`).
-final class ParameterChanges: Sendable {
-    /// Set once, before the build starts; read from the observer's task.
-    private let state = Mutex<(project: Project?, historyPath: String?)>((nil, nil))
-
-    func prepare(project: Project, historyPath: String) {
-        state.withLock { $0 = (project, historyPath) }
-    }
-
-    func values(_ target: TargetReference, _ name: String) -> (old: String, new: String)? {
-        let (project, path) = state.withLock { ($0.project, $0.historyPath) }
-        guard let project, let path,
-              let new = HistoryRecorder.parameters(project.configurations[target]).first(where: { $0.name == name })?.value,
-              let store = try? HistoryStore.openExisting(path: path),
-              let old = (try? store.lastParameters(of: target.description))?[name], old != new else { return nil }
-        return (old, new)
-    }
-}

@@ -23,9 +23,9 @@ public enum DatasetBuilder {
     ///   `DatasetError` (malformed CSV, header mismatch, bad options, I/O).
     public static func build(
         source: some TableSource, schema: Schema, options: DatasetOptions,
-        outputDirectory: URL, baselineDirectory: URL? = nil
+        outputDirectory: URL, baselineDirectory: URL? = nil, progress: IngestProgress? = nil
     ) throws -> Result {
-        let (table, report) = try DatasetIngester.ingest(source, schema: schema, options: options)
+        let (table, report) = try DatasetIngester.ingest(source, schema: schema, options: options, progress: progress)
         if !report.passed { throw DatasetValidationError(report: report) }
         let stats = DatasetStats.compute(table)
         var drift: DriftReport?

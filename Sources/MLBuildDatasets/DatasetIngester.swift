@@ -2,12 +2,14 @@
 public enum DatasetIngester {
     /// The table (invalid cells stored as null) and the validation report. Structural problems
     /// (malformed CSV, header not matching the schema) throw instead: there is nothing to report on.
+    /// `progress` hears the rows read so far after each batch (`IngestProgress`).
     public static func ingest(
-        _ source: some TableSource, schema: Schema, options: DatasetOptions = DatasetOptions()
+        _ source: some TableSource, schema: Schema, options: DatasetOptions = DatasetOptions(),
+        progress: IngestProgress? = nil
     ) throws -> (table: ColumnarTable, report: ValidationReport) {
         try options.validate()
         try options.validate(against: schema)
-        let (table, builders) = try scan(source, schema: schema, options: options)
+        let (table, builders) = try scan(source, schema: schema, options: options, progress: progress)
         var violations = builders.flatMap { $0.violations() }
         violations += datasetViolations(table, options: options)
         return (table, ValidationReport(source: source.name, rowCount: table.rowCount, violations: violations))
@@ -18,7 +20,8 @@ public enum DatasetIngester {
     /// come back all-null.
     static func scan(
         _ source: some TableSource, schema: Schema, options: DatasetOptions,
-        mayBeAbsent: Set<String> = [], ignore: Set<String> = [], collectRowErrors: Bool = false
+        mayBeAbsent: Set<String> = [], ignore: Set<String> = [], collectRowErrors: Bool = false,
+        progress: IngestProgress? = nil
     ) throws -> (table: ColumnarTable, builders: [ColumnBuilder]) {
         let reader = CellReader(options: options)
         let fresh = { schema.columns.map { ColumnBuilder(spec: $0, collectRowErrors: collectRowErrors) } }
@@ -58,11 +61,13 @@ public enum DatasetIngester {
                 } else {
                     pipeline?.submit(batch)
                 }
+                progress?(lines.count, batch.estimatedTotalCount > lines.count ? batch.estimatedTotalCount : nil)
             },
             end: {
                 // The worker reads the source's bytes: it must be done before they go away.
                 finished = pipeline?.finish() ?? inline
             })
+        progress?(lines.count, lines.count)
         let builders = finished ?? fresh()
         let columns = builders.enumerated().map { i, b in
             filled.contains(i) ? b.finish() : Column.allNull(spec: b.spec, rows: lines.count)

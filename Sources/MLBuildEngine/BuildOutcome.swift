@@ -63,7 +63,9 @@ public struct BuildSummary: Sendable {
     public var remoteHits: Int { outcomes.filter { $0.status == .restored && $0.source == .remote }.count }
 }
 
-/// Receives progress from the scheduler (always from one task at a time, in order).
+/// Receives progress from the scheduler (always from one task at a time, in order), except
+/// `progress`, which comes from the running rules' threads: it may arrive concurrently with
+/// any other call, so an observer that implements it guards its state.
 public protocol BuildObserver: AnyObject, Sendable {
     func buildStarted(total: Int)
     func targetStarted(_ target: TargetReference, running: [TargetReference], done: Int, total: Int)
@@ -72,6 +74,9 @@ public protocol BuildObserver: AnyObject, Sendable {
     /// the new reason, when a restore fails and the target is built instead.
     func explain(_ target: TargetReference, reason: RunReason)
     func warning(_ text: String)
+    /// A running target's own progress (`RuleProgress`): `done` units of `total` (nil when
+    /// unknown), at most a few times a second per target, and always the final report.
+    func progress(_ target: TargetReference, done: Int64, total: Int64?, unit: String)
     func buildFinished(_ summary: BuildSummary)
 }
 
@@ -80,4 +85,5 @@ extension BuildObserver {
     public func targetStarted(_ target: TargetReference, running: [TargetReference], done: Int, total: Int) {}
     public func explain(_ target: TargetReference, reason: RunReason) {}
     public func warning(_ text: String) {}
+    public func progress(_ target: TargetReference, done: Int64, total: Int64?, unit: String) {}
 }

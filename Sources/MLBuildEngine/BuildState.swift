@@ -4,10 +4,11 @@ import MLBuildCore
 /// What the workspace remembers about each target between runs (`.mlbuild/state`): the key and
 /// outputs of its last successful result, and the fingerprint summary for `--explain`.
 ///
-/// On disk: magic `MLSTATE`, version (2), count, then per target: `KIND:NAME`, key, output count
+/// On disk: magic `MLSTATE`, version (3), count, then per target: `KIND:NAME`, key, output count
 /// and outputs (path, kind: 0 file / 1 symlink / 2 empty directory, then for a file: digest,
 /// size, executable; for a symlink: its target), rule version, seed, then the four (name, digest)
-/// lists: parameters, inputs, dependencies, environment. A record is checked against the
+/// lists: parameters, inputs, dependencies, environment, then the shown parameter values
+/// (count, then name and value each; `FingerprintSummary.displayableValue`). A record is checked against the
 /// target's declared outputs before it is believed (`DeclaredOutputs`), like any action result. Written atomically at the end of every
 /// build; a damaged file is ignored (everything is then checked against the cache again).
 public struct BuildState: Sendable {
@@ -20,7 +21,7 @@ public struct BuildState: Sendable {
     public var records: [TargetReference: Record] = [:]
 
     static let magic = "MLSTATE"
-    static let version: UInt32 = 2
+    static let version: UInt32 = 3
 
     public init() {}
 
@@ -57,8 +58,10 @@ public struct BuildState: Sendable {
                 for _ in 0..<(try r.readCount(minimumItemSize: 40)) { list.append((try r.readString(), try r.readDigest())) }
                 lists.append(list)
             }
+            var values: [(String, String)] = []
+            for _ in 0..<(try r.readCount(minimumItemSize: 16)) { values.append((try r.readString(), try r.readString())) }
             let summary = FingerprintSummary(ruleVersion: ruleVersion, parameters: lists[0], inputs: lists[1],
-                                             dependencies: lists[2], seed: seed, environment: lists[3])
+                                             dependencies: lists[2], seed: seed, environment: lists[3], parameterValues: values)
             state.records[reference] = Record(key: key, result: ActionResult(outputs: outputs), summary: summary)
         }
         return state
@@ -95,6 +98,11 @@ public struct BuildState: Sendable {
                     w.write(name)
                     w.write(digest)
                 }
+            }
+            w.write(UInt64(record.summary.parameterValues.count))
+            for (name, value) in record.summary.parameterValues {
+                w.write(name)
+                w.write(value)
             }
         }
         try disk.writeAtomically(w.bytes, to: path)

@@ -418,7 +418,7 @@ public final class Builder: Sendable {
                         if options.explain { observer.explain(target, reason: reason) }
                         group.addTask {
                             .finished(await self.run(target, evaluated: evaluated, reason: reason, dependencies: dependencies,
-                                                     since: started, budget: budget))
+                                                     since: started, budget: budget, observer: observer))
                         }
                     case .fresh: break   // handled above
                     }
@@ -433,7 +433,8 @@ public final class Builder: Sendable {
                     if options.explain { for reason in rebuild.explanations { observer.explain(rebuild.target, reason: reason) } }
                     group.addTask {
                         .finished(await self.run(rebuild.target, evaluated: rebuild.evaluated, reason: rebuild.reason,
-                                                 dependencies: rebuild.dependencies, since: rebuild.started, budget: budget))
+                                                 dependencies: rebuild.dependencies, since: rebuild.started, budget: budget,
+                                                 observer: observer))
                     }
                 }
             }
@@ -625,7 +626,7 @@ public final class Builder: Sendable {
 
     private func run(_ target: TargetReference, evaluated: Evaluated, reason: RunReason,
                      dependencies: [TargetReference: ActionResult], since started: ContinuousClock.Instant,
-                     budget: WorkBudget) async -> Finished {
+                     budget: WorkBudget, observer: any BuildObserver) async -> Finished {
         guard let rule = project.rules[target], let configuration = project.configurations[target] else {
             return Finished(outcome: TargetOutcome(target: target, status: .failed, message: "internal: not configured"))
         }
@@ -669,7 +670,8 @@ public final class Builder: Sendable {
         environment["MLBUILD_TARGET"] = target.description
         let context = RuleContext(target: target, workspace: workspace.root, seed: configuration.seed, key: evaluated.key,
                                   environment: environment, secrets: secrets, dependencies: dependencies,
-                                  output: sink, commandRunner: runner, cache: workspace.cache, budget: budget)
+                                  output: sink, commandRunner: runner, cache: workspace.cache, budget: budget,
+                                  progress: RuleProgress { done, total, unit in observer.progress(target, done: done, total: total, unit: unit) })
         /// A cancelled build keeps nothing of what was running: its outputs are removed and
         /// neither the cache nor the state hears of it.
         func interrupted() -> Finished {
@@ -679,6 +681,7 @@ public final class Builder: Sendable {
         }
         do {
             try await rule.run(context)
+            context.progress.finish()
         } catch {
             if Task.isCancelled || budget.isCancelled { return interrupted() }
             return fail(Self.describe(error))

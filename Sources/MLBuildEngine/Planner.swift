@@ -1,7 +1,9 @@
 import MLBuildCache
 import MLBuildCore
 
-/// What a build would do, decided without running or restoring anything (`status`, `-n`).
+/// What a build would do, decided without running or restoring anything (`status`, `-n`), by
+/// the code the build decides with (`Builder.evaluate`, `FingerprintSummary.firstDifference`,
+/// `RunReason`): the same change reads the same words in `status` and `build --explain`.
 public struct PlannedTarget: Sendable {
     public enum Action: Sendable, Equatable {
         case fresh
@@ -46,6 +48,12 @@ extension Builder {
             var decision = evaluated.decision
             if consultingRemote, case let .run(reason) = decision {
                 decision = await remoteDecision(for: target, evaluated: evaluated, reason: reason)
+            }
+            // A local restore whose blob is gone turns into a build, as it will in the build
+            // (Builder.restore), with the same words; the blobs' contents are not hashed here.
+            if case let .restore(result, reason) = decision, reason.source == .localCache,
+               let missing = result.outputs.lazy.compactMap(\.contentDigest).first(where: { !store.contains($0) }) {
+                decision = .run(RunReason(.restoreFailed(.blobMissing(missing))))
             }
             switch decision {
             case let .fresh(result):

@@ -57,7 +57,8 @@ public struct RelocatedRule<Inner: Rule>: Rule {
         let mirrored = RuleContext(
             target: context.target, workspace: "\(context.workspace)/\(root)", seed: context.seed, key: context.key,
             environment: context.environment, secrets: context.secrets, dependencies: context.dependencies,
-            output: context.output, commandRunner: context.commandRunner, cache: context.cache)
+            output: context.output, commandRunner: context.commandRunner, cache: context.cache,
+            progress: context.progress)
         try await inner.run(mirrored)
     }
 

@@ -115,11 +115,14 @@ public struct RuleContext: Sendable {
     /// Where rule work runs (`budget.run`) and where its parallel loops find helpers: the
     /// build's `-j` budget. In-process rules look at `budget.isCancelled` where a check is cheap.
     public let budget: WorkBudget
+    /// Where the rule says how far it has got (`context.progress.report(done:total:unit:)`);
+    /// cheap to call often (it throttles itself).
+    public let progress: RuleProgress
 
     public init(target: TargetReference, workspace: String, seed: UInt64, key: ContentDigest,
                 environment: [String: String], secrets: [String: String],
                 dependencies: [TargetReference: ActionResult], output: OutputSink, commandRunner: any CommandRunner,
-                cache: CacheLayout? = nil, budget: WorkBudget = .shared) {
+                cache: CacheLayout? = nil, budget: WorkBudget = .shared, progress: RuleProgress = .none) {
         self.target = target
         self.workspace = workspace
         self.seed = seed
@@ -131,6 +134,7 @@ public struct RuleContext: Sendable {
         self.commandRunner = commandRunner
         self.cache = cache
         self.budget = budget
+        self.progress = progress
     }
 }
 

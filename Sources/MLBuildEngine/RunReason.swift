@@ -22,7 +22,8 @@ public struct RunReason: Sendable, Equatable, CustomStringConvertible {
         /// The first output that is absent or does not hold what the result says.
         case outputMissingOrModified(String)
         case inputChanged(String)
-        case parameterChanged(String)
+        /// With the old and new values when both may be shown (`FingerprintSummary.displayableValue`).
+        case parameterChanged(String, values: ParameterValues?)
         case dependencyChanged(String)
         /// Planning only: the key cannot be known until this dependency has run (it may then
         /// produce the same output, and the target be fresh after all).
@@ -43,7 +44,8 @@ public struct RunReason: Sendable, Equatable, CustomStringConvertible {
             case .outputsMissing: return "outputs missing"
             case let .outputMissingOrModified(path): return "output \(path) missing or modified"
             case let .inputChanged(path): return "input \(path) changed"
-            case let .parameterChanged(name): return "parameter \(name) changed"
+            case let .parameterChanged(name, values?): return "parameter \(name) changed: \(values.old) → \(values.new)"
+            case let .parameterChanged(name, nil): return "parameter \(name) changed"
             case let .dependencyChanged(target): return "dependency \(target) produced new output"
             case let .dependencyPending(target): return "waiting for dependency \(target)"
             case let .environmentChanged(name): return "environment variable \(name) changed"
@@ -52,6 +54,17 @@ public struct RunReason: Sendable, Equatable, CustomStringConvertible {
             case .keyChanged: return "action key changed"
             case let .restoreFailed(failure): return "restore failed (\(failure))"
             }
+        }
+    }
+
+    /// A changed parameter's values as `--explain` and `status` show them (never a secret's).
+    public struct ParameterValues: Sendable, Equatable {
+        public var old: String
+        public var new: String
+
+        public init(old: String, new: String) {
+            self.old = old
+            self.new = new
         }
     }
 

@@ -36,8 +36,9 @@ final class LayerBlobWriter: ArchiveSink {
         compressedSize += Int64(chunk.count)
     }
 
-    /// Tars and compresses `plan` into `url`.
-    static func write(plan: LayerPlan, to url: URL, level: Int32, mtime: Int64) throws -> CachedLayerBlob {
+    /// Tars and compresses `plan` into `url`; `packed` hears each chunk of file bytes written.
+    static func write(plan: LayerPlan, to url: URL, level: Int32, mtime: Int64,
+                      packed: ((Int64) -> Void)? = nil) throws -> CachedLayerBlob {
         let sink = try LayerBlobWriter(url: url, level: level)
         let tar = try ArchiveWriter(format: .paxRestricted, mtime: mtime, sink: sink)
         for item in plan.items {
@@ -49,6 +50,7 @@ final class LayerBlobWriter: ArchiveSink {
                 var hasher = SHA256()
                 try tar.writeFile(path: item.path, mode: item.mode, size: item.size, contentsOf: source) {
                     hasher.update(bufferPointer: $0)
+                    packed?(Int64($0.count))
                 }
                 // The cache key promised this content; a file edited since planning would lie.
                 guard ContentDigest(hasher.finalize()).hex == item.digest else {

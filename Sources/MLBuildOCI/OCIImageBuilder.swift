@@ -23,9 +23,10 @@ public enum OCIImageBuilder {
     public static let baseDigestAnnotation = "org.opencontainers.image.base.digest"
 
     /// Writes the image to `output` (atomically) and, when given, `sha256:<hex>\n` to `digestFile`.
+    /// `progress` hears the file bytes of our layers packed so far and their total (`PackProgress`).
     @discardableResult
     public static func build(
-        spec: ImageSpec, layerCache: LayerBlobCache?, output: URL, digestFile: URL? = nil
+        spec: ImageSpec, layerCache: LayerBlobCache?, output: URL, digestFile: URL? = nil, progress: PackProgress? = nil
     ) throws -> BuiltImage {
         let fm = FileManager.default
         let directory = output.deletingLastPathComponent()
@@ -50,8 +51,12 @@ public enum OCIImageBuilder {
                 blobFiles[layer.descriptor.digest] = layer.url
             }
         }
+        let plans = try spec.layers.map { try LayerPlan(spec: $0, compressionLevel: spec.compressionLevel) }
+        let totalBytes = plans.reduce(Int64(0)) { sum, plan in plan.items.reduce(sum) { $0 + $1.size } }
+        var packedBytes: Int64 = 0
+        progress?(0, totalBytes)
         for (i, layerSpec) in spec.layers.enumerated() {
-            let plan = try LayerPlan(spec: layerSpec, compressionLevel: spec.compressionLevel)
+            let plan = plans[i]
             var blob: CachedLayerBlob
             var origin = BuiltImage.LayerOrigin.cache
             if let hit = try layerCache?.lookup(key: plan.cacheKey) {
@@ -60,12 +65,18 @@ public enum OCIImageBuilder {
                 origin = .compressed
                 blob = try LayerBlobWriter.write(
                     plan: plan, to: staging.appendingPathComponent("layer-\(i).tar.gz"), level: spec.compressionLevel,
-                    mtime: 0)
+                    mtime: 0, packed: progress.map { progress in { bytes in
+                        packedBytes += bytes
+                        progress(min(packedBytes, totalBytes), totalBytes)
+                    } })
                 if let layerCache { blob = try layerCache.store(key: plan.cacheKey, blob: blob) }
             }
             let descriptor = Descriptor(mediaType: MediaType.layerTarGzip, digest: blob.digest, size: blob.size)
             layers.append(.init(descriptor: descriptor, diffID: blob.diffID, origin: origin, name: layerSpec.name))
             blobFiles[blob.digest] = blob.url
+            // A layer from the cache counts as packed at once.
+            packedBytes = plans[...i].reduce(Int64(0)) { sum, plan in plan.items.reduce(sum) { $0 + $1.size } }
+            progress?(packedBytes, totalBytes)
         }
 
         let config = try makeConfig(spec: spec, base: base, platform: platform, created: created, layers: layers)

@@ -343,7 +343,8 @@ public struct ContainerRule: Rule {
         let built: BuiltImage
         do {
             built = try await context.budget.run {
-                try OCIImageBuilder.build(spec: spec, layerCache: cache, output: output, digestFile: digestFile)
+                try OCIImageBuilder.build(spec: spec, layerCache: cache, output: output, digestFile: digestFile,
+                                          progress: { done, total in context.progress.report(done: done, total: total, unit: "bytes") })
             }
         } catch let error as OCIError {
             throw RuleFailure(error.message)

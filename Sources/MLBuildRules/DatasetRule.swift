@@ -131,7 +131,8 @@ public struct DatasetRule: Rule {
         let started = clock.now
         do {
             let result = try DatasetBuilder.build(
-                source: csv, schema: schema, options: options, outputDirectory: output, baselineDirectory: baselineDirectory)
+                source: csv, schema: schema, options: options, outputDirectory: output, baselineDirectory: baselineDirectory,
+                progress: { rows, total in context.progress.report(done: Int64(rows), total: total.map(Int64.init), unit: "rows") })
             let elapsed = clock.now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             // The time goes to the log only, never into an artifact.

@@ -26,15 +26,21 @@ struct ModelFit {
         var probabilities: Matrix?
     }
 
-    /// Fits on `x`, `y` (labels as class indices for classification).
-    func fit(x: Matrix, y: [Double], data: ModelTrainingData, seed: UInt64) throws -> Fitted {
+    /// Fits on `x`, `y` (labels as class indices for classification), reporting the fit's
+    /// steps to `progress` (trees, iterations) when given.
+    func fit(x: Matrix, y: [Double], data: ModelTrainingData, seed: UInt64, progress: RuleProgress? = nil) throws -> Fitted {
         if data.task == .classification { try checkClasses(y, data: data) }
         let weights = data.task == .classification
             ? try options.sampleWeights(labels: y, classes: data.classes) : nil
         do {
             let trained = try ModelTrainer.trainRecordingGain(
                 algorithm: algorithm, hyperparameters: hyperparameters, task: data.task, seed: seed, x: x, y: y,
-                classCount: data.classCount, sampleWeights: weights)
+                classCount: data.classCount, sampleWeights: weights,
+                progress: progress.flatMap { progress in
+                    ModelTrainer.progressUnit(algorithm: algorithm).map { unit in
+                        { done, total in progress.report(done: Int64(done), total: Int64(total), unit: unit) }
+                    }
+                })
             var threshold: Double?
             switch options.threshold {
             case .fixed(let t)?: threshold = t

@@ -69,7 +69,8 @@ public struct ModelFoldRule: Rule {
         }
         let trainRows = split.trainIndices(fold: fold - 1), testRows = split.testIndices[fold - 1]
         let x = data.train.features
-        let fitted = try fit.fit(x: x.selecting(rows: trainRows), y: trainRows.map { data.trainLabels[$0] }, data: data, seed: context.seed)
+        let fitted = try fit.fit(x: x.selecting(rows: trainRows), y: trainRows.map { data.trainLabels[$0] }, data: data, seed: context.seed,
+                                 progress: context.progress)
         let evaluation = try fit.evaluate(fitted, x: x.selecting(rows: testRows), y: testRows.map { data.trainLabels[$0] }, data: data)
         var metrics: [String: JSONValue] = [:]
         for (name, value) in evaluation.metrics.sorted { metrics[name] = .number(value) }

@@ -203,7 +203,7 @@ public struct ModelRule: Rule {
         let fit = fitSettings
         let clock = ContinuousClock()
         let started = clock.now
-        let fitted = try fit.fit(x: data.train.features, y: data.trainLabels, data: data, seed: context.seed)
+        let fitted = try fit.fit(x: data.train.features, y: data.trainLabels, data: data, seed: context.seed, progress: context.progress)
         let elapsed = clock.now - started
         let fitSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let evaluation = try fit.evaluate(fitted, x: data.test.features, y: data.testLabels, data: data)

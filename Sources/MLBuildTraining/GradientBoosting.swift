@@ -68,8 +68,12 @@ public struct GradientBoosting: Sendable, Equatable {
     /// every split of every tree (all classes), in tree order, from the (G, H) sums the grower kept
     /// per node. The model is the same as `fit`'s; the gain is not part of it.
     /// Classification labels are class indices 0..<classCount (`classCount` ≥ 3: multinomial).
+    /// `progress(done, total)` is told after each boosting iteration (`trees` of them; a
+    /// multi-class iteration grows one tree per class) and, when early stopping ends the fit
+    /// sooner, `(iterations, iterations)` last.
     public func fitRecordingGain(
-        x fullX: Matrix, y fullY: [Double], task: TrainingTask, classCount: Int = 2, sampleWeights fullWeights: [Double]? = nil
+        x fullX: Matrix, y fullY: [Double], task: TrainingTask, classCount: Int = 2, sampleWeights fullWeights: [Double]? = nil,
+        progress: TrainingProgress? = nil
     ) throws -> (model: GradientBoostingModel, splitGain: [Double]) {
         try TrainingInput.validate(x: fullX, y: fullY, task: task, finiteFeatures: false, classCount: classCount)
         try TrainingInput.validate(sampleWeights: fullWeights, rows: fullX.rows)
@@ -121,7 +125,7 @@ public struct GradientBoosting: Sendable, Equatable {
             scores.append(-Self.meanLoss(raw: validationRaw, y: validation.y, weights: validation.weights, task: task, classCount: k))
         }
 
-        for _ in 0 ..< trees {
+        for iteration in 0 ..< trees {
             // A cancelled build (Ctrl-C) stops here, between trees; the caller discards the fit.
             try WorkBudget.current.checkCancellation()
             computeGradients(raw: raw, y: y, weights: weights, task: task, classCount: k, into: &gradients, chunks: chunks)
@@ -174,8 +178,12 @@ public struct GradientBoosting: Sendable, Equatable {
                     }
                 }
                 scores.append(-Self.meanLoss(raw: validationRaw, y: validation.y, weights: validation.weights, task: task, classCount: k))
-                if shouldStop(scores) { break }
+                if shouldStop(scores) {
+                    progress?(iteration + 1, iteration + 1)
+                    break
+                }
             }
+            progress?(iteration + 1, trees)
         }
         let model = GradientBoostingModel(
             task: task, featureCount: d, baseline: multiclass ? 0 : baselines[0], trees: fitted,

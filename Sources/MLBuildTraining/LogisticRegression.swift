@@ -27,7 +27,9 @@ public struct LogisticRegression: Sendable, Equatable {
     /// `sampleWeights` (nil = every row 1) multiply each row's loss term, as scikit-learn's
     /// `sample_weight` (and `class_weight`, which sklearn turns into sample weights); the
     /// convergence test then divides by Σ s instead of n, as sklearn's does.
-    public func fit(x: Matrix, y: [Double], sampleWeights: [Double]? = nil) throws -> LogisticRegressionModel {
+    /// `progress(done, total)` is told after each Newton step (of `maxIterations`) and, at the
+    /// end, `(iterations, iterations)`: a converged fit ends early.
+    public func fit(x: Matrix, y: [Double], sampleWeights: [Double]? = nil, progress: TrainingProgress? = nil) throws -> LogisticRegressionModel {
         try TrainingInput.validate(x: x, y: y, task: .classification, finiteFeatures: true)
         try TrainingInput.validate(sampleWeights: sampleWeights, rows: x.rows)
         let n = x.rows, d = x.columns, p = d + 1
@@ -68,7 +70,9 @@ public struct LogisticRegression: Sendable, Equatable {
             theta = next.theta
             state = next.point
             iterations += 1
+            progress?(iterations, maxIterations)
         }
+        progress?(iterations, iterations)
         return LogisticRegressionModel(
             coefficients: Array(theta[0 ..< d]), intercept: theta[d],
             iterations: iterations, converged: converged)

@@ -34,11 +34,22 @@ public enum ModelTrainer {
             classCount: 2, sampleWeights: nil)
     }
 
+    /// What `progress` counts for `algorithm`: boosting iterations (`trees`), Newton steps
+    /// (`iterations`); nil for a closed-form fit, which reports nothing.
+    public static func progressUnit(algorithm: String) -> String? {
+        switch algorithm {
+        case "gradient_boosting": return "trees"
+        case "logistic_regression": return "iterations"
+        default: return nil
+        }
+    }
+
     /// `trainRecordingGain` for any number of classes (ignored for regression) and optional
     /// per-row sample weights (nil = all 1; finite, ≥ 0, positive sum), e.g. from `ClassWeights`.
+    /// `progress` hears how far the fit has got, in `progressUnit(algorithm:)`.
     public static func trainRecordingGain(
         algorithm: String, hyperparameters: [String: String], task: TrainingTask, seed: UInt64,
-        x: Matrix, y: [Double], classCount: Int, sampleWeights: [Double]?
+        x: Matrix, y: [Double], classCount: Int, sampleWeights: [Double]?, progress: TrainingProgress? = nil
     ) throws -> (model: TrainedModel, splitGain: [Double]?) {
         let values = try resolve(algorithm: algorithm, hyperparameters: hyperparameters)
         let classes = task == .classification ? classCount : 2
@@ -52,12 +63,13 @@ public enum ModelTrainer {
                 let solver = MultinomialLogisticRegression(
                     l2: values.double("l2"), tolerance: values.double("tolerance"),
                     maxIterations: values.int("max_iterations"))
-                return (.multinomialLogisticRegression(try solver.fit(x: x, y: y, classCount: classes, sampleWeights: sampleWeights)), nil)
+                return (.multinomialLogisticRegression(try solver.fit(x: x, y: y, classCount: classes, sampleWeights: sampleWeights,
+                                                                      progress: progress)), nil)
             }
             let solver = LogisticRegression(
                 l2: values.double("l2"), tolerance: values.double("tolerance"),
                 maxIterations: values.int("max_iterations"))
-            return (.logisticRegression(try solver.fit(x: x, y: y, sampleWeights: sampleWeights)), nil)
+            return (.logisticRegression(try solver.fit(x: x, y: y, sampleWeights: sampleWeights, progress: progress)), nil)
         case "linear_regression":
             guard task == .regression else { throw TrainingError.unsupportedTask(algorithm: algorithm, task: task) }
             if sampleWeights != nil {
@@ -72,7 +84,8 @@ public enum ModelTrainer {
                 subsample: values.double("subsample"), seed: seed,
                 earlyStopping: values.bool("early_stopping"), validationFraction: values.double("validation_fraction"),
                 iterationsWithoutChange: values.int("n_iter_no_change"), tolerance: values.double("tolerance"))
-            let (model, gain) = try booster.fitRecordingGain(x: x, y: y, task: task, classCount: classes, sampleWeights: sampleWeights)
+            let (model, gain) = try booster.fitRecordingGain(x: x, y: y, task: task, classCount: classes, sampleWeights: sampleWeights,
+                                                           progress: progress)
             return (.gradientBoosting(model), gain)
         }
     }

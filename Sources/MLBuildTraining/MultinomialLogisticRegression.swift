@@ -30,7 +30,9 @@ public struct MultinomialLogisticRegression: Sendable, Equatable {
     }
 
     /// `y` holds class indices 0..<classCount (classCount ≥ 3).
-    public func fit(x: Matrix, y: [Double], classCount k: Int, sampleWeights: [Double]? = nil) throws -> MultinomialLogisticRegressionModel {
+    /// `progress` as `LogisticRegression.fit`'s: after each step, then `(iterations, iterations)`.
+    public func fit(x: Matrix, y: [Double], classCount k: Int, sampleWeights: [Double]? = nil,
+                    progress: TrainingProgress? = nil) throws -> MultinomialLogisticRegressionModel {
         guard k >= 3 else {
             throw TrainingError.invalidHyperparameter(name: "classCount", value: "\(k)", expected: "at least 3 classes (binary uses LogisticRegression)")
         }
@@ -99,7 +101,9 @@ public struct MultinomialLogisticRegression: Sendable, Equatable {
             theta = next.theta
             state = next.point
             iterations += 1
+            progress?(iterations, maxIterations)
         }
+        progress?(iterations, iterations)
         var coefficients = [Double](), intercepts = [Double]()
         for c in 0 ..< k {
             coefficients += theta[c * p ..< c * p + d]
