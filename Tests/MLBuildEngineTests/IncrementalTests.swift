@@ -89,7 +89,7 @@ import Testing
         engine.mlfile.withLock { $0 = $0.replacingOccurrences(of: "run = first-line", with: "run = cat") }
         let built = try await engine.build()
         #expect(built.ran == ["fake:a", "fake:b"])
-        #expect(built.explained["fake:a"] == RunReason(.parameterChanged("run")))
+        #expect(built.explained["fake:a"] == RunReason(.parameterChanged("run", values: .init(old: "first-line", new: "cat"))))
         #expect(engine.disk.contents("out/b.txt") == "first\nsecond\n")
     }
 }
