@@ -14,6 +14,11 @@ public protocol Rule: Sendable {
     static var keys: [RuleKey] { get }
     /// One line for `--help` and docs.
     static var summary: String { get }
+    /// Whether the kind's result depends on the seed (a random split, a model's fit, a task,
+    /// which gets `MLBUILD_SEED`). Only then does the seed enter the key, so that `--seed 7`
+    /// rebuilds what is random and nothing else; a kind that says false runs with seed 0 and
+    /// without `MLBUILD_SEED`, so it cannot depend on it by mistake.
+    static var usesSeed: Bool { get }
 
     /// Checks and keeps the target's values, adding every problem to `diagnostics` (one per
     /// mistake: a value the configuration already reported throws `AlreadyReported` from its
@@ -43,6 +48,7 @@ public protocol Rule: Sendable {
 }
 
 extension Rule {
+    public static var usesSeed: Bool { false }
     public var implicitDependencies: [LocatedReference] { [] }
     public var environment: [String] { [] }
     public func derivedParameters(workspace: String) throws -> [(name: String, value: String)] { [] }
@@ -111,11 +117,17 @@ public struct RuleContext: Sendable {
     /// (the container rule's compressed layer blobs, so `cache verify`/`gc` cover them). nil when
     /// the caller has none. Like `workspace`, never put its path into an artifact or a key.
     public let cache: CacheLayout?
+    /// This target's declared output paths, normalized and relative to `workspace`: a rule
+    /// writes there instead of rebuilding the paths from its kind and name.
+    public let outputs: [String]
+    /// Each direct dependency's declared output paths, normalized and relative to `workspace`
+    /// (where the rule reads them).
+    public let dependencyOutputs: [TargetReference: [String]]
 
     public init(target: TargetReference, workspace: String, seed: UInt64, key: ContentDigest,
                 environment: [String: String], secrets: [String: String],
                 dependencies: [TargetReference: ActionResult], output: OutputSink, commandRunner: any CommandRunner,
-                cache: CacheLayout? = nil) {
+                cache: CacheLayout? = nil, outputs: [String] = [], dependencyOutputs: [TargetReference: [String]] = [:]) {
         self.target = target
         self.workspace = workspace
         self.seed = seed
@@ -126,6 +138,25 @@ public struct RuleContext: Sendable {
         self.output = output
         self.commandRunner = commandRunner
         self.cache = cache
+        self.outputs = outputs
+        self.dependencyOutputs = dependencyOutputs
+    }
+
+    /// The one declared output of `dependency` (a dataset's, features' or model's directory),
+    /// or a failure naming it when it declares none or several.
+    public func outputDirectory(of dependency: TargetReference) throws -> String {
+        guard let paths = dependencyOutputs[dependency], paths.count == 1, let path = paths.first else {
+            throw RuleFailure("internal: \(target) does not know where \(dependency)'s output is")
+        }
+        return path
+    }
+
+    /// This target's one declared output (a dataset's, features' or model's directory).
+    public func outputDirectory() throws -> String {
+        guard outputs.count == 1, let path = outputs.first else {
+            throw RuleFailure("internal: \(target) declares \(outputs.count) outputs, not one directory")
+        }
+        return path
     }
 }
 
