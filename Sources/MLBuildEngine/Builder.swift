@@ -134,7 +134,7 @@ public final class Builder: Sendable {
             kind: type(of: rule).kind, ruleVersion: type(of: rule).version,
             parameters: parameters,
             inputs: inputs.keys.sorted().compactMap { path in inputs[path].map { (path, $0) } },
-            dependencies: dependencies, seed: configuration.seed, environment: environment)
+            dependencies: dependencies, seed: type(of: rule).usesSeed ? configuration.seed : nil, environment: environment)
     }
 
     /// Whether every output of `result` is on disk with its recorded digest (a symlink with its
@@ -666,12 +666,19 @@ public final class Builder: Sendable {
         }
         var environment: [String: String] = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
         for (name, value) in evaluated.fingerprint.environment { environment[name] = value }
-        environment["MLBUILD_SEED"] = String(configuration.seed)
+        // A kind that does not use the seed has none in its key, so it must not see one either.
+        let seed = type(of: rule).usesSeed ? configuration.seed : 0
+        if type(of: rule).usesSeed { environment["MLBUILD_SEED"] = String(seed) }
         environment["MLBUILD_TARGET"] = target.description
-        let context = RuleContext(target: target, workspace: workspace.root, seed: configuration.seed, key: evaluated.key,
+        var dependencyOutputs: [TargetReference: [String]] = [:]
+        for dependency in dependencies.keys {
+            dependencyOutputs[dependency] = (project.rules[dependency]?.outputs ?? []).map(PathNormalizer.normalize)
+        }
+        let context = RuleContext(target: target, workspace: workspace.root, seed: seed, key: evaluated.key,
                                   environment: environment, secrets: secrets, dependencies: dependencies,
                                   output: sink, commandRunner: runner, cache: workspace.cache, budget: budget,
-                                  progress: RuleProgress { done, total, unit in observer.progress(target, done: done, total: total, unit: unit) })
+                                  progress: RuleProgress { done, total, unit in observer.progress(target, done: done, total: total, unit: unit) },
+                                  outputs: outputs, dependencyOutputs: dependencyOutputs)
         /// A cancelled build keeps nothing of what was running: its outputs are removed and
         /// neither the cache nor the state hears of it.
         func interrupted() -> Finished {

@@ -18,6 +18,7 @@ public struct RelocatedRule<Inner: Rule>: Rule {
     public static var version: Int { Inner.version }
     public static var keys: [RuleKey] { Inner.keys }
     public static var summary: String { Inner.summary }
+    public static var usesSeed: Bool { Inner.usesSeed }
 
     public let inner: Inner
     /// The mirror's root, workspace-relative.
@@ -54,11 +55,16 @@ public struct RelocatedRule<Inner: Rule>: Rule {
     public func run(_ context: RuleContext) async throws {
         guard isRelocated else { return try await inner.run(context) }
         for path in linked { try link(path) }
+        // Paths as the inner rule sees them from the mirror's root: a relocated dependency's
+        // outputs lie under it, one that is not is linked into it at its own path.
+        let prefix = "\(root)/"
+        func mirrored(_ path: String) -> String { path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path }
         let mirrored = RuleContext(
             target: context.target, workspace: "\(context.workspace)/\(root)", seed: context.seed, key: context.key,
             environment: context.environment, secrets: context.secrets, dependencies: context.dependencies,
             output: context.output, commandRunner: context.commandRunner, cache: context.cache,
-            progress: context.progress)
+            progress: context.progress,
+            outputs: context.outputs.map(mirrored), dependencyOutputs: context.dependencyOutputs.mapValues { $0.map(mirrored) })
         try await inner.run(mirrored)
     }
 

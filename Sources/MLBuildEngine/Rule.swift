@@ -15,6 +15,11 @@ public protocol Rule: Sendable {
     static var keys: [RuleKey] { get }
     /// One line for `--help` and docs.
     static var summary: String { get }
+    /// Whether the kind's result depends on the seed (a random split, a model's fit, a task,
+    /// which gets `MLBUILD_SEED`). Only then does the seed enter the key, so that `--seed 7`
+    /// rebuilds what is random and nothing else; a kind that says false runs with seed 0 and
+    /// without `MLBUILD_SEED`, so it cannot depend on it by mistake.
+    static var usesSeed: Bool { get }
 
     /// Checks and keeps the target's values, adding every problem to `diagnostics` (one per
     /// mistake: a value the configuration already reported throws `AlreadyReported` from its
@@ -44,6 +49,7 @@ public protocol Rule: Sendable {
 }
 
 extension Rule {
+    public static var usesSeed: Bool { false }
     public var implicitDependencies: [LocatedReference] { [] }
     public var environment: [String] { [] }
     public func derivedParameters(workspace: String) throws -> [(name: String, value: String)] { [] }
@@ -118,11 +124,18 @@ public struct RuleContext: Sendable {
     /// Where the rule says how far it has got (`context.progress.report(done:total:unit:)`);
     /// cheap to call often (it throttles itself).
     public let progress: RuleProgress
+    /// This target's declared output paths, normalized and relative to `workspace`: a rule
+    /// writes there instead of rebuilding the paths from its kind and name.
+    public let outputs: [String]
+    /// Each direct dependency's declared output paths, normalized and relative to `workspace`
+    /// (where the rule reads them).
+    public let dependencyOutputs: [TargetReference: [String]]
 
     public init(target: TargetReference, workspace: String, seed: UInt64, key: ContentDigest,
                 environment: [String: String], secrets: [String: String],
                 dependencies: [TargetReference: ActionResult], output: OutputSink, commandRunner: any CommandRunner,
-                cache: CacheLayout? = nil, budget: WorkBudget = .shared, progress: RuleProgress = .none) {
+                cache: CacheLayout? = nil, budget: WorkBudget = .shared, progress: RuleProgress = .none,
+                outputs: [String] = [], dependencyOutputs: [TargetReference: [String]] = [:]) {
         self.target = target
         self.workspace = workspace
         self.seed = seed
@@ -135,6 +148,25 @@ public struct RuleContext: Sendable {
         self.cache = cache
         self.budget = budget
         self.progress = progress
+        self.outputs = outputs
+        self.dependencyOutputs = dependencyOutputs
+    }
+
+    /// The one declared output of `dependency` (a dataset's, features' or model's directory),
+    /// or a failure naming it when it declares none or several.
+    public func outputDirectory(of dependency: TargetReference) throws -> String {
+        guard let paths = dependencyOutputs[dependency], paths.count == 1, let path = paths.first else {
+            throw RuleFailure("internal: \(target) does not know where \(dependency)'s output is")
+        }
+        return path
+    }
+
+    /// This target's one declared output (a dataset's, features' or model's directory).
+    public func outputDirectory() throws -> String {
+        guard outputs.count == 1, let path = outputs.first else {
+            throw RuleFailure("internal: \(target) declares \(outputs.count) outputs, not one directory")
+        }
+        return path
     }
 }
 

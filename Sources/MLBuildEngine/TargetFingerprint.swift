@@ -5,15 +5,18 @@ import MLBuildCore
 /// part changed. The key is SHA-256 over a type-tagged encoding of, in this order: the domain
 /// `mlbuild-action-v1`, kind, rule version, the canonical parameters sorted by name, the input
 /// files (workspace-relative path, content digest) sorted by path, the dependencies
-/// (`KIND:NAME`, output-manifest digest) sorted, the seed, and the passed-through environment
-/// (name, value) sorted by name. Nothing else: no absolute path, clock, host or user.
+/// (`KIND:NAME`, output-manifest digest) sorted, the seed when the kind uses it
+/// (`Rule.usesSeed`), and the passed-through environment (name, value) sorted by name. Nothing
+/// else: no absolute path, clock, host or user.
 public struct TargetFingerprint: Sendable, Equatable {
     public var kind: String
     public var ruleVersion: Int
     public var parameters: [(String, String)]
     public var inputs: [(String, ContentDigest)]
     public var dependencies: [(TargetReference, ContentDigest)]
-    public var seed: UInt64
+    /// nil for a kind that does not use the seed: then it is not hashed at all (the keys of
+    /// kinds that use it keep the layout they always had).
+    public var seed: UInt64?
     public var environment: [(String, String)]
 
     public var key: ContentDigest {
@@ -35,7 +38,7 @@ public struct TargetFingerprint: Sendable, Equatable {
             h.append(reference.description)
             h.append(digest)
         }
-        h.append(seed)
+        if let seed { h.append(seed) }
         h.appendCount(environment.count)
         for (name, value) in environment {
             h.append(name)
@@ -59,7 +62,7 @@ public struct TargetFingerprint: Sendable, Equatable {
             parameters: parameters.map { ($0.0, ContentDigest.of($0.1)) },
             inputs: inputs,
             dependencies: dependencies.map { ($0.0.description, $0.1) },
-            seed: seed,
+            seed: seed ?? 0,
             environment: environment.map { ($0.0, ContentDigest.of($0.1)) },
             parameterValues: values)
     }
@@ -72,6 +75,7 @@ public struct FingerprintSummary: Sendable {
     public var parameters: [(String, ContentDigest)]
     public var inputs: [(String, ContentDigest)]
     public var dependencies: [(String, ContentDigest)]
+    /// 0 for a kind that does not use the seed (the state file keeps a number either way).
     public var seed: UInt64
     public var environment: [(String, ContentDigest)]
     /// Values of the parameters that may be shown (`displayableValue`), sorted by name; a

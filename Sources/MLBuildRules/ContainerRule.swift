@@ -34,7 +34,7 @@ import MLBuildOCI
 /// recompressed. See docs/containers.md.
 public struct ContainerRule: Rule {
     public static let kind = "container"
-    public static let version = 1
+    public static let version = 2  // 2: the seed left out of the key (issue 11: nothing random)
     public static let summary = "packs its dependencies' outputs into a reproducible OCI image archive"
     public static let keys: [RuleKey] = [
         RuleKey("files", .list, summary: "workspace files or directories to add, SRC:/image/path (a trailing / keeps the name); one layer"),

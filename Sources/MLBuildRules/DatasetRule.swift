@@ -24,7 +24,7 @@ import MLBuildEngine
 /// baseline is a dependency (its `stats.json` is read).
 public struct DatasetRule: Rule {
     public static let kind = "dataset"
-    public static let version = 2  // 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
+    public static let version = 3  // 3: the seed left out of the key (issue 11: nothing random); 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
     public static let summary = "validates a CSV against a schema and stores it columnar with statistics (drift baseline)"
     public static let keys: [RuleKey] = [
         RuleKey("source", required: true, summary: "the CSV file (an input)"),
@@ -125,8 +125,8 @@ public struct DatasetRule: Rule {
         }
         let workspace = URL(fileURLWithPath: context.workspace)
         let csv = CSVSource(url: workspace.appendingPathComponent(source), name: source)
-        let output = workspace.appendingPathComponent(Self.directory(name))
-        let baselineDirectory = baseline.map { workspace.appendingPathComponent(Self.directory($0.reference.name)) }
+        let output = workspace.appendingPathComponent(try context.outputDirectory())
+        let baselineDirectory = try baseline.map { workspace.appendingPathComponent(try context.outputDirectory(of: $0.reference)) }
         let clock = ContinuousClock()
         let started = clock.now
         do {

@@ -25,6 +25,8 @@ import MLBuildEngine
 public struct FeaturesRule: Rule {
     public static let kind = "features"
     public static let version = 2  // 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
+    /// The train/test split is drawn with the seed (split.json records it).
+    public static let usesSeed = true
     public static let summary = "fits feature transforms on a dataset's training split and writes train/test matrices"
     public static let keys: [RuleKey] = [
         RuleKey("dataset", required: true, summary: "dataset:NAME to read"),
@@ -90,12 +92,12 @@ public struct FeaturesRule: Rule {
 
     func runOnBudget(_ context: RuleContext) throws {
         let workspace = URL(fileURLWithPath: context.workspace)
-        let output = workspace.appendingPathComponent(Self.directory(name))
+        let output = workspace.appendingPathComponent(try context.outputDirectory())
         do {
             let (table, schemaFile) = try DatasetBuilder.load(
-                directory: workspace.appendingPathComponent(DatasetRule.directory(dataset.reference.name)))
+                directory: workspace.appendingPathComponent(try context.outputDirectory(of: dataset.reference)))
             let test = try holdout.map {
-                try DatasetBuilder.load(directory: workspace.appendingPathComponent(DatasetRule.directory($0.reference.name))).table
+                try DatasetBuilder.load(directory: workspace.appendingPathComponent(try context.outputDirectory(of: $0.reference))).table
             }
             let result = try FeatureBuilder.build(
                 dataset: table, schemaFile: schemaFile, holdout: test, spec: spec, outputDirectory: output)

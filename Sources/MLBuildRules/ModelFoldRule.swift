@@ -16,6 +16,8 @@ import MLBuildTraining
 public struct ModelFoldRule: Rule {
     public static let kind = "cv"
     public static let version = 1
+    /// The folds are drawn with the seed, and each fit uses it as the model's does.
+    public static let usesSeed = true
     public static let summary = "one fold of a model's cross-validation (made by a model's cv = N)"
     public static var keys: [RuleKey] { ModelRule.keys }
 
@@ -59,7 +61,7 @@ public struct ModelFoldRule: Rule {
     }
 
     func runOnBudget(_ context: RuleContext) throws {
-        let data = try ModelTrainingData.read(workspace: context.workspace, features: features.reference, task: task)
+        let data = try ModelTrainingData.read(context, features: features.reference, task: task)
         let split: StratifiedFolds
         do {
             split = try StratifiedFolds(labels: data.task == .classification ? data.trainLabels : [Double](repeating: 0, count: data.trainLabels.count),
@@ -69,8 +71,9 @@ public struct ModelFoldRule: Rule {
         }
         let trainRows = split.trainIndices(fold: fold - 1), testRows = split.testIndices[fold - 1]
         let x = data.train.features
-        let fitted = try fit.fit(x: x.selecting(rows: trainRows), y: trainRows.map { data.trainLabels[$0] }, data: data, seed: context.seed,
-                                 progress: context.progress)
+        let (fitted, reused) = try ModelFitCache.fit(fit, data: data, context: context, part: "fold \(fold) of \(folds)") {
+            try fit.fit(x: x.selecting(rows: trainRows), y: trainRows.map { data.trainLabels[$0] }, data: data, seed: context.seed, progress: context.progress)
+        }
         let evaluation = try fit.evaluate(fitted, x: x.selecting(rows: testRows), y: testRows.map { data.trainLabels[$0] }, data: data)
         var metrics: [String: JSONValue] = [:]
         for (name, value) in evaluation.metrics.sorted { metrics[name] = .number(value) }
@@ -78,25 +81,27 @@ public struct ModelFoldRule: Rule {
             "fold": .number(fold), "folds": .number(folds), "task": .string(data.task.rawValue),
             "train_rows": .number(trainRows.count), "test_rows": .number(testRows.count), "metrics": .object(metrics),
         ])
-        let output = URL(fileURLWithPath: context.workspace).appendingPathComponent(Self.directory(model: model, fold: fold))
+        let output = URL(fileURLWithPath: context.workspace).appendingPathComponent(try context.outputDirectory())
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         try AtomicFile.write(CanonicalJSON.serialize(document), to: output.appendingPathComponent("metrics.json"))
         let shown = evaluation.metrics.sorted.filter { ["auc", "accuracy", "rmse", "r2"].contains($0.name) }
             .map { "\($0.name) \(CanonicalJSON.format(ModelGate.rounded($0.value)))" }
-        context.output.append(line: "fold \(fold) of \(folds): trained on \(trainRows.count) rows, scored \(testRows.count): \(shown.joined(separator: ", "))")
+        context.output.append(line: "fold \(fold) of \(folds): trained on \(trainRows.count) rows, scored \(testRows.count): \(shown.joined(separator: ", "))"
+                              + (reused.map { "; \($0)" } ?? ""))
     }
 
     /// Mean and population standard deviation (numpy's `std`, as scikit-learn's reports use) of
     /// each metric every fold has, named `cv_METRIC` and `cv_METRIC_std`; the folds' own
-    /// numbers in fold order.
-    static func summarize(workspace: String, model: String, folds: Int) throws -> (metrics: [(String, Double)], perFold: [JSONValue]) {
+    /// numbers in fold order. The folds are dependencies of `context`'s target (a model's).
+    static func summarize(_ context: RuleContext, model: String, folds: Int) throws -> (metrics: [(String, Double)], perFold: [JSONValue]) {
         var documents: [[String: Double]] = []
         var perFold: [JSONValue] = []
         for fold in 1 ... folds {
-            let path = URL(fileURLWithPath: workspace).appendingPathComponent(directory(model: model, fold: fold)).appendingPathComponent("metrics.json")
+            let directory = try context.outputDirectory(of: reference(model: model, fold: fold))
+            let path = URL(fileURLWithPath: context.workspace).appendingPathComponent(directory).appendingPathComponent("metrics.json")
             guard let data = try? Data(contentsOf: path), let json = try? JSONDecoder().decode(JSONValue.self, from: data),
                   case .object(let members) = json, case .object(let metrics)? = members["metrics"] else {
-                throw RuleFailure("cannot read fold \(fold)'s metrics (\(directory(model: model, fold: fold))/metrics.json)")
+                throw RuleFailure("cannot read fold \(fold)'s metrics (\(directory)/metrics.json)")
             }
             var values: [String: Double] = [:]
             for (name, value) in metrics { if case .number(let x) = value { values[name] = x } }

@@ -28,6 +28,8 @@ import MLBuildTraining
 public struct ModelRule: Rule {
     public static let kind = "model"
     public static let version = 4  // 4: multi-class, class_weight, threshold, cv, early stopping, formats (issue 15); 3: plots/ (issue 10); 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
+    /// Gradient boosting's subsampling, threshold tuning's folds; the seed is in model.json's lineage.
+    public static let usesSeed = true
     public static let summary = "trains a model on a features target, scores it on the test split and enforces quality gates"
     static let hyperparameterKeys = [
         "alpha", "early_stopping", "l2", "learning_rate", "max_bins", "max_depth", "max_iterations", "max_leaf_nodes",
@@ -192,7 +194,7 @@ public struct ModelRule: Rule {
     }
 
     func runOnBudget(_ context: RuleContext) throws {
-        let data = try ModelTrainingData.read(workspace: context.workspace, features: features.reference, task: task)
+        let data = try ModelTrainingData.read(context, features: features.reference, task: task)
         let task = data.task
         let kind = data.isMulticlass ? "\(data.classCount)-class" : task.rawValue
         for gate in gates where !gate.applies(to: task, classCount: data.classCount) {
@@ -203,7 +205,9 @@ public struct ModelRule: Rule {
         let fit = fitSettings
         let clock = ContinuousClock()
         let started = clock.now
-        let fitted = try fit.fit(x: data.train.features, y: data.trainLabels, data: data, seed: context.seed, progress: context.progress)
+        let (fitted, reused) = try ModelFitCache.fit(fit, data: data, context: context, part: "model") {
+            try fit.fit(x: data.train.features, y: data.trainLabels, data: data, seed: context.seed, progress: context.progress)
+        }
         let elapsed = clock.now - started
         let fitSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let evaluation = try fit.evaluate(fitted, x: data.test.features, y: data.testLabels, data: data)
@@ -211,7 +215,7 @@ public struct ModelRule: Rule {
         var metricsJSON: [String: JSONValue] = [:]
         var crossValidation: JSONValue?
         if let folds = options.folds {
-            let summary = try ModelFoldRule.summarize(workspace: context.workspace, model: name, folds: folds)
+            let summary = try ModelFoldRule.summarize(context, model: name, folds: folds)
             for (metric, value) in summary.metrics { metrics.values[metric] = value }
             crossValidation = .object(["folds": .number(folds), "fold_metrics": .array(summary.perFold)])
         }
@@ -263,7 +267,7 @@ public struct ModelRule: Rule {
         if let importance = FeatureImportance.of(fitted.model, splitGain: fitted.splitGain, x: data.train.features) {
             plots.featureImportance(importance, transform: data.transform)
         }
-        let output = URL(fileURLWithPath: context.workspace).appendingPathComponent(Self.directory(name))
+        let output = URL(fileURLWithPath: context.workspace).appendingPathComponent(try context.outputDirectory())
         try FileManager.default.createDirectory(at: output, withIntermediateDirectories: true)
         try plots.write(to: output.appendingPathComponent(ModelPlots.directory))
         try AtomicFile.write(CanonicalJSON.serialize(.object(metricsFile)), to: output.appendingPathComponent("metrics.json"))
@@ -285,7 +289,8 @@ public struct ModelRule: Rule {
         }
         if let threshold = fitted.threshold { facts.append("threshold \(CanonicalJSON.format(ModelGate.rounded(threshold)))") }
         // The fit time goes to the log only, never into an artifact.
-        context.output.append(line: "\(facts.joined(separator: ", ")) (fit \(String(format: "%.3f", fitSeconds))s); "
+        let fitNote = reused.map { "; \($0)" } ?? " (fit \(String(format: "%.3f", fitSeconds))s)"
+        context.output.append(line: "\(facts.joined(separator: ", "))\(fitNote); "
                               + "test (\(data.test.features.rows) rows): \(shown.joined(separator: ", "))")
     }
 

@@ -19,13 +19,16 @@ struct ModelTrainingData {
     var task: TrainingTask
     /// Class names by label value (classification); empty for regression.
     var classes: [String]
+    /// The features' output directory these were read from (the fit key hashes its files).
+    var directory: URL
 
     var classCount: Int { classes.count }
     var isMulticlass: Bool { classes.count > 2 }
 
-    /// Reads `features`' outputs from the workspace and resolves the task and classes.
-    static func read(workspace: String, features: TargetReference, task given: TrainingTask?) throws -> ModelTrainingData {
-        let directory = URL(fileURLWithPath: workspace).appendingPathComponent(FeaturesRule.directory(features.name))
+    /// Reads `features`' outputs from its output directory (`RuleContext.outputDirectory(of:)`)
+    /// and resolves the task and classes.
+    static func read(_ context: RuleContext, features: TargetReference, task given: TrainingTask?) throws -> ModelTrainingData {
+        let directory = URL(fileURLWithPath: context.workspace).appendingPathComponent(try context.outputDirectory(of: features))
         let train: FeatureMatrix, test: FeatureMatrix, transform: FittedTransform, transformJSON: JSONValue, upstream: JSONValue
         do {
             train = try FeatureMatrix.read(from: directory.appendingPathComponent("train.bin"))
@@ -46,7 +49,7 @@ struct ModelTrainingData {
             classes = try Self.classes(of: transform.label, labels: trainLabels + testLabels)
         }
         return ModelTrainingData(train: train, test: test, trainLabels: trainLabels, testLabels: testLabels, transform: transform,
-                                 transformJSON: transformJSON, upstream: upstream, task: task, classes: classes)
+                                 transformJSON: transformJSON, upstream: upstream, task: task, classes: classes, directory: directory)
     }
 
     /// The label's classes: its encoding's names (bool, category, string labels), else — a

@@ -17,6 +17,8 @@ import MLBuildEngine
 public struct TaskRule: Rule {
     public static let kind = "task"
     public static let version = 1
+    /// The command gets `MLBUILD_SEED`, and mlbuild cannot tell whether it reads it.
+    public static let usesSeed = true
     public static let summary = "runs a shell command that turns declared inputs into declared outputs"
     public static let keys: [RuleKey] = [
         RuleKey("run", required: true, acceptsSecrets: true, summary: "the shell command (sh -c), run in the workspace root"),
