@@ -75,7 +75,13 @@ struct NoopFastPath {
         var hit = false
         defer { if !hit { recording.cancel() } }
         guard let context = context(manifest.environmentNames) else { return .miss("cannot read the Mlfile") }
-        if let changed = manifest.mismatch(context: context) { return .miss(changed) }
+        let checkedAt = NoopManifest.now()  // before any re-hash: what `settled` may trust
+        let check = manifest.check(context: context)
+        if let changed = check.mismatch { return .miss(changed) }
+        if !check.rehashed.isEmpty {
+            // Not a `no-op fast path:` line: that one is the verdict, one per build.
+            trace?.note("racy entries re-hashed: " + check.rehashed.map { "'\($0)'" }.joined(separator: ", "))
+        }
         let lock = try FileLock(path: workspace.lockPath)
         guard lock.tryLock(.exclusive) else { return .miss("another mlbuild holds the workspace") }
         defer { lock.unlock() }
@@ -107,6 +113,8 @@ struct NoopFastPath {
             MLBuildMain.printError("mlbuild: warning: run history not recorded: \(historyPath): \(error)")
         }
         trace?.mark("run history")
+        // Racy entries that are out of the window now need no re-hash from here on.
+        if !check.rehashed.isEmpty, let settled = manifest.settled(now: checkedAt) { try? settled.save(to: manifestPath) }
         return .hit
     }
 
