@@ -80,8 +80,21 @@ final class HistoryRecorder {
         guard let configuration, let canonical = try? configuration.canonicalParameters() else { return [] }
         return canonical.map { name, value in
             if value.unicodeScalars.contains(ResolvedValue.secretOpen) { return .init(name: name, value: "<secret>") }
-            return .init(name: name, value: value.replacingOccurrences(of: "\u{1F}", with: ", "))
+            return .init(name: name, value: Self.joinedListItems(value))
         }
+    }
+
+    /// A canonical list value (items separated by U+001F) with its items joined by ", ". On
+    /// UTF-8 bytes: Foundation's `replacingOccurrences` bridged every value to NSString, a tenth
+    /// of a 10,000-target build's time.
+    static func joinedListItems(_ value: String) -> String {
+        guard value.utf8.contains(0x1F) else { return value }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(value.utf8.count + 16)
+        for byte in value.utf8 {
+            if byte == 0x1F { bytes.append(44); bytes.append(32) } else { bytes.append(byte) }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The numeric members of a metrics.json's `metrics` object, sorted by name (decoded with
