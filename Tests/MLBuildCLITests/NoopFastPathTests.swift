@@ -202,6 +202,9 @@ struct NoopFastPathTests {
 
     @Test func aNoOpOnTheFastPathIsRecordedAsARunOfFreshTargets() throws {
         let ws = try workspace()
+        // The first build may already have written the manifest (its racy outputs no longer
+        // keep it from that): without it, the settling build is a full no-op, the run referred to.
+        if ws.exists(".mlbuild/noop") { try ws.directory.remove(".mlbuild/noop") }
         try settled(ws)
         let fast = try build(ws)
         #expect(fast.path == "hit")
