@@ -54,7 +54,7 @@ struct BuildCommand: AsyncParsableCommand {
         // An MLflow export sends the build's run, with every target: the full path records one.
         let outcome: NoopFastPath.Outcome = dryRun ? .miss("not tried with --dry-run")
             : mlflowOptions.url(environment: workspace.environment) != nil ? .miss("not tried with an MLflow export")
-            : try fastPath.attempt(events: events, trace: trace)
+            : try NoopFastPath.takeMissBeforeParsing().map { .miss($0) } ?? fastPath.attempt(events: events, trace: trace)
         trace.note(outcome.traceLine)
         trace.mark("no-op check")
         if outcome == .hit { return }

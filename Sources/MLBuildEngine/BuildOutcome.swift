@@ -1,3 +1,4 @@
+import MLBuildCache
 import MLBuildCore
 
 /// The five words every report uses for a target's result.
@@ -28,9 +29,13 @@ public struct TargetOutcome: Sendable {
     public var message: String?
     /// What the target printed (secrets masked).
     public var output: String
+    /// The verified action result the target ended with (fresh, restored or built), so that
+    /// reports (the run history) need not read it back from the action cache; nil otherwise.
+    public var result: ActionResult?
 
     public init(target: TargetReference, status: TargetStatus, key: ContentDigest? = nil, seconds: Double = 0,
-                reason: RunReason? = nil, source: CacheSource? = nil, message: String? = nil, output: String = "") {
+                reason: RunReason? = nil, source: CacheSource? = nil, message: String? = nil, output: String = "",
+                result: ActionResult? = nil) {
         self.target = target
         self.status = status
         self.key = key
@@ -39,6 +44,7 @@ public struct TargetOutcome: Sendable {
         self.source = source
         self.message = message
         self.output = output
+        self.result = result
     }
 }
 

@@ -38,7 +38,9 @@ public final class Builder: Sendable {
     /// taken when they were read: the no-op manifest is made of them (see NoopManifest).
     /// `usable` turns false when something outside files decided a key, or when an output is a
     /// symbolic link (the manifest compares followed stats, which cannot tell link targets apart).
-    private let witness = Mutex<(stats: [String: FileStat], usable: Bool)>(([:], true))
+    /// A file's digest is kept with its stat: a file written within the racy window is recorded
+    /// with the digest this build used, so that the next check can re-hash it.
+    private let witness = Mutex<(stats: [String: NoopManifest.Witnessed], usable: Bool)>(([:], true))
     /// Blobs this build found corrupt and quarantined, each reported once.
     private let quarantineReported = Mutex<Set<ContentDigest>>([])
 
@@ -75,14 +77,14 @@ public final class Builder: Sendable {
     }
 
     /// The fingerprint of `target` given its dependencies' results.
-    func witness(_ path: String, _ stat: FileStat?) {
+    func witness(_ path: String, _ stat: FileStat?, digest: ContentDigest? = nil) {
         witness.withLock {
-            if let stat { $0.stats[path] = stat } else { $0.usable = false }
+            if let stat { $0.stats[path] = NoopManifest.Witnessed(stat: stat, digest: digest) } else { $0.usable = false }
         }
     }
 
     /// What the no-op manifest should record after a successful build; nil when it must not be written.
-    public func noopEntries() -> [(String, FileStat)]? {
+    public func noopEntries() -> [NoopManifest.Entry]? {
         let (stats, usable) = witness.withLock { ($0.stats, $0.usable) }
         return usable ? NoopManifest.entries(for: stats, disk: disk) : nil
     }
@@ -111,7 +113,7 @@ public final class Builder: Sendable {
                 guard let (digest, stat) = try statCache.digest(of: path) else {
                     throw RuleFailure("input '\(path)' of \(target) disappeared while it was hashed")
                 }
-                witness(path, stat)
+                witness(path, stat, digest: digest)
                 inputs[path] = digest
             }
             for (directory, stat) in directories { witness(directory, stat) }
@@ -145,7 +147,7 @@ public final class Builder: Sendable {
             case .file:
                 guard let (digest, stat) = try? statCache.digest(of: output.path), digest.hex == output.digest,
                       stat.isExecutable == output.executable || !output.executable else { return output.path }
-                witness(output.path, stat)
+                witness(output.path, stat, digest: digest)
             case let .symlink(target):
                 guard disk.stat(output.path, followLinks: false)?.isSymbolicLink == true,
                       (try? disk.readLink(output.path)) == target else { return output.path }
@@ -395,7 +397,8 @@ public final class Builder: Sendable {
                     if case let .fresh(result) = evaluated.decision {
                         inFlight -= 1
                         let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.fingerprint.summary)
-                        complete(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key), record: record, result: result))
+                        complete(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key, result: result),
+                                          record: record, result: result))
                         continue
                     }
                     running.append(target)
@@ -546,7 +549,7 @@ public final class Builder: Sendable {
                           result: ActionResult, source: CacheSource?, since started: ContinuousClock.Instant, output: String = "") -> Finished {
         let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.fingerprint.summary)
         let outcome = TargetOutcome(target: target, status: status, key: evaluated.key, seconds: (ContinuousClock.now - started).seconds,
-                                    reason: reason, source: source, output: output)
+                                    reason: reason, source: source, output: output, result: result)
         return Finished(outcome: outcome, record: record, result: result)
     }
 
@@ -591,7 +594,7 @@ public final class Builder: Sendable {
                         try store.materialize(digest, to: output.path, executable: output.executable, verified: verified.contains(digest))
                         let stat = disk.stat(output.path, followLinks: true)
                         if let stat { statCache.remember(output.path, stat: stat, digest: digest) }
-                        self.witness(output.path, stat)
+                        self.witness(output.path, stat, digest: digest)
                     case let .symlink(link):
                         try disk.createSymbolicLink(at: output.path, target: link)
                         self.witness(output.path, nil)
@@ -709,7 +712,7 @@ public final class Builder: Sendable {
                             guard let fileStat = disk.stat(file, followLinks: false) else { continue }
                             let (digest, size) = try store.insert(fileAt: file)
                             statCache.remember(file, stat: fileStat, digest: digest)
-                            self.witness(file, fileStat)
+                            self.witness(file, fileStat, digest: digest)
                             files.append(ActionResult.Output(path: file, digest: digest, size: size, executable: fileStat.isExecutable))
                         case let .symlink(link, target: linkTarget):
                             self.witness(link, nil)

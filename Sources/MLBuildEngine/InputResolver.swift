@@ -15,7 +15,8 @@ import Glibc
 /// followed, so a link loop can neither hang a walk nor repeat files.
 public enum InputResolver {
     public static func isGlob(_ pattern: String) -> Bool {
-        pattern.contains(where: { $0 == "*" || $0 == "?" || $0 == "[" })
+        // On bytes, not Characters (grapheme breaking showed up in loading 10,000 targets).
+        pattern.utf8.contains(where: { $0 == 42 || $0 == 63 || $0 == 91 })
     }
 
     /// The directory part before the first component with a wildcard.

@@ -149,8 +149,14 @@ public final class HistoryStore: Sendable {
     public func recordTargets(_ targets: [TargetRecord], run id: Int64) throws {
         guard !targets.isEmpty else { return }
         try queue.write { db in
-            for target in targets { try Self.insert(target, run: id, db: db) }
+            var recorded = try Self.recordedTargets(of: id, db: db)
+            for target in targets { try Self.insert(target, run: id, db: db, replacing: &recorded) }
         }
+    }
+
+    /// The names of the targets run `id` already holds (none for a run being recorded the first time).
+    private static func recordedTargets(of id: Int64, db: Database) throws -> Set<String> {
+        Set(try String.fetchAll(db, sql: "SELECT target FROM targets WHERE run_id = ?", arguments: [id]))
     }
 
     /// Records one target of a run.
@@ -177,21 +183,26 @@ public final class HistoryStore: Sendable {
                 arguments: [HistoryTime.format(run.startedAt), HistoryTime.format(finishedAt), run.gitRevision,
                             run.gitDirty.map { $0 ? 1 : 0 }, run.user, run.commandLine, Int(exitStatus), run.mlfilePath])
             let id = db.lastInsertedRowID
-            for target in targets { try Self.insert(target, run: id, db: db) }
+            var recorded: Set<String> = []
+            for target in targets { try Self.insert(target, run: id, db: db, replacing: &recorded) }
             return id
         }
     }
 
     /// The rows of one target. Statements are prepared once per connection (`cachedStatement`):
     /// a 10,000-target build records about 70,000 rows, and compiling each statement anew was
-    /// most of its recording time.
-    private static func insert(_ target: TargetRecord, run id: Int64, db: Database) throws {
+    /// most of its recording time. `recorded`: the targets the run already holds; a target
+    /// recorded again has its old rows deleted first (four DELETEs that a first recording, the
+    /// usual case, does not pay).
+    private static func insert(_ target: TargetRecord, run id: Int64, db: Database, replacing recorded: inout Set<String>) throws {
         func execute(_ sql: String, _ arguments: StatementArguments) throws {
             try db.cachedStatement(sql: sql).execute(arguments: arguments)
         }
         let name = target.target
-        for table in ["targets", "params", "metrics", "outputs"] {
-            try execute("DELETE FROM \(table) WHERE run_id = ? AND target = ?", [id, name])
+        if !recorded.insert(name).inserted {
+            for table in ["targets", "params", "metrics", "outputs"] {
+                try execute("DELETE FROM \(table) WHERE run_id = ? AND target = ?", [id, name])
+            }
         }
         try execute("INSERT INTO targets (run_id, target, kind, status, action_key, seconds, seed) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [id, name, target.kind, target.status, target.actionKey, target.seconds, target.seed.map { Int64(bitPattern: $0) }])
