@@ -137,45 +137,52 @@ public enum WorkspacePath {
     /// symbolic link: removing one removes the link, and writing one replaces it.
     /// Call it right before removing, creating or restoring an output. `root`: the workspace
     /// root when it is not the working directory.
+    public static func checkParents(of path: String, in root: String? = nil) throws {
+        try checkParents(of: path) { parent in
+            let full = root.map { "\($0)/\(parent)" } ?? parent
+            var st = stat()
+            if lstat(full, &st) != 0 {
+                if errno == ENOENT { return nil }
+                throw UnsafePath(path: path, reason: "cannot inspect '\(parent)': \(String(cString: strerror(errno)))")
+            }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: return .directory
+            case S_IFLNK: return .symbolicLink(try? FileSystem.readLink(full))
+            default: return .other
+            }
+        }
+    }
+
     /// The same check through `disk` (the engine's file-system seam). On the real disk it is
     /// the check above (whose message keeps the errno of a parent that cannot be inspected);
     /// elsewhere a parent that cannot be stat'ed counts as missing.
     public static func checkParents(of path: String, disk: any DiskInterface) throws {
         if disk is RealDisk { return try checkParents(of: path) }
-        if let problem = problem(path) { throw UnsafePath(path: path, reason: "the path \(problem)") }
-        var parent = ""
-        var components = path.split(separator: "/")
-        components.removeLast()
-        for component in components {
-            parent = parent.isEmpty ? String(component) : "\(parent)/\(component)"
-            guard let st = disk.stat(parent, followLinks: false) else { return }
-            if st.isDirectory { continue }
-            if st.isSymbolicLink {
-                let target = (try? disk.readLink(parent)).map { " to '\($0)'" } ?? ""
-                throw UnsafePath(path: path, reason: "'\(parent)' is a symbolic link\(target), and mlbuild never writes or removes through one")
-            }
-            throw UnsafePath(path: path, reason: "'\(parent)' is not a directory")
+        try checkParents(of: path) { parent in
+            guard let st = disk.stat(parent, followLinks: false) else { return nil }
+            if st.isDirectory { return .directory }
+            if st.isSymbolicLink { return .symbolicLink(try? disk.readLink(parent)) }
+            return .other
         }
     }
 
-    public static func checkParents(of path: String, in root: String? = nil) throws {
+    /// What a parent directory of an output turned out to be (nil from `inspect`: it does not exist).
+    private enum Parent { case directory, symbolicLink(String?), other }
+
+    private static func checkParents(of path: String, inspect: (String) throws -> Parent?) throws {
         if let problem = problem(path) { throw UnsafePath(path: path, reason: "the path \(problem)") }
         var parent = ""
         var components = path.split(separator: "/")
         components.removeLast()
         for component in components {
             parent = parent.isEmpty ? String(component) : "\(parent)/\(component)"
-            var st = stat()
-            if lstat(root.map { "\($0)/\(parent)" } ?? parent, &st) != 0 {
-                if errno == ENOENT { return }  // created by mlbuild, as a real directory, when needed
-                throw UnsafePath(path: path, reason: "cannot inspect '\(parent)': \(String(cString: strerror(errno)))")
-            }
-            switch st.st_mode & S_IFMT {
-            case S_IFDIR: continue
-            case S_IFLNK:
-                let target = (try? FileSystem.readLink(root.map { "\($0)/\(parent)" } ?? parent)).map { " to '\($0)'" } ?? ""
-                throw UnsafePath(path: path, reason: "'\(parent)' is a symbolic link\(target), and mlbuild never writes or removes through one")
-            default:
+            switch try inspect(parent) {
+            case nil: return  // created by mlbuild, as a real directory, when needed
+            case .directory: continue
+            case let .symbolicLink(target):
+                let shown = target.map { " to '\($0)'" } ?? ""
+                throw UnsafePath(path: path, reason: "'\(parent)' is a symbolic link\(shown), and mlbuild never writes or removes through one")
+            case .other:
                 throw UnsafePath(path: path, reason: "'\(parent)' is not a directory")
             }
         }
