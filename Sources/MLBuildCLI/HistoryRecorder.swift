@@ -64,7 +64,7 @@ final class HistoryRecorder {
         // (a file read and a JSON decode per target) was most of recording a 10,000-target build.
         if let key = outcome.key, outcome.status != .failed, let result = outcome.result ?? actionCache.lookup(key) {
             for output in result.outputs {
-                guard let digest = output.contentDigest else { continue }
+                guard let digest = output.digest else { continue }
                 record.outputs.append(.init(path: output.path, digest: digest.description))
                 if (output.path as NSString).lastPathComponent == "metrics.json" {
                     record.metrics += metrics(at: "\(workspace.root)/\(output.path)")

@@ -156,7 +156,7 @@ enum ServeDigests {
                     // model:NAME is a build output: it must be the one the last build recorded.
                     guard let record = state.records[reference],
                           let output = record.result.outputs.first(where: { $0.path == relative }),
-                          let digest = output.contentDigest else {
+                          let digest = output.digest else {
                         throw ModelLoadError(
                             "\(path): .mlbuild/state has no record of it as \(reference)'s output, so its digest cannot be checked: "
                                 + "build it (mlbuild \(reference)), or serve the file by path with --expect-digest")
@@ -167,7 +167,7 @@ enum ServeDigests {
                     for target in state.records.keys.sorted() {
                         guard let record = state.records[target],
                               let output = record.result.outputs.first(where: { $0.path == relative }),
-                              let digest = output.contentDigest else { continue }
+                              let digest = output.digest else { continue }
                         expected.append(DigestExpectation(digest: "sha256:" + digest.hex, source: ".mlbuild/state (the last build of \(target))"))
                     }
                 }

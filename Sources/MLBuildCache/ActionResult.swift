@@ -10,7 +10,8 @@ import MLBuildCore
 ///       {"path":"work/latest","symlink":"clean.csv"},
 ///       {"directory":true,"path":"work/empty"}]}
 ///
-/// - A file entry has `digest` (64 lowercase hex), `size` and `executable`, and nothing else.
+/// - A file entry has `digest` (64 lowercase hex; a typed `ContentDigest` in memory), `size` and
+///   `executable`, and nothing else.
 /// - A symlink entry (`symlink`: the link's target, relative, as `readlink` gives it) has no blob:
 ///   links inside outputs are stored as links, never followed.
 /// - A directory entry stands for an empty directory (a declared output directory with nothing in
@@ -35,15 +36,15 @@ public struct ActionResult: Sendable, Hashable, Codable {
 
         public var path: String
         public var kind: Kind
-        /// SHA-256 hex of a file's content; empty for other kinds.
-        public var digest: String
+        /// The blob of a file entry (its content's SHA-256); nil for other kinds.
+        public var digest: ContentDigest?
         public var size: UInt64
         public var executable: Bool
 
         public init(path: String, digest: ContentDigest, size: UInt64, executable: Bool) {
             self.path = path
             kind = .file
-            self.digest = digest.hex
+            self.digest = digest
             self.size = size
             self.executable = executable
         }
@@ -59,15 +60,9 @@ public struct ActionResult: Sendable, Hashable, Codable {
         private init(path: String, kind: Kind) {
             self.path = path
             self.kind = kind
-            digest = ""
+            digest = nil
             size = 0
             executable = false
-        }
-
-        /// The blob of a file entry; nil for other kinds (and for a malformed digest).
-        public var contentDigest: ContentDigest? {
-            guard case .file = kind else { return nil }
-            return ContentDigest(hex: digest)
         }
 
         public var isFile: Bool { if case .file = kind { return true } else { return false } }
@@ -86,7 +81,12 @@ public struct ActionResult: Sendable, Hashable, Codable {
             switch (symlink, directory) {
             case (nil, nil):
                 kind = .file
-                digest = try c.decode(String.self, forKey: .digest)
+                // 64 lowercase hex digits, the one spelling `encode` writes.
+                let hex = try c.decode(String.self, forKey: .digest)
+                guard let parsed = ContentDigest(hex: hex), parsed.hex == hex else {
+                    throw DecodingError.dataCorruptedError(forKey: .digest, in: c, debugDescription: "not a lowercase SHA-256: '\(hex)'")
+                }
+                digest = parsed
                 size = try c.decode(UInt64.self, forKey: .size)
                 executable = try c.decode(Bool.self, forKey: .executable)
                 return
@@ -98,7 +98,7 @@ public struct ActionResult: Sendable, Hashable, Codable {
                 throw DecodingError.dataCorrupted(.init(codingPath: c.codingPath,
                                                         debugDescription: "an entry is one of a file, a symlink or a directory"))
             }
-            digest = ""
+            digest = nil
             size = 0
             executable = false
         }
@@ -108,7 +108,7 @@ public struct ActionResult: Sendable, Hashable, Codable {
             try c.encode(path, forKey: .path)
             switch kind {
             case .file:
-                try c.encode(digest, forKey: .digest)
+                try c.encode(digest?.hex ?? "", forKey: .digest)
                 try c.encode(size, forKey: .size)
                 try c.encode(executable, forKey: .executable)
             case let .symlink(target):
@@ -154,7 +154,7 @@ public struct ActionResult: Sendable, Hashable, Codable {
         guard isCanonicalRelativePath(output.path) else { return false }
         switch output.kind {
         case .file:
-            return output.contentDigest?.hex == output.digest && output.size <= UInt64(Int64.max)
+            return output.digest != nil && output.size <= UInt64(Int64.max)
         case let .symlink(target):
             return !target.isEmpty && !target.hasPrefix("/") && !target.utf8.contains(0)
         case .directory:
@@ -170,7 +170,8 @@ public struct ActionResult: Sendable, Hashable, Codable {
             hasher.append(output.path)
             switch output.kind {
             case .file:
-                hasher.append(output.digest)
+                // The hex string, as when the digest was stored as text: keys did not move.
+                hasher.append(output.digest?.hex ?? "")
                 hasher.append(output.executable)
             case let .symlink(target):
                 // A string where a file has a bool: never the same encoding as a file entry.

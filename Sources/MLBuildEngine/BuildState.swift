@@ -80,7 +80,7 @@ public struct BuildState: Sendable {
                 switch output.kind {
                 case .file:
                     w.write(UInt64(0))
-                    w.write(output.contentDigest ?? .empty)
+                    w.write(output.digest ?? .empty)
                     w.write(output.size)
                     w.write(output.executable)
                 case let .symlink(target):

@@ -97,7 +97,7 @@ public final class Builder: Sendable {
         // Inputs that a dependency produced have digests verified in this run already.
         var produced: [String: ContentDigest] = [:]
         for result in dependencyResults.values {
-            for output in result.outputs { if let digest = output.contentDigest { produced[output.path] = digest } }
+            for output in result.outputs { if let digest = output.digest { produced[output.path] = digest } }
         }
         for pattern in rule.inputs {
             if !produced.isEmpty, let digest = produced[PathNormalizer.normalize(pattern.pattern)] {
@@ -145,7 +145,7 @@ public final class Builder: Sendable {
         for output in result.outputs {
             switch output.kind {
             case .file:
-                guard let (digest, stat) = try? statCache.digest(of: output.path), digest.hex == output.digest,
+                guard let (digest, stat) = try? statCache.digest(of: output.path), digest == output.digest,
                       stat.isExecutable == output.executable || !output.executable else { return output.path }
                 witness(output.path, stat, digest: digest)
             case let .symlink(target):
@@ -518,7 +518,7 @@ public final class Builder: Sendable {
         let store = self.store
         // One size per digest (DeclaredOutputs checked it): no download may exceed it.
         var sizes: [ContentDigest: UInt64] = [:]
-        for output in result.outputs { if let digest = output.contentDigest { sizes[digest] = output.size } }
+        for output in result.outputs { if let digest = output.digest { sizes[digest] = output.size } }
         let missing = sizes.keys.filter { !store.contains($0) }.sorted()
         let notFetched = await withTaskGroup(of: ContentDigest?.self) { group in
             for digest in missing {
@@ -570,7 +570,7 @@ public final class Builder: Sendable {
             let restored = try await Blocking.run { () -> ActionResult in
                 if let mismatch = declared.mismatch(in: result) { throw RuleFailure(mismatch) }
                 for output in result.outputs {
-                    guard let digest = output.contentDigest else { continue }
+                    guard let digest = output.digest else { continue }
                     // A blob is named by its content, so its size is known: a result that
                     // states another size is not the result of this content.
                     guard let stat = disk.stat(store.path(of: digest), followLinks: true) else { throw ContentStore.Failure.missing(digest) }
@@ -590,7 +590,7 @@ public final class Builder: Sendable {
                     try disk.createDirectories(FileSystem.parent(of: output.path))
                     switch output.kind {
                     case .file:
-                        guard let digest = output.contentDigest else { throw RuleFailure("bad digest") }
+                        guard let digest = output.digest else { throw RuleFailure("bad digest") }
                         try store.materialize(digest, to: output.path, executable: output.executable, verified: verified.contains(digest))
                         let stat = disk.stat(output.path, followLinks: true)
                         if let stat { statCache.remember(output.path, stat: stat, digest: digest) }

@@ -41,7 +41,7 @@ public struct DeclaredOutputs: Sendable {
             let owners = paths.filter { ActionResult.isCanonicalRelativePath($0) && PathNormalizer.isSameOrInside(path, $0) }
             guard !owners.isEmpty else { return "'\(Self.printable(path))' is not a declared output" }
             covered.formUnion(owners)
-            if let digest = output.contentDigest {
+            if let digest = output.digest {
                 if let size = sizes[digest.hex], size != output.size { return "blob \(digest.hex) is listed with two sizes" }
                 sizes[digest.hex] = output.size
             }

@@ -52,7 +52,7 @@ extension Builder {
             // A local restore whose blob is gone turns into a build, as it will in the build
             // (Builder.restore), with the same words; the blobs' contents are not hashed here.
             if case let .restore(result, reason) = decision, reason.source == .localCache,
-               let missing = result.outputs.lazy.compactMap(\.contentDigest).first(where: { !store.contains($0) }) {
+               let missing = result.outputs.lazy.compactMap(\.digest).first(where: { !store.contains($0) }) {
                 decision = .run(RunReason(.restoreFailed(.blobMissing(missing))))
             }
             switch decision {

@@ -53,7 +53,7 @@ public final class RemoteCacheAdapter: RemoteCacheBackend {
     }
 
     public func upload(result: ActionResult, key: ContentDigest, store: ContentStore) async {
-        let digests = Set(result.outputs.compactMap(\.contentDigest)).sorted()
+        let digests = Set(result.outputs.compactMap(\.digest)).sorted()
         await withTaskGroup(of: Void.self) { group in
             for digest in digests {
                 group.addTask { await self.session.upload(.cas, digest.hex, from: URL(fileURLWithPath: store.path(of: digest))) }

@@ -46,7 +46,7 @@ struct ContainerLayerCache: LayerBlobCache {
 
     func lookup(key: String) throws -> CachedLayerBlob? {
         guard let entry = actions.lookup(entryKey(key)),
-              let recordDigest = entry.outputs.first(where: { $0.path == Self.recordPath })?.contentDigest,
+              let recordDigest = entry.outputs.first(where: { $0.path == Self.recordPath })?.digest,
               let bytes = try? store.read(recordDigest),
               let record = try? JSONDecoder().decode(Record.self, from: Data(bytes)),
               let digest = ContentDigest(prefixed: record.digest),

@@ -299,7 +299,7 @@ public struct ContainerRule: Rule {
                 let destination = ContainerLayout.imagePath(of: output.path, producedBy: dependency)
                 entries.append(LayerEntry(imagePath: destination, source: workspace.appendingPathComponent(output.path)))
                 // Symlink and empty-directory entries have no digest to annotate.
-                if output.isFile { packedFiles.append(.init(imagePath: destination, digest: output.digest)) }
+                if let digest = output.digest { packedFiles.append(.init(imagePath: destination, digest: digest.hex)) }
             }
             if entries.isEmpty {
                 context.output.append(line: "\(dependency) has no output files: no layer")

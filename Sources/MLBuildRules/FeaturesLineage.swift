@@ -33,7 +33,7 @@ struct FeaturesLineage {
     /// One dependency's digests as a JSON object.
     static func describe(_ reference: TargetReference, _ result: ActionResult, role: String?) -> JSONValue {
         var files: [String: JSONValue] = [:]
-        for output in result.outputs { files[output.path] = .string(output.digest) }
+        for output in result.outputs { files[output.path] = .string(output.digest?.hex ?? "") }
         var object: [String: JSONValue] = [
             "target": .string(reference.description),
             "outputs_digest": .string(result.manifestDigest.hex),

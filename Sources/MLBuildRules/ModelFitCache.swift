@@ -82,7 +82,7 @@ struct ModelFitCache {
     /// quarantines a corrupt one, and the model is fitted again).
     func lookup(_ key: ContentDigest) -> ModelFit.Fitted? {
         guard let result = actions.lookup(key),
-              let digest = result.outputs.first(where: { $0.path == Self.entryPath })?.contentDigest,
+              let digest = result.outputs.first(where: { $0.path == Self.entryPath })?.digest,
               let bytes = try? store.read(digest),
               let entry = try? JSONDecoder().decode(Entry.self, from: Data(bytes))
         else { return nil }

@@ -28,7 +28,7 @@ struct ActionResultTests {
             + "{\"digest\":\"\(Self.digest)\",\"executable\":true,\"path\":\"out/v1/model.bin\",\"size\":3}]}"
         #expect(String(decoding: result.encoded(), as: UTF8.self) == expected)
         #expect(ActionResult.decode(result.encoded()) == result)
-        #expect(result.outputs.map(\.contentDigest) == [nil, nil, digest])
+        #expect(result.outputs.map(\.digest) == [nil, nil, digest])
     }
 
     @Test func formatOneIsStillRead() throws {
