@@ -35,7 +35,27 @@ struct ModelFitCache {
     /// options the fit uses (class_weight, threshold), the seed, and which fit (the whole
     /// training split, or fold K of N). Domain-separated, so it never equals an action key; the
     /// model rule's version and mlbuild's version enter it, since the trainer is their code.
-    static func key(_ fit: ModelFit, data: ModelTrainingData, seed: UInt64, part: String) throws -> ContentDigest {
+    /// `verified`: digests of files under the features' directory that the build already
+    /// verified (the dependency's action result), by file name; a file not there is hashed.
+    /// The digests the dependencies' action results give for the files directly in the
+    /// features' directory (no second SHA-256 pass over a large train.bin).
+    static func verifiedDigests(_ data: ModelTrainingData, _ context: RuleContext) -> [String: ContentDigest] {
+        let root = context.workspace.hasSuffix("/") ? context.workspace : context.workspace + "/"
+        let directory = data.directory.path
+        guard directory.hasPrefix(root) else { return [:] }
+        let prefix = String(directory.dropFirst(root.count)) + "/"
+        var out: [String: ContentDigest] = [:]
+        for result in context.dependencies.values {
+            for output in result.outputs where output.path.hasPrefix(prefix) {
+                let name = String(output.path.dropFirst(prefix.count))
+                if let digest = output.digest, !name.contains("/") { out[name] = digest }
+            }
+        }
+        return out
+    }
+
+    static func key(_ fit: ModelFit, data: ModelTrainingData, seed: UInt64, part: String,
+                    verified: [String: ContentDigest] = [:]) throws -> ContentDigest {
         var h = StableHasher(domain: "mlbuild-model-fit-v1")
         h.append(ModelRule.version)
         h.append(MLBuildRulesVersion.current)
@@ -43,7 +63,7 @@ struct ModelFitCache {
         for file in ["train.bin", "transform.json"] {
             let path = data.directory.appendingPathComponent(file).path
             h.append(file)
-            h.append(try FileHashing.digest(ofFileAt: path).digest)
+            h.append(try verified[file] ?? FileHashing.digest(ofFileAt: path).digest)
         }
         h.append(data.task.rawValue)
         h.appendCount(data.classes.count)
@@ -119,7 +139,7 @@ extension ModelFitCache {
                     fitting: () throws -> ModelFit.Fitted) throws -> (fitted: ModelFit.Fitted, reused: String?) {
         guard let layout = context.cache else { return (try fitting(), nil) }
         let cache = ModelFitCache(layout: layout)
-        let key = try Self.key(settings, data: data, seed: context.seed, part: part)
+        let key = try Self.key(settings, data: data, seed: context.seed, part: part, verified: Self.verifiedDigests(data, context))
         if let cached = cache.lookup(key) {
             return (cached, "reused fit \(key.hex.prefix(12)) (training rows, parameters and seed unchanged)")
         }
