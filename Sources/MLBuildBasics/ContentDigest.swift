@@ -12,21 +12,37 @@ public struct ContentDigest: Sendable, Hashable, Comparable, CustomStringConvert
     public let words: (UInt64, UInt64, UInt64, UInt64)
 
     public init(bytes: some Sequence<UInt8>) {
+        if let fast = bytes.withContiguousStorageIfAvailable({ ContentDigest(buffer: UnsafeRawBufferPointer($0)) }) {
+            self = fast
+            return
+        }
+        self.init(buffer: Array(bytes))
+    }
+
+    /// The first 32 bytes of `buffer` as four big-endian words (as the byte-wise form reads them).
+    /// The hot path: every key and output manifest ends here, so no generic iteration.
+    public init(buffer: UnsafeRawBufferPointer) {
         var w: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        for (i, b) in bytes.enumerated() where i < 32 {
-            switch i / 8 {
-            case 0: w.0 = w.0 << 8 | UInt64(b)
-            case 1: w.1 = w.1 << 8 | UInt64(b)
-            case 2: w.2 = w.2 << 8 | UInt64(b)
-            default: w.3 = w.3 << 8 | UInt64(b)
+        let n = min(buffer.count, 32)
+        for i in 0..<n {
+            let b = UInt64(buffer[i])
+            switch i >> 3 {
+            case 0: w.0 = w.0 << 8 | b
+            case 1: w.1 = w.1 << 8 | b
+            case 2: w.2 = w.2 << 8 | b
+            default: w.3 = w.3 << 8 | b
             }
         }
         words = w
     }
 
+    private init(buffer array: [UInt8]) {
+        self = array.withUnsafeBytes { ContentDigest(buffer: $0) }
+    }
+
     public init(words: (UInt64, UInt64, UInt64, UInt64)) { self.words = words }
 
-    public init(_ digest: SHA256.Digest) { self.init(bytes: digest) }
+    public init(_ digest: SHA256.Digest) { self = digest.withUnsafeBytes { ContentDigest(buffer: $0) } }
 
     /// Parses 64 hex digits (either case); nil for anything else.
     public init?(hex: some StringProtocol) {

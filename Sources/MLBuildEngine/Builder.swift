@@ -74,6 +74,11 @@ public final class Builder: Sendable {
         var recordCause: RunReason.Cause?
         /// Told to the user before the target runs (a local cache entry that was refused).
         var warning: String?
+        /// The state record's summary when its key is this one: the same fingerprint, so the
+        /// summary need not be derived again (a third of a fresh target's evaluation).
+        var recordSummary: FingerprintSummary?
+
+        var summary: FingerprintSummary { recordSummary ?? fingerprint.summary }
     }
 
     /// The fingerprint of `target` given its dependencies' results.
@@ -174,7 +179,8 @@ public final class Builder: Sendable {
                 } else if let bad = firstMismatchedOutput(record.result) {
                     recordCause = .outputMissingOrModified(bad)
                 } else {
-                    return Evaluated(fingerprint: fingerprint, key: key, decision: .fresh(record.result), recordCause: nil)
+                    return Evaluated(fingerprint: fingerprint, key: key, decision: .fresh(record.result), recordCause: nil,
+                                     recordSummary: record.summary)
                 }
             } else {
                 recordCause = fingerprint.summary.firstDifference(from: record.summary) ?? .keyChanged
@@ -396,7 +402,7 @@ public final class Builder: Sendable {
                     if let warning = evaluated.warning { observer.warning(warning) }
                     if case let .fresh(result) = evaluated.decision {
                         inFlight -= 1
-                        let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.fingerprint.summary)
+                        let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.summary)
                         complete(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key, result: result),
                                           record: record, result: result))
                         continue
@@ -476,8 +482,8 @@ public final class Builder: Sendable {
             return .finished(Finished(outcome: TargetOutcome(target: target, status: .failed, message: Self.describe(error))))
         }
         if case let .fresh(result) = evaluated.decision, evaluated.warning == nil {
-            let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.fingerprint.summary)
-            return .finished(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key), record: record, result: result))
+            let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.summary)
+            return .finished(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key, result: result), record: record, result: result))
         }
         return .started(Started(target: target, evaluated: evaluated, dependencies: dependencies))
     }
@@ -547,7 +553,7 @@ public final class Builder: Sendable {
 
     private func finished(_ target: TargetReference, _ status: TargetStatus, _ evaluated: Evaluated, reason: RunReason?,
                           result: ActionResult, source: CacheSource?, since started: ContinuousClock.Instant, output: String = "") -> Finished {
-        let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.fingerprint.summary)
+        let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.summary)
         let outcome = TargetOutcome(target: target, status: status, key: evaluated.key, seconds: (ContinuousClock.now - started).seconds,
                                     reason: reason, source: source, output: output, result: result)
         return Finished(outcome: outcome, record: record, result: result)

@@ -53,6 +53,6 @@ public enum FileHashing {
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             total += UInt64(n)
         }
-        return (ContentDigest(bytes: hasher.finalize()), total)
+        return (ContentDigest(hasher.finalize()), total)
     }
 }

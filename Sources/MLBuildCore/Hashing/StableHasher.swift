@@ -8,17 +8,35 @@ import Crypto
 /// UInt64 length and the bytes, for integers 8 little-endian bytes, for digests 32 bytes.
 public struct StableHasher {
     private var hasher = SHA256()
+    /// Small fields collect here and reach SHA-256 in blocks: one `update` per tag byte cost
+    /// more than the hashing itself when a key has hundreds of fields.
+    private var pending: [UInt8] = []
+    private static let flushAt = 4096
 
-    public init(domain: String) { append(domain) }
+    public init(domain: String) {
+        pending.reserveCapacity(512)
+        append(domain)
+    }
+
+    private mutating func flushIfFull() {
+        if pending.count >= Self.flushAt { flush() }
+    }
+
+    private mutating func flush() {
+        guard !pending.isEmpty else { return }
+        pending.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        pending.removeAll(keepingCapacity: true)
+    }
 
     private enum Tag: UInt8 { case string = 1, integer = 2, digest = 3, count = 4, bool = 5 }
 
     private mutating func raw(_ value: UInt64) {
-        withUnsafeBytes(of: value.littleEndian) { hasher.update(bufferPointer: $0) }
+        withUnsafeBytes(of: value.littleEndian) { pending.append(contentsOf: $0) }
+        flushIfFull()
     }
 
     private mutating func tag(_ tag: Tag) {
-        withUnsafeBytes(of: tag.rawValue) { hasher.update(bufferPointer: $0) }
+        pending.append(tag.rawValue)
     }
 
     public mutating func append(_ string: String) {
@@ -26,7 +44,13 @@ public struct StableHasher {
         var s = string
         s.withUTF8 { utf8 in
             raw(UInt64(utf8.count))
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(utf8))
+            if utf8.count >= Self.flushAt {
+                flush()
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(utf8))
+            } else {
+                pending.append(contentsOf: utf8)
+                flushIfFull()
+            }
         }
     }
 
@@ -56,5 +80,9 @@ public struct StableHasher {
         raw(UInt64(count))
     }
 
-    public func finalize() -> ContentDigest { ContentDigest(bytes: hasher.finalize()) }
+    public func finalize() -> ContentDigest {
+        var copy = self
+        copy.flush()
+        return ContentDigest(copy.hasher.finalize())
+    }
 }
