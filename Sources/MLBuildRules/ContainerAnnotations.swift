@@ -26,13 +26,13 @@ enum ContainerAnnotations {
         var digest: String
     }
 
-    static func lineage(packed: [(TargetReference, ActionResult)], files: [PackedFile]) throws -> [String: String] {
+    /// `packed`: each packed dependency with its result and its declared output directory.
+    static func lineage(packed: [(TargetReference, ActionResult, directory: String)], files: [PackedFile]) throws -> [String: String] {
         var out: [String: String] = [:]
-        for (dependency, result) in packed {
+        for (dependency, result, directory) in packed {
             out["\(prefix)artifact.\(dependency.kind).\(dependency.name)"] = result.manifestDigest.hex
             guard dependency.kind == "model" else { continue }
             out["\(prefix)model"] = dependency.description
-            let directory = "build/model/\(dependency.name)"
             let model = readJSON(result, path: "\(directory)/model.json")
             if case let .object(fields)? = model, let lineage = fields["lineage"] {
                 flatten(lineage, into: &out, key: "\(prefix)lineage")

@@ -287,16 +287,19 @@ public struct ContainerRule: Rule {
             annotations[ContainerRuntime.runtimeDigestAnnotation] = "sha256:\(runtime.digest.hex)"
         }
         var packedFiles: [ContainerAnnotations.PackedFile] = []
-        var lineage: [(TargetReference, ActionResult)] = []
+        var lineage: [(TargetReference, ActionResult, directory: String)] = []
         for dependency in packed {
             guard let result = context.dependencies[dependency] else {
                 throw RuleFailure("internal: the result of \(dependency) is missing")
             }
-            lineage.append((dependency, result))
+            // Where the dependency's files are, as declared (relocated or not); a kind without
+            // one output directory keeps the path rule (`/workspace/PATH`).
+            let directory = (try? context.outputDirectory(of: dependency)) ?? "build/\(dependency.kind)/\(dependency.name)"
+            lineage.append((dependency, result, directory))
             var entries: [LayerEntry] = []
             // A model's plots/ are for people, not for the server: the image holds what it did before plots existed.
-            for output in result.outputs where !ModelPlots.isPlot(output.path, of: dependency) {
-                let destination = ContainerLayout.imagePath(of: output.path, producedBy: dependency)
+            for output in result.outputs where !ModelPlots.isPlot(output.path, of: dependency, outputDirectory: directory) {
+                let destination = ContainerLayout.imagePath(of: output.path, producedBy: dependency, directory: directory)
                 entries.append(LayerEntry(imagePath: destination, source: workspace.appendingPathComponent(output.path)))
                 // Symlink and empty-directory entries have no digest to annotate.
                 if let digest = output.digest { packedFiles.append(.init(imagePath: destination, digest: digest.hex)) }

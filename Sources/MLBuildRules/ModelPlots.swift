@@ -23,9 +23,10 @@ struct ModelPlots {
     static let regressionNames = ["feature_importance", "predicted_vs_actual", "residuals"]
 
     /// Whether `path` (workspace-relative) lies in the plots directory of `target`, a model.
-    static func isPlot(_ path: String, of target: TargetReference) -> Bool {
+    /// `outputDirectory`: the model's declared output directory (from the `RuleContext`).
+    static func isPlot(_ path: String, of target: TargetReference, outputDirectory: String) -> Bool {
         guard target.kind == ModelRule.kind else { return false }
-        let plots = ModelRule.directory(target.name) + "/" + directory
+        let plots = outputDirectory + "/" + directory
         return path == plots || path.hasPrefix(plots + "/")
     }
 
