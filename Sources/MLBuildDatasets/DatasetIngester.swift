@@ -1,3 +1,5 @@
+import MLBuildBasics
+
 /// Reads a source into a typed `ColumnarTable` and checks every schema and dataset rule.
 public enum DatasetIngester {
     /// The table (invalid cells stored as null) and the validation report. Structural problems
@@ -41,6 +43,13 @@ public enum DatasetIngester {
                 filled = Set(fieldMap.filter { $0 >= 0 })
             },
             batch: { batch in
+                if WorkBudget.current.isCancelled {
+                    // A cancelled build (Ctrl-C) stops between batches. The workers read the
+                    // source's bytes: they finish what they hold before the scan unwinds.
+                    _ = pipeline?.finish()
+                    pipeline = nil
+                    try WorkBudget.current.checkCancellation()
+                }
                 if lines.capacity < lines.count + batch.count, batch.estimatedTotalCount > lines.count {
                     lines.reserveCapacity(batch.estimatedTotalCount + batch.estimatedTotalCount / 32 + batch.count)
                 }

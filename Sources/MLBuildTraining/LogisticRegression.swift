@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildBasics
 
 /// L2-penalized binary logistic regression, fitted by Newton's method with a Cholesky solve.
 ///
@@ -50,6 +51,8 @@ public struct LogisticRegression: Sendable, Equatable {
         var iterations = 0
         var converged = false
         while true {
+            // A cancelled build (Ctrl-C) stops here, between Newton steps; the caller discards the fit.
+            try WorkBudget.current.checkCancellation()
             let (_, moment) = x.gramAndMoment(center: zeroCenter, weights: nil, vector: state.residual, gram: false)
             var gradient = moment
             for j in 0 ..< d { gradient[j] += l2 * theta[j] }

@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildBasics
 
 /// L2-penalized multinomial (softmax) logistic regression over K ≥ 3 classes, fitted by Newton's
 /// method with a Cholesky solve on all K·(d+1) parameters.
@@ -58,6 +59,8 @@ public struct MultinomialLogisticRegression: Sendable, Equatable {
         var iterations = 0
         var converged = false
         while true {
+            // A cancelled build (Ctrl-C) stops here, between Newton steps; the caller discards the fit.
+            try WorkBudget.current.checkCancellation()
             var gradient = [Double](repeating: 0, count: size)
             var residuals = [[Double]]()
             for c in 0 ..< k {

@@ -1,5 +1,6 @@
 import Foundation
 import MLBuildBasics
+import Synchronization
 import Testing
 @testable import MLBuildDatasets
 
@@ -36,5 +37,26 @@ import Testing
         #expect(stats1 == stats4)
         #expect(peak1 == 1)
         #expect(peak4 > 1)
+    }
+
+    /// Ctrl-C during ingest: the scan stops after the batch in flight (the pipeline's workers
+    /// finish what they hold first) instead of reading the whole file.
+    @Test func aCancelledBudgetStopsIngestBetweenBatches() async throws {
+        let schema = try Schema(parsing: Self.schema)
+        let csv = Self.csv
+        for threads in [1, 4] {
+            let budget = WorkBudget(threads: threads)
+            let seen = Mutex(0)
+            await #expect(throws: CancellationError.self) {
+                try await budget.run {
+                    try DatasetIngester.ingest(CSVSource(name: "t.csv", text: csv), schema: schema, progress: { rows, _ in
+                        seen.withLock { $0 = rows }
+                        budget.cancel()
+                    })
+                }
+            }
+            #expect(seen.withLock { $0 } > 0)
+            #expect(seen.withLock { $0 } < 5_000)
+        }
     }
 }

@@ -55,6 +55,23 @@ import Glibc
         await #expect(throws: CancellationError.self) { try await budget.run { 1 } }
     }
 
+    /// Ctrl-C during a logistic fit: the fit stops at the next Newton step instead of running
+    /// to convergence (the rule then discards it).
+    @Test func aCancelledBudgetStopsALogisticFitBetweenSteps() async throws {
+        let (x, y) = TestData.logistic(rows: 2_000, columns: 4, seed: 3)
+        let budget = WorkBudget(threads: 1)
+        let steps = Mutex(0)
+        await #expect(throws: CancellationError.self) {
+            try await budget.run {
+                try LogisticRegression(l2: 1, tolerance: 1e-14).fit(x: x, y: y, progress: { done, _ in
+                    steps.withLock { $0 = done }
+                    budget.cancel()
+                })
+            }
+        }
+        #expect(steps.withLock { $0 } == 1)
+    }
+
     /// More rows than one chunk (16,384), so that the loops split; the models of a one-thread
     /// and a four-thread budget must encode to the same bytes.
     @Test func trainingIsBitIdenticalForBudgetsOfOneAndFourThreads() async throws {
