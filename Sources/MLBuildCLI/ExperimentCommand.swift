@@ -137,40 +137,57 @@ struct ExperimentRunCommand: AsyncParsableCommand {
         let jobs = self.jobs ?? ProcessInfo.processInfo.activeProcessorCount
         let console = ConsoleReporter(live: false)
 
-        // The shared part, once, as a normal build of those targets.
-        let shared = order.filter { !relocated.contains($0) }
-        if !shared.isEmpty {
-            let builder = Builder(project: project, workspace: workspace, statCache: statCache)
-            let summary = await builder.build(shared, options: BuildOptions(jobs: jobs), observer: SharedTargetsReporter(console))
-            if !summary.succeeded { throw CLIError.failed }
-        }
-
         try FileSystem.createDirectories("\(workspace.stateDirectory)/exp")
-        let builds = await withTaskGroup(of: (Int, VariantBuild).self) { group in
-            var builds: [Int: VariantBuild] = [:]
-            var next = 0
-            func start() {
-                guard next < projects.count else { return }
-                let index = next, (variant, variantProject) = projects[index]
-                next += 1
-                var variantWorkspace = workspace
-                variantWorkspace.stateFile = "\(workspace.stateDirectory)/exp/\(variant.id).state"
-                group.addTask {
-                    let started = Date()
-                    let builder = Builder(project: variantProject, workspace: variantWorkspace, statCache: statCache)
-                    let summary = await builder.build(roots, options: BuildOptions(jobs: 1, keepGoing: true),
-                                                      observer: ExperimentReporter(id: variant.id))
-                    return (index, VariantBuild(workspace: variantWorkspace, summary: summary, started: started, finished: Date(),
-                                                record: Self.record(variant, summary: summary, project: variantProject)))
+        // SIGINT/SIGTERM stop the shared build and every variant as they stop `mlbuild build`:
+        // children by process group, nothing half-written kept, exit 130.
+        let statePath = workspace.stateDirectory
+        let (relocatedTargets, variantProjects) = (relocated, projects)
+        let (outcome, signal) = await BuildCancellation.watch { () -> (sharedFailed: Bool, builds: [VariantBuild]) in
+            // The shared part, once, as a normal build of those targets.
+            let shared = order.filter { !relocatedTargets.contains($0) }
+            if !shared.isEmpty {
+                let builder = Builder(project: project, workspace: workspace, statCache: statCache)
+                let summary = await builder.build(shared, options: BuildOptions(jobs: jobs), observer: SharedTargetsReporter(console))
+                if !summary.succeeded || summary.cancelled { return (true, []) }
+            }
+            let builds = await withTaskGroup(of: (Int, VariantBuild).self) { group in
+                var builds: [Int: VariantBuild] = [:]
+                var next = 0
+                func start() {
+                    guard next < variantProjects.count, !Task.isCancelled else { return }
+                    let index = next, (variant, variantProject) = variantProjects[index]
+                    next += 1
+                    var variantWorkspace = workspace
+                    variantWorkspace.stateFile = "\(statePath)/exp/\(variant.id).state"
+                    group.addTask {
+                        let started = Date()
+                        let builder = Builder(project: variantProject, workspace: variantWorkspace, statCache: statCache)
+                        let summary = await builder.build(roots, options: BuildOptions(jobs: 1, keepGoing: true),
+                                                          observer: ExperimentReporter(id: variant.id))
+                        return (index, VariantBuild(workspace: variantWorkspace, summary: summary, started: started, finished: Date(),
+                                                    record: Self.record(variant, summary: summary, project: variantProject)))
+                    }
                 }
+                for _ in 0..<min(jobs, variantProjects.count) { start() }
+                while let finished = await group.next() {
+                    builds[finished.0] = finished.1
+                    start()
+                }
+                return variantProjects.indices.compactMap { builds[$0] }
             }
-            for _ in 0..<min(jobs, projects.count) { start() }
-            while let finished = await group.next() {
-                builds[finished.0] = finished.1
-                start()
-            }
-            return projects.indices.compactMap { builds[$0] }
+            return (false, builds)
         }
+        if signal != nil {
+            // No descendant of a cancelled target outlives mlbuild; a variant that did not
+            // finish leaves no exp.json and no history run (the next exp run builds it).
+            ProcessGroupTermination.waitForAll()
+            let done = outcome.builds.filter { !$0.summary.cancelled }.count
+            MLBuildMain.printError("mlbuild: exp run cancelled (\(BuildCancellation.name(of: signal ?? SIGINT))): "
+                + "\(done) of \(counted(projects.count, "variant")) finished")
+            throw ExitCode(BuildCancellation.exitStatus)
+        }
+        if outcome.sharedFailed { throw CLIError.failed }
+        let builds = outcome.builds
         // In the history, in the variants' order, one run each; the first problem stops recording (one warning).
         let historyPath = historyOptions.path(in: workspace)
         for (build, (variant, variantProject)) in zip(builds, projects) {
