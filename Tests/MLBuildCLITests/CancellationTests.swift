@@ -94,6 +94,11 @@ struct CancellationTests {
         let events = (try? ws.read("cancelled.jsonl")) ?? ""
         #expect(events.split(separator: "\n").last?.contains("\"cancelled\":true") == true, "\(events)")
         let keysAfterCancel = Self.actionKeys(ws)
+        // The run history says how the run ended: 130, as the shell saw it.
+        let runs = try ws.run(["runs", "--json"])
+        let document = try JSONSerialization.jsonObject(with: Data(runs.stdout.utf8)) as? [String: Any]
+        let statuses = (document?["runs"] as? [[String: Any]])?.compactMap { $0["exit_status"] as? Int }
+        #expect(statuses?.contains(130) == true, "\(runs.stdout)")
 
         try ws.write("grandchild.pid", "")
         let next = try ws.build()
