@@ -110,6 +110,7 @@ struct NoopFastPath {
         let observer = ObserverGroup(observers)
         let started = ContinuousClock.now
         var summary = BuildSummary()
+        summary.outcomes.reserveCapacity(manifest.targets.count)
         observer.buildStarted(total: manifest.targets.count)
         for (index, (target, key)) in manifest.targets.enumerated() {
             let outcome = TargetOutcome(target: target, status: .fresh, key: key)

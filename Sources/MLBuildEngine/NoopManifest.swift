@@ -111,14 +111,18 @@ public struct NoopManifest: Sendable {
             var names: [String] = []
             for _ in 0..<(try r.readCount(minimumItemSize: 8)) { names.append(try r.readString()) }
             var targets: [(TargetReference, ContentDigest)] = []
-            for _ in 0..<(try r.readCount(minimumItemSize: 48)) {
+            let targetCount = try r.readCount(minimumItemSize: 48)
+            targets.reserveCapacity(targetCount)
+            for _ in 0..<targetCount {
                 // Kind and name apart: written by us, so not re-validated (1,000 parses showed
                 // up in the no-op profile).
                 let reference = TargetReference(kind: try r.readString(), name: try r.readString())
                 targets.append((reference, try r.readDigest()))
             }
             var entries: [Entry] = []
-            for _ in 0..<(try r.readCount(minimumItemSize: 57)) {
+            let entryCount = try r.readCount(minimumItemSize: 57)
+            entries.reserveCapacity(entryCount)
+            for _ in 0..<entryCount {
                 let path = try r.readString()
                 let stat = FileStat(size: try r.readUInt64(), mtimeNanoseconds: try r.readInt64(),
                                     ctimeNanoseconds: try r.readInt64(), inode: try r.readUInt64(),
