@@ -150,7 +150,9 @@ public final class HistoryStore: Sendable {
         guard !targets.isEmpty else { return }
         try queue.write { db in
             var recorded = try Self.recordedTargets(of: id, db: db)
-            for target in targets { try Self.insert(target, run: id, db: db, replacing: &recorded) }
+            let writer = try TargetRowWriter(db: db, run: id)
+            defer { writer.finish() }
+            for target in targets { try Self.insert(target, run: id, db: db, writer: writer, replacing: &recorded) }
         }
     }
 
@@ -184,37 +186,25 @@ public final class HistoryStore: Sendable {
                             run.gitDirty.map { $0 ? 1 : 0 }, run.user, run.commandLine, Int(exitStatus), run.mlfilePath])
             let id = db.lastInsertedRowID
             var recorded: Set<String> = []
-            for target in targets { try Self.insert(target, run: id, db: db, replacing: &recorded) }
+            let writer = try TargetRowWriter(db: db, run: id)
+            defer { writer.finish() }
+            for target in targets { try Self.insert(target, run: id, db: db, writer: writer, replacing: &recorded) }
             return id
         }
     }
 
-    /// The rows of one target. Statements are prepared once per connection (`cachedStatement`):
-    /// a 10,000-target build records about 70,000 rows, and compiling each statement anew was
-    /// most of its recording time. `recorded`: the targets the run already holds; a target
-    /// recorded again has its old rows deleted first (four DELETEs that a first recording, the
-    /// usual case, does not pay).
-    private static func insert(_ target: TargetRecord, run id: Int64, db: Database, replacing recorded: inout Set<String>) throws {
-        func execute(_ sql: String, _ arguments: StatementArguments) throws {
-            try db.cachedStatement(sql: sql).execute(arguments: arguments)
-        }
+    /// The rows of one target (`TargetRowWriter`). `recorded`: the targets the run already
+    /// holds; a target recorded again has its old rows deleted first (four DELETEs that a first
+    /// recording, the usual case, does not pay).
+    private static func insert(_ target: TargetRecord, run id: Int64, db: Database, writer: TargetRowWriter,
+                               replacing recorded: inout Set<String>) throws {
         let name = target.target
         if !recorded.insert(name).inserted {
             for table in ["targets", "params", "metrics", "outputs"] {
-                try execute("DELETE FROM \(table) WHERE run_id = ? AND target = ?", [id, name])
+                try db.cachedStatement(sql: "DELETE FROM \(table) WHERE run_id = ? AND target = ?").execute(arguments: [id, name])
             }
         }
-        try execute("INSERT INTO targets (run_id, target, kind, status, action_key, seconds, seed) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [id, name, target.kind, target.status, target.actionKey, target.seconds, target.seed.map { Int64(bitPattern: $0) }])
-        for p in target.params {
-            try execute("INSERT OR REPLACE INTO params (run_id, target, name, value) VALUES (?, ?, ?, ?)", [id, name, p.name, p.value])
-        }
-        for m in target.metrics where m.value.isFinite {
-            try execute("INSERT OR REPLACE INTO metrics (run_id, target, name, value) VALUES (?, ?, ?, ?)", [id, name, m.name, m.value])
-        }
-        for o in target.outputs {
-            try execute("INSERT OR REPLACE INTO outputs (run_id, target, path, digest) VALUES (?, ?, ?, ?)", [id, name, o.path, o.digest])
-        }
+        try writer.insert(target)
     }
 
     // MARK: Reading
