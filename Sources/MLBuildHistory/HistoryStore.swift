@@ -5,7 +5,7 @@ import GRDB
 /// The run history: one SQLite database (default `.mlbuild/history.sqlite`), written by every
 /// build and read by `mlbuild runs`, `metrics diff` and `params diff`.
 ///
-/// Format (schemas "v1" and "v2", created and migrated by `DatabaseMigrator`; GRDB records
+/// Format (schemas "v1" to "v3", created and migrated by `DatabaseMigrator`; GRDB records
 /// applied migrations in `grdb_migrations`):
 ///
 ///     runs(id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT NULL, git_revision TEXT NULL,
@@ -14,10 +14,18 @@ import GRDB
 ///          experiment TEXT NULL,                   -- v2: the exp-… id of an `exp run` variant
 ///          same_targets_as INTEGER NULL)           -- v2: a no-op fast-path build: its targets are
 ///                                                  --     that run's, every one fresh in 0 s
-///     targets(run_id, target, kind, status, action_key NULL, seconds, seed NULL)
+///     targets(run_id, target, kind, status, action_key NULL, seconds, seed NULL,
+///             action_id NULL)                      -- v3: the key, params and outputs, in actions
 ///     params(run_id, target, name, value)          -- canonical Mlfile values; secrets "<secret>"
 ///     metrics(run_id, target, name, value REAL)    -- numeric members of a model's metrics.json
 ///     outputs(run_id, target, path, digest)        -- "sha256:…" of each output file
+///     actions(id, digest BLOB UNIQUE, action_key NULL)  -- v3: one per distinct (key, params,
+///     action_params(action_id, name, value)             --     outputs) of a target, shared by
+///     action_outputs(action_id, path, digest)           --     the runs that recorded it
+///
+/// Since v3 a run's parameters, outputs and keys are written only to the action tables
+/// (`TargetRowWriter`); `params`, `outputs` and `targets.action_key` hold older runs' rows,
+/// and readers take both.
 ///
 /// WAL journal and a 5 s busy timeout, so that concurrent builds in one workspace both record.
 /// The history is not an artifact: wall-clock times belong here, and nothing here enters a key.
@@ -119,6 +127,32 @@ public final class HistoryStore: Sendable {
             try db.execute(sql: """
                 ALTER TABLE runs ADD COLUMN experiment TEXT;
                 ALTER TABLE runs ADD COLUMN same_targets_as INTEGER REFERENCES runs(id);
+                """)
+        }
+        // v3: a target's key, parameters and outputs are stored once per distinct combination
+        // and referred to by each run's `targets` row (`TargetRowWriter`): most targets of a
+        // build are as the previous run recorded them. Runs recorded before keep their rows in
+        // `params`, `outputs` and `targets.action_key`, and are read from there.
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                CREATE TABLE actions (
+                    id INTEGER PRIMARY KEY,
+                    digest BLOB NOT NULL UNIQUE,
+                    action_key TEXT
+                );
+                CREATE TABLE action_params (
+                    action_id INTEGER NOT NULL REFERENCES actions(id),
+                    name TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (action_id, name)
+                ) WITHOUT ROWID;
+                CREATE TABLE action_outputs (
+                    action_id INTEGER NOT NULL REFERENCES actions(id),
+                    path TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    PRIMARY KEY (action_id, path)
+                ) WITHOUT ROWID;
+                ALTER TABLE targets ADD COLUMN action_id INTEGER REFERENCES actions(id);
                 """)
         }
         return migrator
@@ -241,20 +275,31 @@ public final class HistoryStore: Sendable {
             let base: Int64? = row["same_targets_as"]
             let source = base ?? id
             var targets: [String: TargetRecord] = [:]
-            for t in try Row.fetchAll(db, sql: "SELECT * FROM targets WHERE run_id = ?", arguments: [source]) {
+            for t in try Row.fetchAll(db, sql: """
+                SELECT t.target, t.kind, t.status, COALESCE(a.action_key, t.action_key) AS action_key, t.seconds, t.seed
+                FROM targets t LEFT JOIN actions a ON a.id = t.action_id WHERE t.run_id = ?
+                """, arguments: [source]) {
                 let name: String = t["target"]
                 let seed: Int64? = t["seed"]
                 targets[name] = TargetRecord(target: name, kind: t["kind"], status: base == nil ? t["status"] : "fresh",
                                              actionKey: t["action_key"], seconds: base == nil ? t["seconds"] : 0,
                                              seed: seed.map { UInt64(bitPattern: $0) })
             }
-            for p in try Row.fetchAll(db, sql: "SELECT target, name, value FROM params WHERE run_id = ? ORDER BY name", arguments: [source]) {
+            for p in try Row.fetchAll(db, sql: """
+                SELECT target, name, value FROM params WHERE run_id = ?1
+                UNION ALL SELECT t.target, p.name, p.value FROM targets t JOIN action_params p ON p.action_id = t.action_id WHERE t.run_id = ?1
+                ORDER BY name
+                """, arguments: [source]) {
                 targets[p["target"] as String]?.params.append(.init(name: p["name"], value: p["value"]))
             }
             for m in try Row.fetchAll(db, sql: "SELECT target, name, value FROM metrics WHERE run_id = ? ORDER BY name", arguments: [source]) {
                 targets[m["target"] as String]?.metrics.append(.init(name: m["name"], value: m["value"]))
             }
-            for o in try Row.fetchAll(db, sql: "SELECT target, path, digest FROM outputs WHERE run_id = ? ORDER BY path", arguments: [source]) {
+            for o in try Row.fetchAll(db, sql: """
+                SELECT target, path, digest FROM outputs WHERE run_id = ?1
+                UNION ALL SELECT t.target, o.path, o.digest FROM targets t JOIN action_outputs o ON o.action_id = t.action_id WHERE t.run_id = ?1
+                ORDER BY path
+                """, arguments: [source]) {
                 targets[o["target"] as String]?.outputs.append(.init(path: o["path"], digest: o["digest"]))
             }
             return RunDetail(run: Self.summary(row), targets: targets.keys.sorted().compactMap { targets[$0] })
@@ -288,7 +333,11 @@ public final class HistoryStore: Sendable {
                 return nil
             }
             var out: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT name, value FROM params WHERE run_id = ? AND target = ?", arguments: [id, target]) {
+            for row in try Row.fetchAll(db, sql: """
+                SELECT name, value FROM params WHERE run_id = ?1 AND target = ?2
+                UNION ALL SELECT p.name, p.value FROM targets t JOIN action_params p ON p.action_id = t.action_id
+                WHERE t.run_id = ?1 AND t.target = ?2
+                """, arguments: [id, target]) {
                 out[row["name"]] = row["value"]
             }
             return out
