@@ -39,8 +39,7 @@ final class HistoryRecorder {
         let actionCache = ActionCache(layout: workspace.cache)
         let records = summary.outcomes.map { Self.record($0, project: project, workspace: workspace, actionCache: actionCache) }
         do {
-            try store.recordTargets(records, run: runID)
-            try store.finishRun(runID, at: finishedAt, exitStatus: summary.succeeded ? 0 : 1)
+            try store.finishRun(runID, recording: records, at: finishedAt, exitStatus: summary.succeeded ? 0 : 1)
             recordedRun = runID
         } catch {
             warn(error)

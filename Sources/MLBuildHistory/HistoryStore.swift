@@ -202,7 +202,19 @@ public final class HistoryStore: Sendable {
 
     /// Ends a run with the process's exit status.
     public func finishRun(_ id: Int64, at date: Date, exitStatus: Int32) throws {
+        try finishRun(id, recording: [], at: date, exitStatus: exitStatus)
+    }
+
+    /// Records `targets` (as `recordTargets`) and ends the run, in one transaction: one commit
+    /// (and at most one WAL checkpoint) for a whole build.
+    public func finishRun(_ id: Int64, recording targets: [TargetRecord], at date: Date, exitStatus: Int32) throws {
         try queue.write { db in
+            if !targets.isEmpty {
+                var recorded = try Self.recordedTargets(of: id, db: db)
+                let writer = try TargetRowWriter(db: db, run: id)
+                defer { writer.finish() }
+                for target in targets { try Self.insert(target, run: id, db: db, writer: writer, replacing: &recorded) }
+            }
             try db.execute(sql: "UPDATE runs SET finished_at = ?, exit_status = ? WHERE id = ?",
                            arguments: [HistoryTime.format(date), Int(exitStatus), id])
         }
