@@ -122,6 +122,7 @@ struct BuildCommand: AsyncParsableCommand {
             throw ExitCode(BuildCancellation.exitStatus)
         }
         history.finish(summary, project: project, workspace: workspace)
+        ProcessTeardown.keepUntilExit(builder, project, summary)
         CacheMaintenance(layout: workspace.cache).record(.init(
             built: summary.count(.built), restored: summary.count(.restored),
             fresh: summary.count(.fresh), failed: summary.count(.failed)))

@@ -4,11 +4,12 @@ import MLBuildCore
 /// What the workspace remembers about each target between runs (`.mlbuild/state`): the key and
 /// outputs of its last successful result, and the fingerprint summary for `--explain`.
 ///
-/// On disk: magic `MLSTATE`, version (3), count, then per target: `KIND:NAME`, key, output count
+/// On disk: magic `MLSTATE`, version (4), count, then per target: `KIND:NAME`, key, output count
 /// and outputs (path, kind: 0 file / 1 symlink / 2 empty directory, then for a file: digest,
 /// size, executable; for a symlink: its target), rule version, seed, then the four (name, digest)
 /// lists: parameters, inputs, dependencies, environment, then the shown parameter values
-/// (count, then name and value each; `FingerprintSummary.displayableValue`). A record is checked against the
+/// (count, then name and value each; `FingerprintSummary.displayableValue`), then the witness
+/// (a flag, and when set its 32 bytes). A record is checked against the
 /// target's declared outputs before it is believed (`DeclaredOutputs`), like any action result. Written atomically at the end of every
 /// build; a damaged file is ignored (everything is then checked against the cache again).
 public struct BuildState: Sendable {
@@ -16,12 +17,22 @@ public struct BuildState: Sendable {
         public var key: ContentDigest
         public var result: ActionResult
         public var summary: FingerprintSummary
+        /// Reserved for the evaluation's own use (helper "eval" documents it); nil = none.
+        public var witness: ContentDigest?
+
+        public init(key: ContentDigest, result: ActionResult, summary: FingerprintSummary, witness: ContentDigest? = nil) {
+            self.key = key
+            self.result = result
+            self.summary = summary
+            self.witness = witness
+        }
     }
 
     public var records: [TargetReference: Record] = [:]
 
     static let magic = "MLSTATE"
-    static let version: UInt32 = 3
+    /// 4: the witness after the parameter values. A file of another version is ignored.
+    static let version: UInt32 = 4
 
     public init() {}
 
@@ -62,7 +73,8 @@ public struct BuildState: Sendable {
             for _ in 0..<(try r.readCount(minimumItemSize: 16)) { values.append((try r.readString(), try r.readString())) }
             let summary = FingerprintSummary(ruleVersion: ruleVersion, parameters: lists[0], inputs: lists[1],
                                              dependencies: lists[2], seed: seed, environment: lists[3], parameterValues: values)
-            state.records[reference] = Record(key: key, result: ActionResult(outputs: outputs), summary: summary)
+            let witness = try r.readBool() ? try r.readDigest() : nil
+            state.records[reference] = Record(key: key, result: ActionResult(outputs: outputs), summary: summary, witness: witness)
         }
         return state
     }
@@ -104,6 +116,8 @@ public struct BuildState: Sendable {
                 w.write(name)
                 w.write(value)
             }
+            w.write(record.witness != nil)
+            if let witness = record.witness { w.write(witness) }
         }
         try disk.writeAtomically(w.bytes, to: path)
     }

@@ -5,7 +5,7 @@ import GRDB
 /// The run history: one SQLite database (default `.mlbuild/history.sqlite`), written by every
 /// build and read by `mlbuild runs`, `metrics diff` and `params diff`.
 ///
-/// Format (schemas "v1" and "v2", created and migrated by `DatabaseMigrator`; GRDB records
+/// Format (schemas "v1" to "v3", created and migrated by `DatabaseMigrator`; GRDB records
 /// applied migrations in `grdb_migrations`):
 ///
 ///     runs(id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT NULL, git_revision TEXT NULL,
@@ -14,10 +14,18 @@ import GRDB
 ///          experiment TEXT NULL,                   -- v2: the exp-… id of an `exp run` variant
 ///          same_targets_as INTEGER NULL)           -- v2: a no-op fast-path build: its targets are
 ///                                                  --     that run's, every one fresh in 0 s
-///     targets(run_id, target, kind, status, action_key NULL, seconds, seed NULL)
+///     targets(run_id, target, kind, status, action_key NULL, seconds, seed NULL,
+///             action_id NULL)                      -- v3: the key, params and outputs, in actions
 ///     params(run_id, target, name, value)          -- canonical Mlfile values; secrets "<secret>"
 ///     metrics(run_id, target, name, value REAL)    -- numeric members of a model's metrics.json
 ///     outputs(run_id, target, path, digest)        -- "sha256:…" of each output file
+///     actions(id, digest BLOB UNIQUE, action_key NULL)  -- v3: one per distinct (key, params,
+///     action_params(action_id, name, value)             --     outputs) of a target, shared by
+///     action_outputs(action_id, path, digest)           --     the runs that recorded it
+///
+/// Since v3 a run's parameters, outputs and keys are written only to the action tables
+/// (`TargetRowWriter`); `params`, `outputs` and `targets.action_key` hold older runs' rows,
+/// and readers take both.
 ///
 /// WAL journal and a 5 s busy timeout, so that concurrent builds in one workspace both record.
 /// The history is not an artifact: wall-clock times belong here, and nothing here enters a key.
@@ -121,6 +129,32 @@ public final class HistoryStore: Sendable {
                 ALTER TABLE runs ADD COLUMN same_targets_as INTEGER REFERENCES runs(id);
                 """)
         }
+        // v3: a target's key, parameters and outputs are stored once per distinct combination
+        // and referred to by each run's `targets` row (`TargetRowWriter`): most targets of a
+        // build are as the previous run recorded them. Runs recorded before keep their rows in
+        // `params`, `outputs` and `targets.action_key`, and are read from there.
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                CREATE TABLE actions (
+                    id INTEGER PRIMARY KEY,
+                    digest BLOB NOT NULL UNIQUE,
+                    action_key TEXT
+                );
+                CREATE TABLE action_params (
+                    action_id INTEGER NOT NULL REFERENCES actions(id),
+                    name TEXT NOT NULL,
+                    value TEXT NOT NULL,
+                    PRIMARY KEY (action_id, name)
+                ) WITHOUT ROWID;
+                CREATE TABLE action_outputs (
+                    action_id INTEGER NOT NULL REFERENCES actions(id),
+                    path TEXT NOT NULL,
+                    digest TEXT NOT NULL,
+                    PRIMARY KEY (action_id, path)
+                ) WITHOUT ROWID;
+                ALTER TABLE targets ADD COLUMN action_id INTEGER REFERENCES actions(id);
+                """)
+        }
         return migrator
     }
 
@@ -150,7 +184,9 @@ public final class HistoryStore: Sendable {
         guard !targets.isEmpty else { return }
         try queue.write { db in
             var recorded = try Self.recordedTargets(of: id, db: db)
-            for target in targets { try Self.insert(target, run: id, db: db, replacing: &recorded) }
+            let writer = try TargetRowWriter(db: db, run: id)
+            defer { writer.finish() }
+            for target in targets { try Self.insert(target, run: id, db: db, writer: writer, replacing: &recorded) }
         }
     }
 
@@ -166,7 +202,19 @@ public final class HistoryStore: Sendable {
 
     /// Ends a run with the process's exit status.
     public func finishRun(_ id: Int64, at date: Date, exitStatus: Int32) throws {
+        try finishRun(id, recording: [], at: date, exitStatus: exitStatus)
+    }
+
+    /// Records `targets` (as `recordTargets`) and ends the run, in one transaction: one commit
+    /// (and at most one WAL checkpoint) for a whole build.
+    public func finishRun(_ id: Int64, recording targets: [TargetRecord], at date: Date, exitStatus: Int32) throws {
         try queue.write { db in
+            if !targets.isEmpty {
+                var recorded = try Self.recordedTargets(of: id, db: db)
+                let writer = try TargetRowWriter(db: db, run: id)
+                defer { writer.finish() }
+                for target in targets { try Self.insert(target, run: id, db: db, writer: writer, replacing: &recorded) }
+            }
             try db.execute(sql: "UPDATE runs SET finished_at = ?, exit_status = ? WHERE id = ?",
                            arguments: [HistoryTime.format(date), Int(exitStatus), id])
         }
@@ -184,37 +232,25 @@ public final class HistoryStore: Sendable {
                             run.gitDirty.map { $0 ? 1 : 0 }, run.user, run.commandLine, Int(exitStatus), run.mlfilePath])
             let id = db.lastInsertedRowID
             var recorded: Set<String> = []
-            for target in targets { try Self.insert(target, run: id, db: db, replacing: &recorded) }
+            let writer = try TargetRowWriter(db: db, run: id)
+            defer { writer.finish() }
+            for target in targets { try Self.insert(target, run: id, db: db, writer: writer, replacing: &recorded) }
             return id
         }
     }
 
-    /// The rows of one target. Statements are prepared once per connection (`cachedStatement`):
-    /// a 10,000-target build records about 70,000 rows, and compiling each statement anew was
-    /// most of its recording time. `recorded`: the targets the run already holds; a target
-    /// recorded again has its old rows deleted first (four DELETEs that a first recording, the
-    /// usual case, does not pay).
-    private static func insert(_ target: TargetRecord, run id: Int64, db: Database, replacing recorded: inout Set<String>) throws {
-        func execute(_ sql: String, _ arguments: StatementArguments) throws {
-            try db.cachedStatement(sql: sql).execute(arguments: arguments)
-        }
+    /// The rows of one target (`TargetRowWriter`). `recorded`: the targets the run already
+    /// holds; a target recorded again has its old rows deleted first (four DELETEs that a first
+    /// recording, the usual case, does not pay).
+    private static func insert(_ target: TargetRecord, run id: Int64, db: Database, writer: TargetRowWriter,
+                               replacing recorded: inout Set<String>) throws {
         let name = target.target
         if !recorded.insert(name).inserted {
             for table in ["targets", "params", "metrics", "outputs"] {
-                try execute("DELETE FROM \(table) WHERE run_id = ? AND target = ?", [id, name])
+                try db.cachedStatement(sql: "DELETE FROM \(table) WHERE run_id = ? AND target = ?").execute(arguments: [id, name])
             }
         }
-        try execute("INSERT INTO targets (run_id, target, kind, status, action_key, seconds, seed) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [id, name, target.kind, target.status, target.actionKey, target.seconds, target.seed.map { Int64(bitPattern: $0) }])
-        for p in target.params {
-            try execute("INSERT OR REPLACE INTO params (run_id, target, name, value) VALUES (?, ?, ?, ?)", [id, name, p.name, p.value])
-        }
-        for m in target.metrics where m.value.isFinite {
-            try execute("INSERT OR REPLACE INTO metrics (run_id, target, name, value) VALUES (?, ?, ?, ?)", [id, name, m.name, m.value])
-        }
-        for o in target.outputs {
-            try execute("INSERT OR REPLACE INTO outputs (run_id, target, path, digest) VALUES (?, ?, ?, ?)", [id, name, o.path, o.digest])
-        }
+        try writer.insert(target)
     }
 
     // MARK: Reading
@@ -251,20 +287,31 @@ public final class HistoryStore: Sendable {
             let base: Int64? = row["same_targets_as"]
             let source = base ?? id
             var targets: [String: TargetRecord] = [:]
-            for t in try Row.fetchAll(db, sql: "SELECT * FROM targets WHERE run_id = ?", arguments: [source]) {
+            for t in try Row.fetchAll(db, sql: """
+                SELECT t.target, t.kind, t.status, COALESCE(a.action_key, t.action_key) AS action_key, t.seconds, t.seed
+                FROM targets t LEFT JOIN actions a ON a.id = t.action_id WHERE t.run_id = ?
+                """, arguments: [source]) {
                 let name: String = t["target"]
                 let seed: Int64? = t["seed"]
                 targets[name] = TargetRecord(target: name, kind: t["kind"], status: base == nil ? t["status"] : "fresh",
                                              actionKey: t["action_key"], seconds: base == nil ? t["seconds"] : 0,
                                              seed: seed.map { UInt64(bitPattern: $0) })
             }
-            for p in try Row.fetchAll(db, sql: "SELECT target, name, value FROM params WHERE run_id = ? ORDER BY name", arguments: [source]) {
+            for p in try Row.fetchAll(db, sql: """
+                SELECT target, name, value FROM params WHERE run_id = ?1
+                UNION ALL SELECT t.target, p.name, p.value FROM targets t JOIN action_params p ON p.action_id = t.action_id WHERE t.run_id = ?1
+                ORDER BY name
+                """, arguments: [source]) {
                 targets[p["target"] as String]?.params.append(.init(name: p["name"], value: p["value"]))
             }
             for m in try Row.fetchAll(db, sql: "SELECT target, name, value FROM metrics WHERE run_id = ? ORDER BY name", arguments: [source]) {
                 targets[m["target"] as String]?.metrics.append(.init(name: m["name"], value: m["value"]))
             }
-            for o in try Row.fetchAll(db, sql: "SELECT target, path, digest FROM outputs WHERE run_id = ? ORDER BY path", arguments: [source]) {
+            for o in try Row.fetchAll(db, sql: """
+                SELECT target, path, digest FROM outputs WHERE run_id = ?1
+                UNION ALL SELECT t.target, o.path, o.digest FROM targets t JOIN action_outputs o ON o.action_id = t.action_id WHERE t.run_id = ?1
+                ORDER BY path
+                """, arguments: [source]) {
                 targets[o["target"] as String]?.outputs.append(.init(path: o["path"], digest: o["digest"]))
             }
             return RunDetail(run: Self.summary(row), targets: targets.keys.sorted().compactMap { targets[$0] })
@@ -298,7 +345,11 @@ public final class HistoryStore: Sendable {
                 return nil
             }
             var out: [String: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT name, value FROM params WHERE run_id = ? AND target = ?", arguments: [id, target]) {
+            for row in try Row.fetchAll(db, sql: """
+                SELECT name, value FROM params WHERE run_id = ?1 AND target = ?2
+                UNION ALL SELECT p.name, p.value FROM targets t JOIN action_params p ON p.action_id = t.action_id
+                WHERE t.run_id = ?1 AND t.target = ?2
+                """, arguments: [id, target]) {
                 out[row["name"]] = row["value"]
             }
             return out
