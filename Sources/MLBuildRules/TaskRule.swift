@@ -41,7 +41,7 @@ public struct TaskRule: Rule {
             (try? value.scalarValue()).map { Array($0.unicodeScalars) } ?? value.scalars
         } ?? []
         // A missing or unusable `run` is reported already.
-        if run != nil, command.allSatisfy({ $0.properties.isWhitespace }) {
+        if run != nil, command.allSatisfy(ResolvedValue.isWhitespace) {
             diagnostics.add(configuration.diagnostic("run", "\(configuration.reference) has an empty 'run' command"))
         }
         var inputs: [InputPattern] = []
@@ -55,7 +55,11 @@ public struct TaskRule: Rule {
         }
         self.inputs = inputs
         var outputs: [String] = []
-        for item in diagnostics.attempt({ try configuration.list("outputs") }) ?? [] {
+        // Texts first (every target has outputs); an item's location only for a diagnostic.
+        let outputTexts = diagnostics.attempt({ try configuration.value("outputs")?.listTexts() ?? [] }) ?? []
+        let listed = outputTexts.allSatisfy(Self.isAcceptedOutput) ? [] : diagnostics.attempt({ try configuration.list("outputs") }) ?? []
+        if listed.isEmpty { outputs = outputTexts }
+        for item in listed {
             let path = item.text
             if WorkspacePath.placement(of: path) == .outside {
                 diagnostics.add(configuration.target.source.diagnostic("output '\(item.text)' must be a path inside the workspace", at: item.location))
@@ -83,6 +87,12 @@ public struct TaskRule: Rule {
         }
         environment = passThrough
         self.assignments = assignments
+    }
+
+    /// Passes every check of `init` on an output path (so that no diagnostic is due).
+    static func isAcceptedOutput(_ path: String) -> Bool {
+        WorkspacePath.placement(of: path) != .outside && WorkspacePath.problem(path) == nil
+            && !(path == ".mlbuild" || path.hasPrefix(".mlbuild/"))
     }
 
     public func run(_ context: RuleContext) async throws {

@@ -187,11 +187,24 @@ struct MlfileResolver {
         var scalars: [Unicode.Scalar] = []
         var positions: [ResolvedValue.Position] = []
         var problems: [Diagnostic] = []
+        let length = raw.fragments.reduce(raw.fragments.count) { $0 + $1.text.utf8.count }
+        scalars.reserveCapacity(length)
+        positions.reserveCapacity(length)
         for (k, fragment) in raw.fragments.enumerated() {
             let line = Int32(fragment.line)
             if k > 0 {
                 scalars.append(" ")
                 positions.append(.init(line: line, column: Int32(fragment.column)))
+            }
+            if !fragment.text.utf8.contains(36) {
+                // No `$`: the text as written (nearly every fragment), without the scan below.
+                var column = Int32(fragment.column)
+                for scalar in fragment.text.unicodeScalars {
+                    scalars.append(scalar)
+                    positions.append(.init(line: line, column: column))
+                    column += Int32(UTF8.width(scalar))
+                }
+                continue
             }
             let text = Array(fragment.text.unicodeScalars)
             var i = 0
