@@ -35,7 +35,8 @@ public struct TargetConfiguration: Sendable {
         var unusable: Set<String> = []
         if target.hasErrors { unusable = Set(target.keyOrder.filter { target.values[$0] == nil }) }
         // A secret anywhere else would be written into a path, a file, a key or an image.
-        for key in self.keys where !key.acceptsSecrets {
+        let holdsSecret = target.values.values.contains { $0.scalars.contains(ResolvedValue.secretOpen) }
+        for key in self.keys where holdsSecret && !key.acceptsSecrets {
             if let value = target.values[key.name], value.scalars.contains(ResolvedValue.secretOpen) {
                 diagnostics.add(value.diagnostic("'\(key.name)' cannot hold a secret: ${secret:…} is allowed only in a task's "
                     + "'run' and 'env', where its value reaches the command at run time and nothing else"))

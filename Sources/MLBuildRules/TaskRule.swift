@@ -38,7 +38,8 @@ public struct TaskRule: Rule {
         let run = configuration.value("run")
         command = run.map { value in
             // A single quoted string is unquoted; anything else is the command as written.
-            (try? value.scalarValue()).map { Array($0.unicodeScalars) } ?? value.scalars
+            // (Unquoted, `scalarValue()` is the trimmed scalars: taken without the String.)
+            value.isOneQuotedString ? (try? value.scalarValue()).map { Array($0.unicodeScalars) } ?? value.scalars : Array(value.trimmedScalars)
         } ?? []
         // A missing or unusable `run` is reported already.
         if run != nil, command.allSatisfy(ResolvedValue.isWhitespace) {

@@ -66,6 +66,9 @@ struct MlfileResolver {
             var values: [String: ResolvedValue] = [:]
             var keyLocations: [String: SourceLocation] = [:]
             var order: [String] = []
+            values.reserveCapacity(declaration.assignments.count)
+            keyLocations.reserveCapacity(declaration.assignments.count)
+            order.reserveCapacity(declaration.assignments.count)
             var hasErrors = false
             for assignment in declaration.assignments {
                 if let first = keyLocations[assignment.key] {
@@ -196,16 +199,7 @@ struct MlfileResolver {
                 scalars.append(" ")
                 positions.append(.init(line: line, column: Int32(fragment.column)))
             }
-            if !fragment.text.utf8.contains(36) {
-                // No `$`: the text as written (nearly every fragment), without the scan below.
-                var column = Int32(fragment.column)
-                for scalar in fragment.text.unicodeScalars {
-                    scalars.append(scalar)
-                    positions.append(.init(line: line, column: column))
-                    column += Int32(UTF8.width(scalar))
-                }
-                continue
-            }
+            if Self.appendLiteral(fragment.text, line: line, column: fragment.column, to: &scalars, positions: &positions) { continue }
             let text = Array(fragment.text.unicodeScalars)
             var i = 0
             var byteColumn = fragment.column
@@ -271,6 +265,32 @@ struct MlfileResolver {
         if !problems.isEmpty { throw DiagnosticList(problems) }
         return ResolvedValue(scalars: scalars, positions: positions, source: source,
                              start: source.location(line: raw.line, column: raw.column))
+    }
+
+    /// Appends `text` as written when it holds no `$` (nearly every fragment), without the scan
+    /// of `substitute`: ASCII straight from its bytes. False (nothing appended) otherwise.
+    private static func appendLiteral(_ text: String, line: Int32, column: Int, to scalars: inout [Unicode.Scalar],
+                                      positions: inout [ResolvedValue.Position]) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            var ascii = true
+            for byte in bytes {
+                if byte == 36 { return false }
+                if byte >= 0x80 { ascii = false }
+            }
+            if ascii {
+                scalars.append(contentsOf: bytes.lazy.map { Unicode.Scalar($0) })
+                positions.append(contentsOf: (0..<bytes.count).lazy.map { ResolvedValue.Position(line: line, column: Int32(column + $0)) })
+            } else {
+                var at = Int32(column)
+                for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+                    scalars.append(scalar)
+                    positions.append(.init(line: line, column: at))
+                    at += Int32(UTF8.width(scalar))
+                }
+            }
+            return true
+        }
     }
 
     private mutating func expand(_ reference: String, line: Int, column: Int) throws -> [Unicode.Scalar] {

@@ -181,6 +181,19 @@ public struct ResolvedValue: Sendable {
         scalar.value < 0x80 ? scalar.value == 32 || (scalar.value >= 9 && scalar.value <= 13) : scalar.properties.isWhitespace
     }
 
+    /// The scalars without surrounding white space: what `scalarValue()` returns for a value
+    /// that is not one quoted string.
+    public var trimmedScalars: ArraySlice<Unicode.Scalar> {
+        let (lo, hi) = trimmed(0, scalars.count)
+        return scalars[lo..<hi]
+    }
+
+    /// Whether the value (trimmed) is one double-quoted string, which `scalarValue()` unquotes.
+    public var isOneQuotedString: Bool {
+        let (lo, hi) = trimmed(0, scalars.count)
+        return isQuoted(lo, hi)
+    }
+
     /// Whether `lo..<hi` is one double-quoted string.
     private func isQuoted(_ lo: Int, _ hi: Int) -> Bool {
         hi - lo >= 2 && scalars[lo] == "\"" && scalars[hi - 1] == "\"" && closingQuote(from: lo) == hi - 1
