@@ -50,8 +50,10 @@ enum OutputPlacement {
 
     /// `protected`: workspace-relative paths no output may be, contain or lie inside, with what
     /// they are ("the Mlfile", "the cache directory").
-    /// `declared`: `declaredOutputs(of: mlfile, rules: rules)`.
-    static func check(mlfile: Mlfile, rules: [TargetReference: any Rule], declared: [Declared], producers: [String: TargetReference],
+    /// `declared`: `declaredOutputs(of: mlfile, rules: rules)`; `inputPaths`: per target of
+    /// `mlfile.targets`, the normalized static path of each of its rule's inputs.
+    static func check(mlfile: Mlfile, rules: [TargetReference: any Rule], declared: [Declared], inputPaths: [[String]],
+                      producers: [String: TargetReference],
                       protected: [(path: String, what: String)]) -> [Diagnostic] {
         var byPath: [String: Declared] = [:]
         for output in declared where byPath[output.path] == nil { byPath[output.path] = output }
@@ -78,10 +80,9 @@ enum OutputPlacement {
         }
 
         // Sources inside an output.
-        for target in mlfile.targets {
+        for (index, target) in mlfile.targets.enumerated() {
             guard let rule = rules[target.reference] else { continue }
-            for input in rule.inputs {
-                let path = PathNormalizer.normalize(InputResolver.staticPrefix(input.pattern))
+            for path in inputPaths[index] {
                 if !WorkspacePath.isInside(path) || producers[path] != nil { continue }
                 for directory in PathNormalizer.parents(of: path) {
                     guard let producer = producers[directory], let outer = byPath[directory] else { continue }

@@ -66,7 +66,12 @@ public struct Project: Sendable {
         let mlfilePath = WorkspacePath.lexicallyNormalized(mlfile.source.path)
         if WorkspacePath.placement(of: mlfilePath) != .outside { protected.append((mlfilePath, "the Mlfile")) }
         if let cacheDirectory { protected.append((cacheDirectory, "the cache directory")) }
-        for diagnostic in OutputPlacement.check(mlfile: mlfile, rules: rules, declared: declared, producers: producers, protected: protected) {
+        // Each input's static path (its directory part before any wildcard), per target.
+        let inputPaths = mlfile.targets.map { target in
+            (rules[target.reference]?.inputs ?? []).map { PathNormalizer.normalize(InputResolver.staticPrefix($0.pattern)) }
+        }
+        for diagnostic in OutputPlacement.check(mlfile: mlfile, rules: rules, declared: declared, inputPaths: inputPaths, producers: producers,
+                                                protected: protected) {
             diagnostics.add(diagnostic)
         }
         // Directory → producers of outputs below it, so that an input directory (or glob root)
@@ -78,10 +83,9 @@ public struct Project: Sendable {
                 producersBelow[directory, default: []].insert(producer)
             }
         }
-        for target in mlfile.targets {
+        for (index, target) in mlfile.targets.enumerated() {
             guard let rule = rules[target.reference] else { continue }
-            for input in rule.inputs {
-                let path = PathNormalizer.normalize(InputResolver.staticPrefix(input.pattern))
+            for (input, path) in zip(rule.inputs, inputPaths[index]) {
                 var found: Set<TargetReference> = producersBelow[path] ?? []
                 if let producer = producers[path] { found.insert(producer) }
                 for ancestor in PathNormalizer.parents(of: path) {
@@ -197,6 +201,12 @@ public enum PathNormalizer {
     }
 
     public static func isSameOrInside(_ path: String, _ directory: String) -> Bool {
-        path == directory || path.hasPrefix(directory + "/")
+        if path == directory { return true }
+        let inner = path.utf8, outer = directory.utf8
+        // ASCII (nearly every path): compared as bytes, without making `directory + "/"`.
+        if inner.allSatisfy({ $0 < 0x80 }) && outer.allSatisfy({ $0 < 0x80 }) {
+            return inner.count > outer.count && inner.starts(with: outer) && inner[inner.index(inner.startIndex, offsetBy: outer.count)] == 47
+        }
+        return path.hasPrefix(directory + "/")
     }
 }

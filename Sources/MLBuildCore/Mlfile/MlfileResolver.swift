@@ -191,8 +191,10 @@ struct MlfileResolver {
         var positions: [ResolvedValue.Position] = []
         var problems: [Diagnostic] = []
         let length = raw.fragments.reduce(raw.fragments.count) { $0 + $1.text.utf8.count }
-        scalars.reserveCapacity(length)
-        positions.reserveCapacity(length)
+        if raw.fragments.count > 1 {
+            scalars.reserveCapacity(length)
+            positions.reserveCapacity(length)
+        }
         for (k, fragment) in raw.fragments.enumerated() {
             let line = Int32(fragment.line)
             if k > 0 {
@@ -279,8 +281,19 @@ struct MlfileResolver {
                 if byte >= 0x80 { ascii = false }
             }
             if ascii {
-                scalars.append(contentsOf: bytes.lazy.map { Unicode.Scalar($0) })
-                positions.append(contentsOf: (0..<bytes.count).lazy.map { ResolvedValue.Position(line: line, column: Int32(column + $0)) })
+                // Filled in place: appending element by element (or through a lazy map) cost
+                // more than the rest of resolving a value.
+                let count = bytes.count
+                let literal = [Unicode.Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    for k in 0..<count { buffer.initializeElement(at: k, to: Unicode.Scalar(bytes[k])) }
+                    initialized = count
+                }
+                let places = [ResolvedValue.Position](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    for k in 0..<count { buffer.initializeElement(at: k, to: ResolvedValue.Position(line: line, column: Int32(column + k))) }
+                    initialized = count
+                }
+                if scalars.isEmpty { scalars = literal } else { scalars.append(contentsOf: literal) }
+                if positions.isEmpty { positions = places } else { positions.append(contentsOf: places) }
             } else {
                 var at = Int32(column)
                 for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
