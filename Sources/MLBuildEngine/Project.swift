@@ -202,11 +202,15 @@ public enum PathNormalizer {
 
     public static func isSameOrInside(_ path: String, _ directory: String) -> Bool {
         if path == directory { return true }
-        let inner = path.utf8, outer = directory.utf8
         // ASCII (nearly every path): compared as bytes, without making `directory + "/"`.
-        if inner.allSatisfy({ $0 < 0x80 }) && outer.allSatisfy({ $0 < 0x80 }) {
-            return inner.count > outer.count && inner.starts(with: outer) && inner[inner.index(inner.startIndex, offsetBy: outer.count)] == 47
+        var path = path, directory = directory
+        let asBytes: Bool? = path.withUTF8 { inner in
+            directory.withUTF8 { outer -> Bool? in
+                guard inner.allSatisfy({ $0 < 0x80 }), outer.allSatisfy({ $0 < 0x80 }) else { return nil }
+                return inner.count > outer.count && inner[outer.count] == 47
+                    && UnsafeBufferPointer(rebasing: inner[..<outer.count]).elementsEqual(outer)
+            }
         }
-        return path.hasPrefix(directory + "/")
+        return asBytes ?? path.hasPrefix(directory + "/")
     }
 }

@@ -46,7 +46,7 @@ public struct TaskRule: Rule {
             diagnostics.add(configuration.diagnostic("run", "\(configuration.reference) has an empty 'run' command"))
         }
         var inputs: [InputPattern] = []
-        for item in diagnostics.attempt({ try configuration.list("inputs") }) ?? [] {
+        for item in diagnostics.attempt({ try configuration.value("inputs")?.listTextsAndLocations() ?? [] }) ?? [] {
             // Outside the workspace is allowed (absolute, or `../` first): inputs are only read.
             if let problem = WorkspacePath.problem(item.text, absolute: true, leadingParent: true) {
                 diagnostics.add(configuration.target.source.diagnostic("input '\(item.text)' \(problem)", at: item.location))

@@ -136,6 +136,13 @@ public struct ResolvedValue: Sendable {
         return texts
     }
 
+    /// Each list item's text with where it starts (`listItems()` without the rest of each item).
+    public func listTextsAndLocations() throws -> [(text: String, location: SourceLocation)] {
+        var out: [(text: String, location: SourceLocation)] = []
+        try forEachListItem { lo, hi in out.append((try unquote(lo, hi), location(at: lo))) }
+        return out
+    }
+
     /// Calls `body` with the scalar range of each non-empty, trimmed list item, in order.
     private func forEachListItem(_ body: (Int, Int) throws -> Void) throws {
         var depth = 0
