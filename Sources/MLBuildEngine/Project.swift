@@ -21,11 +21,13 @@ public struct Project: Sendable {
         diagnostics.add(mlfile.diagnostics)
         var rules: [TargetReference: any Rule] = [:]
         var configurations: [TargetReference: TargetConfiguration] = [:]
+        rules.reserveCapacity(mlfile.targets.count)
+        configurations.reserveCapacity(mlfile.targets.count)
         var graph = BuildGraph()
         let defaultSeed = seedOverride ?? mlfile.seed ?? 0
         for target in mlfile.targets {
-            graph.addNode(target.reference)
-            for dependency in target.dependencies { graph.addEdge(from: target.reference, to: dependency) }
+            let node = graph.addNode(target.reference)
+            for dependency in target.dependencies { graph.addEdge(fromIndex: node, to: dependency) }
             guard let ruleType = registry.rule(for: target.reference.kind) else {
                 let hint = Suggestion.hint(for: target.reference.kind, among: registry.kinds)
                 diagnostics.add(target.source.diagnostic("unknown target kind '\(target.reference.kind)'\(hint)", at: target.kindLocation,
@@ -38,15 +40,15 @@ public struct Project: Sendable {
             rules[target.reference] = rule
             configurations[target.reference] = configuration
             for dependency in rule.implicitDependencies {
-                graph.addEdge(from: target.reference, to: dependency)
+                graph.addEdge(fromIndex: node, to: dependency)
             }
             for auxiliary in rule.auxiliaryTargets {
                 guard let derived = configuration.auxiliary(auxiliary.reference, parameters: auxiliary.parameters) else { continue }
-                graph.addNode(auxiliary.reference)
+                let auxiliaryNode = graph.addNode(auxiliary.reference)
                 rules[auxiliary.reference] = auxiliary.rule
                 configurations[auxiliary.reference] = derived
                 for dependency in auxiliary.rule.implicitDependencies {
-                    graph.addEdge(from: auxiliary.reference, to: dependency)
+                    graph.addEdge(fromIndex: auxiliaryNode, to: dependency)
                 }
             }
         }
@@ -86,10 +88,12 @@ public struct Project: Sendable {
         for (index, target) in mlfile.targets.enumerated() {
             guard let rule = rules[target.reference] else { continue }
             for (input, path) in zip(rule.inputs, inputPaths[index]) {
-                var found: Set<TargetReference> = producersBelow[path] ?? []
-                if let producer = producers[path] { found.insert(producer) }
+                // Usually one producer or none: an array, kept free of repeats, not a Set.
+                var found: [TargetReference] = producersBelow[path].map { Array($0) } ?? []
+                func add(_ producer: TargetReference) { if !found.contains(producer) { found.append(producer) } }
+                if let producer = producers[path] { add(producer) }
                 for ancestor in PathNormalizer.parents(of: path) {
-                    if let producer = producers[ancestor] { found.insert(producer) }
+                    if let producer = producers[ancestor] { add(producer) }
                 }
                 if found.isEmpty { continue }
                 for producer in found.sorted() where producer != target.reference {

@@ -31,7 +31,6 @@ public struct BuildGraph: Sendable {
     /// `node`'s index in `nodes`, nil when it is not in the graph.
     public func index(of node: TargetReference) -> Int? { indices[node] }
 
-    @discardableResult
     private mutating func insert(_ node: TargetReference) -> Int {
         if let index = indices[node] { return index }
         let index = nodes.count
@@ -42,12 +41,18 @@ public struct BuildGraph: Sendable {
         return index
     }
 
-    public mutating func addNode(_ node: TargetReference) {
+    /// Adds `node` unless it is there; its index either way.
+    @discardableResult
+    public mutating func addNode(_ node: TargetReference) -> Int {
         insert(node)
     }
 
     public mutating func addEdge(from node: TargetReference, to dependency: LocatedReference) {
-        let index = insert(node)
+        addEdge(fromIndex: insert(node), to: dependency)
+    }
+
+    /// `addEdge(from:to:)` from the node at `index` (from `addNode`), without looking it up.
+    public mutating func addEdge(fromIndex index: Int, to dependency: LocatedReference) {
         if references[index].contains(dependency.reference) { return }
         located[index].append(dependency)
         references[index].append(dependency.reference)
