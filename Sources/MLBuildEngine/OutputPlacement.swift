@@ -50,30 +50,23 @@ enum OutputPlacement {
 
     /// `protected`: workspace-relative paths no output may be, contain or lie inside, with what
     /// they are ("the Mlfile", "the cache directory").
-    static func check(mlfile: Mlfile, rules: [TargetReference: any Rule], producers: [String: TargetReference],
+    /// `declared`: `declaredOutputs(of: mlfile, rules: rules)`; `inputPaths`: per target of
+    /// `mlfile.targets`, the normalized static path of each of its rule's inputs.
+    static func check(mlfile: Mlfile, rules: [TargetReference: any Rule], declared: [Declared], inputPaths: [[String]],
+                      producers: [String: TargetReference],
                       protected: [(path: String, what: String)]) -> [Diagnostic] {
-        let declared = declaredOutputs(of: mlfile, rules: rules)
         var byPath: [String: Declared] = [:]
         for output in declared where byPath[output.path] == nil { byPath[output.path] = output }
         var diagnostics: [Diagnostic] = []
         func report(_ at: Declared, _ message: String) {
             diagnostics.append(mlfile.source.diagnostic(message, at: location(of: at.path, in: mlfile.targets[at.index])))
         }
-        func ancestors(_ path: String) -> [String] {
-            var out: [String] = []
-            var directory = Substring(path)
-            while let slash = directory.lastIndex(of: "/") {
-                directory = directory[..<slash]
-                out.append(String(directory))
-            }
-            return out
-        }
 
         // One target's output inside another's: the outer one's removal deletes the inner one.
         // Reported once per outer output, where it was written (else at the inner one).
         var reportedOuter: Set<String> = []
         for inner in declared {
-            for directory in ancestors(inner.path) {
+            for directory in PathNormalizer.parents(of: inner.path) {
                 guard let other = producers[directory], other != inner.target, let outer = byPath[directory] else { continue }
                 if item(declaring: outer.path, in: mlfile.targets[outer.index]) != nil {
                     if reportedOuter.insert(outer.path).inserted {
@@ -87,12 +80,11 @@ enum OutputPlacement {
         }
 
         // Sources inside an output.
-        for target in mlfile.targets {
+        for (index, target) in mlfile.targets.enumerated() {
             guard let rule = rules[target.reference] else { continue }
-            for input in rule.inputs {
-                let path = PathNormalizer.normalize(InputResolver.staticPrefix(input.pattern))
+            for path in inputPaths[index] {
                 if !WorkspacePath.isInside(path) || producers[path] != nil { continue }
-                for directory in ancestors(path) {
+                for directory in PathNormalizer.parents(of: path) {
                     guard let producer = producers[directory], let outer = byPath[directory] else { continue }
                     if producer == target.reference {
                         if reportedOuter.insert(outer.path).inserted {

@@ -21,11 +21,13 @@ public struct Project: Sendable {
         diagnostics.add(mlfile.diagnostics)
         var rules: [TargetReference: any Rule] = [:]
         var configurations: [TargetReference: TargetConfiguration] = [:]
+        rules.reserveCapacity(mlfile.targets.count)
+        configurations.reserveCapacity(mlfile.targets.count)
         var graph = BuildGraph()
         let defaultSeed = seedOverride ?? mlfile.seed ?? 0
         for target in mlfile.targets {
-            graph.addNode(target.reference)
-            for dependency in target.dependencies { graph.addEdge(from: target.reference, to: dependency) }
+            let node = graph.addNode(target.reference)
+            for dependency in target.dependencies { graph.addEdge(fromIndex: node, to: dependency) }
             guard let ruleType = registry.rule(for: target.reference.kind) else {
                 let hint = Suggestion.hint(for: target.reference.kind, among: registry.kinds)
                 diagnostics.add(target.source.diagnostic("unknown target kind '\(target.reference.kind)'\(hint)", at: target.kindLocation,
@@ -38,40 +40,40 @@ public struct Project: Sendable {
             rules[target.reference] = rule
             configurations[target.reference] = configuration
             for dependency in rule.implicitDependencies {
-                graph.addEdge(from: target.reference, to: dependency)
+                graph.addEdge(fromIndex: node, to: dependency)
             }
             for auxiliary in rule.auxiliaryTargets {
                 guard let derived = configuration.auxiliary(auxiliary.reference, parameters: auxiliary.parameters) else { continue }
-                graph.addNode(auxiliary.reference)
+                let auxiliaryNode = graph.addNode(auxiliary.reference)
                 rules[auxiliary.reference] = auxiliary.rule
                 configurations[auxiliary.reference] = derived
                 for dependency in auxiliary.rule.implicitDependencies {
-                    graph.addEdge(from: auxiliary.reference, to: dependency)
+                    graph.addEdge(fromIndex: auxiliaryNode, to: dependency)
                 }
             }
         }
 
         // Outputs: one producer each, and an input that another target produces is an implicit
         // dependency on it (as in Make), so the order is right even when the header forgot it.
+        let declared = OutputPlacement.declaredOutputs(of: mlfile, rules: rules)
         var producers: [String: TargetReference] = [:]
-        for target in mlfile.targets {
-            guard let rule = rules[target.reference] else { continue }
-            for (reference, outputs) in [(target.reference, rule.outputs)] + rule.auxiliaryTargets.map({ ($0.reference, $0.rule.outputs) }) {
-                for output in outputs {
-                    let path = PathNormalizer.normalize(output)
-                    if let other = producers[path], other != reference {
-                        diagnostics.add(mlfile.source.diagnostic("output '\(path)' of \(reference) is also an output of \(other)",
-                                                                 at: OutputPlacement.location(of: path, in: target)))
-                    }
-                    producers[path] = reference
-                }
+        producers.reserveCapacity(declared.count)
+        for output in declared {
+            if let other = producers.updateValue(output.target, forKey: output.path), other != output.target {
+                diagnostics.add(mlfile.source.diagnostic("output '\(output.path)' of \(output.target) is also an output of \(other)",
+                                                         at: OutputPlacement.location(of: output.path, in: mlfile.targets[output.index])))
             }
         }
         var protected: [(path: String, what: String)] = [(".git", "the git repository"), (".mlbuild", "mlbuild's state directory")]
         let mlfilePath = WorkspacePath.lexicallyNormalized(mlfile.source.path)
         if WorkspacePath.placement(of: mlfilePath) != .outside { protected.append((mlfilePath, "the Mlfile")) }
         if let cacheDirectory { protected.append((cacheDirectory, "the cache directory")) }
-        for diagnostic in OutputPlacement.check(mlfile: mlfile, rules: rules, producers: producers, protected: protected) {
+        // Each input's static path (its directory part before any wildcard), per target.
+        let inputPaths = mlfile.targets.map { target in
+            (rules[target.reference]?.inputs ?? []).map { PathNormalizer.normalize(InputResolver.staticPrefix($0.pattern)) }
+        }
+        for diagnostic in OutputPlacement.check(mlfile: mlfile, rules: rules, declared: declared, inputPaths: inputPaths, producers: producers,
+                                                protected: protected) {
             diagnostics.add(diagnostic)
         }
         // Directory → producers of outputs below it, so that an input directory (or glob root)
@@ -79,23 +81,21 @@ public struct Project: Sendable {
         // path loads a 1,000-target Mlfile on every run.
         var producersBelow: [String: Set<TargetReference>] = [:]
         for (output, producer) in producers {
-            var directory = output
-            while let slash = directory.lastIndex(of: "/") {
-                directory = String(directory[..<slash])
+            for directory in PathNormalizer.parents(of: output) {
                 producersBelow[directory, default: []].insert(producer)
             }
         }
-        for target in mlfile.targets {
+        for (index, target) in mlfile.targets.enumerated() {
             guard let rule = rules[target.reference] else { continue }
-            for input in rule.inputs {
-                let path = PathNormalizer.normalize(InputResolver.staticPrefix(input.pattern))
-                var found: Set<TargetReference> = producersBelow[path] ?? []
-                var ancestor = path
-                while true {
-                    if let producer = producers[ancestor] { found.insert(producer) }
-                    guard let slash = ancestor.lastIndex(of: "/") else { break }
-                    ancestor = String(ancestor[..<slash])
+            for (input, path) in zip(rule.inputs, inputPaths[index]) {
+                // Usually one producer or none: an array, kept free of repeats, not a Set.
+                var found: [TargetReference] = producersBelow[path].map { Array($0) } ?? []
+                func add(_ producer: TargetReference) { if !found.contains(producer) { found.append(producer) } }
+                if let producer = producers[path] { add(producer) }
+                for ancestor in PathNormalizer.parents(of: path) {
+                    if let producer = producers[ancestor] { add(producer) }
                 }
+                if found.isEmpty { continue }
                 for producer in found.sorted() where producer != target.reference {
                     graph.addEdge(from: target.reference, to: LocatedReference(producer, at: input.location ?? target.nameLocation))
                 }
@@ -105,7 +105,7 @@ public struct Project: Sendable {
         // A name on a header line that declares no target was reported with that line.
         let declaredOnBrokenLine = { (reference: TargetReference) in mlfile.brokenHeaderNames.contains(reference.name) }
         diagnostics.add(graph.checkReferences(source: mlfile.source, skipping: declaredOnBrokenLine))
-        for located in mlfile.defaultTargets where graph.dependencies[located.reference] == nil && !declaredOnBrokenLine(located.reference) {
+        for located in mlfile.defaultTargets where !graph.contains(located.reference) && !declaredOnBrokenLine(located.reference) {
             let hint = Suggestion.hint(for: located.reference.description, among: graph.nodes.map(\.description))
             diagnostics.add(mlfile.source.diagnostic("unknown default target '\(located.reference)'\(hint)", at: located.location))
         }
@@ -144,7 +144,7 @@ public struct Project: Sendable {
         var diagnostics = DiagnosticCollector()
         let known = graph.nodes.map(\.description)
         for name in names {
-            if let reference = TargetReference(parsing: name), graph.dependencies[reference] != nil {
+            if let reference = TargetReference(parsing: name), graph.contains(reference) {
                 out.append(reference)
             } else if !name.contains(":"), let match = graph.nodes.first(where: { $0.name == name }),
                       graph.nodes.filter({ $0.name == name }).count == 1 {
@@ -190,7 +190,31 @@ public enum PathNormalizer {
         return length > 0 && !(length == 1 && dotOnly)
     }
 
+    /// Each directory above `path`, innermost first (`a/b/c`: `a/b`, then `a`). Found on UTF-8
+    /// bytes: `lastIndex(of: "/")` on Characters was a tenth of loading a 10,000-target Mlfile.
+    public static func parents(of path: String) -> ParentDirectories { ParentDirectories(rest: Substring(path)) }
+
+    public struct ParentDirectories: Sequence, IteratorProtocol {
+        var rest: Substring
+
+        public mutating func next() -> String? {
+            guard let slash = rest.utf8.lastIndex(of: UInt8(ascii: "/")) else { return nil }
+            rest = rest[..<slash]
+            return String(rest)
+        }
+    }
+
     public static func isSameOrInside(_ path: String, _ directory: String) -> Bool {
-        path == directory || path.hasPrefix(directory + "/")
+        if path == directory { return true }
+        // ASCII (nearly every path): compared as bytes, without making `directory + "/"`.
+        var path = path, directory = directory
+        let asBytes: Bool? = path.withUTF8 { inner in
+            directory.withUTF8 { outer -> Bool? in
+                guard inner.allSatisfy({ $0 < 0x80 }), outer.allSatisfy({ $0 < 0x80 }) else { return nil }
+                return inner.count > outer.count && inner[outer.count] == 47
+                    && UnsafeBufferPointer(rebasing: inner[..<outer.count]).elementsEqual(outer)
+            }
+        }
+        return asBytes ?? path.hasPrefix(directory + "/")
     }
 }

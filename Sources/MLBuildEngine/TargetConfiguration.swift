@@ -25,16 +25,18 @@ public struct TargetConfiguration: Sendable {
         self.target = target
         reference = target.reference
         self.keys = keys + RuleKey.common
-        let names = self.keys.map(\.name)
-        for key in target.keyOrder where !names.contains(key) {
+        for key in target.keyOrder where !self.keys.contains(where: { $0.name == key }) {
+            let names = self.keys.map(\.name)
             let hint = Suggestion.hint(for: key, among: names)
             let location = target.keyLocations[key] ?? target.nameLocation
             diagnostics.add(target.source.diagnostic("unknown key '\(key)' for \(target.reference.kind) targets\(hint)", at: location,
                                                      notes: ["\(target.reference.kind) accepts: \(names.sorted().joined(separator: ", "))"]))
         }
-        var unusable = Set(target.keyOrder.filter { target.values[$0] == nil })
+        var unusable: Set<String> = []
+        if target.hasErrors { unusable = Set(target.keyOrder.filter { target.values[$0] == nil }) }
         // A secret anywhere else would be written into a path, a file, a key or an image.
-        for key in self.keys where !key.acceptsSecrets {
+        let holdsSecret = target.values.values.contains { $0.scalars.contains(ResolvedValue.secretOpen) }
+        for key in self.keys where holdsSecret && !key.acceptsSecrets {
             if let value = target.values[key.name], value.scalars.contains(ResolvedValue.secretOpen) {
                 diagnostics.add(value.diagnostic("'\(key.name)' cannot hold a secret: ${secret:…} is allowed only in a task's "
                     + "'run' and 'env', where its value reaches the command at run time and nothing else"))
@@ -177,7 +179,7 @@ public struct TargetConfiguration: Sendable {
             guard let value = target.values[key.name] else { continue }
             switch key.shape {
             case .scalar: out.append((key.name, try value.scalarValue()))
-            case .list: out.append((key.name, try value.listItems().map(\.text).joined(separator: "\u{1F}")))
+            case .list: out.append((key.name, try value.listTexts().joined(separator: "\u{1F}")))
             }
         }
         return out.sorted { $0.0 < $1.0 }

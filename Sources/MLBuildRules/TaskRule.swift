@@ -38,14 +38,15 @@ public struct TaskRule: Rule {
         let run = configuration.value("run")
         command = run.map { value in
             // A single quoted string is unquoted; anything else is the command as written.
-            (try? value.scalarValue()).map { Array($0.unicodeScalars) } ?? value.scalars
+            // (Unquoted, `scalarValue()` is the trimmed scalars: taken without the String.)
+            value.isOneQuotedString ? (try? value.scalarValue()).map { Array($0.unicodeScalars) } ?? value.scalars : Array(value.trimmedScalars)
         } ?? []
         // A missing or unusable `run` is reported already.
-        if run != nil, command.allSatisfy({ $0.properties.isWhitespace }) {
+        if run != nil, command.allSatisfy(ResolvedValue.isWhitespace) {
             diagnostics.add(configuration.diagnostic("run", "\(configuration.reference) has an empty 'run' command"))
         }
         var inputs: [InputPattern] = []
-        for item in diagnostics.attempt({ try configuration.list("inputs") }) ?? [] {
+        for item in diagnostics.attempt({ try configuration.value("inputs")?.listTextsAndLocations() ?? [] }) ?? [] {
             // Outside the workspace is allowed (absolute, or `../` first): inputs are only read.
             if let problem = WorkspacePath.problem(item.text, absolute: true, leadingParent: true) {
                 diagnostics.add(configuration.target.source.diagnostic("input '\(item.text)' \(problem)", at: item.location))
@@ -55,7 +56,11 @@ public struct TaskRule: Rule {
         }
         self.inputs = inputs
         var outputs: [String] = []
-        for item in diagnostics.attempt({ try configuration.list("outputs") }) ?? [] {
+        // Texts first (every target has outputs); an item's location only for a diagnostic.
+        let outputTexts = diagnostics.attempt({ try configuration.value("outputs")?.listTexts() ?? [] }) ?? []
+        let listed = outputTexts.allSatisfy(Self.isAcceptedOutput) ? [] : diagnostics.attempt({ try configuration.list("outputs") }) ?? []
+        if listed.isEmpty { outputs = outputTexts }
+        for item in listed {
             let path = item.text
             if WorkspacePath.placement(of: path) == .outside {
                 diagnostics.add(configuration.target.source.diagnostic("output '\(item.text)' must be a path inside the workspace", at: item.location))
@@ -83,6 +88,12 @@ public struct TaskRule: Rule {
         }
         environment = passThrough
         self.assignments = assignments
+    }
+
+    /// Passes every check of `init` on an output path (so that no diagnostic is due).
+    static func isAcceptedOutput(_ path: String) -> Bool {
+        WorkspacePath.placement(of: path) != .outside && WorkspacePath.problem(path) == nil
+            && !(path == ".mlbuild" || path.hasPrefix(".mlbuild/"))
     }
 
     public func run(_ context: RuleContext) async throws {

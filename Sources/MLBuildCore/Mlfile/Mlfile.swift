@@ -37,8 +37,9 @@ public struct Mlfile: Sendable {
     }
 }
 
-/// One target with its values substituted.
-public struct ResolvedTarget: Sendable {
+/// One target with its values substituted. A class: every configuration, rule and check holds
+/// it, and copying its ten fields for each of 10,000 targets was a cost of its own.
+public final class ResolvedTarget: Sendable {
     public let reference: TargetReference
     public let kindLocation: SourceLocation
     public let nameLocation: SourceLocation
@@ -56,6 +57,21 @@ public struct ResolvedTarget: Sendable {
 
     /// Keys in the order they were written.
     public let keyOrder: [String]
+
+    init(reference: TargetReference, kindLocation: SourceLocation, nameLocation: SourceLocation, dependencies: [LocatedReference],
+         values: [String: ResolvedValue], hasErrors: Bool, isIncomplete: Bool, keyLocations: [String: SourceLocation],
+         source: SourceFile, keyOrder: [String]) {
+        self.reference = reference
+        self.kindLocation = kindLocation
+        self.nameLocation = nameLocation
+        self.dependencies = dependencies
+        self.values = values
+        self.hasErrors = hasErrors
+        self.isIncomplete = isIncomplete
+        self.keyLocations = keyLocations
+        self.source = source
+        self.keyOrder = keyOrder
+    }
 
     public func diagnostic(_ message: String, notes: [String] = []) -> Diagnostic {
         source.diagnostic(message, at: nameLocation, notes: notes)

@@ -66,6 +66,9 @@ struct MlfileResolver {
             var values: [String: ResolvedValue] = [:]
             var keyLocations: [String: SourceLocation] = [:]
             var order: [String] = []
+            values.reserveCapacity(declaration.assignments.count)
+            keyLocations.reserveCapacity(declaration.assignments.count)
+            order.reserveCapacity(declaration.assignments.count)
             var hasErrors = false
             for assignment in declaration.assignments {
                 if let first = keyLocations[assignment.key] {
@@ -187,12 +190,18 @@ struct MlfileResolver {
         var scalars: [Unicode.Scalar] = []
         var positions: [ResolvedValue.Position] = []
         var problems: [Diagnostic] = []
+        let length = raw.fragments.reduce(raw.fragments.count) { $0 + $1.text.utf8.count }
+        if raw.fragments.count > 1 {
+            scalars.reserveCapacity(length)
+            positions.reserveCapacity(length)
+        }
         for (k, fragment) in raw.fragments.enumerated() {
             let line = Int32(fragment.line)
             if k > 0 {
                 scalars.append(" ")
                 positions.append(.init(line: line, column: Int32(fragment.column)))
             }
+            if Self.appendLiteral(fragment.text, line: line, column: fragment.column, to: &scalars, positions: &positions) { continue }
             let text = Array(fragment.text.unicodeScalars)
             var i = 0
             var byteColumn = fragment.column
@@ -258,6 +267,43 @@ struct MlfileResolver {
         if !problems.isEmpty { throw DiagnosticList(problems) }
         return ResolvedValue(scalars: scalars, positions: positions, source: source,
                              start: source.location(line: raw.line, column: raw.column))
+    }
+
+    /// Appends `text` as written when it holds no `$` (nearly every fragment), without the scan
+    /// of `substitute`: ASCII straight from its bytes. False (nothing appended) otherwise.
+    private static func appendLiteral(_ text: String, line: Int32, column: Int, to scalars: inout [Unicode.Scalar],
+                                      positions: inout [ResolvedValue.Position]) -> Bool {
+        var text = text
+        return text.withUTF8 { bytes in
+            var ascii = true
+            for byte in bytes {
+                if byte == 36 { return false }
+                if byte >= 0x80 { ascii = false }
+            }
+            if ascii {
+                // Filled in place: appending element by element (or through a lazy map) cost
+                // more than the rest of resolving a value.
+                let count = bytes.count
+                let literal = [Unicode.Scalar](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    for k in 0..<count { buffer.initializeElement(at: k, to: Unicode.Scalar(bytes[k])) }
+                    initialized = count
+                }
+                let places = [ResolvedValue.Position](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    for k in 0..<count { buffer.initializeElement(at: k, to: ResolvedValue.Position(line: line, column: Int32(column + k))) }
+                    initialized = count
+                }
+                if scalars.isEmpty { scalars = literal } else { scalars.append(contentsOf: literal) }
+                if positions.isEmpty { positions = places } else { positions.append(contentsOf: places) }
+            } else {
+                var at = Int32(column)
+                for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
+                    scalars.append(scalar)
+                    positions.append(.init(line: line, column: at))
+                    at += Int32(UTF8.width(scalar))
+                }
+            }
+            return true
+        }
     }
 
     private mutating func expand(_ reference: String, line: Int, column: Int) throws -> [Unicode.Scalar] {

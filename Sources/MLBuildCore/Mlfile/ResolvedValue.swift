@@ -124,13 +124,34 @@ public struct ResolvedValue: Sendable {
     /// (`category(a,b)`); empty items are dropped; each item is trimmed and unquoted.
     public func listItems() throws -> [Item] {
         var items: [Item] = []
+        try forEachListItem { lo, hi in items.append(try item(lo, hi)) }
+        return items
+    }
+
+    /// `listItems().map(\.text)` without making each item's location and back-reference: what
+    /// the action key and the rules' path checks read for every target of every run.
+    public func listTexts() throws -> [String] {
+        var texts: [String] = []
+        try forEachListItem { lo, hi in texts.append(try unquote(lo, hi)) }
+        return texts
+    }
+
+    /// Each list item's text with where it starts (`listItems()` without the rest of each item).
+    public func listTextsAndLocations() throws -> [(text: String, location: SourceLocation)] {
+        var out: [(text: String, location: SourceLocation)] = []
+        try forEachListItem { lo, hi in out.append((try unquote(lo, hi), location(at: lo))) }
+        return out
+    }
+
+    /// Calls `body` with the scalar range of each non-empty, trimmed list item, in order.
+    private func forEachListItem(_ body: (Int, Int) throws -> Void) throws {
         var depth = 0
         var quote: Unicode.Scalar? = nil
         var start = 0
         var i = 0
         func flush(_ end: Int) throws {
             let (lo, hi) = trimmed(start, end)
-            if hi > lo { items.append(try item(lo, hi)) }
+            if hi > lo { try body(lo, hi) }
         }
         while i < scalars.count {
             let c = scalars[i]
@@ -150,14 +171,34 @@ public struct ResolvedValue: Sendable {
             i += 1
         }
         try flush(scalars.count)
-        return items
     }
 
     private func trimmed(_ lo: Int, _ hi: Int) -> (Int, Int) {
         var lo = lo, hi = hi
-        while lo < hi, scalars[lo].properties.isWhitespace { lo += 1 }
-        while hi > lo, scalars[hi - 1].properties.isWhitespace { hi -= 1 }
+        while lo < hi, Self.isWhitespace(scalars[lo]) { lo += 1 }
+        while hi > lo, Self.isWhitespace(scalars[hi - 1]) { hi -= 1 }
         return (lo, hi)
+    }
+
+    /// `Unicode.Scalar.Properties.isWhitespace`, answered without the property tables for ASCII
+    /// (nearly every Mlfile character): the table lookup was a tenth of loading a 10,000-target
+    /// Mlfile. ASCII white space is U+0009…U+000D and U+0020.
+    @inlinable
+    public static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x80 ? scalar.value == 32 || (scalar.value >= 9 && scalar.value <= 13) : scalar.properties.isWhitespace
+    }
+
+    /// The scalars without surrounding white space: what `scalarValue()` returns for a value
+    /// that is not one quoted string.
+    public var trimmedScalars: ArraySlice<Unicode.Scalar> {
+        let (lo, hi) = trimmed(0, scalars.count)
+        return scalars[lo..<hi]
+    }
+
+    /// Whether the value (trimmed) is one double-quoted string, which `scalarValue()` unquotes.
+    public var isOneQuotedString: Bool {
+        let (lo, hi) = trimmed(0, scalars.count)
+        return isQuoted(lo, hi)
     }
 
     /// Whether `lo..<hi` is one double-quoted string.

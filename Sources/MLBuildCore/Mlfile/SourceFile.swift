@@ -7,8 +7,20 @@ public struct SourceFile: Sendable {
     public init(path: String, text: String) {
         self.path = path
         // Split on bytes: in a Swift String "\r\n" is one Character and would not split on "\n".
-        var lines = Array(text.utf8).split(separator: 10, omittingEmptySubsequences: false).map { line -> String in
-            String(decoding: line.last == 13 ? line.dropLast() : line[...], as: UTF8.self)
+        // In place: no copy of the whole text, no array of slices.
+        var lines: [String] = []
+        var text = text
+        text.withUTF8 { bytes in
+            func piece(_ start: Int, _ end: Int) -> String {
+                let end = end > start && bytes[end - 1] == 13 ? end - 1 : end
+                return String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<end]), as: UTF8.self)
+            }
+            var start = 0
+            for i in 0..<bytes.count where bytes[i] == 10 {
+                lines.append(piece(start, i))
+                start = i + 1
+            }
+            lines.append(piece(start, bytes.count))
         }
         if lines.last == "" { lines.removeLast() }
         self.lines = lines

@@ -40,6 +40,16 @@ public struct TargetReference: Sendable, Hashable, Comparable, CustomStringConve
         self.init(kind: String(text[..<colon]), name: String(text[bytes.index(after: colon)...]))
     }
 
+    /// Parses `kind:name` from UTF-8 bytes (a token of an Mlfile line), as `init(parsing:)` does.
+    init?(parsing bytes: UnsafeBufferPointer<UInt8>) {
+        guard let colon = bytes.firstIndex(of: 58) else { return nil }
+        let kind = UnsafeBufferPointer(rebasing: bytes[..<colon]), name = UnsafeBufferPointer(rebasing: bytes[(colon + 1)...])
+        guard !kind.isEmpty, !name.isEmpty,
+              kind.allSatisfy(MlfileParser.isIdentifierByte),
+              name.allSatisfy(MlfileParser.isNameByte) else { return nil }
+        self.init(kind: String(decoding: kind, as: UTF8.self), name: String(decoding: name, as: UTF8.self))
+    }
+
     public var description: String { "\(kind):\(name)" }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(cachedHash) }
