@@ -60,7 +60,8 @@ let package = Package(
         .target(name: "CHistorySQLite"),
         .target(
             name: "MLBuildHistory",
-            dependencies: ["MLBuildCore", "CHistorySQLite", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["MLBuildCore", "CHistorySQLite", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "GRDBSQLite", package: "GRDB.swift")],
             exclude: ["README.md"]
         ),
         // Exports history runs to an MLflow tracking server (REST over MLBuildCache's HTTPClient).
