@@ -8,7 +8,9 @@ import MLBuildCore
 /// and outputs (path, kind: 0 file / 1 symlink / 2 empty directory, then for a file: digest,
 /// size, executable; for a symlink: its target), rule version, seed, then the four (name, digest)
 /// lists: parameters, inputs, dependencies, environment, then the shown parameter values
-/// (count, then name and value each; `FingerprintSummary.displayableValue`). A record is checked against the
+/// (count, then name and value each; `FingerprintSummary.displayableValue`). Then, optional (a
+/// file without it reads as records without witnesses): the count of witnesses and, per record
+/// that has one, `KIND:NAME` and the witness digest. A record is checked against the
 /// target's declared outputs before it is believed (`DeclaredOutputs`), like any action result. Written atomically at the end of every
 /// build; a damaged file is ignored (everything is then checked against the cache again).
 public struct BuildState: Sendable {
@@ -16,6 +18,17 @@ public struct BuildState: Sendable {
         public var key: ContentDigest
         public var result: ActionResult
         public var summary: FingerprintSummary
+        /// The evaluation witness the key was computed with (`EvaluationWitness`): when the next
+        /// build computes the same one, `key` is the key without hashing or keying anything.
+        /// nil = none (a derived parameter, a glob or directory input, a racy input).
+        public var witness: ContentDigest?
+
+        public init(key: ContentDigest, result: ActionResult, summary: FingerprintSummary, witness: ContentDigest? = nil) {
+            self.key = key
+            self.result = result
+            self.summary = summary
+            self.witness = witness
+        }
     }
 
     public var records: [TargetReference: Record] = [:]
@@ -64,13 +77,27 @@ public struct BuildState: Sendable {
                                              dependencies: lists[2], seed: seed, environment: lists[3], parameterValues: values)
             state.records[reference] = Record(key: key, result: ActionResult(outputs: outputs), summary: summary)
         }
+        // The witnesses section: a damaged one costs the shortcut, never the records.
+        if !r.isAtEnd, let witnesses = try? decodeWitnesses(&r) {
+            for (reference, witness) in witnesses { state.records[reference]?.witness = witness }
+        }
         return state
+    }
+
+    private static func decodeWitnesses(_ r: inout BinaryReader) throws -> [(TargetReference, ContentDigest)] {
+        var out: [(TargetReference, ContentDigest)] = []
+        for _ in 0..<(try r.readCount(minimumItemSize: 40)) {
+            guard let reference = TargetReference(parsing: try r.readString()) else { throw BinaryReader.Malformed() }
+            out.append((reference, try r.readDigest()))
+        }
+        return out
     }
 
     public func save(to path: String, disk: any DiskInterface = RealDisk()) throws {
         var w = BinaryWriter(magic: Self.magic, version: Self.version)
         w.write(UInt64(records.count))
-        for reference in records.keys.sorted() {
+        let sorted = records.keys.sorted()
+        for reference in sorted {
             guard let record = records[reference] else { continue }
             w.write(reference.description)
             w.write(record.key)
@@ -104,6 +131,12 @@ public struct BuildState: Sendable {
                 w.write(name)
                 w.write(value)
             }
+        }
+        let witnessed = sorted.compactMap { reference in records[reference]?.witness.map { (reference, $0) } }
+        w.write(UInt64(witnessed.count))
+        for (reference, witness) in witnessed {
+            w.write(reference.description)
+            w.write(witness)
         }
         try disk.writeAtomically(w.bytes, to: path)
     }
