@@ -401,7 +401,9 @@ public final class Builder: Sendable {
             }
             if let record = finished.record {
                 let previous = state.records[target]
-                if previous?.key != record.key || previous?.result != record.result { stateChanged = true }
+                if previous?.key != record.key || previous?.result != record.result || previous?.witness != record.witness {
+                    stateChanged = true
+                }
                 state.records[target] = record
             }
             if finished.outcome.status == .failed || finished.outcome.status == .skipped {
