@@ -201,17 +201,11 @@ public final class Builder: Sendable {
         let record = state.records[target]
         // Taken before the key's inputs are read: a file that changes in between leaves a
         // witness that the next build does not find (never the other way round).
-        let witnessed = derived.isEmpty
-            ? EvaluationWitness.compute(rule: rule, configuration: configuration, environment: workspace.environment,
-                                        dependencies: dependencies, statCache: statCache)
-            : nil
-        if let (witness, stats) = witnessed, let record, record.witness == witness,
-           declared.mismatch(in: record.result) == nil, firstMismatchedOutput(record.result) == nil {
-            for (path, stat) in stats {
-                self.witness(path, stat, digest: record.summary.inputs.first { $0.0 == path }?.1)
-            }
-            return Evaluated(fingerprint: nil, key: record.key, decision: .fresh(record.result), recordCause: nil,
-                             recordSummary: record.summary, witness: witness)
+        var witnessed: ContentDigest?
+        if derived.isEmpty {
+            let check = witnessCheck(rule: rule, configuration: configuration, dependencies: dependencies, record: record)
+            if let fresh = check.fresh { return fresh }
+            witnessed = check.witness
         }
         let fingerprint = try fingerprint(of: target, rule: rule, configuration: configuration, dependencies: dependencies, derived: derived)
         let key = fingerprint.key
@@ -227,14 +221,14 @@ public final class Builder: Sendable {
                     recordCause = .outputMissingOrModified(bad)
                 } else {
                     return Evaluated(fingerprint: fingerprint, key: key, decision: .fresh(record.result), recordCause: nil,
-                                     recordSummary: record.summary, witness: witnessed?.0)
+                                     recordSummary: record.summary, witness: witnessed)
                 }
             } else {
                 recordCause = fingerprint.summary.firstDifference(from: record.summary) ?? .keyChanged
             }
         }
         var evaluated = Evaluated(fingerprint: fingerprint, key: key, decision: .run(RunReason(recordCause ?? .noCacheEntry)),
-                                  recordCause: recordCause, witness: witnessed?.0)
+                                  recordCause: recordCause, witness: witnessed)
         guard let cached = actions.lookup(key) else { return evaluated }
         if let mismatch = declared.mismatch(in: cached) {
             // Never restored; the local build that follows overwrites the entry.
@@ -244,6 +238,38 @@ public final class Builder: Sendable {
         }
         evaluated.decision = decision(restoring: cached, from: .localCache, evaluated: evaluated, declared: declared)
         return evaluated
+    }
+
+    /// This evaluation's witness (`EvaluationWitness`; nil: none), and, when it equals the state
+    /// record's and the record's outputs are in place (checked by stat, as any fresh target's),
+    /// the fresh evaluation with the record's key, which is not computed. The caller has found
+    /// that the rule derives no parameters.
+    func witnessCheck(rule: any Rule, configuration: TargetConfiguration, dependencies: [DependencyResult],
+                      record: BuildState.Record?) -> (witness: ContentDigest?, fresh: Evaluated?) {
+        guard let (witness, stats) = EvaluationWitness.compute(rule: rule, configuration: configuration,
+                                                               environment: workspace.environment,
+                                                               dependencies: dependencies, statCache: statCache)
+        else { return (nil, nil) }
+        guard let record, record.witness == witness, DeclaredOutputs(rule.outputs).mismatch(in: record.result) == nil,
+              firstMismatchedOutput(record.result) == nil else { return (witness, nil) }
+        for (path, stat) in stats {
+            self.witness(path, stat, digest: record.summary.inputs.first { $0.0 == path }?.1)
+        }
+        let fresh = Evaluated(fingerprint: nil, key: record.key, decision: .fresh(record.result), recordCause: nil,
+                              recordSummary: record.summary, witness: witness)
+        return (witness, fresh)
+    }
+
+    /// A target found fresh by its state record's witness without leaving the scheduler (no
+    /// task: at 10,000 fresh targets the task hops cost more than the check). Only for a
+    /// record with a witness, so only for a rule that derived no parameters last time (its
+    /// `derivedParameters` is asked here, and must still return none); nil: evaluate in a task.
+    func freshByWitness(_ target: TargetReference, dependencies: [DependencyResult], state: BuildState) -> Evaluated? {
+        guard let record = state.records[target], record.witness != nil,
+              let rule = project.rules[target], let configuration = project.configurations[target],
+              let derived = try? rule.derivedParameters(workspace: workspace.root), derived.isEmpty
+        else { return nil }
+        return witnessCheck(rule: rule, configuration: configuration, dependencies: dependencies, record: record).fresh
     }
 
     /// The decision for a cached `result` that matches the target's declaration: fresh when its
@@ -436,6 +462,12 @@ public final class Builder: Sendable {
                         continue
                     }
                     let dependencyResults = dependencyResults(index)
+                    if let evaluated = freshByWitness(target, dependencies: dependencyResults, state: previous),
+                       case let .fresh(result) = evaluated.decision {
+                        complete(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key, result: result),
+                                          record: evaluated.record(result), result: result, manifest: result.manifestDigest))
+                        continue
+                    }
                     inFlight += 1
                     group.addTask { self.evaluateInTask(target, dependencies: dependencyResults, previous: previous) }
                 }
