@@ -464,8 +464,9 @@ public final class Builder: Sendable {
                     let dependencyResults = dependencyResults(index)
                     if let evaluated = freshByWitness(target, dependencies: dependencyResults, state: previous),
                        case let .fresh(result) = evaluated.decision {
+                        // No new record: the previous one (same key, result, summary, witness) stands.
                         complete(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key, result: result),
-                                          record: evaluated.record(result), result: result, manifest: result.manifestDigest))
+                                          record: nil, result: result, manifest: result.manifestDigest))
                         continue
                     }
                     inFlight += 1
