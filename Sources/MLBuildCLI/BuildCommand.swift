@@ -71,6 +71,8 @@ struct BuildCommand: AsyncParsableCommand {
         if dryRun {
             // Asks the remote's action cache, as `status` does; nothing is fetched or uploaded.
             for planned in await builder.plan(roots) { print(StatusCommand.describe(planned, dryRun: true)) }
+            trace.mark("plan")
+            trace.note("action keys computed: \(builder.keysComputed) of \(project.graph.closure(of: roots).count) targets")
             return
         }
 
@@ -114,6 +116,7 @@ struct BuildCommand: AsyncParsableCommand {
         let observer = ObserverGroup(observers)
         let (summary, signal) = await BuildCancellation.watch { await builder.build(roots, options: options, observer: observer) }
         trace.mark("build")
+        trace.note("action keys computed: \(builder.keysComputed) of \(summary.outcomes.count) targets")
         if summary.cancelled {
             // No descendant of a cancelled target outlives mlbuild (SIGKILL after the grace).
             ProcessGroupTermination.waitForAll()

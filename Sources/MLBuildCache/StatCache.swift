@@ -57,14 +57,7 @@ public final class StatCache: Sendable {
     /// The digest of the regular file at `path` (a workspace-relative or absolute path), from the
     /// table when its stat is unchanged, else hashed now. nil when the file does not exist.
     public func digest(of path: String) throws -> (digest: ContentDigest, stat: FileStat)? {
-        let stat: FileStat
-        if let known = runMemo.withLock({ $0[path] }) {
-            stat = known
-        } else {
-            guard let fresh = disk.stat(path, followLinks: true) else { return nil }
-            stat = fresh
-            runMemo.withLock { $0[path] = fresh }
-        }
+        guard let stat = stat(of: path) else { return nil }
         if let entry = state.withLock({ $0.entries[path] }), entry.stat == stat { return (entry.digest, stat) }
         // Checked before opening (FileHashing checks again, on the descriptor it reads).
         guard stat.isRegularFile else {
@@ -75,11 +68,27 @@ public final class StatCache: Sendable {
         return (digest, stat)
     }
 
+    /// The followed stat of `path` as this run sees it: stat'ed once per run (until
+    /// `invalidateRunMemo()`), the same stat `digest(of:)` compares with the table. nil when
+    /// nothing is there.
+    public func stat(of path: String) -> FileStat? {
+        if let known = runMemo.withLock({ $0[path] }) { return known }
+        guard let fresh = disk.stat(path, followLinks: true) else { return nil }
+        runMemo.withLock { $0[path] = fresh }
+        return fresh
+    }
+
+    /// Whether a file with `stat` could still change without its stat changing (modified within
+    /// `racyWindow` of now): such a stat vouches for nothing, here or in a state record's witness.
+    public func isRacy(_ stat: FileStat) -> Bool {
+        let nowNanoseconds = disk.currentTimeNanoseconds()
+        return stat.mtimeNanoseconds >= nowNanoseconds - Self.racyWindowNanoseconds
+            || stat.ctimeNanoseconds >= nowNanoseconds - Self.racyWindowNanoseconds
+    }
+
     /// Records a digest we know (e.g. of a file just copied out of the cache).
     public func remember(_ path: String, stat: FileStat, digest: ContentDigest) {
-        let nowNanoseconds = disk.currentTimeNanoseconds()
-        let racy = stat.mtimeNanoseconds >= nowNanoseconds - Self.racyWindowNanoseconds
-            || stat.ctimeNanoseconds >= nowNanoseconds - Self.racyWindowNanoseconds
+        let racy = isRacy(stat)
         state.withLock {
             if racy {
                 if $0.entries.removeValue(forKey: path) != nil { $0.dirty = true }

@@ -17,7 +17,9 @@ public struct BuildState: Sendable {
         public var key: ContentDigest
         public var result: ActionResult
         public var summary: FingerprintSummary
-        /// Reserved for the evaluation's own use (helper "eval" documents it); nil = none.
+        /// The evaluation witness the key was computed with (`EvaluationWitness`): when the next
+        /// build computes the same one, `key` is the key without hashing or keying anything.
+        /// nil = none (a derived parameter, a glob or directory input, a racy input).
         public var witness: ContentDigest?
 
         public init(key: ContentDigest, result: ActionResult, summary: FingerprintSummary, witness: ContentDigest? = nil) {
@@ -82,7 +84,8 @@ public struct BuildState: Sendable {
     public func save(to path: String, disk: any DiskInterface = RealDisk()) throws {
         var w = BinaryWriter(magic: Self.magic, version: Self.version)
         w.write(UInt64(records.count))
-        for reference in records.keys.sorted() {
+        let sorted = records.keys.sorted()
+        for reference in sorted {
             guard let record = records[reference] else { continue }
             w.write(reference.description)
             w.write(record.key)

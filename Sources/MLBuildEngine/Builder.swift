@@ -43,6 +43,13 @@ public final class Builder: Sendable {
     private let witness = Mutex<(stats: [String: NoopManifest.Witnessed], usable: Bool)>(([:], true))
     /// Blobs this build found corrupt and quarantined, each reported once.
     private let quarantineReported = Mutex<Set<ContentDigest>>([])
+    /// Action keys computed by this builder (a target whose state record's witness holds has
+    /// its key reused, not computed): `keysComputed`.
+    private let keyCount = Atomic<Int>(0)
+
+    /// How many action keys this builder computed (by `build` or `plan`); a target whose
+    /// evaluation witness matched its state record is not counted (see `EvaluationWitness`).
+    public var keysComputed: Int { keyCount.load(ordering: .relaxed) }
 
     public init(project: Project, workspace: Workspace, statCache: StatCache, runner: any CommandRunner = ProcessCommandRunner(),
                 remote: (any RemoteCacheBackend)? = nil, disk: any DiskInterface = RealDisk()) {
@@ -66,7 +73,9 @@ public final class Builder: Sendable {
     }
 
     struct Evaluated: Sendable {
-        var fingerprint: TargetFingerprint
+        /// nil when the key was not computed: the state record's witness held (`EvaluationWitness`),
+        /// so the record's key and summary stand.
+        var fingerprint: TargetFingerprint?
         var key: ContentDigest
         var decision: Decision
         /// Why the workspace state does not make the target fresh; nil without a state record
@@ -75,10 +84,23 @@ public final class Builder: Sendable {
         /// Told to the user before the target runs (a local cache entry that was refused).
         var warning: String?
         /// The state record's summary when its key is this one: the same fingerprint, so the
-        /// summary need not be derived again (a third of a fresh target's evaluation).
+        /// summary need not be derived again (a third of a fresh target's evaluation). Always
+        /// set when `fingerprint` is nil.
         var recordSummary: FingerprintSummary?
+        /// What the new state record keeps as its witness (nil: none).
+        var witness: ContentDigest?
 
-        var summary: FingerprintSummary { recordSummary ?? fingerprint.summary }
+        var summary: FingerprintSummary {
+            if let recordSummary { return recordSummary }
+            // Not reached: without a fingerprint there is always the record's summary.
+            return fingerprint?.summary
+                ?? FingerprintSummary(ruleVersion: "", parameters: [], inputs: [], dependencies: [], seed: 0, environment: [])
+        }
+
+        /// The state record of this evaluation ending with `result`.
+        func record(_ result: ActionResult) -> BuildState.Record {
+            BuildState.Record(key: key, result: result, summary: summary, witness: witness)
+        }
     }
 
     /// The fingerprint of `target` given its dependencies' results.
@@ -94,24 +116,34 @@ public final class Builder: Sendable {
         return usable ? NoopManifest.entries(for: stats, disk: disk) : nil
     }
 
-    func fingerprint(of target: TargetReference, dependencyResults: [TargetReference: ActionResult]) throws -> TargetFingerprint {
-        guard let rule = project.rules[target], let configuration = project.configurations[target] else {
-            throw RuleFailure("internal: \(target) is not configured")
+    /// The environment values a rule passes through (its `environment` names that are set),
+    /// sorted by name: what enters its key and what its command sees.
+    func passedEnvironment(_ rule: any Rule) -> [(String, String)] {
+        var environment: [(String, String)] = []
+        for name in Set(rule.environment).sorted() {
+            if let value = workspace.environment[name] { environment.append((name, value)) }
         }
+        return environment
+    }
+
+    /// The fingerprint of `target` given its dependencies' results (sorted by target) and its
+    /// derived parameters (`Rule.derivedParameters`, read once per evaluation).
+    func fingerprint(of target: TargetReference, rule: any Rule, configuration: TargetConfiguration,
+                     dependencies: [DependencyResult], derived: [(name: String, value: String)]) throws -> TargetFingerprint {
         var inputs: [String: ContentDigest] = [:]
         // Inputs that a dependency produced have digests verified in this run already.
-        var produced: [String: ContentDigest] = [:]
-        for result in dependencyResults.values {
-            for output in result.outputs { if let digest = output.digest { produced[output.path] = digest } }
+        func produced(_ path: String) -> ContentDigest? {
+            for dependency in dependencies { if let digest = dependency.producedDigest(path) { return digest } }
+            return nil
         }
         for pattern in rule.inputs {
-            if !produced.isEmpty, let digest = produced[PathNormalizer.normalize(pattern.pattern)] {
+            if !dependencies.isEmpty, let digest = produced(PathNormalizer.normalize(pattern.pattern)) {
                 inputs[PathNormalizer.normalize(pattern.pattern)] = digest
                 continue
             }
             var directories: [(String, FileStat?)] = []
             for path in try InputResolver.expand(pattern, directories: &directories, disk: disk) {
-                if let digest = produced[path] {
+                if !dependencies.isEmpty, let digest = produced(path) {
                     inputs[path] = digest
                     continue
                 }
@@ -123,17 +155,7 @@ public final class Builder: Sendable {
             }
             for (directory, stat) in directories { witness(directory, stat) }
         }
-        var dependencies: [(TargetReference, ContentDigest)] = []
-        for dependency in project.graph.dependencies(of: target).sorted() {
-            guard let result = dependencyResults[dependency] else { continue }
-            dependencies.append((dependency, result.manifestDigest))
-        }
-        var environment: [(String, String)] = []
-        for name in Set(rule.environment).sorted() {
-            if let value = workspace.environment[name] { environment.append((name, value)) }
-        }
         var parameters = try configuration.canonicalParameters()
-        let derived = try rule.derivedParameters(workspace: workspace.root)
         if !derived.isEmpty { witness.withLock { $0.usable = false } }
         for (name, value) in derived { parameters.append(("derived.\(name)", value)) }
         parameters.sort { $0.0 < $1.0 }
@@ -141,7 +163,8 @@ public final class Builder: Sendable {
             kind: type(of: rule).kind, ruleVersion: type(of: rule).version,
             parameters: parameters,
             inputs: inputs.keys.sorted().compactMap { path in inputs[path].map { (path, $0) } },
-            dependencies: dependencies, seed: type(of: rule).usesSeed ? configuration.seed : nil, environment: environment)
+            dependencies: dependencies.map { ($0.target, $0.manifest) },
+            seed: type(of: rule).usesSeed ? configuration.seed : nil, environment: passedEnvironment(rule))
     }
 
     /// Whether every output of `result` is on disk with its recorded digest (a symlink with its
@@ -165,12 +188,30 @@ public final class Builder: Sendable {
         return nil
     }
 
-    func evaluate(_ target: TargetReference, dependencyResults: [TargetReference: ActionResult], state: BuildState) throws -> Evaluated {
-        let fingerprint = try fingerprint(of: target, dependencyResults: dependencyResults)
+    /// Decides `target` given its dependencies' results (sorted by target) and the previous
+    /// build's state. When the state record's witness equals this evaluation's and the record's
+    /// outputs are in place, the target is fresh with the record's key, which is not computed
+    /// again; anything else computes the key and decides as before (same reasons).
+    func evaluate(_ target: TargetReference, dependencies: [DependencyResult], state: BuildState) throws -> Evaluated {
+        guard let rule = project.rules[target], let configuration = project.configurations[target] else {
+            throw RuleFailure("internal: \(target) is not configured")
+        }
+        let derived = try rule.derivedParameters(workspace: workspace.root)
+        let declared = DeclaredOutputs(rule.outputs)
+        let record = state.records[target]
+        // Taken before the key's inputs are read: a file that changes in between leaves a
+        // witness that the next build does not find (never the other way round).
+        var witnessed: ContentDigest?
+        if derived.isEmpty {
+            let check = witnessCheck(rule: rule, configuration: configuration, dependencies: dependencies, record: record)
+            if let fresh = check.fresh { return fresh }
+            witnessed = check.witness
+        }
+        let fingerprint = try fingerprint(of: target, rule: rule, configuration: configuration, dependencies: dependencies, derived: derived)
         let key = fingerprint.key
-        let declared = DeclaredOutputs(project.rules[target]?.outputs ?? [])
+        keyCount.add(1, ordering: .relaxed)
         var recordCause: RunReason.Cause?
-        if let record = state.records[target] {
+        if let record {
             if record.key == key {
                 // The state file is data like any other: a record that does not match the
                 // declaration (damaged, or written by a poisoned entry) is never fresh.
@@ -180,14 +221,14 @@ public final class Builder: Sendable {
                     recordCause = .outputMissingOrModified(bad)
                 } else {
                     return Evaluated(fingerprint: fingerprint, key: key, decision: .fresh(record.result), recordCause: nil,
-                                     recordSummary: record.summary)
+                                     recordSummary: record.summary, witness: witnessed)
                 }
             } else {
                 recordCause = fingerprint.summary.firstDifference(from: record.summary) ?? .keyChanged
             }
         }
         var evaluated = Evaluated(fingerprint: fingerprint, key: key, decision: .run(RunReason(recordCause ?? .noCacheEntry)),
-                                  recordCause: recordCause)
+                                  recordCause: recordCause, witness: witnessed)
         guard let cached = actions.lookup(key) else { return evaluated }
         if let mismatch = declared.mismatch(in: cached) {
             // Never restored; the local build that follows overwrites the entry.
@@ -197,6 +238,38 @@ public final class Builder: Sendable {
         }
         evaluated.decision = decision(restoring: cached, from: .localCache, evaluated: evaluated, declared: declared)
         return evaluated
+    }
+
+    /// This evaluation's witness (`EvaluationWitness`; nil: none), and, when it equals the state
+    /// record's and the record's outputs are in place (checked by stat, as any fresh target's),
+    /// the fresh evaluation with the record's key, which is not computed. The caller has found
+    /// that the rule derives no parameters.
+    func witnessCheck(rule: any Rule, configuration: TargetConfiguration, dependencies: [DependencyResult],
+                      record: BuildState.Record?) -> (witness: ContentDigest?, fresh: Evaluated?) {
+        guard let (witness, stats) = EvaluationWitness.compute(rule: rule, configuration: configuration,
+                                                               environment: workspace.environment,
+                                                               dependencies: dependencies, statCache: statCache)
+        else { return (nil, nil) }
+        guard let record, record.witness == witness, DeclaredOutputs(rule.outputs).mismatch(in: record.result) == nil,
+              firstMismatchedOutput(record.result) == nil else { return (witness, nil) }
+        for (path, stat) in stats {
+            self.witness(path, stat, digest: record.summary.inputs.first { $0.0 == path }?.1)
+        }
+        let fresh = Evaluated(fingerprint: nil, key: record.key, decision: .fresh(record.result), recordCause: nil,
+                              recordSummary: record.summary, witness: witness)
+        return (witness, fresh)
+    }
+
+    /// A target found fresh by its state record's witness without leaving the scheduler (no
+    /// task: at 10,000 fresh targets the task hops cost more than the check). Only for a
+    /// record with a witness, so only for a rule that derived no parameters last time (its
+    /// `derivedParameters` is asked here, and must still return none); nil: evaluate in a task.
+    func freshByWitness(_ target: TargetReference, dependencies: [DependencyResult], state: BuildState) -> Evaluated? {
+        guard let record = state.records[target], record.witness != nil,
+              let rule = project.rules[target], let configuration = project.configurations[target],
+              let derived = try? rule.derivedParameters(workspace: workspace.root), derived.isEmpty
+        else { return nil }
+        return witnessCheck(rule: rule, configuration: configuration, dependencies: dependencies, record: record).fresh
     }
 
     /// The decision for a cached `result` that matches the target's declaration: fresh when its
@@ -236,6 +309,8 @@ public final class Builder: Sendable {
         var outcome: TargetOutcome
         var record: BuildState.Record?
         var result: ActionResult?
+        /// `result`'s manifest digest, computed in the target's task (nil: computed when needed).
+        var manifest: ContentDigest?
         /// Reasons not told yet, for `--explain` (a restore from the remote cache is known to
         /// be possible only once the remote has answered).
         var explanations: [RunReason] = []
@@ -256,7 +331,7 @@ public final class Builder: Sendable {
         var target: TargetReference
         var evaluated: Evaluated
         var reason: RunReason
-        var dependencies: [TargetReference: ActionResult]
+        var dependencies: [DependencyResult]
         var started: ContinuousClock.Instant
         var warnings: [String] = []
         var explanations: [RunReason] = []
@@ -267,7 +342,7 @@ public final class Builder: Sendable {
     struct Started: Sendable {
         var target: TargetReference
         var evaluated: Evaluated
-        var dependencies: [TargetReference: ActionResult]
+        var dependencies: [DependencyResult]
     }
 
     /// Builds `roots` and everything they need. Cancelling the calling task (SIGINT/SIGTERM in
@@ -312,10 +387,12 @@ public final class Builder: Sendable {
                 dependents[dependencyIndex].append(index)
             }
             waitingOn[index] = dependencies[index].count
+            // Sorted by target, as the key takes them: evaluations get them in this order.
+            if dependencies[index].count > 1 { dependencies[index].sort { order[$0] < order[$1] } }
         }
         var ready = ReadyQueue()
         for index in 0 ..< count where waitingOn[index] == 0 { ready.push(index) }
-        var results = [ActionResult?](repeating: nil, count: count)
+        var results = [DependencyResult?](repeating: nil, count: count)
         var blocked = [Bool](repeating: false, count: count)   // failed or skipped
         var summary = BuildSummary()
         // Targets told to observers as started; `inFlight` also counts targets being evaluated.
@@ -327,10 +404,8 @@ public final class Builder: Sendable {
         var stateChanged = false
         observer.buildStarted(total: count)
 
-        func dependencyResults(_ index: Int) -> [TargetReference: ActionResult] {
-            var out: [TargetReference: ActionResult] = [:]
-            for dependency in dependencies[index] { out[order[dependency]] = results[dependency] }
-            return out
+        func dependencyResults(_ index: Int) -> [DependencyResult] {
+            dependencies[index].compactMap { results[$0] }
         }
 
         func complete(_ finished: Finished) {
@@ -347,10 +422,14 @@ public final class Builder: Sendable {
             if options.explain { for reason in finished.explanations { observer.explain(target, reason: reason) } }
             summary.outcomes.append(finished.outcome)
             if finished.outcome.status != .fresh && finished.outcome.status != .skipped { statCache.invalidateRunMemo() }
-            if let result = finished.result { results[index] = result }
+            if let result = finished.result {
+                results[index] = DependencyResult(target: target, result: result, manifest: finished.manifest)
+            }
             if let record = finished.record {
                 let previous = state.records[target]
-                if previous?.key != record.key || previous?.result != record.result { stateChanged = true }
+                if previous?.key != record.key || previous?.result != record.result || previous?.witness != record.witness {
+                    stateChanged = true
+                }
                 state.records[target] = record
             }
             if finished.outcome.status == .failed || finished.outcome.status == .skipped {
@@ -383,6 +462,13 @@ public final class Builder: Sendable {
                         continue
                     }
                     let dependencyResults = dependencyResults(index)
+                    if let evaluated = freshByWitness(target, dependencies: dependencyResults, state: previous),
+                       case let .fresh(result) = evaluated.decision {
+                        // No new record: the previous one (same key, result, summary, witness) stands.
+                        complete(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key, result: result),
+                                          record: nil, result: result, manifest: result.manifestDigest))
+                        continue
+                    }
                     inFlight += 1
                     group.addTask { self.evaluateInTask(target, dependencies: dependencyResults, previous: previous) }
                 }
@@ -402,7 +488,7 @@ public final class Builder: Sendable {
                     if let warning = evaluated.warning { observer.warning(warning) }
                     if case let .fresh(result) = evaluated.decision {
                         inFlight -= 1
-                        let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.summary)
+                        let record = evaluated.record(result)
                         complete(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key, result: result),
                                           record: record, result: result))
                         continue
@@ -473,17 +559,18 @@ public final class Builder: Sendable {
     /// A target's evaluation, run inside a bounded task: fresh and failed targets come back
     /// finished (no thread, no hop back to the scheduler before their dependents can go);
     /// anything else comes back to be started by the scheduler.
-    private func evaluateInTask(_ target: TargetReference, dependencies: [TargetReference: ActionResult],
+    private func evaluateInTask(_ target: TargetReference, dependencies: [DependencyResult],
                                 previous: BuildState) -> Step {
         let evaluated: Evaluated
         do {
-            evaluated = try evaluate(target, dependencyResults: dependencies, state: previous)
+            evaluated = try evaluate(target, dependencies: dependencies, state: previous)
         } catch {
             return .finished(Finished(outcome: TargetOutcome(target: target, status: .failed, message: Self.describe(error))))
         }
         if case let .fresh(result) = evaluated.decision, evaluated.warning == nil {
-            let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.summary)
-            return .finished(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key, result: result), record: record, result: result))
+            let record = evaluated.record(result)
+            return .finished(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: evaluated.key, result: result),
+                                      record: record, result: result, manifest: result.manifestDigest))
         }
         return .started(Started(target: target, evaluated: evaluated, dependencies: dependencies))
     }
@@ -492,7 +579,7 @@ public final class Builder: Sendable {
 
     /// Restores a result from the local action cache; when that fails, a build, with why.
     func restoreLocally(_ target: TargetReference, evaluated: Evaluated, result: ActionResult, reason: RunReason,
-                        dependencies: [TargetReference: ActionResult], since started: ContinuousClock.Instant) async -> Step {
+                        dependencies: [DependencyResult], since started: ContinuousClock.Instant) async -> Step {
         switch await restore(result, of: target) {
         case let .restored(result):
             return .finished(finished(target, .restored, evaluated, reason: reason, result: result, source: .local, since: started))
@@ -506,7 +593,7 @@ public final class Builder: Sendable {
     /// Asks the remote cache for a target the local cache cannot satisfy; restores its result
     /// when every blob downloads and verifies, else a build, with why.
     func restoreRemotely(_ target: TargetReference, evaluated: Evaluated, reason: RunReason,
-                         dependencies: [TargetReference: ActionResult], since started: ContinuousClock.Instant) async -> Step {
+                         dependencies: [DependencyResult], since started: ContinuousClock.Instant) async -> Step {
         func build(_ reason: RunReason, told: [RunReason], warnings: [String] = []) -> Step {
             .build(Rebuild(target: target, evaluated: evaluated, reason: reason, dependencies: dependencies, started: started,
                            warnings: warnings, explanations: told))
@@ -553,10 +640,10 @@ public final class Builder: Sendable {
 
     private func finished(_ target: TargetReference, _ status: TargetStatus, _ evaluated: Evaluated, reason: RunReason?,
                           result: ActionResult, source: CacheSource?, since started: ContinuousClock.Instant, output: String = "") -> Finished {
-        let record = BuildState.Record(key: evaluated.key, result: result, summary: evaluated.summary)
+        let record = evaluated.record(result)
         let outcome = TargetOutcome(target: target, status: status, key: evaluated.key, seconds: (ContinuousClock.now - started).seconds,
                                     reason: reason, source: source, output: output, result: result)
-        return Finished(outcome: outcome, record: record, result: result)
+        return Finished(outcome: outcome, record: record, result: result, manifest: result.manifestDigest)
     }
 
     enum Restore: Sendable {
@@ -634,7 +721,7 @@ public final class Builder: Sendable {
     }
 
     private func run(_ target: TargetReference, evaluated: Evaluated, reason: RunReason,
-                     dependencies: [TargetReference: ActionResult], since started: ContinuousClock.Instant,
+                     dependencies: [DependencyResult], since started: ContinuousClock.Instant,
                      budget: WorkBudget, observer: any BuildObserver) async -> Finished {
         guard let rule = project.rules[target], let configuration = project.configurations[target] else {
             return Finished(outcome: TargetOutcome(target: target, status: .failed, message: "internal: not configured"))
@@ -674,17 +761,19 @@ public final class Builder: Sendable {
             return fail("\(error)")
         }
         var environment: [String: String] = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
-        for (name, value) in evaluated.fingerprint.environment { environment[name] = value }
+        for (name, value) in passedEnvironment(rule) { environment[name] = value }
         // A kind that does not use the seed has none in its key, so it must not see one either.
         let seed = type(of: rule).usesSeed ? configuration.seed : 0
         if type(of: rule).usesSeed { environment["MLBUILD_SEED"] = String(seed) }
         environment["MLBUILD_TARGET"] = target.description
         var dependencyOutputs: [TargetReference: [String]] = [:]
-        for dependency in dependencies.keys {
-            dependencyOutputs[dependency] = (project.rules[dependency]?.outputs ?? []).map(PathNormalizer.normalize)
+        var dependencyResults: [TargetReference: ActionResult] = [:]
+        for dependency in dependencies {
+            dependencyOutputs[dependency.target] = (project.rules[dependency.target]?.outputs ?? []).map(PathNormalizer.normalize)
+            dependencyResults[dependency.target] = dependency.result
         }
         let context = RuleContext(target: target, workspace: workspace.root, seed: seed, key: evaluated.key,
-                                  environment: environment, secrets: secrets, dependencies: dependencies,
+                                  environment: environment, secrets: secrets, dependencies: dependencyResults,
                                   output: sink, commandRunner: runner, cache: workspace.cache, budget: budget,
                                   progress: RuleProgress { done, total, unit in observer.progress(target, done: done, total: total, unit: unit) },
                                   outputs: outputs, dependencyOutputs: dependencyOutputs)

@@ -26,6 +26,13 @@ public struct DeclaredOutputs: Sendable {
 
     /// Why `result` does not match the declaration, in words fit for a warning; nil when it does.
     public func mismatch(in result: ActionResult) -> String? {
+        // The common case, one declared output and one entry for it: the checks below reduce to
+        // the entry's form and, for a symlink, its target (nothing else to own, cover or repeat).
+        if paths.count == 1, result.outputs.count == 1, let output = result.outputs.first, output.path == paths[0],
+           ActionResult.isCanonicalRelativePath(paths[0]), ActionResult.isWellFormed(output),
+           output.symlinkTarget.map({ WorkspacePath.staysInside(link: output.path, target: $0) }) ?? true {
+            return nil
+        }
         var seen: Set<String> = []
         var sizes: [String: UInt64] = [:]
         var covered: Set<String> = []

@@ -25,7 +25,7 @@ extension Builder {
     /// (one request per target the local cache cannot satisfy; its blobs are not fetched).
     public func plan(_ roots: [TargetReference], consultingRemote: Bool = true) async -> [PlannedTarget] {
         let state = BuildState.load(from: workspace.statePath)
-        var results: [TargetReference: ActionResult] = [:]
+        var results: [TargetReference: DependencyResult] = [:]
         var pending: Set<TargetReference> = []
         var out: [PlannedTarget] = []
         for target in project.graph.closure(of: roots) {
@@ -35,11 +35,11 @@ extension Builder {
                 out.append(PlannedTarget(target: target, action: .run, reason: RunReason(.dependencyPending(waiting.description))))
                 continue
             }
-            var dependencyResults: [TargetReference: ActionResult] = [:]
-            for dependency in dependencies { dependencyResults[dependency] = results[dependency] }
+            // Sorted by target, as the key takes them; each result's manifest computed once.
+            let dependencyResults = dependencies.sorted().compactMap { results[$0] }
             let evaluated: Evaluated
             do {
-                evaluated = try evaluate(target, dependencyResults: dependencyResults, state: state)
+                evaluated = try evaluate(target, dependencies: dependencyResults, state: state)
             } catch {
                 pending.insert(target)
                 out.append(PlannedTarget(target: target, action: .blocked(Builder.describe(error)), reason: nil))
@@ -57,10 +57,10 @@ extension Builder {
             }
             switch decision {
             case let .fresh(result):
-                results[target] = result
+                results[target] = DependencyResult(target: target, result: result)
                 out.append(PlannedTarget(target: target, action: .fresh, reason: nil))
             case let .restore(result, reason):
-                results[target] = result
+                results[target] = DependencyResult(target: target, result: result)
                 out.append(PlannedTarget(target: target, action: .restore, reason: reason))
             case let .run(reason):
                 pending.insert(target)

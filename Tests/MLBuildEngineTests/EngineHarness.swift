@@ -16,18 +16,24 @@ final class EngineHarness: Sendable {
     let runner: FakeCommandRunner
     let observer = RecordingObserver()
     let mlfile: Mutex<String>
+    /// The environment the next build sees (what `env`-reading rules pass through).
+    let environment = Mutex<[String: String]>([:])
+    let rules: [any Rule.Type]
 
-    init(_ mlfile: String) {
+    init(_ mlfile: String, rules: [any Rule.Type] = [FakeRule.self]) {
         runner = FakeCommandRunner(disk: disk)
         self.mlfile = Mutex(mlfile)
+        self.rules = rules
     }
 
-    var workspace: Workspace { Workspace(root: Self.root, cacheDirectory: Self.cacheRoot, environment: [:]) }
+    var workspace: Workspace {
+        Workspace(root: Self.root, cacheDirectory: Self.cacheRoot, environment: environment.withLock { $0 })
+    }
 
     func build(_ targets: [String] = [], jobs: Int = 1, keepGoing: Bool = false) async throws -> Built {
         let text = mlfile.withLock { $0 }
         let project = try Project.load(mlfile: try Mlfile.load(path: "Mlfile", text: text, environment: [:]),
-                                       registry: RuleRegistry([FakeRule.self]), seedOverride: nil)
+                                       registry: RuleRegistry(rules), seedOverride: nil)
         let workspace = self.workspace
         let builder = Builder(project: project, workspace: workspace,
                               statCache: StatCache(path: workspace.statCachePath, disk: disk), runner: runner, disk: disk)
@@ -36,7 +42,8 @@ final class EngineHarness: Sendable {
                                           observer: observer)
         // Time passes between builds (so nothing this build wrote is in the next one's racy window).
         disk.advanceClock(by: 10 * InMemoryDisk.tick)
-        return Built(summary: summary, ran: runner.takeStarted(), explained: observer.explained, warnings: observer.warnings)
+        return Built(summary: summary, ran: runner.takeStarted(), explained: observer.explained, warnings: observer.warnings,
+                     keysComputed: builder.keysComputed)
     }
 
     /// The records of the workspace state file.
@@ -53,6 +60,8 @@ final class EngineHarness: Sendable {
         var ran: [String]
         var explained: [String: RunReason]
         var warnings: [String]
+        /// Action keys the build computed (`Builder.keysComputed`).
+        var keysComputed: Int
 
         func status(_ target: String) -> TargetStatus? {
             summary.outcomes.first { $0.target.description == target }?.status
