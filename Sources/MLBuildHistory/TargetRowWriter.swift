@@ -82,22 +82,8 @@ struct TargetRowWriter {
         if var key = target.actionKey { try bind(&key, insertAction, 2) } else { try check(sqlite3_bind_null(insertAction, 2)) }
         try step(insertAction)
         let id = sqlite3_last_insert_rowid(connection)
-        for parameter in target.params {
-            var parameterName = parameter.name, value = parameter.value
-            sqlite3_reset(params)
-            try check(sqlite3_bind_int64(params, 1, id))
-            try bind(&parameterName, params, 2)
-            try bind(&value, params, 3)
-            try step(params)
-        }
-        for output in target.outputs {
-            var path = output.path, outputDigest = output.digest
-            sqlite3_reset(outputs)
-            try check(sqlite3_bind_int64(outputs, 1, id))
-            try bind(&path, outputs, 2)
-            try bind(&outputDigest, outputs, 3)
-            try step(outputs)
-        }
+        for parameter in target.params { try insertPair(params, id, parameter.name, parameter.value) }
+        for output in target.outputs { try insertPair(outputs, id, output.path, output.digest) }
         return id
     }
 
@@ -131,6 +117,16 @@ struct TargetRowWriter {
     }
 
     /// SQLITE_TRANSIENT: SQLite copies the bytes, which live only for this call.
+    /// One `(action_id, first, second)` row: a parameter (name, value) or an output (path, digest).
+    private func insertPair(_ statement: SQLiteStatement, _ id: Int64, _ first: String, _ second: String) throws {
+        var first = first, second = second
+        sqlite3_reset(statement)
+        try check(sqlite3_bind_int64(statement, 1, id))
+        try bind(&first, statement, 2)
+        try bind(&second, statement, 3)
+        try step(statement)
+    }
+
     private func bind(_ text: inout String, _ statement: SQLiteStatement, _ index: Int32) throws {
         let code = text.withUTF8 { bytes in
             guard let base = bytes.baseAddress else { return sqlite3_bind_text(statement, index, "", 0, Self.transient) }
