@@ -58,6 +58,16 @@ struct BuildCommand: AsyncParsableCommand {
         trace.note(outcome.traceLine)
         trace.mark("no-op check")
         if outcome == .hit { return }
+        let options = BuildOptions(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, keepGoing: keepGoing, explain: explain)
+        let remote = remoteSession.map { RemoteCacheAdapter(session: $0, onWarning: warn) }
+        if !dryRun, mlflowOptions.url(environment: workspace.environment) == nil,
+           case let .miss(reason) = outcome, reason != NoopFastPath.lockHeld {
+            let incremental = IncrementalPath(fastPath: fastPath, mlfilePath: workspaceOptions.file, seed: workspaceOptions.seed)
+            if try await incremental.run(workspace: workspace, options: options, console: console, events: events,
+                                         remote: remote, trace: trace) {
+                return
+            }
+        }
         let project = try workspaceOptions.project(in: workspace, bytes: fastPath.mlfileBytes)
         trace.mark("load Mlfile")
         let roots: [TargetReference]
@@ -65,7 +75,6 @@ struct BuildCommand: AsyncParsableCommand {
             throw CLIError.usage(list.diagnostics.map(\.message).joined(separator: "\n"))
         }
         let statCache = StatCache(path: workspace.statCachePath)
-        let remote = remoteSession.map { RemoteCacheAdapter(session: $0, onWarning: warn) }
         let builder = Builder(project: project, workspace: workspace, statCache: statCache, remote: remote)
 
         if dryRun {
@@ -83,18 +92,7 @@ struct BuildCommand: AsyncParsableCommand {
         }
         defer { workspaceLock.unlock() }
         workspace.sweepStaleTemporaryFiles(project: project)
-        // A read-only cache is only read: its lock (when there is one) is taken through a
-        // read-only descriptor, and the build stops before anything would have to be stored.
-        let cacheLock: FileLock?
-        if workspace.cache.isReadOnly {
-            cacheLock = try? FileLock(readingExisting: workspace.cache.lockPath)
-        } else {
-            let lock = try FileLock(path: workspace.cache.lockPath)
-            // Alone with the cache (no other build, no gc): sweep what killed builds left in tmp/.
-            if lock.tryLock(.exclusive) { CacheMaintenance(layout: workspace.cache).sweepStaleTemporaryFiles(shards: false) }
-            cacheLock = lock
-        }
-        try cacheLock?.lock(.shared)
+        let cacheLock = try Self.lockCache(workspace)
         defer { cacheLock?.unlock() }
         if workspace.cache.isReadOnly {
             // Restoring from the remote would write blobs into this cache too: it is not asked.
@@ -110,7 +108,6 @@ struct BuildCommand: AsyncParsableCommand {
         if let events {
             do { observers.append(try EventLog(path: events, noopFastPath: false)) } catch { throw CLIError.usage("\(error)") }
         }
-        let options = BuildOptions(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, keepGoing: keepGoing, explain: explain)
         let history = HistoryRecorder(path: historyOptions.path(in: workspace), workspace: workspace, mlfilePath: workspaceOptions.file)
         trace.mark("prepare")
         let observer = ObserverGroup(observers)
@@ -133,5 +130,22 @@ struct BuildCommand: AsyncParsableCommand {
         trace.mark("record")
         await mlflowOptions.exportAfterBuild(runID: history.recordedRun, historyPath: history.path, workspace: workspace, warn: warn)
         if !summary.succeeded { throw CLIError.failed }
+    }
+
+    /// The cache's lock, held shared for the build. A read-only cache is only read: its lock
+    /// (when there is one) is taken through a read-only descriptor, and the build stops before
+    /// anything would have to be stored.
+    static func lockCache(_ workspace: Workspace) throws -> FileLock? {
+        let cacheLock: FileLock?
+        if workspace.cache.isReadOnly {
+            cacheLock = try? FileLock(readingExisting: workspace.cache.lockPath)
+        } else {
+            let lock = try FileLock(path: workspace.cache.lockPath)
+            // Alone with the cache (no other build, no gc): sweep what killed builds left in tmp/.
+            if lock.tryLock(.exclusive) { CacheMaintenance(layout: workspace.cache).sweepStaleTemporaryFiles(shards: false) }
+            cacheLock = lock
+        }
+        try cacheLock?.lock(.shared)
+        return cacheLock
     }
 }

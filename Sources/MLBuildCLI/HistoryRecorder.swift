@@ -34,13 +34,20 @@ final class HistoryRecorder {
     }
 
     /// Records every target of the build and ends the run.
-    func finish(_ summary: BuildSummary, project: Project, workspace: Workspace, at finishedAt: Date = Date()) {
+    /// `copyingOthersFrom`: the run of the build the incremental path started from, whose
+    /// other targets this run takes over as fresh (`summary` holds only the targets it built).
+    func finish(_ summary: BuildSummary, project: Project, workspace: Workspace, copyingOthersFrom base: Int64? = nil,
+                at finishedAt: Date = Date()) {
         guard let store, let runID else { return }
         let actionCache = ActionCache(layout: workspace.cache)
         let records = summary.outcomes.map { Self.record($0, project: project, workspace: workspace, actionCache: actionCache) }
+        let exitStatus = summary.cancelled ? BuildCancellation.exitStatus : summary.succeeded ? 0 : 1
         do {
-            try store.finishRun(runID, recording: records, at: finishedAt,
-                                exitStatus: summary.cancelled ? BuildCancellation.exitStatus : summary.succeeded ? 0 : 1)
+            if let base {
+                try store.finishRun(runID, recording: records, copyingOthersFrom: base, at: finishedAt, exitStatus: exitStatus)
+            } else {
+                try store.finishRun(runID, recording: records, at: finishedAt, exitStatus: exitStatus)
+            }
             recordedRun = runID
         } catch {
             warn(error)

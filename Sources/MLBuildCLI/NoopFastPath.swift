@@ -142,14 +142,20 @@ struct NoopFastPath {
     func record(_ summary: BuildSummary, builder: Builder, project: Project, historyRun: Int64?) {
         NoopManifest.remove(at: manifestPath)
         try? FileManager.default.removeItem(atPath: historyLinkPath)
-        guard summary.succeeded, let entries = builder.noopEntries(), let mlfileBytes else { return }
+        guard summary.succeeded, let mlfileBytes else { return }
+        let targets = summary.outcomes.compactMap { outcome in outcome.key.map { (outcome.target, $0) } }
+        var position: [TargetReference: UInt32] = [:]
+        position.reserveCapacity(targets.count)
+        for (index, (target, _)) in targets.enumerated() { position[target] = UInt32(index) }
+        guard let entries = builder.noopEntries(position: { position[$0] }) else { return }
         if let historyRun { try? NoopHistoryLink(run: historyRun, historyPath: historyPath).save(to: historyLinkPath) }
         var names = Set(NoopManifest.environmentReferences(in: mlfileBytes))
         for outcome in summary.outcomes { names.formUnion(project.rules[outcome.target]?.environment ?? []) }
         let environmentNames = names.sorted()
         guard let context = context(environmentNames) else { return }
-        let targets = summary.outcomes.compactMap { outcome in outcome.key.map { (outcome.target, $0) } }
-        try? NoopManifest(context: context, environmentNames: environmentNames, targets: targets, entries: entries).save(to: manifestPath)
+        let dependencies = targets.map { target, _ in project.graph.dependencies(of: target).compactMap { position[$0] }.sorted() }
+        try? NoopManifest(context: context, environmentNames: environmentNames, targets: targets, entries: entries,
+                          dependencies: dependencies).save(to: manifestPath)
     }
 
     /// `mlbuild [build] [TARGET…] [-f F] [-C D] [--cache-dir D] [--seed N] [--events F] [-j N] [-k] [--explain]`

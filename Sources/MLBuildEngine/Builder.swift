@@ -104,16 +104,23 @@ public final class Builder: Sendable {
     }
 
     /// The fingerprint of `target` given its dependencies' results.
-    func witness(_ path: String, _ stat: FileStat?, digest: ContentDigest? = nil) {
+    /// `owner`: the target whose evaluation, restore or run looked at the path (each path's
+    /// owners let the incremental path tell which targets a changed file makes stale).
+    func witness(_ path: String, _ stat: FileStat?, digest: ContentDigest? = nil, by owner: TargetReference) {
         witness.withLock {
-            if let stat { $0.stats[path] = NoopManifest.Witnessed(stat: stat, digest: digest) } else { $0.usable = false }
+            guard let stat else { $0.usable = false; return }
+            var owners = $0.stats[path]?.owners ?? []
+            if !owners.contains(owner) { owners.append(owner) }
+            $0.stats[path] = NoopManifest.Witnessed(stat: stat, digest: digest, owners: owners)
         }
     }
 
-    /// What the no-op manifest should record after a successful build; nil when it must not be written.
-    public func noopEntries() -> [NoopManifest.Entry]? {
+    /// What the no-op manifest should record after a successful build; nil when it must not be
+    /// written. `position`: each target's index in the manifest's target list (an entry with an
+    /// owner outside it gets no owners).
+    public func noopEntries(position: (TargetReference) -> UInt32?) -> [NoopManifest.Entry]? {
         let (stats, usable) = witness.withLock { ($0.stats, $0.usable) }
-        return usable ? NoopManifest.entries(for: stats, disk: disk) : nil
+        return usable ? NoopManifest.entries(for: stats, position: position, disk: disk) : nil
     }
 
     /// The environment values a rule passes through (its `environment` names that are set),
@@ -150,10 +157,10 @@ public final class Builder: Sendable {
                 guard let (digest, stat) = try statCache.digest(of: path) else {
                     throw RuleFailure("input '\(path)' of \(target) disappeared while it was hashed")
                 }
-                witness(path, stat, digest: digest)
+                witness(path, stat, digest: digest, by: target)
                 inputs[path] = digest
             }
-            for (directory, stat) in directories { witness(directory, stat) }
+            for (directory, stat) in directories { witness(directory, stat, by: target) }
         }
         var parameters = try configuration.canonicalParameters()
         if !derived.isEmpty { witness.withLock { $0.usable = false } }
@@ -169,18 +176,18 @@ public final class Builder: Sendable {
 
     /// Whether every output of `result` is on disk with its recorded digest (a symlink with its
     /// recorded target, an empty directory as a directory); else the first path that is not.
-    func firstMismatchedOutput(_ result: ActionResult) -> String? {
+    func firstMismatchedOutput(_ result: ActionResult, of target: TargetReference) -> String? {
         for output in result.outputs {
             switch output.kind {
             case .file:
                 guard let (digest, stat) = try? statCache.digest(of: output.path), digest == output.digest,
                       stat.isExecutable == output.executable || !output.executable else { return output.path }
-                witness(output.path, stat, digest: digest)
-            case let .symlink(target):
+                witness(output.path, stat, digest: digest, by: target)
+            case let .symlink(link):
                 guard disk.stat(output.path, followLinks: false)?.isSymbolicLink == true,
-                      (try? disk.readLink(output.path)) == target else { return output.path }
+                      (try? disk.readLink(output.path)) == link else { return output.path }
                 // The no-op manifest records followed stats; a link's own cannot be checked that way.
-                witness(output.path, nil)
+                witness(output.path, nil, by: target)
             case .directory:
                 guard disk.stat(output.path, followLinks: false)?.isDirectory == true else { return output.path }
             }
@@ -203,7 +210,7 @@ public final class Builder: Sendable {
         // witness that the next build does not find (never the other way round).
         var witnessed: ContentDigest?
         if derived.isEmpty {
-            let check = witnessCheck(rule: rule, configuration: configuration, dependencies: dependencies, record: record)
+            let check = witnessCheck(target, rule: rule, configuration: configuration, dependencies: dependencies, record: record)
             if let fresh = check.fresh { return fresh }
             witnessed = check.witness
         }
@@ -217,7 +224,7 @@ public final class Builder: Sendable {
                 // declaration (damaged, or written by a poisoned entry) is never fresh.
                 if declared.mismatch(in: record.result) != nil {
                     recordCause = .outputMissingOrModified(declared.paths.first ?? ".")
-                } else if let bad = firstMismatchedOutput(record.result) {
+                } else if let bad = firstMismatchedOutput(record.result, of: target) {
                     recordCause = .outputMissingOrModified(bad)
                 } else {
                     return Evaluated(fingerprint: fingerprint, key: key, decision: .fresh(record.result), recordCause: nil,
@@ -236,7 +243,7 @@ public final class Builder: Sendable {
             evaluated.warning = "warning: local cache entry ac/\(key.hex) does not match \(target)'s declared outputs (\(mismatch)); building locally"
             return evaluated
         }
-        evaluated.decision = decision(restoring: cached, from: .localCache, evaluated: evaluated, declared: declared)
+        evaluated.decision = decision(restoring: cached, of: target, from: .localCache, evaluated: evaluated, declared: declared)
         return evaluated
     }
 
@@ -244,16 +251,16 @@ public final class Builder: Sendable {
     /// record's and the record's outputs are in place (checked by stat, as any fresh target's),
     /// the fresh evaluation with the record's key, which is not computed. The caller has found
     /// that the rule derives no parameters.
-    func witnessCheck(rule: any Rule, configuration: TargetConfiguration, dependencies: [DependencyResult],
+    func witnessCheck(_ target: TargetReference, rule: any Rule, configuration: TargetConfiguration, dependencies: [DependencyResult],
                       record: BuildState.Record?) -> (witness: ContentDigest?, fresh: Evaluated?) {
         guard let (witness, stats) = EvaluationWitness.compute(rule: rule, configuration: configuration,
                                                                environment: workspace.environment,
                                                                dependencies: dependencies, statCache: statCache)
         else { return (nil, nil) }
         guard let record, record.witness == witness, DeclaredOutputs(rule.outputs).mismatch(in: record.result) == nil,
-              firstMismatchedOutput(record.result) == nil else { return (witness, nil) }
+              firstMismatchedOutput(record.result, of: target) == nil else { return (witness, nil) }
         for (path, stat) in stats {
-            self.witness(path, stat, digest: record.summary.inputs.first { $0.0 == path }?.1)
+            self.witness(path, stat, digest: record.summary.inputs.first { $0.0 == path }?.1, by: target)
         }
         let fresh = Evaluated(fingerprint: nil, key: record.key, decision: .fresh(record.result), recordCause: nil,
                               recordSummary: record.summary, witness: witness)
@@ -269,15 +276,15 @@ public final class Builder: Sendable {
               let rule = project.rules[target], let configuration = project.configurations[target],
               let derived = try? rule.derivedParameters(workspace: workspace.root), derived.isEmpty
         else { return nil }
-        return witnessCheck(rule: rule, configuration: configuration, dependencies: dependencies, record: record).fresh
+        return witnessCheck(target, rule: rule, configuration: configuration, dependencies: dependencies, record: record).fresh
     }
 
     /// The decision for a cached `result` that matches the target's declaration: fresh when its
     /// outputs are already in place, else a restore, with the record's cause or, without a
     /// record, what is on disk: nothing (`outputs missing`) or the first output that differs.
-    func decision(restoring result: ActionResult, from source: RunReason.Source, evaluated: Evaluated,
+    func decision(restoring result: ActionResult, of target: TargetReference, from source: RunReason.Source, evaluated: Evaluated,
                   declared: DeclaredOutputs) -> Decision {
-        guard let bad = firstMismatchedOutput(result) else { return .fresh(result) }
+        guard let bad = firstMismatchedOutput(result, of: target) else { return .fresh(result) }
         let cause: RunReason.Cause
         if let recordCause = evaluated.recordCause {
             cause = recordCause
@@ -296,7 +303,7 @@ public final class Builder: Sendable {
         guard let remote else { return .run(reason) }
         let declared = DeclaredOutputs(project.rules[target]?.outputs ?? [])
         switch await remote.lookupAction(evaluated.key, target: target, declared: declared) {
-        case let .hit(result): return decision(restoring: result, from: .remoteCache, evaluated: evaluated, declared: declared)
+        case let .hit(result): return decision(restoring: result, of: target, from: .remoteCache, evaluated: evaluated, declared: declared)
         case .miss: return .run(reason)
         case .rejected: return .run(reason.replacingNoCacheEntry(with: .unusableCacheEntry(.remote)))
         case .unavailable: return .run(reason.replacingNoCacheEntry(with: .remoteUnavailable))
@@ -349,12 +356,17 @@ public final class Builder: Sendable {
     /// the CLI) stops the build: running children get SIGTERM then SIGKILL by process group,
     /// nothing more starts, what was running is discarded (its outputs removed, nothing cached
     /// or recorded), and the state of every target that finished is saved.
-    public func build(_ roots: [TargetReference], options: BuildOptions, observer: any BuildObserver) async -> BuildSummary {
+    /// `assumedFresh`: targets known fresh without evaluation (the incremental path: their
+    /// files were checked unchanged against the no-op manifest); each ends fresh with its
+    /// record in `previousState` (the state file as already read; nil: read it here).
+    public func build(_ roots: [TargetReference], options: BuildOptions, observer: any BuildObserver,
+                      assumedFresh: Set<TargetReference> = [], previousState: BuildState? = nil) async -> BuildSummary {
         // The one executor for this build's rule work: `-j` threads (see WorkBudget).
         let budget = WorkBudget(threads: options.jobs)
         return await withTaskCancellationHandler {
             await WorkBudget.$scoped.withValue(budget) {
-                await schedule(roots, options: options, observer: observer, budget: budget)
+                await schedule(roots, options: options, observer: observer, budget: budget, assumedFresh: assumedFresh,
+                               previousState: previousState)
             }
         } onCancel: {
             budget.cancel()
@@ -366,7 +378,7 @@ public final class Builder: Sendable {
     /// hashing, derived parameters, key, cache lookup) runs inside one of the `-j` bounded tasks,
     /// so it overlaps with running targets and independent inputs hash in parallel.
     private func schedule(_ roots: [TargetReference], options: BuildOptions, observer: any BuildObserver,
-                          budget: WorkBudget) async -> BuildSummary {
+                          budget: WorkBudget, assumedFresh: Set<TargetReference>, previousState: BuildState?) async -> BuildSummary {
         let clock = ContinuousClock()
         let started = clock.now
         let order = project.graph.closure(of: roots)
@@ -375,7 +387,7 @@ public final class Builder: Sendable {
         position.reserveCapacity(count)
         for (index, target) in order.enumerated() { position[target] = index }
         // What the previous build recorded, read by evaluations while `state` takes new records.
-        let previous = BuildState.load(from: workspace.statePath, disk: disk)
+        let previous = previousState ?? BuildState.load(from: workspace.statePath, disk: disk)
         var state = previous
         var dependencies = [[Int]](repeating: [], count: count)
         var dependents = [[Int]](repeating: [], count: count)
@@ -459,6 +471,15 @@ public final class Builder: Sendable {
                     }
                     if let failed = dependencies[index].first(where: { blocked[$0] }) {
                         complete(Finished(outcome: TargetOutcome(target: target, status: .skipped, message: "dependency \(order[failed]) did not build")))
+                        continue
+                    }
+                    if !assumedFresh.isEmpty, assumedFresh.contains(target) {
+                        guard let record = previous.records[target] else {
+                            complete(Finished(outcome: TargetOutcome(target: target, status: .failed, message: "no state record of \(target)")))
+                            continue
+                        }
+                        complete(Finished(outcome: TargetOutcome(target: target, status: .fresh, key: record.key, result: record.result),
+                                          record: nil, result: record.result, manifest: record.result.manifestDigest))
                         continue
                     }
                     let dependencyResults = dependencyResults(index)
@@ -687,10 +708,10 @@ public final class Builder: Sendable {
                         try store.materialize(digest, to: output.path, executable: output.executable, verified: verified.contains(digest))
                         let stat = disk.stat(output.path, followLinks: true)
                         if let stat { statCache.remember(output.path, stat: stat, digest: digest) }
-                        self.witness(output.path, stat, digest: digest)
+                        self.witness(output.path, stat, digest: digest, by: target)
                     case let .symlink(link):
                         try disk.createSymbolicLink(at: output.path, target: link)
-                        self.witness(output.path, nil)
+                        self.witness(output.path, nil, by: target)
                     case .directory:
                         try disk.createDirectories(output.path)
                     }
@@ -807,10 +828,10 @@ public final class Builder: Sendable {
                             guard let fileStat = disk.stat(file, followLinks: false) else { continue }
                             let (digest, size) = try store.insert(fileAt: file)
                             statCache.remember(file, stat: fileStat, digest: digest)
-                            self.witness(file, fileStat, digest: digest)
+                            self.witness(file, fileStat, digest: digest, by: target)
                             files.append(ActionResult.Output(path: file, digest: digest, size: size, executable: fileStat.isExecutable))
                         case let .symlink(link, target: linkTarget):
-                            self.witness(link, nil)
+                            self.witness(link, nil, by: target)
                             files.append(.symlink(path: link, target: linkTarget))
                         case let .directory(directory):
                             files.append(.directory(path: directory))

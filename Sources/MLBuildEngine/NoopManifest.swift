@@ -21,9 +21,14 @@ import Glibc
 /// next check re-hashes that file (and only it) and compares digests, so an edit-build loop,
 /// whose last build always writes files just before it ends, keeps the fast path.
 ///
-/// On disk: magic `MLNOOP`, version, context digest, environment names, targets (kind, name, key),
-/// entries (path, size, mtime ns, ctime ns, inode, device, mode, racy flag, and for a racy
-/// entry its digest); see BinaryWriter.
+/// It also knows which targets each entry belongs to (`Entry.owners`) and each target's
+/// dependencies (`dependencies`), so that when only some files changed the incremental path
+/// can tell which targets they make stale without loading the whole Mlfile (see
+/// `changedEntries` and `staleTargets`).
+///
+/// On disk: magic `MLNOOP`, version, context digest, environment names, targets (kind, name,
+/// key, dependency indices), entries (path, size, mtime ns, ctime ns, inode, device, mode, racy
+/// flag, for a racy entry its digest, owner indices); see BinaryWriter.
 public struct NoopManifest: Sendable {
     /// One recorded stat; `racyDigest` is set when the file was modified within the racy window
     /// of the build that recorded it (the content digest the build used: re-hashed next time).
@@ -31,11 +36,16 @@ public struct NoopManifest: Sendable {
         public var path: String
         public var stat: FileStat
         public var racyDigest: ContentDigest?
+        /// The targets (indices into `targets`) that read or wrote this path; empty when none is
+        /// known (a listed directory, a file found by a glob): a change to it cannot be
+        /// attributed, and takes the full path.
+        public var owners: [UInt32]
 
-        public init(path: String, stat: FileStat, racyDigest: ContentDigest? = nil) {
+        public init(path: String, stat: FileStat, racyDigest: ContentDigest? = nil, owners: [UInt32] = []) {
             self.path = path
             self.stat = stat
             self.racyDigest = racyDigest
+            self.owners = owners
         }
     }
 
@@ -44,10 +54,13 @@ public struct NoopManifest: Sendable {
     public struct Witnessed: Sendable {
         public var stat: FileStat
         public var digest: ContentDigest?
+        /// The targets that looked at it.
+        public var owners: [TargetReference]
 
-        public init(stat: FileStat, digest: ContentDigest?) {
+        public init(stat: FileStat, digest: ContentDigest?, owners: [TargetReference] = []) {
             self.stat = stat
             self.digest = digest
+            self.owners = owners
         }
     }
 
@@ -55,18 +68,24 @@ public struct NoopManifest: Sendable {
     public var environmentNames: [String]
     public var targets: [(TargetReference, ContentDigest)]
     public var entries: [Entry]
+    /// Each target's dependencies in the build graph (indices into `targets`, parallel to it);
+    /// empty lists when not known.
+    public var dependencies: [[UInt32]]
 
-    public init(context: ContentDigest, environmentNames: [String], targets: [(TargetReference, ContentDigest)], entries: [Entry]) {
+    public init(context: ContentDigest, environmentNames: [String], targets: [(TargetReference, ContentDigest)], entries: [Entry],
+                dependencies: [[UInt32]]? = nil) {
         self.context = context
         self.environmentNames = environmentNames
         self.targets = targets
         self.entries = entries
+        self.dependencies = dependencies ?? Array(repeating: [], count: targets.count)
     }
 
     static let magic = "MLNOOP"
-    /// 3: entries carry the racy flag (a version-2 manifest is not read: the next build takes
-    /// the full path once and writes a new one).
-    static let version: UInt32 = 3
+    /// 3: entries carry the racy flag; 4: entries carry their owners and targets their
+    /// dependencies (an older manifest is not read: the next build takes the full path once
+    /// and writes a new one).
+    static let version: UInt32 = 4
 
     /// The digest of what, besides files, decides a build: mlbuild's version, the Mlfile's
     /// path and bytes, the arguments that shape the build, and the named environment values.
@@ -111,28 +130,54 @@ public struct NoopManifest: Sendable {
             var names: [String] = []
             for _ in 0..<(try r.readCount(minimumItemSize: 8)) { names.append(try r.readString()) }
             var targets: [(TargetReference, ContentDigest)] = []
-            let targetCount = try r.readCount(minimumItemSize: 48)
+            var dependencies: [[UInt32]] = []
+            let targetCount = try r.readCount(minimumItemSize: 56)
             targets.reserveCapacity(targetCount)
+            dependencies.reserveCapacity(targetCount)
             for _ in 0..<targetCount {
                 // Kind and name apart: written by us, so not re-validated (1,000 parses showed
                 // up in the no-op profile).
                 let reference = TargetReference(kind: try r.readString(), name: try r.readString())
                 targets.append((reference, try r.readDigest()))
+                dependencies.append(try Self.readIndices(&r, below: targetCount))
             }
             var entries: [Entry] = []
-            let entryCount = try r.readCount(minimumItemSize: 57)
+            let entryCount = try r.readCount(minimumItemSize: 65)
             entries.reserveCapacity(entryCount)
             for _ in 0..<entryCount {
                 let path = try r.readString()
                 let stat = FileStat(size: try r.readUInt64(), mtimeNanoseconds: try r.readInt64(),
                                     ctimeNanoseconds: try r.readInt64(), inode: try r.readUInt64(),
                                     device: try r.readUInt64(), mode: UInt32(truncatingIfNeeded: try r.readUInt64()))
-                entries.append(Entry(path: path, stat: stat, racyDigest: try r.readBool() ? try r.readDigest() : nil))
+                let racyDigest = try r.readBool() ? try r.readDigest() : nil
+                entries.append(Entry(path: path, stat: stat, racyDigest: racyDigest, owners: try Self.readIndices(&r, below: targetCount)))
             }
-            return NoopManifest(context: context, environmentNames: names, targets: targets, entries: entries)
+            try r.expectEnd()
+            return NoopManifest(context: context, environmentNames: names, targets: targets, entries: entries, dependencies: dependencies)
         } catch {
             return nil
         }
+    }
+
+    /// A count and that many target indices, each below `count` (a manifest naming a target it
+    /// does not hold is not read).
+    private static func readIndices(_ r: inout BinaryReader, below count: Int) throws -> [UInt32] {
+        let n = try r.readCount(minimumItemSize: 4)
+        var indices: [UInt32] = []
+        indices.reserveCapacity(n)
+        for _ in 0..<n {
+            let index = try r.u32("a target index")
+            guard Int(index) < count else { throw OutOfRange() }
+            indices.append(index)
+        }
+        return indices
+    }
+
+    private struct OutOfRange: Error {}
+
+    private static func writeIndices(_ indices: [UInt32], to w: inout BinaryWriter) {
+        w.write(UInt64(indices.count))
+        for index in indices { w.u32(index) }
     }
 
     /// Whether nothing recorded has changed.
@@ -169,6 +214,81 @@ public struct NoopManifest: Sendable {
         return check
     }
 
+    /// Every change, entry by entry, for the incremental path: nil when the context changed
+    /// (nothing can then be put down to a file); else the indices of the entries whose file is
+    /// gone, whose stat differs, or which were racy and re-hash to another digest, and the
+    /// racy entries that were re-hashed.
+    public func changedEntries(context current: ContentDigest, disk: any DiskInterface = RealDisk()) -> (changed: [Int], rehashed: [String])? {
+        guard current == context else { return nil }
+        var changed: [Int] = [], rehashed: [String] = []
+        for (index, entry) in entries.enumerated() {
+            guard let now = disk.stat(entry.path, followLinks: true), now == entry.stat else {
+                changed.append(index)
+                continue
+            }
+            guard let recorded = entry.racyDigest else { continue }
+            rehashed.append(entry.path)
+            if let (digest, _) = try? disk.digest(ofFileAt: entry.path), digest == recorded { continue }
+            changed.append(index)
+        }
+        return (changed, rehashed)
+    }
+
+    /// The targets that `changed` entries make stale: the entries' owners and everything that
+    /// depends on them, transitively, as sorted indices into `targets`; nil when a changed
+    /// entry has no known owner (the full path must decide).
+    public func staleTargets(changed: [Int]) -> [Int]? {
+        var stale = [Bool](repeating: false, count: targets.count)
+        var work: [Int] = []
+        for index in changed {
+            guard index < entries.count, !entries[index].owners.isEmpty else { return nil }
+            for owner in entries[index].owners where !stale[Int(owner)] {
+                stale[Int(owner)] = true
+                work.append(Int(owner))
+            }
+        }
+        var dependents = [[Int]](repeating: [], count: targets.count)
+        for (target, list) in dependencies.enumerated() {
+            for dependency in list { dependents[Int(dependency)].append(target) }
+        }
+        while let target = work.popLast() {
+            for dependent in dependents[target] where !stale[dependent] {
+                stale[dependent] = true
+                work.append(dependent)
+            }
+        }
+        return stale.indices.filter { stale[$0] }
+    }
+
+    /// This manifest after a build of the `stale` targets alone (the incremental path): their
+    /// keys replaced by `keys`, the entries that build `witnessed` replacing those of the same
+    /// path (owners merged), and the entries only stale targets owned that it no longer
+    /// witnessed dropped. Everything else was checked unchanged and stands.
+    public func updated(stale: Set<Int>, keys: [TargetReference: ContentDigest], witnessed: [Entry]) -> NoopManifest {
+        var copy = self
+        for index in stale {
+            if let key = keys[targets[index].0] { copy.targets[index].1 = key }
+        }
+        var byPath: [String: Entry] = [:]
+        byPath.reserveCapacity(witnessed.count)
+        for entry in witnessed { byPath[entry.path] = entry }
+        var merged: [Entry] = []
+        merged.reserveCapacity(entries.count + witnessed.count)
+        for entry in entries {
+            if var fresh = byPath.removeValue(forKey: entry.path) {
+                for owner in entry.owners where !fresh.owners.contains(owner) { fresh.owners.append(owner) }
+                fresh.owners.sort()
+                merged.append(fresh)
+            } else if !entry.owners.allSatisfy({ stale.contains(Int($0)) }) || entry.owners.isEmpty {
+                merged.append(entry)
+            }
+        }
+        merged.append(contentsOf: byPath.values)
+        merged.sort { $0.path < $1.path }
+        copy.entries = merged
+        return copy
+    }
+
     /// The same manifest with the racy marks taken off the entries no longer within the racy
     /// window of now (call after `check` found them unchanged: from now on a change moves
     /// their mtime); nil when no mark can be taken off.
@@ -188,10 +308,11 @@ public struct NoopManifest: Sendable {
         w.write(UInt64(environmentNames.count))
         for name in environmentNames { w.write(name) }
         w.write(UInt64(targets.count))
-        for (reference, key) in targets {
+        for (index, (reference, key)) in targets.enumerated() {
             w.write(reference.kind)
             w.write(reference.name)
             w.write(key)
+            Self.writeIndices(index < dependencies.count ? dependencies[index] : [], to: &w)
         }
         w.write(UInt64(entries.count))
         for entry in entries {
@@ -205,6 +326,7 @@ public struct NoopManifest: Sendable {
             w.write(UInt64(stat.mode))
             w.write(entry.racyDigest != nil)
             if let digest = entry.racyDigest { w.write(digest) }
+            Self.writeIndices(entry.owners, to: &w)
         }
         try disk.writeAtomically(w.bytes, to: path)
     }
@@ -229,18 +351,26 @@ public struct NoopManifest: Sendable {
     /// sorted by path; a file modified within the racy window of now is marked racy with the
     /// digest the build used. Nil when a racy path has no digest (a listed directory): then no
     /// manifest is written.
-    public static func entries(for witnessed: [String: Witnessed], now: Int64? = nil,
-                               disk: any DiskInterface = RealDisk()) -> [Entry]? {
+    /// `position`: each owner's index in the manifest's targets; an entry with an owner it does
+    /// not know gets no owners (a change to it is not put down to any target).
+    public static func entries(for witnessed: [String: Witnessed], position: (TargetReference) -> UInt32? = { _ in nil },
+                               now: Int64? = nil, disk: any DiskInterface = RealDisk()) -> [Entry]? {
         let now = now ?? disk.currentTimeNanoseconds()
         var out: [Entry] = []
         out.reserveCapacity(witnessed.count)
         for path in witnessed.keys.sorted() {
             guard let seen = witnessed[path] else { continue }
+            var owners: [UInt32] = []
+            for owner in seen.owners {
+                guard let index = position(owner) else { owners = []; break }
+                owners.append(index)
+            }
+            owners.sort()
             if isRacy(seen.stat, now: now) {
                 guard let digest = seen.digest else { return nil }
-                out.append(Entry(path: path, stat: seen.stat, racyDigest: digest))
+                out.append(Entry(path: path, stat: seen.stat, racyDigest: digest, owners: owners))
             } else {
-                out.append(Entry(path: path, stat: seen.stat))
+                out.append(Entry(path: path, stat: seen.stat, owners: owners))
             }
         }
         return out

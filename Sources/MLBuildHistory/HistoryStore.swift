@@ -220,6 +220,41 @@ public final class HistoryStore: Sendable {
         }
     }
 
+    /// Records `targets` and ends the run, as `finishRun(_:recording:at:exitStatus:)`, and
+    /// gives the run every other target of run `base` (the build the incremental path started
+    /// from; through it, the full build a no-op run refers to) as fresh in 0 s, with its
+    /// parameters, metrics and outputs: the run holds every target, as a full build's does.
+    public func finishRun(_ id: Int64, recording targets: [TargetRecord], copyingOthersFrom base: Int64, at date: Date,
+                          exitStatus: Int32) throws {
+        try queue.write { db in
+            guard let source = try Int64.fetchOne(db, sql: "SELECT COALESCE(same_targets_as, id) FROM runs WHERE id = ?",
+                                                  arguments: [base]) else {
+                throw HistoryError(message: "run \(base), the last build, is not in it")
+            }
+            if !targets.isEmpty {
+                var recorded = try Self.recordedTargets(of: id, db: db)
+                let writer = try TargetRowWriter(db: db, run: id)
+                defer { writer.finish() }
+                for target in targets { try Self.insert(target, run: id, db: db, writer: writer, replacing: &recorded) }
+            }
+            // The per-run tables first: the targets copy below is what `others` tells apart.
+            let others = "run_id = ?2 AND target NOT IN (SELECT target FROM targets WHERE run_id = ?1)"
+            for statement in [
+                "INSERT INTO params (run_id, target, name, value) SELECT ?1, target, name, value FROM params WHERE \(others)",
+                "INSERT INTO metrics (run_id, target, name, value) SELECT ?1, target, name, value FROM metrics WHERE \(others)",
+                "INSERT INTO outputs (run_id, target, path, digest) SELECT ?1, target, path, digest FROM outputs WHERE \(others)",
+                """
+                INSERT INTO targets (run_id, target, kind, status, action_key, seconds, seed, action_id)
+                SELECT ?1, target, kind, 'fresh', action_key, 0, seed, action_id FROM targets WHERE \(others)
+                """,
+            ] {
+                try db.execute(sql: statement, arguments: [id, source])
+            }
+            try db.execute(sql: "UPDATE runs SET finished_at = ?, exit_status = ? WHERE id = ?",
+                           arguments: [HistoryTime.format(date), Int(exitStatus), id])
+        }
+    }
+
     /// A whole run in one transaction (the no-op fast path, which has everything at once).
     public func recordRun(_ run: NewRun, targets: [TargetRecord], finishedAt: Date, exitStatus: Int32) throws -> Int64 {
         try queue.write { db in
