@@ -32,12 +32,20 @@ struct IncrementalPath {
     }
 
     /// The plan, or nil when the full path must decide.
-    func plan() -> Plan? {
-        guard let manifest = NoopManifest.load(from: fastPath.manifestPath),
-              let link = NoopHistoryLink.load(from: fastPath.historyLinkPath), link.historyPath == fastPath.historyPath,
-              let context = fastPath.context(manifest.environmentNames),
-              let (changed, _) = manifest.changedEntries(context: context), !changed.isEmpty,
-              let stale = manifest.staleTargets(changed: changed) else { return nil }
+    /// `found`: what the no-op check of this process found (`NoopFastPath.takeChanges`), used
+    /// when the manifest file is still the one it read; else the manifest is checked here.
+    func plan(found: NoopFastPath.Changes? = nil) -> Plan? {
+        guard let link = NoopHistoryLink.load(from: fastPath.historyLinkPath), link.historyPath == fastPath.historyPath else { return nil }
+        let manifest: NoopManifest, changed: [Int]
+        if let found, FileStat.of(fastPath.manifestPath) == found.manifestStat {
+            (manifest, changed) = (found.manifest, found.changed)
+        } else {
+            guard let loaded = NoopManifest.load(from: fastPath.manifestPath),
+                  let context = fastPath.context(loaded.environmentNames),
+                  let check = loaded.changedEntries(context: context) else { return nil }
+            (manifest, changed) = (loaded, check.changed)
+        }
+        guard !changed.isEmpty, let stale = manifest.staleTargets(changed: changed) else { return nil }
         return Plan(manifest: manifest, link: link, stale: stale, changedFiles: changed.count)
     }
 
@@ -50,7 +58,7 @@ struct IncrementalPath {
         let workspaceLock = try FileLock(path: workspace.lockPath)
         guard workspaceLock.tryLock(.exclusive) else { return false }
         defer { workspaceLock.unlock() }
-        guard !workspace.cache.isReadOnly, let plan = plan() else { return false }
+        guard !workspace.cache.isReadOnly, let plan = plan(found: NoopFastPath.takeChanges()) else { return false }
         let manifest = plan.manifest
         let staleTargets = plan.stale.map { manifest.targets[$0].0 }
         var dependencies: [TargetReference: [TargetReference]] = [:]
@@ -69,7 +77,7 @@ struct IncrementalPath {
                                            targets: staleTargets, dependencies: dependencies) else { return false }
         trace.mark("load Mlfile (\(staleTargets.count) of \(manifest.targets.count) targets)")
 
-        let state = BuildState.load(from: workspace.statePath)
+        let state = BuildState.load(from: workspace.statePath, only: Set(staleTargets).union(assumedFresh))
         guard assumedFresh.allSatisfy({ state.records[$0] != nil }) else { return false }
         _ = workspace.sweepStaleTemporaryFiles(project: project)
         let cacheLock = try BuildCommand.lockCache(workspace)

@@ -61,6 +61,25 @@ struct NoopFastPath {
     /// the other build, and the manifest may hold after it.
     private static let missBeforeParsing = Mutex<String?>(nil)
 
+    /// What the no-op check found changed, for the incremental path of the same process: the
+    /// manifest, the indices of its changed entries, and the manifest file's stat when it was
+    /// read (if another build rewrote it since, the finding is stale and not used).
+    struct Changes: Sendable {
+        var manifest: NoopManifest
+        var changed: [Int]
+        var manifestStat: FileStat
+    }
+
+    private static let changesFound = Mutex<Changes?>(nil)
+
+    /// The changes the no-op check found, once; nil when it found none to hand over.
+    static func takeChanges() -> Changes? {
+        changesFound.withLock { found in
+            defer { found = nil }
+            return found
+        }
+    }
+
     /// The miss found before parsing, once; nil when there was none.
     static func takeMissBeforeParsing() -> String? {
         missBeforeParsing.withLock { miss in
@@ -72,6 +91,7 @@ struct NoopFastPath {
     /// Reports the no-op when the manifest still holds; a miss when a real build must run (also
     /// when another build holds the workspace: the full path then waits for it).
     func attempt(events: String?, trace: PhaseTrace? = nil) throws -> Outcome {
+        let manifestStat = FileStat.of(manifestPath)
         guard let manifest = NoopManifest.load(from: manifestPath) else {
             return .miss(FileSystem.exists(manifestPath) ? "unreadable manifest" : "no manifest")
         }
@@ -93,11 +113,20 @@ struct NoopFastPath {
         defer { if !hit { recording.cancel() } }
         guard let context = context(manifest.environmentNames) else { return .miss("cannot read the Mlfile") }
         let checkedAt = NoopManifest.now()  // before any re-hash: what `settled` may trust
-        let check = manifest.check(context: context)
-        if let changed = check.mismatch { return .miss(changed) }
+        // Every change, not only the first: the incremental path takes them over.
+        guard let check = manifest.changedEntries(context: context) else {
+            return .miss("the Mlfile, the command line or the environment changed")
+        }
         if !check.rehashed.isEmpty {
             // Not a `no-op fast path:` line: that one is the verdict, one per build.
             trace?.note("racy entries re-hashed: " + check.rehashed.map { "'\($0)'" }.joined(separator: ", "))
+        }
+        if let first = check.changed.first {
+            if let manifestStat { Self.changesFound.withLock { $0 = Changes(manifest: manifest, changed: check.changed, manifestStat: manifestStat) } }
+            let entry = manifest.entries[first]
+            guard FileStat.of(entry.path) != nil else { return .miss("'\(entry.path)' is gone") }
+            return .miss(entry.racyDigest != nil && FileStat.of(entry.path) == entry.stat
+                         ? "'\(entry.path)' changed (re-hashed: it was written within the racy window)" : "'\(entry.path)' changed")
         }
         let lock = try FileLock(path: workspace.lockPath)
         guard lock.tryLock(.exclusive) else { return .miss(Self.lockHeld) }

@@ -413,7 +413,7 @@ public final class Builder: Sendable {
         var stop = false
         var settled = 0   // finished, skipped, interrupted or not started
         // The state file is rewritten only when a record changed: a no-op build writes nothing.
-        var stateChanged = false
+        var stateChanged: Set<TargetReference> = []
         observer.buildStarted(total: count)
 
         func dependencyResults(_ index: Int) -> [DependencyResult] {
@@ -427,7 +427,7 @@ public final class Builder: Sendable {
             if finished.interrupted {
                 // Stopped by a cancellation: its outputs are gone, so is any record of them.
                 summary.interrupted.append(target)
-                if state.records.removeValue(forKey: target) != nil { stateChanged = true }
+                if state.records.removeValue(forKey: target) != nil { stateChanged.insert(target) }
                 blocked[index] = true
                 return
             }
@@ -440,13 +440,13 @@ public final class Builder: Sendable {
             if let record = finished.record {
                 let previous = state.records[target]
                 if previous?.key != record.key || previous?.result != record.result || previous?.witness != record.witness {
-                    stateChanged = true
+                    stateChanged.insert(target)
                 }
                 state.records[target] = record
             }
             if finished.outcome.status == .failed || finished.outcome.status == .skipped {
                 blocked[index] = true
-                if state.records.removeValue(forKey: target) != nil { stateChanged = true }
+                if state.records.removeValue(forKey: target) != nil { stateChanged.insert(target) }
                 if finished.outcome.status == .failed, !options.keepGoing { stop = true }
             }
             observer.targetFinished(finished.outcome, done: summary.outcomes.count, total: count)
@@ -568,7 +568,7 @@ public final class Builder: Sendable {
         summary.outcomes.sort { (position[$0.target] ?? 0) < (position[$1.target] ?? 0) }
         summary.interrupted.sort { (position[$0] ?? 0) < (position[$1] ?? 0) }
         do {
-            if stateChanged { try state.save(to: workspace.statePath, disk: disk) }
+            if !stateChanged.isEmpty { try state.saveChanges(stateChanged, to: workspace.statePath, disk: disk) }
             try statCache.save()
         } catch {
             observer.warning("could not save the build state: \(error)")

@@ -65,4 +65,61 @@ struct BuildStateFileTests {
         try disk.writeAtomically(Array(bytes.prefix(bytes.count - 5)), to: Self.path, mode: 0o644)
         #expect(BuildState.load(from: Self.path, disk: disk).records.isEmpty)
     }
+
+    func many(_ n: Int) -> BuildState {
+        var state = BuildState()
+        let one = sample().records[TargetReference(kind: "task", name: "a")]
+        for i in 0..<n { state.records[TargetReference(kind: "task", name: "t\(i)")] = one }
+        return state
+    }
+
+    @Test func aFewChangedRecordsGoToTheJournalAndALoadAppliesIt() throws {
+        let disk = InMemoryDisk()
+        let journal = BuildState.journalPath(of: Self.path)
+        try many(40).save(to: Self.path, disk: disk)
+        let file = try disk.readBytes(Self.path)
+        var state = BuildState.load(from: Self.path, disk: disk)
+        let t1 = TargetReference(kind: "task", name: "t1"), t2 = TargetReference(kind: "task", name: "t2")
+        state.records[t1]?.key = digest("new")
+        state.records.removeValue(forKey: t2)
+        try state.saveChanges([t1, t2], to: Self.path, disk: disk)
+        #expect(try disk.readBytes(Self.path) == file, "the file is not written again")
+        #expect(disk.exists(journal))
+        let loaded = BuildState.load(from: Self.path, disk: disk)
+        #expect(described(loaded) == described(state))
+        // A partial load decodes only what it is asked for, journal applied.
+        let partial = BuildState.load(from: Self.path, only: [t1, t2, TargetReference(kind: "task", name: "t3")], disk: disk)
+        #expect(partial.isPartial)
+        #expect(partial.records.keys.sorted() == [t1, TargetReference(kind: "task", name: "t3")])
+        #expect(partial.records[t1]?.key == digest("new"))
+        #expect(throws: (any Error).self) { try partial.save(to: Self.path, disk: disk) }
+        // A whole save folds the journal in.
+        try loaded.save(to: Self.path, disk: disk)
+        #expect(!disk.exists(journal))
+        #expect(described(BuildState.load(from: Self.path, disk: disk)) == described(state))
+    }
+
+    @Test func aJournalPastAQuarterOfTheFileIsFoldedInAndADamagedJournalIsIgnored() throws {
+        let disk = InMemoryDisk()
+        let journal = BuildState.journalPath(of: Self.path)
+        try many(8).save(to: Self.path, disk: disk)
+        var state = BuildState.load(from: Self.path, disk: disk)
+        let changed = Set((0..<4).map { TargetReference(kind: "task", name: "t\($0)") })
+        for target in changed { state.records[target]?.key = digest("changed") }
+        try state.saveChanges(changed, to: Self.path, disk: disk)
+        #expect(!disk.exists(journal), "half the records changed: the file is written whole")
+        #expect(described(BuildState.load(from: Self.path, disk: disk)) == described(state))
+
+        try many(40).save(to: Self.path, disk: disk)
+        var again = BuildState.load(from: Self.path, disk: disk)
+        let t5 = TargetReference(kind: "task", name: "t5")
+        again.records[t5]?.key = digest("five")
+        try again.saveChanges([t5], to: Self.path, disk: disk)
+        let bytes = try disk.readBytes(journal)
+        try disk.writeAtomically(Array(bytes.prefix(bytes.count - 3)), to: journal, mode: 0o644)
+        let loaded = BuildState.load(from: Self.path, disk: disk)
+        #expect(loaded.records.count == 40)
+        #expect(loaded.records[t5]?.key == digest("k1"), "a damaged journal is ignored: the file's record stands")
+    }
 }
+
