@@ -54,6 +54,8 @@ struct IncrementalPath {
     /// cancelled.
     func run(workspace: Workspace, options: BuildOptions, console: ConsoleReporter, events: String?,
              remote: RemoteCacheAdapter?, trace: PhaseTrace) async throws -> Bool {
+        // Without a manifest there is nothing to go on (and nothing is created, not even the lock).
+        guard FileSystem.exists(fastPath.manifestPath) else { return false }
         // Held from the manifest check on: another build could change what it found.
         let workspaceLock = try FileLock(path: workspace.lockPath)
         guard workspaceLock.tryLock(.exclusive) else { return false }
@@ -72,7 +74,7 @@ struct IncrementalPath {
             }
         }
         guard let bytes = fastPath.mlfileBytes,
-              let mlfile = try? Mlfile.load(path: mlfilePath, bytes: bytes, environment: workspace.environment),
+              let mlfile = try? Mlfile.load(path: mlfilePath, bytes: bytes, environment: workspace.environment, only: Set(staleTargets)),
               let project = Project.subset(mlfile: mlfile, registry: BuiltinRules.registry, seedOverride: seed,
                                            targets: staleTargets, dependencies: dependencies) else { return false }
         trace.mark("load Mlfile (\(staleTargets.count) of \(manifest.targets.count) targets)")

@@ -91,7 +91,9 @@ public final class StatCache: Sendable {
         let racy = isRacy(stat)
         state.withLock {
             if racy {
-                if $0.entries.removeValue(forKey: path) != nil { $0.dirty = true }
+                // Not worth a write of the table: the entry on disk either has another stat
+                // (never used again) or this very stat, which it recorded when it was not racy.
+                $0.entries.removeValue(forKey: path)
             } else {
                 $0.entries[path] = Entry(stat: stat, digest: digest)
                 $0.dirty = true

@@ -29,10 +29,15 @@ public struct Mlfile: Sendable {
     /// Parses and resolves the file's bytes as read (see `SourceFile.decode`: a BOM is
     /// skipped). Throws only when the bytes are not text (NUL bytes, invalid UTF-8): every other
     /// problem is in `diagnostics`, next to what could be read around it.
-    public static func load(path: String, bytes: [UInt8], environment: [String: String]) throws -> Mlfile {
+    /// `only`: resolve just these targets (the others are left out of `targets`, unchecked
+    /// beyond their syntax); for the incremental path, which builds a few targets of an
+    /// Mlfile a full load accepted before.
+    public static func load(path: String, bytes: [UInt8], environment: [String: String],
+                            only: Set<TargetReference>? = nil) throws -> Mlfile {
         let source = try SourceFile.decode(path: path, bytes: bytes)
         let syntax = MlfileParser.parse(source)
         var resolver = MlfileResolver(syntax: syntax, environment: environment)
+        resolver.only = only
         return resolver.resolve()
     }
 }

@@ -3,6 +3,8 @@
 struct MlfileResolver {
     let syntax: MlfileSyntax
     let environment: [String: String]
+    /// Resolve only these targets' values (the incremental path); nil: every target.
+    var only: Set<TargetReference>? = nil
     private var variables: [String: MlfileAssignment] = [:]
     private var resolved: [String: ResolvedValue] = [:]
     private var resolving: [String] = []
@@ -63,6 +65,7 @@ struct MlfileResolver {
                 continue
             }
             seen[declaration.reference] = declaration.nameLocation
+            if let only, !only.contains(declaration.reference) { continue }
             var values: [String: ResolvedValue] = [:]
             var keyLocations: [String: SourceLocation] = [:]
             var order: [String] = []
