@@ -81,7 +81,8 @@ struct IncrementalPath {
 
         let state = BuildState.load(from: workspace.statePath, only: Set(staleTargets).union(assumedFresh))
         guard assumedFresh.allSatisfy({ state.records[$0] != nil }) else { return false }
-        _ = workspace.sweepStaleTemporaryFiles(project: project)
+        // Where the full build would sweep: every target's output directories, not only these.
+        workspace.sweepStaleTemporaryFiles(beside: manifest.sweepBeside, inside: manifest.sweepInside)
         let cacheLock = try BuildCommand.lockCache(workspace)
         defer { cacheLock?.unlock() }
 

@@ -183,8 +183,10 @@ struct NoopFastPath {
         let environmentNames = names.sorted()
         guard let context = context(environmentNames) else { return }
         let dependencies = targets.map { target, _ in project.graph.dependencies(of: target).compactMap { position[$0] }.sorted() }
-        try? NoopManifest(context: context, environmentNames: environmentNames, targets: targets, entries: entries,
-                          dependencies: dependencies).save(to: manifestPath)
+        var manifest = NoopManifest(context: context, environmentNames: environmentNames, targets: targets, entries: entries,
+                                    dependencies: dependencies)
+        (manifest.sweepBeside, manifest.sweepInside) = workspace.temporaryFilePlaces(project: project)
+        try? manifest.save(to: manifestPath)
     }
 
     /// `mlbuild [build] [TARGET…] [-f F] [-C D] [--cache-dir D] [--seed N] [--events F] [-j N] [-k] [--explain]`

@@ -147,7 +147,7 @@ enum ServeDigests {
         let path = location.path
         return ModelSource(
             name: location.name, path: path,
-            watchedPaths: reference == nil ? [path] : [path, statePath],
+            watchedPaths: reference == nil ? [path] : [path, statePath, BuildState.journalPath(of: statePath)],  // a build may append its records to the journal
             expectations: {
                 var expected: [DigestExpectation] = []
                 if let pin { expected.append(DigestExpectation(digest: pin, source: "--expect-digest")) }

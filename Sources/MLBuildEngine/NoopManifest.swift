@@ -28,7 +28,8 @@ import Glibc
 ///
 /// On disk: magic `MLNOOP`, version, context digest, environment names, targets (kind, name,
 /// key, dependency indices), entries (path, size, mtime ns, ctime ns, inode, device, mode, racy
-/// flag, for a racy entry its digest, owner indices); see BinaryWriter.
+/// flag, for a racy entry its digest, owner indices), the directories to sweep beside outputs and
+/// inside directory outputs; see BinaryWriter.
 public struct NoopManifest: Sendable {
     /// One recorded stat; `racyDigest` is set when the file was modified within the racy window
     /// of the build that recorded it (the content digest the build used: re-hashed next time).
@@ -71,6 +72,10 @@ public struct NoopManifest: Sendable {
     /// Each target's dependencies in the build graph (indices into `targets`, parallel to it);
     /// empty lists when not known.
     public var dependencies: [[UInt32]]
+    /// Where the full build swept for killed processes' temp files
+    /// (`Workspace.temporaryFilePlaces`), for the incremental path to sweep the same.
+    public var sweepBeside: [String] = []
+    public var sweepInside: [String] = []
 
     public init(context: ContentDigest, environmentNames: [String], targets: [(TargetReference, ContentDigest)], entries: [Entry],
                 dependencies: [[UInt32]]? = nil) {
@@ -152,8 +157,11 @@ public struct NoopManifest: Sendable {
                 let racyDigest = try r.readBool() ? try r.readDigest() : nil
                 entries.append(Entry(path: path, stat: stat, racyDigest: racyDigest, owners: try Self.readIndices(&r, below: targetCount)))
             }
+            var manifest = NoopManifest(context: context, environmentNames: names, targets: targets, entries: entries, dependencies: dependencies)
+            for _ in 0..<(try r.readCount(minimumItemSize: 8)) { manifest.sweepBeside.append(try r.readString()) }
+            for _ in 0..<(try r.readCount(minimumItemSize: 8)) { manifest.sweepInside.append(try r.readString()) }
             try r.expectEnd()
-            return NoopManifest(context: context, environmentNames: names, targets: targets, entries: entries, dependencies: dependencies)
+            return manifest
         } catch {
             return nil
         }
@@ -327,6 +335,10 @@ public struct NoopManifest: Sendable {
             w.write(entry.racyDigest != nil)
             if let digest = entry.racyDigest { w.write(digest) }
             Self.writeIndices(entry.owners, to: &w)
+        }
+        for list in [sweepBeside, sweepInside] {
+            w.write(UInt64(list.count))
+            for path in list { w.write(path) }
         }
         try disk.writeAtomically(w.bytes, to: path)
     }

@@ -11,6 +11,14 @@ extension Workspace {
     /// workspace-relative paths removed.
     @discardableResult
     public func sweepStaleTemporaryFiles(project: Project) -> [String] {
+        let places = temporaryFilePlaces(project: project)
+        return sweepStaleTemporaryFiles(beside: places.beside, inside: places.inside)
+    }
+
+    /// Where a sweep looks: the directories beside the declared outputs (their parents, when
+    /// no symbolic link is on the way) and the directory outputs, each sorted. The no-op
+    /// manifest keeps them, so that the incremental path sweeps as a full build does.
+    public func temporaryFilePlaces(project: Project) -> (beside: [String], inside: [String]) {
         var beside: Set<String> = []
         var unsafeParents: Set<String> = []
         var outputsByParent: [String: [(path: String, name: String)]] = [:]
@@ -35,9 +43,15 @@ extension Workspace {
             let directories = Self.directoryEntries(in: parent)
             inside += outputs.filter { directories.contains($0.name) }.map(\.path)
         }
+        return (beside.sorted(), inside.sorted())
+    }
+
+    /// Sweeps `.mlbuild/`, each of `beside` and, recursively, each of `inside`.
+    @discardableResult
+    public func sweepStaleTemporaryFiles(beside: [String], inside: [String]) -> [String] {
         var removed = StaleTemporaryFiles.sweep(".mlbuild")
-        for directory in beside.sorted() { removed += StaleTemporaryFiles.sweep(directory) }
-        for directory in inside.sorted() { removed += StaleTemporaryFiles.sweep(directory, recursive: true) }
+        for directory in beside { removed += StaleTemporaryFiles.sweep(directory) }
+        for directory in inside { removed += StaleTemporaryFiles.sweep(directory, recursive: true) }
         return removed
     }
 
