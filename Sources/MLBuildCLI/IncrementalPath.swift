@@ -66,18 +66,23 @@ struct IncrementalPath {
         var dependencies: [TargetReference: [TargetReference]] = [:]
         var assumedFresh: Set<TargetReference> = []
         let staleSet = Set(plan.stale)
+        var configured = staleSet   // the stale targets and their dependencies (indices)
         for index in plan.stale {
             let list = manifest.dependencies[index].map { manifest.targets[Int($0)].0 }
             dependencies[manifest.targets[index].0] = list
             for (dependency, position) in zip(list, manifest.dependencies[index]) where !staleSet.contains(Int(position)) {
                 assumedFresh.insert(dependency)
+                configured.insert(Int(position))
             }
         }
+        // Only the statements of the stale targets and the top-level assignments are parsed.
         guard let bytes = fastPath.mlfileBytes,
-              let mlfile = try? Mlfile.load(path: mlfilePath, bytes: bytes, environment: workspace.environment, only: Set(staleTargets)),
+              let lines = manifest.statementLines(of: configured.sorted(), lineCount: Self.lineCount(bytes)),
+              let mlfile = try? Mlfile.load(path: mlfilePath, bytes: bytes, environment: workspace.environment,
+                                            only: Set(staleTargets).union(assumedFresh), lines: lines),
               let project = Project.subset(mlfile: mlfile, registry: BuiltinRules.registry, seedOverride: seed,
                                            targets: staleTargets, dependencies: dependencies) else { return false }
-        trace.mark("load Mlfile (\(staleTargets.count) of \(manifest.targets.count) targets)")
+        trace.mark("load Mlfile (\(configured.count) of \(manifest.targets.count) targets)")
 
         let state = BuildState.load(from: workspace.statePath, only: Set(staleTargets).union(assumedFresh))
         guard assumedFresh.allSatisfy({ state.records[$0] != nil }) else { return false }
@@ -135,6 +140,14 @@ struct IncrementalPath {
         trace.mark("record")
         if !whole.succeeded { throw CLIError.failed }
         return true
+    }
+}
+
+extension IncrementalPath {
+    /// Lines of a text as `SourceFile` counts them (enough for a range's end: a range past the
+    /// last line is cut there).
+    static func lineCount(_ bytes: [UInt8]) -> Int {
+        bytes.reduce(0) { $0 + ($1 == 10 ? 1 : 0) } + 1
     }
 }
 

@@ -186,6 +186,11 @@ struct NoopFastPath {
         var manifest = NoopManifest(context: context, environmentNames: environmentNames, targets: targets, entries: entries,
                                     dependencies: dependencies)
         (manifest.sweepBeside, manifest.sweepInside) = workspace.temporaryFilePlaces(project: project)
+        var headers: [TargetReference: Int] = [:]
+        headers.reserveCapacity(project.mlfile.targets.count)
+        for target in project.mlfile.targets { headers[target.reference] = target.nameLocation.line }
+        manifest.headerLines = targets.map { target, _ in UInt32(headers[target] ?? 0) }
+        manifest.assignmentLines = project.mlfile.assignmentLines.map(UInt32.init)
         try? manifest.save(to: manifestPath)
     }
 

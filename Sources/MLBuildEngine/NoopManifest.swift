@@ -76,6 +76,33 @@ public struct NoopManifest: Sendable {
     /// (`Workspace.temporaryFilePlaces`), for the incremental path to sweep the same.
     public var sweepBeside: [String] = []
     public var sweepInside: [String] = []
+    /// Where each target's header is in the Mlfile (1-based, parallel to `targets`; 0: not
+    /// declared there) and where the top-level assignments start: the incremental path parses
+    /// only the statements it needs.
+    public var headerLines: [UInt32] = []
+    public var assignmentLines: [UInt32] = []
+
+    /// The line ranges of the statements declaring the targets at `indices` and of every
+    /// top-level assignment, ascending, in a file of `lineCount` lines (each statement runs to
+    /// the next one); nil when a target's header line is not known.
+    public func statementLines(of indices: [Int], lineCount: Int) -> [Range<Int>]? {
+        guard headerLines.count == targets.count else { return nil }
+        let starts = (headerLines.filter { $0 > 0 } + assignmentLines).map(Int.init).sorted()
+        func span(_ start: Int) -> Range<Int> {
+            var low = 0, high = starts.count  // first start after `start`
+            while low < high {
+                let mid = (low + high) / 2
+                if starts[mid] <= start { low = mid + 1 } else { high = mid }
+            }
+            return start ..< (low < starts.count ? starts[low] : lineCount + 1)
+        }
+        var wanted: [Int] = assignmentLines.map(Int.init)
+        for index in indices {
+            guard headerLines[index] > 0 else { return nil }
+            wanted.append(Int(headerLines[index]))
+        }
+        return wanted.sorted().map(span)
+    }
 
     public init(context: ContentDigest, environmentNames: [String], targets: [(TargetReference, ContentDigest)], entries: [Entry],
                 dependencies: [[UInt32]]? = nil) {
@@ -160,6 +187,10 @@ public struct NoopManifest: Sendable {
             var manifest = NoopManifest(context: context, environmentNames: names, targets: targets, entries: entries, dependencies: dependencies)
             for _ in 0..<(try r.readCount(minimumItemSize: 8)) { manifest.sweepBeside.append(try r.readString()) }
             for _ in 0..<(try r.readCount(minimumItemSize: 8)) { manifest.sweepInside.append(try r.readString()) }
+            let headerCount = try r.readCount(minimumItemSize: 4)
+            manifest.headerLines = try r.array(UInt32.self, count: headerCount, "header lines")
+            let assignmentCount = try r.readCount(minimumItemSize: 4)
+            manifest.assignmentLines = try r.array(UInt32.self, count: assignmentCount, "assignment lines")
             try r.expectEnd()
             return manifest
         } catch {
@@ -339,6 +370,10 @@ public struct NoopManifest: Sendable {
         for list in [sweepBeside, sweepInside] {
             w.write(UInt64(list.count))
             for path in list { w.write(path) }
+        }
+        for list in [headerLines, assignmentLines] {
+            w.write(UInt64(list.count))
+            w.array(list)
         }
         try disk.writeAtomically(w.bytes, to: path)
     }

@@ -4,8 +4,9 @@ extension Project {
     /// A project of some targets of an Mlfile that a full load accepted before and that has not
     /// changed since (the incremental path, see `NoopManifest`): only `targets` are configured
     /// by their rules, with `dependencies` (each target's edges, as the full load's graph had
-    /// them) taken as given; the dependencies that are not in `targets` are nodes without a
-    /// rule, which the builder is told are fresh. The checks of a full load (outputs, cycles)
+    /// them) taken as given; the dependencies that are not in `targets` are configured too (a
+    /// rule reads where its dependencies' outputs are) but have no edges: the builder is told
+    /// they are fresh. The checks of a full load (outputs, cycles)
     /// are not made again: they held for these very bytes.
     ///
     /// Nil when the subset cannot stand in for the full load: a target is not declared in the
@@ -15,7 +16,8 @@ extension Project {
                               targets: [TargetReference], dependencies: [TargetReference: [TargetReference]]) -> Project? {
         var diagnostics = DiagnosticCollector()
         guard mlfile.diagnostics.isEmpty else { return nil }
-        let wanted = Set(targets)
+        var wanted = Set(targets)
+        for list in dependencies.values { wanted.formUnion(list) }
         var rules: [TargetReference: any Rule] = [:]
         var configurations: [TargetReference: TargetConfiguration] = [:]
         let defaultSeed = seedOverride ?? mlfile.seed ?? 0

@@ -173,4 +173,39 @@ struct IncrementalPathTests {
         #expect(grown.incremental == nil)
         #expect(grown.run.targets("built") == ["task:d", "task:e"], "\(grown.run.result.output)")
     }
+
+    /// Built-in kinds read where their dependencies' outputs are: a dataset checked against a
+    /// baseline dataset that stays fresh, and a model whose features are rebuilt.
+    @Test func builtInKindsOnTheIncrementalPathEndAsAFullBuildDoes() throws {
+        let mlfile = MLFixtures.mlfile() + """
+
+        dataset recent
+            source = data/recent.csv
+            schema = \(MLFixtures.schema)
+            baseline = dataset:rows
+        """
+        let ws = try MLFixtures.workspace(mlfile: mlfile)
+        try ws.write("data/recent.csv", MLFixtures.csv(rows: 200, start: 1000))
+        #expect(try ws.build().result.status == 0)
+        Thread.sleep(forTimeInterval: 0.25)
+        #expect(try ws.build().result.status == 0)
+        #expect(ws.exists(".mlbuild/noop"))
+        try ws.write("data/recent.csv", MLFixtures.csv(rows: 210, start: 1000))
+        let recent = try build(ws)
+        #expect(recent.run.result.status == 0, "\(recent.run.result.output)")
+        #expect(recent.incremental == "1 of 5 targets stale (1 changed file)", "\(recent.run.result.stderr)")
+        #expect(recent.run.targets("built") == ["dataset:recent"])
+        #expect((try MLFixtures.json(ws, "build/dataset/recent/drift.json"))["passed"] as? Bool == true)
+
+        Thread.sleep(forTimeInterval: 0.25)
+        #expect(try ws.build().result.status == 0)
+        try ws.write("data/rows.csv", MLFixtures.csv(rows: 420))
+        let rows = try build(ws)
+        #expect(rows.run.result.status == 0, "\(rows.run.result.output)")
+        #expect(rows.incremental == "5 of 5 targets stale (1 changed file)", "\(rows.run.result.stderr)")
+        let model = try ws.read("build/model/lr/model.json")
+        #expect(try fullKeys(ws) == rows.run.keys)
+        #expect(try ws.read("build/model/lr/model.json") == model)
+    }
 }
+

@@ -6,10 +6,10 @@ extension Diagnostic {
     public func placementProblem(in source: SourceFile) -> String? {
         guard let location else { return "diagnostic without a location: \(message)" }
         guard location.file == source.path else { return "file '\(location.file)' is not '\(source.path)': \(message)" }
-        guard location.line >= 1, location.line <= source.lines.count else {
-            return "line \(location.line) outside 1...\(source.lines.count): \(message)"
+        guard let line = source.line(location.line) else {
+            return "line \(location.line) outside 1...\(source.lineCount): \(message)"
         }
-        let width = source.lines[location.line - 1].utf8.count
+        let width = line.utf8.count
         guard location.column >= 1, location.column <= width + 1 else {
             return "column \(location.column) outside 1...\(width + 1) on line \(location.line): \(message)"
         }

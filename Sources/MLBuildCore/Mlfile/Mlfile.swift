@@ -10,6 +10,10 @@ public struct Mlfile: Sendable {
     public let variableNames: [String]
     /// Name-like words of header lines that declare no target (see `MlfileSyntax`).
     public let brokenHeaderNames: Set<String>
+    /// The lines (1-based, ascending) where top-level assignments start: with the targets'
+    /// header lines, where every statement of the file starts (the incremental path parses
+    /// only the statements it needs, `MlfileParser.parse(_:lines:)`).
+    public var assignmentLines: [Int] = []
     /// Syntax errors and problems found while substituting values; `Project.load` reports them
     /// together with its own, so that one run shows every error in the file.
     public let diagnostics: [Diagnostic]
@@ -32,10 +36,11 @@ public struct Mlfile: Sendable {
     /// `only`: resolve just these targets (the others are left out of `targets`, unchecked
     /// beyond their syntax); for the incremental path, which builds a few targets of an
     /// Mlfile a full load accepted before.
+    /// `lines`: parse only these line ranges (`MlfileParser.parse(_:lines:)`).
     public static func load(path: String, bytes: [UInt8], environment: [String: String],
-                            only: Set<TargetReference>? = nil) throws -> Mlfile {
+                            only: Set<TargetReference>? = nil, lines: [Range<Int>]? = nil) throws -> Mlfile {
         let source = try SourceFile.decode(path: path, bytes: bytes)
-        let syntax = MlfileParser.parse(source)
+        let syntax = lines.map { MlfileParser.parse(source, lines: $0) } ?? MlfileParser.parse(source)
         var resolver = MlfileResolver(syntax: syntax, environment: environment)
         resolver.only = only
         return resolver.resolve()

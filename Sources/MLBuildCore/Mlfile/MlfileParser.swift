@@ -19,7 +19,16 @@ public struct MlfileParser {
     /// is read, so that later checks report every other problem in the same run.
     public static func parse(_ source: SourceFile) -> MlfileSyntax {
         var parser = MlfileParser(source: source)
-        return parser.run()
+        return parser.run(lines: [1 ..< source.lineCount + 1])
+    }
+
+    /// Parses only the lines in `ranges` (1-based line numbers, ascending, each range starting
+    /// at a statement in column 1 and ending before the next one), as if the others were blank:
+    /// for the incremental path, which needs a few targets and the top-level assignments of an
+    /// Mlfile that parsed cleanly before. Locations are those of the whole file.
+    public static func parse(_ source: SourceFile, lines ranges: [Range<Int>]) -> MlfileSyntax {
+        var parser = MlfileParser(source: source)
+        return parser.run(lines: ranges.map { max($0.lowerBound, 1) ..< min($0.upperBound, source.lineCount + 1) })
     }
 
     static func isIdentifierByte(_ b: UInt8) -> Bool {
@@ -40,17 +49,15 @@ public struct MlfileParser {
         case skipping
     }
 
-    private mutating func run() -> MlfileSyntax {
+    private mutating func run(lines ranges: [Range<Int>]) -> MlfileSyntax {
         var assignments: [MlfileAssignment] = []
         var targets: [MlfileTargetDeclaration] = []
         var context = Context.none
 
-        for (index, line) in source.lines.enumerated() {
+        for lineNumber in ranges.joined() {
           // Each line is read in place, as bytes: copying every line and every token into arrays
           // first was a third of parsing a 10,000-target Mlfile.
-          var line = line
-          line.withUTF8 { bytes in
-            let lineNumber = index + 1
+          source.withLine(lineNumber) { bytes in
             var indent = 0
             while indent < bytes.count, bytes[indent] == 32 || bytes[indent] == 9 { indent += 1 }
             let end = Self.contentEnd(bytes, from: indent)

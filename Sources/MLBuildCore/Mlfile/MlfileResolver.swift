@@ -95,11 +95,13 @@ struct MlfileResolver {
         }
         // A failed variable fails everything that references it with the same diagnostic.
         var reported: Set<ReportedDiagnostic> = []
-        return Mlfile(
+        var mlfile = Mlfile(
             source: source, seed: seed, defaultTargets: defaults, targets: targets,
             variableNames: variables.keys.filter { !Mlfile.settingNames.contains($0) }.sorted(),
             brokenHeaderNames: syntax.brokenHeaderNames,
             diagnostics: diagnostics.diagnostics.filter { reported.insert(ReportedDiagnostic(diagnostic: $0)).inserted })
+        mlfile.assignmentLines = syntax.assignments.map(\.keyLocation.line).sorted()
+        return mlfile
     }
 
     /// The substituted value of top-level `name`, resolving what it references first.
