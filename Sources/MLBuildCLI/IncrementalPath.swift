@@ -4,6 +4,7 @@ import MLBuildCache
 import MLBuildCore
 import MLBuildEngine
 import MLBuildRules
+import Synchronization
 
 /// The incremental path of `mlbuild [build]`: when the no-op manifest does not hold only
 /// because some files changed (the Mlfile, the command line and the environment are as the
@@ -122,12 +123,13 @@ struct IncrementalPath {
         }
         let whole = observer.whole(partial)
         history.finish(evaluated, project: project, workspace: workspace, copyingOthersFrom: plan.link.run)
+        trace.mark("run history")
         ProcessTeardown.keepUntilExit(builder, project, whole)
         CacheMaintenance(layout: workspace.cache).record(.init(
             built: whole.count(.built), restored: whole.count(.restored), fresh: whole.count(.fresh), failed: whole.count(.failed)))
+        // Only the stale targets looked at files (the others were taken fresh).
         var position: [TargetReference: UInt32] = [:]
-        position.reserveCapacity(manifest.targets.count)
-        for (index, (target, _)) in manifest.targets.enumerated() { position[target] = UInt32(index) }
+        for index in plan.stale { position[manifest.targets[index].0] = UInt32(index) }
         if whole.succeeded, let witnessed = builder.noopEntries(position: { position[$0] }) {
             var keys: [TargetReference: ContentDigest] = [:]
             for outcome in partial.outcomes { if let key = outcome.key { keys[outcome.target] = key } }
@@ -192,10 +194,19 @@ final class WholeBuildObserver: BuildObserver {
         inner.progress(target, done: done, total: total, unit: unit)
     }
 
-    func buildFinished(_ summary: BuildSummary) { inner.buildFinished(summary.cancelled ? summary : whole(summary)) }
+    func buildFinished(_ summary: BuildSummary) {
+        if summary.cancelled { return inner.buildFinished(summary) }
+        let whole = whole(summary)
+        told.withLock { $0 = whole }
+        inner.buildFinished(whole)
+    }
+
+    /// The whole summary told at `buildFinished`, kept so that it is not assembled twice.
+    private let told = Mutex<BuildSummary?>(nil)
 
     /// The builder's summary with every other target of the manifest, fresh, in the manifest's order.
     func whole(_ partial: BuildSummary) -> BuildSummary {
+        if let told = told.withLock({ $0 }) { return told }
         var byTarget: [TargetReference: TargetOutcome] = [:]
         for outcome in partial.outcomes { byTarget[outcome.target] = outcome }
         var summary = partial

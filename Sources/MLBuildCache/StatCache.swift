@@ -11,6 +11,9 @@ import Glibc
 ///
 /// On disk (`.mlbuild/stat-cache`): magic `MLSTAT`, version, count, then per entry: path,
 /// size, mtime ns, ctime ns, inode, device, mode, digest (see BinaryWriter for the encoding).
+/// A run that remembered a few entries out of many appends them to `stat-cache.journal`
+/// (magic `MLSTJR`, version, then entries as above, to the end), applied over the table when it
+/// is read and folded in once it passes a quarter of the table's size.
 public final class StatCache: Sendable {
     public struct Entry: Sendable {
         public var stat: FileStat
@@ -22,7 +25,9 @@ public final class StatCache: Sendable {
     static let racyWindowNanoseconds: Int64 = 100_000_000
 
     /// Guards the table and the dirty flag; held only for lookups and inserts, never while hashing.
-    private let state: Mutex<(entries: [String: Entry], dirty: Bool)>
+    private let state: Mutex<(entries: [String: Entry], changed: Set<String>)>
+    /// Bytes of the table and of its journal when read.
+    private let loaded: (table: Int, journal: Int)
     /// stat results of this run, so a file that is one target's output and three targets' input
     /// is stat'ed once. The builder calls `invalidateRunMemo()` whenever a target wrote files.
     private let runMemo = Mutex<[String: FileStat]>([:])
@@ -34,24 +39,42 @@ public final class StatCache: Sendable {
         self.path = path
         self.disk = disk
         var entries: [String: Entry] = [:]
-        if let bytes = try? disk.readBytes(path), var reader = try? BinaryReader(bytes: bytes, magic: Self.magic, version: Self.version) {
-            entries = (try? Self.decode(&reader)) ?? [:]
+        var loaded = (table: 0, journal: 0)
+        if let bytes = try? disk.readBytes(path), var reader = try? BinaryReader(bytes: bytes, magic: Self.magic, version: Self.version),
+           (try? Self.decode(&reader, into: &entries, counted: true)) != nil {
+            loaded.table = bytes.count
+            // A damaged journal is left out whole: the table's entries stand.
+            if let more = try? disk.readBytes(Self.journalPath(of: path)),
+               var r = try? BinaryReader(bytes: more, magic: Self.journalMagic, version: Self.version) {
+                var copy = entries
+                if (try? Self.decode(&r, into: &copy, counted: false)) != nil {
+                    entries = copy
+                    loaded.journal = more.count
+                }
+            }
+        } else {
+            entries = [:]
         }
-        state = Mutex((entries, false))
+        self.loaded = loaded
+        state = Mutex((entries, []))
     }
 
-    private static func decode(_ reader: inout BinaryReader) throws -> [String: Entry] {
-        let count = try reader.readCount(minimumItemSize: 88)
-        var entries: [String: Entry] = [:]
-        entries.reserveCapacity(count)
-        for _ in 0..<count {
+    static let journalMagic = "MLSTJR"
+    static func journalPath(of path: String) -> String { path + ".journal" }
+
+    /// Entries into `entries`: a count of them when `counted`, else up to the end (a journal).
+    private static func decode(_ reader: inout BinaryReader, into entries: inout [String: Entry], counted: Bool) throws {
+        let count = counted ? try reader.readCount(minimumItemSize: 88) : Int.max
+        if counted { entries.reserveCapacity(count) }
+        var n = 0
+        while n < count, counted || !reader.isAtEnd {
+            n += 1
             let path = try reader.readString()
             let stat = FileStat(size: try reader.readUInt64(), mtimeNanoseconds: try reader.readInt64(),
                                 ctimeNanoseconds: try reader.readInt64(), inode: try reader.readUInt64(),
                                 device: try reader.readUInt64(), mode: UInt32(truncatingIfNeeded: try reader.readUInt64()))
             entries[path] = Entry(stat: stat, digest: try reader.readDigest())
         }
-        return entries
     }
 
     /// The digest of the regular file at `path` (a workspace-relative or absolute path), from the
@@ -96,7 +119,7 @@ public final class StatCache: Sendable {
                 $0.entries.removeValue(forKey: path)
             } else {
                 $0.entries[path] = Entry(stat: stat, digest: digest)
-                $0.dirty = true
+                $0.changed.insert(path)
             }
         }
     }
@@ -105,27 +128,44 @@ public final class StatCache: Sendable {
         runMemo.withLock { $0.removeAll(keepingCapacity: true) }
     }
 
-    /// Writes the table (atomically) if anything changed.
+    /// Saves what changed: appended to the journal when that stays small next to the table,
+    /// else the whole table is written (atomically) and the journal removed.
     public func save() throws {
-        let snapshot: [String: Entry]? = state.withLock { s in
-            guard s.dirty else { return nil }
-            s.dirty = false
-            return s.entries
+        let taken: (entries: [String: Entry], changed: Set<String>)? = state.withLock { s in
+            guard !s.changed.isEmpty else { return nil }
+            defer { s.changed = [] }
+            return (s.entries, s.changed)
         }
-        guard let snapshot else { return }
+        guard let (snapshot, changed) = taken else { return }
+        let journal = Self.journalPath(of: path)
+        if loaded.table > 0 {
+            var writer = BinaryWriter(magic: Self.journalMagic, version: Self.version)
+            for path in changed.sorted() { if let entry = snapshot[path] { Self.write(path, entry, to: &writer) } }
+            let existing = loaded.journal > 0 ? (try? disk.readBytes(journal)) ?? [] : []
+            let appended = existing.isEmpty ? writer.bytes : existing + writer.bytes.dropFirst(Self.journalMagic.utf8.count + 8)
+            if appended.count * 4 <= loaded.table {
+                try disk.writeAtomically(Array(appended), to: journal)
+                return
+            }
+        }
         var writer = BinaryWriter(magic: Self.magic, version: Self.version)
         writer.write(UInt64(snapshot.count))
         for path in snapshot.keys.sorted() {
             guard let entry = snapshot[path] else { continue }
-            writer.write(path)
-            writer.write(entry.stat.size)
-            writer.write(entry.stat.mtimeNanoseconds)
-            writer.write(entry.stat.ctimeNanoseconds)
-            writer.write(entry.stat.inode)
-            writer.write(entry.stat.device)
-            writer.write(UInt64(entry.stat.mode))
-            writer.write(entry.digest)
+            Self.write(path, entry, to: &writer)
         }
         try disk.writeAtomically(writer.bytes, to: path)
+        try? disk.removeTree(journal)
+    }
+
+    private static func write(_ path: String, _ entry: Entry, to writer: inout BinaryWriter) {
+        writer.write(path)
+        writer.write(entry.stat.size)
+        writer.write(entry.stat.mtimeNanoseconds)
+        writer.write(entry.stat.ctimeNanoseconds)
+        writer.write(entry.stat.inode)
+        writer.write(entry.stat.device)
+        writer.write(UInt64(entry.stat.mode))
+        writer.write(entry.digest)
     }
 }
