@@ -82,14 +82,7 @@ struct FailureAfterSuccessTests {
     }
 
     @Test func aDatasetFailingTheDriftGateAfterADataChange() throws {
-        let mlfile = MLFixtures.mlfile() + """
-
-        dataset recent
-            source = data/recent.csv
-            schema = \(MLFixtures.schema)
-            baseline = dataset:rows
-        """
-        let ws = try MLFixtures.workspace(mlfile: mlfile)
+        let ws = try MLFixtures.workspace(mlfile: MLFixtures.mlfileWithRecentData)
         let close = MLFixtures.csv(rows: 200, start: 1000)
         try ws.write("data/recent.csv", close)
         try check(ws, target: "dataset:recent", directory: "build/dataset/recent",

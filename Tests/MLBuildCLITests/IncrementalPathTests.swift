@@ -177,14 +177,7 @@ struct IncrementalPathTests {
     /// Built-in kinds read where their dependencies' outputs are: a dataset checked against a
     /// baseline dataset that stays fresh, and a model whose features are rebuilt.
     @Test func builtInKindsOnTheIncrementalPathEndAsAFullBuildDoes() throws {
-        let mlfile = MLFixtures.mlfile() + """
-
-        dataset recent
-            source = data/recent.csv
-            schema = \(MLFixtures.schema)
-            baseline = dataset:rows
-        """
-        let ws = try MLFixtures.workspace(mlfile: mlfile)
+        let ws = try MLFixtures.workspace(mlfile: MLFixtures.mlfileWithRecentData)
         try ws.write("data/recent.csv", MLFixtures.csv(rows: 200, start: 1000))
         #expect(try ws.build().result.status == 0)
         Thread.sleep(forTimeInterval: 0.25)

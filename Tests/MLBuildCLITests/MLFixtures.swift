@@ -65,6 +65,18 @@ enum MLFixtures {
         """
     }
 
+    /// `mlfile()` plus `dataset:recent` (data/recent.csv, same schema), checked for drift
+    /// against `dataset:rows`.
+    static var mlfileWithRecentData: String {
+        mlfile() + """
+
+        dataset recent
+            source = data/recent.csv
+            schema = \(schema)
+            baseline = dataset:rows
+        """
+    }
+
     static func workspace(mlfile: String = MLFixtures.mlfile(), rows: Int = 400) throws -> MLBuildWorkspace {
         let ws = try MLBuildWorkspace(mlfile: mlfile)
         try ws.write("data/rows.csv", csv(rows: rows))

@@ -60,14 +60,7 @@ struct MLRuleTests {
     }
 
     @Test func driftPastMaxPSIFailsWithEveryColumnListed() throws {
-        let mlfile = MLFixtures.mlfile() + """
-
-        dataset recent
-            source = data/recent.csv
-            schema = \(MLFixtures.schema)
-            baseline = dataset:rows
-        """
-        let ws = try MLFixtures.workspace(mlfile: mlfile)
+        let ws = try MLFixtures.workspace(mlfile: MLFixtures.mlfileWithRecentData)
         try ws.write("data/recent.csv", MLFixtures.csv(rows: 200, shift: 4, start: 1000))
         let run = try ws.build(["dataset:recent"])
         #expect(run.result.status == 1)
