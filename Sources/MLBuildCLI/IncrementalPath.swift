@@ -121,7 +121,7 @@ struct IncrementalPath {
             MLBuildMain.printError(BuildCancellation.line(partial, signal: signal))
             throw ExitCode(BuildCancellation.exitStatus)
         }
-        let whole = observer.whole(partial)
+        let whole = observer.finished ?? observer.whole(partial)
         history.finish(evaluated, project: project, workspace: workspace, copyingOthersFrom: plan.link.run)
         trace.mark("run history")
         ProcessTeardown.keepUntilExit(builder, project, whole)
@@ -201,12 +201,12 @@ final class WholeBuildObserver: BuildObserver {
         inner.buildFinished(whole)
     }
 
-    /// The whole summary told at `buildFinished`, kept so that it is not assembled twice.
+    /// The whole summary told at `buildFinished` (nil before, or after a cancellation).
     private let told = Mutex<BuildSummary?>(nil)
+    var finished: BuildSummary? { told.withLock { $0 } }
 
     /// The builder's summary with every other target of the manifest, fresh, in the manifest's order.
     func whole(_ partial: BuildSummary) -> BuildSummary {
-        if let told = told.withLock({ $0 }) { return told }
         var byTarget: [TargetReference: TargetOutcome] = [:]
         for outcome in partial.outcomes { byTarget[outcome.target] = outcome }
         var summary = partial
