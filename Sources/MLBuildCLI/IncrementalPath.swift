@@ -86,7 +86,11 @@ struct IncrementalPath {
         trace.mark("load Mlfile (\(configured.count) of \(manifest.targets.count) targets)")
 
         let state = BuildState.load(from: workspace.statePath, only: Set(staleTargets).union(assumedFresh))
-        guard assumedFresh.allSatisfy({ state.records[$0] != nil }) else { return false }
+        // A partial state only appends to the journal: past the file's own size, the full path
+        // (which writes the state whole) folds it in.
+        guard assumedFresh.allSatisfy({ state.records[$0] != nil }), state.loadedBytes.journal <= state.loadedBytes.file else {
+            return false
+        }
         // Where the full build would sweep: every target's output directories, not only these.
         workspace.sweepStaleTemporaryFiles(beside: manifest.sweepBeside, inside: manifest.sweepInside)
         let cacheLock = try BuildCommand.lockCache(workspace)

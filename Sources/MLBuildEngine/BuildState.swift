@@ -159,7 +159,8 @@ public struct BuildState: Sendable {
         let journal = Self.journalPath(of: path)
         let existing = loadedBytes.journal > 0 ? (try? disk.readBytes(journal)) ?? [] : []
         let appended = existing.isEmpty ? w.bytes : existing + w.bytes.dropFirst(Self.journalMagic.utf8.count + 8)
-        // A journal past a quarter of the file is folded in (a partial state cannot: the next whole save does).
+        // A journal past a quarter of the file is folded in. A partial state cannot: the
+        // incremental path steps aside once the journal outgrows the file, and the full path folds it.
         if !isPartial, loadedBytes.file == 0 || appended.count * 4 > loadedBytes.file {
             try save(to: path, disk: disk)
             return

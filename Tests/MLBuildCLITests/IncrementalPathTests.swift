@@ -200,5 +200,30 @@ struct IncrementalPathTests {
         #expect(try fullKeys(ws) == rows.run.keys)
         #expect(try ws.read("build/model/lr/model.json") == model)
     }
+
+    /// The incremental path appends the state's changed records to the journal; once that
+    /// outgrows the state file, the full path runs and folds it in.
+    @Test func aJournalThatOutgrowsTheStateFileSendsTheBuildDownTheFullPath() throws {
+        let mlfile = Self.mlfile.replacingOccurrences(of: "src/*.txt", with: "src/c.txt")
+            .replacingOccurrences(of: "cat src/*.txt", with: "cat src/c.txt")
+        let ws = try workspace(mlfile)
+        let journal = "\(ws.path)/.mlbuild/state.journal", state = "\(ws.path)/.mlbuild/state"
+        func size(_ path: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 }
+        var paths: [Bool] = []
+        for edit in 1...8 {
+            let journalBefore = size(journal), stateBefore = size(state)
+            Thread.sleep(forTimeInterval: 0.25)
+            try ws.write("src/b.txt", "b edit \(edit)\n")
+            let run = try build(ws)
+            #expect(run.run.result.status == 0, "\(run.run.result.output)")
+            #expect(run.run.targets("built") == ["task:b", "task:d"])
+            #expect(try ws.read("out/d.txt") == "b edit \(edit)\n" + (try ws.read("out/a.txt")) + "c\n")
+            paths.append(run.incremental != nil)
+            // The journal decides: within the file's size the incremental path, past it the full one.
+            #expect(run.incremental != nil || journalBefore > stateBefore, "edit \(edit): \(run.run.result.stderr)")
+            if run.incremental == nil { #expect(!FileManager.default.fileExists(atPath: journal), "the full path folds the journal in") }
+        }
+        #expect(paths.first == true && paths.contains(false), "\(paths)")
+    }
 }
 
