@@ -34,9 +34,9 @@ final class HistoryRecorder {
     }
 
     /// Records every target of the build and ends the run.
-    /// `copyingOthersFrom`: the run of the build the incremental path started from, whose
+    /// `othersFrom`: the run of the build the incremental path started from, whose
     /// other targets this run takes over as fresh (`summary` holds only the targets it built).
-    func finish(_ summary: BuildSummary, project: Project, workspace: Workspace, copyingOthersFrom base: Int64? = nil,
+    func finish(_ summary: BuildSummary, project: Project, workspace: Workspace, othersFrom base: Int64? = nil,
                 at finishedAt: Date = Date()) {
         guard let store, let runID else { return }
         let actionCache = ActionCache(layout: workspace.cache)
@@ -44,7 +44,7 @@ final class HistoryRecorder {
         let exitStatus = summary.cancelled ? BuildCancellation.exitStatus : summary.succeeded ? 0 : 1
         do {
             if let base {
-                try store.finishRun(runID, recording: records, copyingOthersFrom: base, at: finishedAt, exitStatus: exitStatus)
+                try store.finishRun(runID, recording: records, othersFrom: base, at: finishedAt, exitStatus: exitStatus)
             } else {
                 try store.finishRun(runID, recording: records, at: finishedAt, exitStatus: exitStatus)
             }

@@ -126,7 +126,7 @@ struct IncrementalPath {
             throw ExitCode(BuildCancellation.exitStatus)
         }
         let whole = observer.finished ?? observer.whole(partial)
-        history.finish(evaluated, project: project, workspace: workspace, copyingOthersFrom: plan.link.run)
+        history.finish(evaluated, project: project, workspace: workspace, othersFrom: plan.link.run)
         trace.mark("run history")
         ProcessTeardown.keepUntilExit(builder, project, whole)
         CacheMaintenance(layout: workspace.cache).record(.init(

@@ -5,15 +5,18 @@ import GRDB
 /// The run history: one SQLite database (default `.mlbuild/history.sqlite`), written by every
 /// build and read by `mlbuild runs`, `metrics diff` and `params diff`.
 ///
-/// Format (schemas "v1" to "v3", created and migrated by `DatabaseMigrator`; GRDB records
+/// Format (schemas "v1" to "v4", created and migrated by `DatabaseMigrator`; GRDB records
 /// applied migrations in `grdb_migrations`):
 ///
 ///     runs(id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT NULL, git_revision TEXT NULL,
 ///          git_dirty INTEGER NULL, user TEXT, command_line TEXT, exit_status INTEGER NULL,
 ///          mlfile_path TEXT,                       -- times RFC 3339 UTC; NULL end = unfinished
 ///          experiment TEXT NULL,                   -- v2: the exp-… id of an `exp run` variant
-///          same_targets_as INTEGER NULL)           -- v2: a no-op fast-path build: its targets are
+///          same_targets_as INTEGER NULL,           -- v2: a no-op fast-path build: its targets are
 ///                                                  --     that run's, every one fresh in 0 s
+///          others_from INTEGER NULL)               -- v4: an incremental build: every target it
+///                                                  --     holds no row for is that run's, fresh
+///                                                  --     in 0 s (always a run with rows of its own)
 ///     targets(run_id, target, kind, status, action_key NULL, seconds, seed NULL,
 ///             action_id NULL)                      -- v3: the key, params and outputs, in actions
 ///     params(run_id, target, name, value)          -- canonical Mlfile values; secrets "<secret>"
@@ -155,6 +158,12 @@ public final class HistoryStore: Sendable {
                 ALTER TABLE targets ADD COLUMN action_id INTEGER REFERENCES actions(id);
                 """)
         }
+        // v4: an incremental build (the incremental path) records the targets it evaluated and
+        // refers to the full build it started from for the rest (`finishRun(_:recording:othersFrom:…)`):
+        // one edited file in a 100,000-target graph wrote 100,000 rows before.
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN others_from INTEGER REFERENCES runs(id)")
+        }
         return migrator
     }
 
@@ -224,34 +233,45 @@ public final class HistoryStore: Sendable {
     /// gives the run every other target of run `base` (the build the incremental path started
     /// from; through it, the full build a no-op run refers to) as fresh in 0 s, with its
     /// parameters, metrics and outputs: the run holds every target, as a full build's does.
-    public func finishRun(_ id: Int64, recording targets: [TargetRecord], copyingOthersFrom base: Int64, at date: Date,
+    ///
+    /// Not by copying them: the run refers (`others_from`) to the run with rows of its own that
+    /// `base` stands on, and takes over only the rows `base` itself recorded on top of it
+    /// (those an earlier incremental build evaluated). So one edited file costs a few rows
+    /// however large the graph, and a reader walks one step, never a chain.
+    public func finishRun(_ id: Int64, recording targets: [TargetRecord], othersFrom base: Int64, at date: Date,
                           exitStatus: Int32) throws {
         try queue.write { db in
-            guard let source = try Int64.fetchOne(db, sql: "SELECT COALESCE(same_targets_as, id) FROM runs WHERE id = ?",
-                                                  arguments: [base]) else {
+            // `base` as it holds rows: a no-op run's are those of the run it refers to.
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT s.id, s.others_from FROM runs b JOIN runs s ON s.id = COALESCE(b.same_targets_as, b.id) WHERE b.id = ?
+                """, arguments: [base]) else {
                 throw HistoryError(message: "run \(base), the last build, is not in it")
             }
+            let source: Int64 = row["id"]
+            let root: Int64 = row["others_from"] ?? source
             if !targets.isEmpty {
                 var recorded = try Self.recordedTargets(of: id, db: db)
                 let writer = try TargetRowWriter(db: db, run: id)
                 defer { writer.finish() }
                 for target in targets { try Self.insert(target, run: id, db: db, writer: writer, replacing: &recorded) }
             }
-            // The per-run tables first: the targets copy below is what `others` tells apart.
-            let others = "run_id = ?2 AND target NOT IN (SELECT target FROM targets WHERE run_id = ?1)"
-            for statement in [
-                "INSERT INTO params (run_id, target, name, value) SELECT ?1, target, name, value FROM params WHERE \(others)",
-                "INSERT INTO metrics (run_id, target, name, value) SELECT ?1, target, name, value FROM metrics WHERE \(others)",
-                "INSERT INTO outputs (run_id, target, path, digest) SELECT ?1, target, path, digest FROM outputs WHERE \(others)",
-                """
-                INSERT INTO targets (run_id, target, kind, status, action_key, seconds, seed, action_id)
-                SELECT ?1, target, kind, 'fresh', action_key, 0, seed, action_id FROM targets WHERE \(others)
-                """,
-            ] {
-                try db.execute(sql: statement, arguments: [id, source])
+            if source != root {
+                // The per-run tables first: the targets copy below is what `others` tells apart.
+                let others = "run_id = ?2 AND target NOT IN (SELECT target FROM targets WHERE run_id = ?1)"
+                for statement in [
+                    "INSERT INTO params (run_id, target, name, value) SELECT ?1, target, name, value FROM params WHERE \(others)",
+                    "INSERT INTO metrics (run_id, target, name, value) SELECT ?1, target, name, value FROM metrics WHERE \(others)",
+                    "INSERT INTO outputs (run_id, target, path, digest) SELECT ?1, target, path, digest FROM outputs WHERE \(others)",
+                    """
+                    INSERT INTO targets (run_id, target, kind, status, action_key, seconds, seed, action_id)
+                    SELECT ?1, target, kind, 'fresh', action_key, 0, seed, action_id FROM targets WHERE \(others)
+                    """,
+                ] {
+                    try db.execute(sql: statement, arguments: [id, source])
+                }
             }
-            try db.execute(sql: "UPDATE runs SET finished_at = ?, exit_status = ? WHERE id = ?",
-                           arguments: [HistoryTime.format(date), Int(exitStatus), id])
+            try db.execute(sql: "UPDATE runs SET finished_at = ?, exit_status = ?, others_from = ? WHERE id = ?",
+                           arguments: [HistoryTime.format(date), Int(exitStatus), root, id])
         }
     }
 
@@ -290,15 +310,28 @@ public final class HistoryStore: Sendable {
 
     // MARK: Reading
 
-    /// Per-status target counts of run `r` (a no-op run: its base's targets, all fresh).
+    /// Per-status target counts of run `r` (a no-op run: its base's targets, all fresh; an
+    /// incremental build: its own rows and, fresh, those of `others_from` it has none for).
     private static let countColumns = """
         (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'built') AS n_built,
         (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'restored') AS n_restored,
         CASE WHEN r.same_targets_as IS NULL
             THEN (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status = 'fresh')
-            ELSE (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.same_targets_as) END AS n_fresh,
+                + \(inheritedCount(run: "r.id", from: "r.others_from"))
+            ELSE (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.same_targets_as)
+                + \(inheritedCount(run: "r.same_targets_as", from: "(SELECT others_from FROM runs WHERE id = r.same_targets_as)"))
+            END AS n_fresh,
         (SELECT COUNT(*) FROM targets t WHERE t.run_id = r.id AND t.status IN ('failed', 'skipped')) AS n_failed
         """
+
+    /// The number of targets run `run` takes over from run `from` (SQL expressions; none when
+    /// `from` is NULL): those it holds no row for. A primary-key probe per row of `from`.
+    private static func inheritedCount(run: String, from: String) -> String {
+        """
+        (SELECT COUNT(*) FROM targets f WHERE f.run_id = \(from)
+            AND NOT EXISTS (SELECT 1 FROM targets o WHERE o.run_id = \(run) AND o.target = f.target))
+        """
+    }
 
     /// The most recent runs, newest first.
     public func runs(limit: Int) throws -> [RunSummary] {
@@ -318,38 +351,55 @@ public final class HistoryStore: Sendable {
         try queue.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT r.*, \(Self.countColumns) FROM runs r WHERE r.id = ?",
                                              arguments: [id]) else { return nil }
-            // A no-op run reads its base's targets, each fresh in 0 s.
+            // A no-op run reads its base's targets, each fresh in 0 s; an incremental build
+            // reads its own and, for the rest, those of the run it refers to, fresh in 0 s.
             let base: Int64? = row["same_targets_as"]
             let source = base ?? id
             var targets: [String: TargetRecord] = [:]
-            for t in try Row.fetchAll(db, sql: """
-                SELECT t.target, t.kind, t.status, COALESCE(a.action_key, t.action_key) AS action_key, t.seconds, t.seed
-                FROM targets t LEFT JOIN actions a ON a.id = t.action_id WHERE t.run_id = ?
-                """, arguments: [source]) {
-                let name: String = t["target"]
-                let seed: Int64? = t["seed"]
-                targets[name] = TargetRecord(target: name, kind: t["kind"], status: base == nil ? t["status"] : "fresh",
-                                             actionKey: t["action_key"], seconds: base == nil ? t["seconds"] : 0,
-                                             seed: seed.map { UInt64(bitPattern: $0) })
-            }
-            for p in try Row.fetchAll(db, sql: """
-                SELECT target, name, value FROM params WHERE run_id = ?1
-                UNION ALL SELECT t.target, p.name, p.value FROM targets t JOIN action_params p ON p.action_id = t.action_id WHERE t.run_id = ?1
-                ORDER BY name
-                """, arguments: [source]) {
-                targets[p["target"] as String]?.params.append(.init(name: p["name"], value: p["value"]))
-            }
-            for m in try Row.fetchAll(db, sql: "SELECT target, name, value FROM metrics WHERE run_id = ? ORDER BY name", arguments: [source]) {
-                targets[m["target"] as String]?.metrics.append(.init(name: m["name"], value: m["value"]))
-            }
-            for o in try Row.fetchAll(db, sql: """
-                SELECT target, path, digest FROM outputs WHERE run_id = ?1
-                UNION ALL SELECT t.target, o.path, o.digest FROM targets t JOIN action_outputs o ON o.action_id = t.action_id WHERE t.run_id = ?1
-                ORDER BY path
-                """, arguments: [source]) {
-                targets[o["target"] as String]?.outputs.append(.init(path: o["path"], digest: o["digest"]))
+            try Self.readTargets(of: source, asFresh: base != nil, into: &targets, db: db)
+            if let inherited = try Int64.fetchOne(db, sql: "SELECT others_from FROM runs WHERE id = ?", arguments: [source]) {
+                try Self.readTargets(of: inherited, asFresh: true, into: &targets, db: db)
             }
             return RunDetail(run: Self.summary(row), targets: targets.keys.sorted().compactMap { targets[$0] })
+        }
+    }
+
+    /// Adds run `id`'s targets that `targets` does not hold yet, with their parameters, metrics
+    /// and outputs; `asFresh`: each as fresh in 0 s.
+    private static func readTargets(of id: Int64, asFresh: Bool, into targets: inout [String: TargetRecord], db: Database) throws {
+        var added: Set<String> = []
+        for t in try Row.fetchAll(db, sql: """
+            SELECT t.target, t.kind, t.status, COALESCE(a.action_key, t.action_key) AS action_key, t.seconds, t.seed
+            FROM targets t LEFT JOIN actions a ON a.id = t.action_id WHERE t.run_id = ?
+            """, arguments: [id]) {
+            let name: String = t["target"]
+            guard targets[name] == nil else { continue }
+            let seed: Int64? = t["seed"]
+            targets[name] = TargetRecord(target: name, kind: t["kind"], status: asFresh ? "fresh" : t["status"],
+                                         actionKey: t["action_key"], seconds: asFresh ? 0 : t["seconds"],
+                                         seed: seed.map { UInt64(bitPattern: $0) })
+            added.insert(name)
+        }
+        guard !added.isEmpty else { return }
+        for p in try Row.fetchAll(db, sql: """
+            SELECT target, name, value FROM params WHERE run_id = ?1
+            UNION ALL SELECT t.target, p.name, p.value FROM targets t JOIN action_params p ON p.action_id = t.action_id WHERE t.run_id = ?1
+            ORDER BY name
+            """, arguments: [id]) {
+            let name: String = p["target"]
+            if added.contains(name) { targets[name]?.params.append(.init(name: p["name"], value: p["value"])) }
+        }
+        for m in try Row.fetchAll(db, sql: "SELECT target, name, value FROM metrics WHERE run_id = ? ORDER BY name", arguments: [id]) {
+            let name: String = m["target"]
+            if added.contains(name) { targets[name]?.metrics.append(.init(name: m["name"], value: m["value"])) }
+        }
+        for o in try Row.fetchAll(db, sql: """
+            SELECT target, path, digest FROM outputs WHERE run_id = ?1
+            UNION ALL SELECT t.target, o.path, o.digest FROM targets t JOIN action_outputs o ON o.action_id = t.action_id WHERE t.run_id = ?1
+            ORDER BY path
+            """, arguments: [id]) {
+            let name: String = o["target"]
+            if added.contains(name) { targets[name]?.outputs.append(.init(path: o["path"], digest: o["digest"])) }
         }
     }
 

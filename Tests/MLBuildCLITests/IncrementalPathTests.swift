@@ -123,6 +123,12 @@ struct IncrementalPathTests {
         let second = try build(ws)
         #expect(second.incremental == "3 of 5 targets stale (1 changed file)", "\(second.run.result.stderr)")
         #expect(second.run.targets("built") == ["task:all", "task:c", "task:d"])
+        // Its run (on top of a no-op run, on top of the first incremental one) holds every target.
+        let secondRun = try #require(try store.runs(limit: 1).first)
+        #expect([secondRun.built, secondRun.restored, secondRun.fresh, secondRun.failed] as [Int] == [3, 0, 2, 0])
+        let secondRecorded = try #require(try store.run(secondRun.id))
+        #expect(secondRecorded.targets.map(\.status) == ["fresh", "built", "fresh", "built", "built"])
+        #expect(Dictionary(uniqueKeysWithValues: secondRecorded.targets.map { ($0.target, $0.actionKey ?? "") }) == second.run.keys)
         // The keys are those a full build computes.
         #expect(try fullKeys(ws) == second.run.keys)
     }
