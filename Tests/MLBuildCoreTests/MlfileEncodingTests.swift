@@ -1,4 +1,4 @@
-import MLBuildCore
+@testable import MLBuildCore
 import Testing
 
 /// The Mlfile's bytes are read as they are: a BOM is skipped, NUL and invalid UTF-8 are errors
@@ -64,5 +64,50 @@ struct MlfileEncodingTests {
     @Test func aBinaryFileGivesAFewErrorsNotThousands() {
         let bytes = [UInt8](repeating: 0xFF, count: 100_000)
         #expect(rendered(bytes).count == 10)
+    }
+}
+
+/// The line table (memchr over the bytes) and the eight-at-a-time ASCII check against the plain
+/// definitions they replace.
+@Suite("Mlfile bytes: lines and the ASCII check")
+struct SourceFileLineTests {
+    /// Lines as `split` finds them: on "\n", a "\r" before it dropped, a last empty line (or a
+    /// lone "\r") not counted.
+    func expectedLines(_ text: [UInt8]) -> [String] {
+        var lines = text.split(separator: 10, omittingEmptySubsequences: false).map { line in
+            String(decoding: line.last == 13 ? line.dropLast() : line, as: UTF8.self)
+        }
+        if let last = lines.last, last.isEmpty { lines.removeLast() }
+        return lines
+    }
+
+    @Test(arguments: ["", "a", "a\n", "a\r\n", "a\nb", "a\r\nb\r\n", "\n\n", "a\n\r", "\r", "a\r", "\r\n\r\n", "x\ry\n z\n\n"])
+    func linesAreSplitOnNewlinesWithoutTheirCarriageReturns(_ text: String) throws {
+        let file = try SourceFile.decode(path: "Mlfile", bytes: Array(text.utf8))
+        let lines = expectedLines(Array(text.utf8))
+        #expect(file.lines == lines)
+        #expect(file.lineCount == lines.count)
+        for number in 1 ... max(file.lineCount, 1) where number <= file.lineCount {
+            #expect(String(decoding: file.bytes[file.byteRange(ofLine: number)], as: UTF8.self) == lines[number - 1])
+            #expect(file.withLine(number) { String(decoding: $0, as: UTF8.self) } == lines[number - 1])
+        }
+        #expect(file.line(0) == nil && file.line(file.lineCount + 1) == nil)
+    }
+
+    @Test func theASCIICheckAgreesWithTheDefinitionAtEveryLengthAndPosition() {
+        for length in 0 ... 20 {
+            let plain = [UInt8](repeating: 0x61, count: length)
+            #expect(SourceFile.isPlainASCII(plain[...]))
+            for position in 0 ..< length {
+                for byte: UInt8 in [0, 0x7F, 0x80, 0xC3, 0xFF, 0x01] {
+                    var bytes = plain
+                    bytes[position] = byte
+                    #expect(SourceFile.isPlainASCII(bytes[...]) == (byte != 0 && byte < 0x80), "length \(length) at \(position): \(byte)")
+                    // A slice that does not start at 0 (the body after a byte order mark).
+                    let shifted = [0xEF, 0xBB, 0xBF] + bytes
+                    #expect(SourceFile.isPlainASCII(shifted[3...]) == (byte != 0 && byte < 0x80))
+                }
+            }
+        }
     }
 }
