@@ -99,6 +99,14 @@ public struct BinaryReader {
         return String(decoding: try raw(Int(count), "a string"), as: UTF8.self)
     }
 
+    /// A string's bytes as they are stored, without decoding them (to compare names without
+    /// making a String of every one).
+    public mutating func readStringBytes() throws -> ArraySlice<UInt8> {
+        let count = try readUInt64()
+        guard count <= UInt64(bytes.count - offset) else { throw Malformed("truncated file: cannot read a string at byte \(offset)") }
+        return try raw(Int(count), "a string")
+    }
+
     public mutating func readDigest() throws -> ContentDigest {
         ContentDigest(words: (try readUInt64(), try readUInt64(), try readUInt64(), try readUInt64()))
     }

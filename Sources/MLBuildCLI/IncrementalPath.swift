@@ -100,7 +100,11 @@ struct IncrementalPath {
         if let events {
             do { observers.append(try EventLog(path: events, noopFastPath: false)) } catch { throw CLIError.usage("\(error)") }
         }
-        let statCache = StatCache(path: workspace.statCachePath)
+        // The stat cache for the files the stale targets looked at last time (the others'
+        // entries are read past, not decoded).
+        var looked: Set<String> = []
+        for entry in manifest.entries where entry.owners.contains(where: { staleSet.contains(Int($0)) }) { looked.insert(entry.path) }
+        let statCache = StatCache(path: workspace.statCachePath, only: looked)
         let builder = Builder(project: project, workspace: workspace, statCache: statCache, remote: remote)
         let history = HistoryRecorder(path: fastPath.historyPath, workspace: workspace, mlfilePath: mlfilePath)
         let observer = WholeBuildObserver(ObserverGroup(observers), targets: manifest.targets, built: Set(staleTargets).union(assumedFresh))

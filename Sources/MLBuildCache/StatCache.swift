@@ -35,19 +35,27 @@ public final class StatCache: Sendable {
     /// Where files are stat'ed, hashed and the table is read and written.
     public let disk: any DiskInterface
 
-    public init(path: String, disk: any DiskInterface = RealDisk()) {
+    /// Whether only some entries were read (`only`): then `save` appends to the journal and
+    /// never writes the table, which would lose the others.
+    private let isPartial: Bool
+
+    /// `only`: read just these paths' entries (the incremental path knows which files its few
+    /// targets looked at last time); any other path is hashed if asked for.
+    public init(path: String, disk: any DiskInterface = RealDisk(), only: Set<String>? = nil) {
         self.path = path
         self.disk = disk
+        isPartial = only != nil
+        let wanted = only.map { Set($0.map { ArraySlice($0.utf8) }) }
         var entries: [String: Entry] = [:]
         var loaded = (table: 0, journal: 0)
         if let bytes = try? disk.readBytes(path), var reader = try? BinaryReader(bytes: bytes, magic: Self.magic, version: Self.version),
-           (try? Self.decode(&reader, into: &entries, counted: true)) != nil {
+           (try? Self.decode(&reader, into: &entries, counted: true, only: wanted)) != nil {
             loaded.table = bytes.count
             // A damaged journal is left out whole: the table's entries stand.
             if let more = try? disk.readBytes(Self.journalPath(of: path)),
                var r = try? BinaryReader(bytes: more, magic: Self.journalMagic, version: Self.version) {
                 var copy = entries
-                if (try? Self.decode(&r, into: &copy, counted: false)) != nil {
+                if (try? Self.decode(&r, into: &copy, counted: false, only: wanted)) != nil {
                     entries = copy
                     loaded.journal = more.count
                 }
@@ -63,19 +71,29 @@ public final class StatCache: Sendable {
     static func journalPath(of path: String) -> String { path + ".journal" }
 
     /// Entries into `entries`: a count of them when `counted`, else up to the end (a journal).
-    private static func decode(_ reader: inout BinaryReader, into entries: inout [String: Entry], counted: Bool) throws {
+    /// `only`: the paths (as stored) to keep; the others are read past.
+    private static func decode(_ reader: inout BinaryReader, into entries: inout [String: Entry], counted: Bool,
+                               only: Set<ArraySlice<UInt8>>?) throws {
         let count = counted ? try reader.readCount(minimumItemSize: 88) : Int.max
-        if counted { entries.reserveCapacity(count) }
+        if counted, only == nil { entries.reserveCapacity(count) }
         var n = 0
         while n < count, counted || !reader.isAtEnd {
             n += 1
-            let path = try reader.readString()
+            let pathBytes = try reader.readStringBytes()
+            if let only, !only.contains(pathBytes) {
+                _ = try reader.raw(Self.entrySizeAfterPath, "an entry")
+                continue
+            }
+            let path = String(decoding: pathBytes, as: UTF8.self)
             let stat = FileStat(size: try reader.readUInt64(), mtimeNanoseconds: try reader.readInt64(),
                                 ctimeNanoseconds: try reader.readInt64(), inode: try reader.readUInt64(),
                                 device: try reader.readUInt64(), mode: UInt32(truncatingIfNeeded: try reader.readUInt64()))
             entries[path] = Entry(stat: stat, digest: try reader.readDigest())
         }
     }
+
+    /// Size, mtime, ctime, inode, device, mode (8 bytes each) and the digest (32).
+    static let entrySizeAfterPath = 6 * 8 + 32
 
     /// The digest of the regular file at `path` (a workspace-relative or absolute path), from the
     /// table when its stat is unchanged, else hashed now. nil when the file does not exist.
@@ -138,12 +156,14 @@ public final class StatCache: Sendable {
         }
         guard let (snapshot, changed) = taken else { return }
         let journal = Self.journalPath(of: path)
+        // A partial cache without a table to append to: its few entries are not worth a table.
+        if isPartial, loaded.table == 0 { return }
         if loaded.table > 0 {
             var writer = BinaryWriter(magic: Self.journalMagic, version: Self.version)
             for path in changed.sorted() { if let entry = snapshot[path] { Self.write(path, entry, to: &writer) } }
             let existing = loaded.journal > 0 ? (try? disk.readBytes(journal)) ?? [] : []
             let appended = existing.isEmpty ? writer.bytes : existing + writer.bytes.dropFirst(Self.journalMagic.utf8.count + 8)
-            if appended.count * 4 <= loaded.table {
+            if appended.count * 4 <= loaded.table || isPartial {
                 try disk.writeAtomically(Array(appended), to: journal)
                 return
             }

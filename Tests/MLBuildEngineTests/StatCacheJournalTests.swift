@@ -62,4 +62,34 @@ struct StatCacheJournalTests {
         _ = try StatCache(path: Self.table, disk: big).digest(of: "src/f1.txt")
         #expect(big.hashCount("src/f1.txt") == count + 1)
     }
+
+    @Test func aPartialLoadKnowsOnlyItsPathsAndNeverWritesTheTable() throws {
+        let disk = try seeded(8)
+        // A journal entry for f2 on top of the table.
+        disk.write("src/f2.txt", "edited\n")
+        disk.advanceClock(by: 1_000_000_000)
+        let full = StatCache(path: Self.table, disk: disk)
+        _ = try full.digest(of: "src/f2.txt")
+        try full.save()
+        let tableBytes = try disk.readBytes(Self.table)
+
+        // Only f1 and f2 (f2 from the journal): neither is hashed again; f5 is.
+        let partial = StatCache(path: Self.table, disk: disk, only: ["src/f1.txt", "src/f2.txt"])
+        let counts = ["src/f1.txt", "src/f2.txt", "src/f5.txt"].map { disk.hashCount($0) }
+        for path in ["src/f1.txt", "src/f2.txt", "src/f5.txt"] { _ = try partial.digest(of: path) }
+        #expect(["src/f1.txt", "src/f2.txt", "src/f5.txt"].map { disk.hashCount($0) } == [counts[0], counts[1], counts[2] + 1])
+
+        // Most of what it knows changed, yet the table stays: the new entries go to the journal,
+        // and a full load afterwards has every entry.
+        for i in 0..<8 { disk.write("src/f\(i).txt", "again \(i)\n") }
+        disk.advanceClock(by: 1_000_000_000)
+        let busy = StatCache(path: Self.table, disk: disk, only: ["src/f0.txt"])
+        for i in 0..<8 { _ = try busy.digest(of: "src/f\(i).txt") }
+        try busy.save()
+        #expect(try disk.readBytes(Self.table) == tableBytes)
+        let reloaded = StatCache(path: Self.table, disk: disk)
+        let before = (0..<8).map { disk.hashCount("src/f\($0).txt") }
+        for i in 0..<8 { _ = try reloaded.digest(of: "src/f\(i).txt") }
+        #expect((0..<8).map { disk.hashCount("src/f\($0).txt") } == before)
+    }
 }
