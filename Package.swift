@@ -30,6 +30,11 @@ let package = Package(
         // ONNX export: the message types of onnx.proto (the generated code is committed, made by
         // scripts/generate-onnx-proto; no protoc plugin runs in the build).
         .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        // Remote execution and caching over Bazel's Remote Execution API (gRPC): the client side
+        // only, generated code committed (scripts/generate-reapi-proto).
+        .package(url: "https://github.com/grpc/grpc-swift-2", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport", exact: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf", exact: "2.4.1"),
     ],
     targets: [
         // libarchive's API (headers from libarchive-dev), the library itself dlopened on first use.
@@ -86,6 +91,21 @@ let package = Package(
         ),
         // Reads ELF headers to find an executable's shared-library closure (the container runtime layer).
         .target(name: "MLBuildELF", exclude: ["README.md"]),
+        // A Remote Execution API v2 client (BuildGrid, Buildbarn, BuildBuddy, NativeLink,
+        // buildbox-casd): the engine's remote cache over gRPC. Imports the engine for the
+        // backend protocol and the cache for its types; nothing imports it but the CLI.
+        .target(
+            name: "MLBuildREAPI",
+            dependencies: [
+                "MLBuildCore", "MLBuildCache", "MLBuildEngine",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["README.md", "Protos"]
+        ),
         .target(
             name: "MLBuildRules",
             dependencies: [
@@ -116,7 +136,7 @@ let package = Package(
             name: "MLBuildCLI",
             dependencies: [
                 "MLBuildBasics", "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildRules", "MLBuildDatasets", "MLBuildTraining", "MLBuildOCI",
-                "MLBuildServe", "MLBuildHistory", "MLBuildPlots", "MLBuildTracking", "MLBuildONNX",
+                "MLBuildServe", "MLBuildHistory", "MLBuildPlots", "MLBuildTracking", "MLBuildONNX", "MLBuildREAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]
@@ -152,7 +172,8 @@ let package = Package(
         ),
         .testTarget(name: "MLBuildTrackingTests", dependencies: ["MLBuildTracking", "MLBuildHistory"]),
         .testTarget(name: "MLBuildELFTests", dependencies: ["MLBuildELF", "MLBuildTestSupport"]),
-        .testTarget(name: "MLBuildCLITests", dependencies: ["MLBuildCLI", "MLBuildTestSupport", "MLBuildTraining", "MLBuildHistory"]),
+        .testTarget(name: "MLBuildCLITests", dependencies: ["MLBuildCLI", "MLBuildTestSupport", "MLBuildTraining", "MLBuildHistory", "MLBuildREAPI"]),
+        .testTarget(name: "MLBuildREAPITests", dependencies: ["MLBuildREAPI", "MLBuildEngine", "MLBuildCache", "MLBuildCore"]),
         .testTarget(name: "FuzzChecksTests", dependencies: ["FuzzChecks", "MLBuildCore", "MLBuildDatasets", "MLBuildRules", "MLBuildTraining"]),
     ]
 )

@@ -48,7 +48,7 @@ struct BuildCommand: AsyncParsableCommand {
         let console = ConsoleReporter(live: ConsoleReporter.wantsLiveOutput(environment: workspace.environment))
         let warn: @Sendable (String) -> Void = { console.warning($0) }
         // Checked before the no-op path: a bad --remote-cache is an error even when all is fresh.
-        let remoteSession = try remoteOptions.session(environment: workspace.environment, onWarning: warn)
+        let remote = try remoteOptions.backend(environment: workspace.environment, onWarning: warn)
         let fastPath = NoopFastPath(workspace: workspace, mlfilePath: workspaceOptions.file, targets: targets, seed: workspaceOptions.seed,
                                     historyPath: historyOptions.path(in: workspace))
         // An MLflow export sends the build's run, with every target: the full path records one.
@@ -59,7 +59,6 @@ struct BuildCommand: AsyncParsableCommand {
         trace.mark("no-op check")
         if outcome == .hit { return }
         let options = BuildOptions(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, keepGoing: keepGoing, explain: explain)
-        let remote = remoteSession.map { RemoteCacheAdapter(session: $0, onWarning: warn) }
         if !dryRun, mlflowOptions.url(environment: workspace.environment) == nil,
            case let .miss(reason) = outcome, reason != NoopFastPath.lockHeld {
             let incremental = IncrementalPath(fastPath: fastPath, mlfilePath: workspaceOptions.file, seed: workspaceOptions.seed)

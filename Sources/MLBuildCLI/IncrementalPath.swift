@@ -54,7 +54,7 @@ struct IncrementalPath {
     /// the full path must run instead. Throws as the full path does when the build fails or is
     /// cancelled.
     func run(workspace: Workspace, options: BuildOptions, console: ConsoleReporter, events: String?,
-             remote: RemoteCacheAdapter?, trace: PhaseTrace) async throws -> Bool {
+             remote: (any RemoteCacheBackend)?, trace: PhaseTrace) async throws -> Bool {
         // Without a manifest there is nothing to go on (and nothing is created, not even the lock).
         guard FileSystem.exists(fastPath.manifestPath) else { return false }
         // Held from the manifest check on: another build could change what it found.

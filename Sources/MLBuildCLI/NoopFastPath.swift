@@ -230,7 +230,7 @@ struct NoopFastPath {
         if environment["MLBUILD_MLFLOW_URI"]?.isEmpty == false { return nil }
         if ["MLBUILD_REMOTE_CACHE", "MLBUILD_REMOTE_TIMEOUT"].contains(where: { environment[$0]?.isEmpty == false }) {
             guard let options = try? RemoteOptions.parse([]),
-                  (try? options.session(environment: environment, onWarning: { _ in })) != nil else { return nil }
+                  (try? options.validate(environment: environment)) != nil else { return nil }
         }
         let original = FileManager.default.currentDirectoryPath
         var options = WorkspaceOptions()

@@ -34,8 +34,7 @@ struct StatusCommand: AsyncParsableCommand {
         let workspace = try workspaceOptions.workspace()
         // A dead remote is a warning (on stderr), never a failure: its targets then read
         // "no cache entry (remote cache unavailable)".
-        let remote = try remoteOptions.session(environment: workspace.environment, onWarning: { MLBuildMain.printError($0) })
-            .map { RemoteCacheAdapter(session: $0, onWarning: { MLBuildMain.printError($0) }) }
+        let remote = try remoteOptions.backend(environment: workspace.environment, onWarning: { MLBuildMain.printError($0) })
         let project = try workspaceOptions.project(in: workspace)
         let roots: [TargetReference]
         do { roots = try project.resolveTargets(targets) } catch let list as DiagnosticList {
