@@ -90,6 +90,30 @@ struct REAPIRemoteCacheTests {
         }
     }
 
+    @Test func blobsPastTheBatchLimitGoOverByteStream() throws {
+        let casd = try server()
+        let mlfile = """
+        task big
+            inputs = src/in.txt
+            outputs = out/big.bin
+            run = yes "$(cat src/in.txt)" | head -c 6000000 > out/big.bin
+        """
+        let first = try workspace(mlfile)
+        let built = try first.build(["--remote-cache", casd.url])
+        #expect(built.result.status == 0, "\(built.result.output)")
+        // 6 MB in one blob: more than a batch may carry (4 MiB), so ByteStream Write, then Read.
+        // The blob plus the action, command, empty root and result messages (a few hundred bytes).
+        let up = built.result.stderr.components(separatedBy: " bytes up").first?.components(separatedBy: " ").last.flatMap { Int($0) }
+        #expect(up.map { (6_000_000 ..< 6_001_000).contains($0) } == true, "\(built.result.stderr)")
+        #expect(casd.casBlobs().contains { ((try? $0.resourceValues(forKeys: [.fileSizeKey]).fileSize) ?? 0) == 6_000_000 })
+        let second = try workspace(mlfile)
+        let restored = try second.build(["--remote-cache", casd.url])
+        #expect(restored.result.status == 0, "\(restored.result.output)")
+        #expect(restored.targets("restored") == ["task:big"], "\(restored.result.output)")
+        #expect(try MLFixtures.bytes(second, "out/big.bin") == MLFixtures.bytes(first, "out/big.bin"))
+        #expect(restored.result.stderr.contains("6000000 bytes down"), "\(restored.result.stderr)")
+    }
+
     @Test func anUnreachableServerIsOneWarningAndTheBuildGoesOnLocally() throws {
         let port = try MLflowServer.unusedPort()
         let ws = try workspace()
