@@ -296,10 +296,7 @@ public final class REAPICacheBackend: RemoteCacheBackend {
 
     /// One blob through ByteStream Read, hashed as it streams to `path`; stops past `size`.
     private func streamRead(_ digest: ContentDigest, size: UInt64, to path: String) async throws -> Bool {
-        guard let handle = FileHandle(forWritingAtPath: path) ?? {
-            FileManager.default.createFile(atPath: path, contents: nil)
-            return FileHandle(forWritingAtPath: path)
-        }() else {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw REAPIActionMapping.Refused(description: "cannot write \(path)")
         }
         defer { try? handle.close() }
