@@ -161,8 +161,10 @@ public final class REAPICacheBackend: RemoteCacheBackend {
             for output in result.outputs {
                 if let digest = output.digest { files[digest.hex] = REAPIActionMapping.digest(digest, size: output.size) }
             }
-            let all = Array(inline.values.map(\.0)) + Array(files.values)
-            let missing = try await findMissing(all)
+            // One entry per digest (the empty input root and an empty output file share one).
+            var wanted = files
+            for (hash, blob) in inline { wanted[hash] = blob.0 }
+            let missing = Set(try await findMissing(wanted.values.sorted { $0.hash < $1.hash }).map(\.hash)).compactMap { wanted[$0] }
             var batch: [(REDigest, Data)] = []
             var batchBytes: Int64 = 0
             for digest in missing.sorted(by: { $0.hash < $1.hash }) {
