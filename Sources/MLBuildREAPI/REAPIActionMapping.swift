@@ -25,11 +25,13 @@ enum REAPIActionMapping {
 
     static let emptyDirectory = Build_Bazel_Remote_Execution_V2_Directory()
 
-    static var emptyTree: Build_Bazel_Remote_Execution_V2_Tree {
+    /// The `Tree` of an empty output directory, serialized once, and its digest.
+    static let emptyTree: (bytes: Data, digest: REDigest) = {
         var tree = Build_Bazel_Remote_Execution_V2_Tree()
         tree.root = emptyDirectory
-        return tree
-    }
+        let bytes = (try? serialize(tree)) ?? Data()
+        return (bytes, digest(of: bytes))
+    }()
 
     /// The messages (serialized) an action key stands for: its action, command and empty input
     /// root, each with its digest. Uploaded with a result so that servers that check find them.
@@ -98,8 +100,7 @@ enum REAPIActionMapping {
                 link.target = target
                 remote.outputSymlinks.append(link)
             case .directory:
-                let treeBytes = try serialize(emptyTree)
-                let treeDigest = digest(of: treeBytes)
+                let (treeBytes, treeDigest) = emptyTree
                 var directory = Build_Bazel_Remote_Execution_V2_OutputDirectory()
                 directory.path = output.path
                 directory.treeDigest = treeDigest
@@ -121,9 +122,8 @@ enum REAPIActionMapping {
         for link in remote.outputSymlinks + remote.outputFileSymlinks + remote.outputDirectorySymlinks {
             outputs.append(.symlink(path: link.path, target: link.target))
         }
-        let emptyTreeDigest = digest(of: try serialize(emptyTree))
         for directory in remote.outputDirectories {
-            guard directory.treeDigest == emptyTreeDigest else {
+            guard directory.treeDigest == emptyTree.digest else {
                 throw Refused(description: "output directory '\(directory.path)' has content (mlbuild records only empty directories)")
             }
             outputs.append(.directory(path: directory.path))

@@ -29,7 +29,6 @@ public final class REAPICacheBackend: RemoteCacheBackend {
     private let uploadEnabled: Bool
     private let onWarning: @Sendable (String) -> Void
     private let client: GRPCClient<HTTP2ClientTransport.Posix>
-    private let connections: Task<Void, Never>
     private let state = Mutex(State())
     private let bytesDown = Atomic<UInt64>(0)
     private let bytesUp = Atomic<UInt64>(0)
@@ -65,7 +64,8 @@ public final class REAPICacheBackend: RemoteCacheBackend {
             transportSecurity: endpoint.usesTLS ? .tls : .plaintext)
         let client = GRPCClient(transport: transport)
         self.client = client
-        connections = Task { try? await client.runConnections() }
+        // Runs until `beginGracefulShutdown` (deinit); calls wait for the first connection.
+        Task { try? await client.runConnections() }
     }
 
     deinit {
