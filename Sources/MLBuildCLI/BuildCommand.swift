@@ -16,6 +16,8 @@ struct BuildCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Remote cache") var remoteOptions: RemoteOptions
 
+    @OptionGroup(title: "Remote execution") var executorOptions: RemoteExecutorOptions
+
     @OptionGroup(title: "Run history") var historyOptions: HistoryOptions
 
     @OptionGroup(title: "MLflow export") var mlflowOptions: MLflowOptions
@@ -48,7 +50,7 @@ struct BuildCommand: AsyncParsableCommand {
         let console = ConsoleReporter(live: ConsoleReporter.wantsLiveOutput(environment: workspace.environment))
         let warn: @Sendable (String) -> Void = { console.warning($0) }
         // Checked before the no-op path: a bad --remote-cache is an error even when all is fresh.
-        let remote = try remoteOptions.backend(environment: workspace.environment, onWarning: warn)
+        let (remote, remoteExecution) = try executorOptions.configure(cache: remoteOptions, environment: workspace.environment, onWarning: warn)
         let fastPath = NoopFastPath(workspace: workspace, mlfilePath: workspaceOptions.file, targets: targets, seed: workspaceOptions.seed,
                                     historyPath: historyOptions.path(in: workspace))
         // An MLflow export sends the build's run, with every target: the full path records one.
@@ -63,7 +65,7 @@ struct BuildCommand: AsyncParsableCommand {
            case let .miss(reason) = outcome, reason != NoopFastPath.lockHeld {
             let incremental = IncrementalPath(fastPath: fastPath, mlfilePath: workspaceOptions.file, seed: workspaceOptions.seed)
             if try await incremental.run(workspace: workspace, options: options, console: console, events: events,
-                                         remote: remote, trace: trace) {
+                                         remote: remote, remoteExecution: remoteExecution, trace: trace) {
                 return
             }
         }
@@ -74,7 +76,7 @@ struct BuildCommand: AsyncParsableCommand {
             throw CLIError.usage(list.diagnostics.map(\.message).joined(separator: "\n"))
         }
         let statCache = StatCache(path: workspace.statCachePath)
-        let builder = Builder(project: project, workspace: workspace, statCache: statCache, remote: remote)
+        let builder = Builder(project: project, workspace: workspace, statCache: statCache, remote: remote, remoteExecution: remoteExecution)
 
         if dryRun {
             // Asks the remote's action cache, as `status` does; nothing is fetched or uploaded.

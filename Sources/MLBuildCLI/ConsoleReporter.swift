@@ -112,6 +112,8 @@ public final class ConsoleReporter: BuildObserver {
         clearLine()
         var line = "[\(done)/\(total)] \(outcome.status.rawValue) \(outcome.target)"
         switch outcome.status {
+        case .built where outcome.executedRemotely:
+            line += String(format: " (%.2fs, remote", outcome.seconds) + (outcome.worker.map { " on \($0)" } ?? "") + ")"
         case .built: line += String(format: " (%.2fs)", outcome.seconds)
         case .restored: line += outcome.source == .remote ? " (from remote cache)" : " (from cache)"
         default: break

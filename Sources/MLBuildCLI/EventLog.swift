@@ -8,7 +8,8 @@ import Glibc
 
 /// `--events FILE`: JSON Lines, one object per finished target and a final summary:
 ///
-///     {"type":"target","target":"task:a","status":"built","key":"<hex>","seconds":0.12,"reason":"input a.txt changed"}
+///     {"type":"target","target":"task:a","status":"built","key":"<hex>","seconds":0.12,"reason":"input a.txt changed","executed":"local"}
+///     {"type":"target","target":"model:m","status":"built","key":"<hex>","seconds":2.5,"reason":"no cache entry","executed":"remote","worker":"bot-1"}
 ///     {"type":"target","target":"task:b","status":"restored","key":"<hex>","seconds":0.01,"reason":"outputs missing; restorable from the remote cache","from":"remote"}
 ///     {"type":"progress","target":"model:churn","done":40,"total":100,"unit":"trees"}
 ///     {"type":"summary","built":1,"restored":1,"fresh":3,"failed":0,"skipped":0,"seconds":0.52,"remote_hits":1,"bytes_down":0,"bytes_up":0,"noop_fast_path":false}
@@ -74,6 +75,13 @@ public final class EventLog: BuildObserver {
         if let reason = outcome.reason { fields.append(("reason", reason.description)) }
         if let source = outcome.source { fields.append(("from", source.rawValue)) }
         if let message = outcome.message { fields.append(("error", message)) }
+        // Where it ran, for a target that ran (built, or failed while running).
+        if outcome.executedRemotely {
+            fields.append(("executed", "remote"))
+            if let worker = outcome.worker { fields.append(("worker", worker)) }
+        } else if outcome.status == .built || (outcome.status == .failed && outcome.key != nil) {
+            fields.append(("executed", "local"))
+        }
         emit(fields)
     }
 

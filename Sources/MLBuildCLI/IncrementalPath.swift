@@ -54,7 +54,7 @@ struct IncrementalPath {
     /// the full path must run instead. Throws as the full path does when the build fails or is
     /// cancelled.
     func run(workspace: Workspace, options: BuildOptions, console: ConsoleReporter, events: String?,
-             remote: (any RemoteCacheBackend)?, trace: PhaseTrace) async throws -> Bool {
+             remote: (any RemoteCacheBackend)?, remoteExecution: RemoteExecutionOptions?, trace: PhaseTrace) async throws -> Bool {
         // Without a manifest there is nothing to go on (and nothing is created, not even the lock).
         guard FileSystem.exists(fastPath.manifestPath) else { return false }
         // Held from the manifest check on: another build could change what it found.
@@ -105,7 +105,7 @@ struct IncrementalPath {
         var looked: Set<String> = []
         for entry in manifest.entries where entry.owners.contains(where: { staleSet.contains(Int($0)) }) { looked.insert(entry.path) }
         let statCache = StatCache(path: workspace.statCachePath, only: looked)
-        let builder = Builder(project: project, workspace: workspace, statCache: statCache, remote: remote)
+        let builder = Builder(project: project, workspace: workspace, statCache: statCache, remote: remote, remoteExecution: remoteExecution)
         let history = HistoryRecorder(path: fastPath.historyPath, workspace: workspace, mlfilePath: mlfilePath)
         let observer = WholeBuildObserver(ObserverGroup(observers), targets: manifest.targets, built: Set(staleTargets).union(assumedFresh))
         trace.mark("prepare")

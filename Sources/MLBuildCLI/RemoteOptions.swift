@@ -70,7 +70,7 @@ struct RemoteOptions: ParsableArguments {
         }
     }
 
-    private func configuredCache(_ environment: [String: String]) -> String? {
+    func configuredCache(_ environment: [String: String]) -> String? {
         guard let text = remoteCache ?? environment["MLBUILD_REMOTE_CACHE"], !text.isEmpty else { return nil }
         return text
     }
@@ -98,7 +98,7 @@ struct RemoteOptions: ParsableArguments {
     }
 
     /// The credential header (`--remote-header-file`, else the environment); never printed.
-    private func header(environment: [String: String]) throws -> RemoteCacheHeader? {
+    func header(environment: [String: String]) throws -> RemoteCacheHeader? {
         if let file = headerFile ?? environment["MLBUILD_REMOTE_HEADER_FILE"].flatMap({ $0.isEmpty ? nil : $0 }) {
             return try RemoteCacheConfiguration.readHeader(fromFile: URL(fileURLWithPath: file))
         } else if let value = environment["MLBUILD_REMOTE_HEADER"], !value.isEmpty {
@@ -108,7 +108,7 @@ struct RemoteOptions: ParsableArguments {
     }
 
     /// `--remote-upload`, else `MLBUILD_REMOTE_UPLOAD`, else true.
-    private func upload(environment: [String: String]) throws -> Bool {
+    func upload(environment: [String: String]) throws -> Bool {
         if let remoteUpload { return remoteUpload }
         guard let value = environment["MLBUILD_REMOTE_UPLOAD"]?.lowercased(), !value.isEmpty else { return true }
         guard let parsed = ["true": true, "1": true, "yes": true, "false": false, "0": false, "no": false][value] else {

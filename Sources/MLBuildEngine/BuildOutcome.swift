@@ -32,6 +32,10 @@ public struct TargetOutcome: Sendable {
     /// The verified action result the target ended with (fresh, restored or built), so that
     /// reports (the run history) need not read it back from the action cache; nil otherwise.
     public var result: ActionResult?
+    /// The target was built by a remote executor (`--remote-executor`), on `worker` when the
+    /// service named it; false when it ran here or was not built.
+    public var executedRemotely = false
+    public var worker: String?
 
     public init(target: TargetReference, status: TargetStatus, key: ContentDigest? = nil, seconds: Double = 0,
                 reason: RunReason? = nil, source: CacheSource? = nil, message: String? = nil, output: String = "",

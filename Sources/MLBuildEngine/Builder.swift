@@ -31,6 +31,10 @@ public final class Builder: Sendable {
     public let actions: ActionCache
     public let runner: any CommandRunner
     public let remote: (any RemoteCacheBackend)?
+    /// Where targets run when not here (`--remote-executor`); nil: everything runs locally.
+    public let remoteExecution: RemoteExecutionOptions?
+    /// Remote actions in flight (`--remote-jobs`), apart from the `-j` budget.
+    let remoteLimiter: RemoteTransferLimiter
     /// Every file-system call of the engine goes through it (the stat cache and the content
     /// store have their own, normally the same one): tests build in memory with a fake.
     public let disk: any DiskInterface
@@ -52,7 +56,8 @@ public final class Builder: Sendable {
     public var keysComputed: Int { keyCount.load(ordering: .relaxed) }
 
     public init(project: Project, workspace: Workspace, statCache: StatCache, runner: any CommandRunner = ProcessCommandRunner(),
-                remote: (any RemoteCacheBackend)? = nil, disk: any DiskInterface = RealDisk()) {
+                remote: (any RemoteCacheBackend)? = nil, remoteExecution: RemoteExecutionOptions? = nil,
+                disk: any DiskInterface = RealDisk()) {
         self.project = project
         self.workspace = workspace
         self.statCache = statCache
@@ -60,6 +65,8 @@ public final class Builder: Sendable {
         actions = ActionCache(layout: workspace.cache, disk: disk)
         self.runner = runner
         self.remote = remote
+        self.remoteExecution = remoteExecution
+        remoteLimiter = RemoteTransferLimiter(limit: remoteExecution?.jobs ?? 1)
         self.disk = disk
     }
 
@@ -410,6 +417,8 @@ public final class Builder: Sendable {
         // Targets told to observers as started; `inFlight` also counts targets being evaluated.
         var running: [TargetReference] = []
         var inFlight = 0
+        // Targets handed to the remote executor: they hold no `-j` slot (`--remote-jobs` bounds them).
+        var remoteRunning: Set<TargetReference> = []
         var stop = false
         var settled = 0   // finished, skipped, interrupted or not started
         // The state file is rewritten only when a record changed: a no-op build writes nothing.
@@ -496,7 +505,7 @@ public final class Builder: Sendable {
                 guard let step = await group.next() else { break }
                 switch step {
                 case let .finished(finished):
-                    inFlight -= 1
+                    if remoteRunning.remove(finished.outcome.target) == nil { inFlight -= 1 }
                     running.removeAll { $0 == finished.outcome.target }
                     complete(finished)
                 case let .started(evaluation):
@@ -532,6 +541,10 @@ public final class Builder: Sendable {
                         }
                     case let .run(reason):
                         if options.explain { observer.explain(target, reason: reason) }
+                        if remotePlacement(of: target) == .remote {
+                            inFlight -= 1
+                            remoteRunning.insert(target)
+                        }
                         group.addTask {
                             .finished(await self.run(target, evaluated: evaluated, reason: reason, dependencies: dependencies,
                                                      since: started, budget: budget, observer: observer))
@@ -547,6 +560,10 @@ public final class Builder: Sendable {
                     }
                     for warning in rebuild.warnings { observer.warning(warning) }
                     if options.explain { for reason in rebuild.explanations { observer.explain(rebuild.target, reason: reason) } }
+                    if remotePlacement(of: rebuild.target) == .remote {
+                        inFlight -= 1
+                        remoteRunning.insert(rebuild.target)
+                    }
                     group.addTask {
                         .finished(await self.run(rebuild.target, evaluated: rebuild.evaluated, reason: rebuild.reason,
                                                  dependencies: rebuild.dependencies, since: rebuild.started, budget: budget,
@@ -659,7 +676,7 @@ public final class Builder: Sendable {
         }
     }
 
-    private func finished(_ target: TargetReference, _ status: TargetStatus, _ evaluated: Evaluated, reason: RunReason?,
+    func finished(_ target: TargetReference, _ status: TargetStatus, _ evaluated: Evaluated, reason: RunReason?,
                           result: ActionResult, source: CacheSource?, since started: ContinuousClock.Instant, output: String = "") -> Finished {
         let record = evaluated.record(result)
         let outcome = TargetOutcome(target: target, status: status, key: evaluated.key, seconds: (ContinuousClock.now - started).seconds,
@@ -772,6 +789,32 @@ public final class Builder: Sendable {
                                         message: message, output: output)
             return Finished(outcome: outcome)
         }
+        var environment: [String: String] = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
+        for (name, value) in passedEnvironment(rule) { environment[name] = value }
+        // A kind that does not use the seed has none in its key, so it must not see one either.
+        let seed = type(of: rule).usesSeed ? configuration.seed : 0
+        if type(of: rule).usesSeed { environment["MLBUILD_SEED"] = String(seed) }
+        environment["MLBUILD_TARGET"] = target.description
+        switch remotePlacement(of: target) {
+        case .local: break
+        case let .impossible(message): return fail(message)
+        case .remote:
+            switch await runRemotely(target, evaluated: evaluated, reason: reason, dependencies: dependencies, environment: environment,
+                                     sink: sink, since: started, observer: observer) {
+            case let .finished(done): return done
+            case let .failed(message): return fail(message)
+            case let .failedRemotely(message, worker):
+                var failed = fail(message)
+                failed.outcome.executedRemotely = true
+                failed.outcome.worker = worker
+                return failed
+            case .interrupted:
+                var finished = fail("cancelled")
+                finished.interrupted = true
+                return finished
+            case .local: break
+            }
+        }
         do {
             for path in outputs {
                 try WorkspacePath.checkParents(of: path, disk: disk)
@@ -781,12 +824,6 @@ public final class Builder: Sendable {
         } catch {
             return fail("\(error)")
         }
-        var environment: [String: String] = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
-        for (name, value) in passedEnvironment(rule) { environment[name] = value }
-        // A kind that does not use the seed has none in its key, so it must not see one either.
-        let seed = type(of: rule).usesSeed ? configuration.seed : 0
-        if type(of: rule).usesSeed { environment["MLBUILD_SEED"] = String(seed) }
-        environment["MLBUILD_TARGET"] = target.description
         var dependencyOutputs: [TargetReference: [String]] = [:]
         var dependencyResults: [TargetReference: ActionResult] = [:]
         for dependency in dependencies {
@@ -883,7 +920,7 @@ public final class Builder: Sendable {
         SecretMasker(secrets.values).mask(text)
     }
 
-    static func describe(_ error: Error) -> String {
+    public static func describe(_ error: Error) -> String {
         if let diagnostic = error as? Diagnostic { return diagnostic.rendered }
         if let list = error as? DiagnosticList { return list.description }
         return "\(error)"

@@ -37,6 +37,7 @@ public struct Project: Sendable {
             // Made even when a value is bad, so that the rest of the target is checked too.
             let configuration = TargetConfiguration(target: target, keys: ruleType.keys, defaultSeed: defaultSeed, diagnostics: &diagnostics)
             let rule = ruleType.init(configuration: configuration, diagnostics: &diagnostics)
+            checkPlacement(configuration, kind: ruleType, diagnostics: &diagnostics)
             rules[target.reference] = rule
             configurations[target.reference] = configuration
             for dependency in rule.implicitDependencies {
@@ -115,6 +116,22 @@ public struct Project: Sendable {
         }
         if !diagnostics.isEmpty { throw Self.sorted(diagnostics.diagnostics) }
         return Project(mlfile: mlfile, rules: rules, configurations: configurations, graph: graph, producers: producers)
+    }
+
+    /// The placement keys (`ExecutionSettings`), and that a target that must run remotely can.
+    private static func checkPlacement(_ configuration: TargetConfiguration, kind: any Rule.Type, diagnostics: inout DiagnosticCollector) {
+        let target = configuration.target
+        guard target.keyLocations["execution"] != nil || target.keyLocations["exec_properties"] != nil
+            || target.keyLocations["timeout"] != nil else { return }
+        let settings = ExecutionSettings(configuration: configuration, diagnostics: &diagnostics)
+        guard settings.placement == .remote else { return }
+        if !kind.runsRemotely {
+            diagnostics.add(configuration.diagnostic("execution", "\(kind.kind) targets always run locally "
+                + "(they read the workspace's git state), so 'execution = remote' cannot hold"))
+        } else if target.values.values.contains(where: { $0.scalars.contains(ResolvedValue.secretOpen) }) {
+            diagnostics.add(configuration.diagnostic("execution", "a target that uses ${secret:…} always runs locally "
+                + "(its secret would reach the executor's storage), so 'execution = remote' cannot hold"))
+        }
     }
 
     /// The auxiliary targets `target` brings with it (`AuxiliaryTarget`), sorted.

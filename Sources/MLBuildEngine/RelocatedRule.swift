@@ -13,12 +13,18 @@ import Glibc
 ///
 /// The root enters the key as the derived parameter `output_root`: a result names its output
 /// paths, so two trees never share one action result.
-public struct RelocatedRule<Inner: Rule>: Rule {
+/// A rule whose instance must run locally whatever its kind says (`RelocatedRule` in a mirror).
+protocol LocalOnlyInstance {
+    var runsOnlyLocally: Bool { get }
+}
+
+public struct RelocatedRule<Inner: Rule>: Rule, LocalOnlyInstance {
     public static var kind: String { Inner.kind }
     public static var version: Int { Inner.version }
     public static var keys: [RuleKey] { Inner.keys }
     public static var summary: String { Inner.summary }
     public static var usesSeed: Bool { Inner.usesSeed }
+    public static var runsRemotely: Bool { Inner.runsRemotely }
 
     public let inner: Inner
     /// The mirror's root, workspace-relative.
@@ -38,6 +44,9 @@ public struct RelocatedRule<Inner: Rule>: Rule {
     }
 
     var isRelocated: Bool { root != "." }
+
+    /// A mirror is made by links in the workspace: a relocated target always runs here.
+    public var runsOnlyLocally: Bool { isRelocated }
 
     public var implicitDependencies: [LocatedReference] { inner.implicitDependencies }
     public var inputs: [InputPattern] { inner.inputs }

@@ -46,6 +46,13 @@ public protocol Rule: Sendable {
     var auxiliaryTargets: [AuxiliaryTarget] { get }
     /// Produces the outputs. Throwing (or leaving a declared output missing) fails the target.
     func run(_ context: RuleContext) async throws
+
+    /// Whether the kind can run on a remote worker: its result must follow from its inputs,
+    /// its dependencies' outputs and its values alone (not from the workspace's git state).
+    static var runsRemotely: Bool { get }
+    /// The command a remote worker runs for this rule, given the environment a local run
+    /// would give its child processes; nil: `mlbuild exec-rule` runs the rule itself there.
+    func remoteCommand(environment: [String: String]) -> (arguments: [String], environment: [String: String])?
 }
 
 extension Rule {
@@ -54,6 +61,8 @@ extension Rule {
     public var environment: [String] { [] }
     public func derivedParameters(workspace: String) throws -> [(name: String, value: String)] { [] }
     public var auxiliaryTargets: [AuxiliaryTarget] { [] }
+    public static var runsRemotely: Bool { true }
+    public func remoteCommand(environment: [String: String]) -> (arguments: [String], environment: [String: String])? { nil }
 }
 
 /// A body key a rule accepts.
@@ -81,7 +90,14 @@ public struct RuleKey: Sendable {
     public static let common: [RuleKey] = [
         RuleKey("description", summary: "what the target is for (not part of the key)"),
         RuleKey("seed", summary: "the target's seed (overrides --seed and the Mlfile's seed)"),
+        RuleKey("execution", summary: "where the target runs: local, remote or auto (remote when an executor is configured; not part of the key)"),
+        RuleKey("exec_properties", .list, summary: "platform properties a remote worker must offer, NAME=VALUE (e.g. cores=8, memory=32G; not part of the key)"),
+        RuleKey("timeout", summary: "longest run of the target's remote action: seconds, or a number with s, m or h (not part of the key)"),
     ]
+
+    /// Common keys that say where and how a target runs, never what it makes: they stay out of
+    /// the action key, so a result is shared whether it was made locally or on a farm.
+    public static let placementKeys: Set<String> = ["execution", "exec_properties", "timeout"]
 }
 
 /// An input as declared: a path or glob, and where it was written.

@@ -152,8 +152,9 @@ public struct TargetConfiguration: Sendable {
     }
 
     /// The canonical text of every value, by key: what enters the action key. Lists are their
-    /// trimmed items joined by U+001F; scalars are trimmed and unquoted. `description` and
-    /// `seed` are left out (the seed enters the key on its own).
+    /// trimmed items joined by U+001F; scalars are trimmed and unquoted. `description`, `seed`
+    /// (which enters the key on its own) and the placement keys (`RuleKey.placementKeys`) are
+    /// left out.
     public func canonicalParameters() throws -> [(String, String)] {
         if let cached = canonical { return cached }
         return try computeCanonicalParameters()
@@ -175,7 +176,7 @@ public struct TargetConfiguration: Sendable {
 
     private func computeCanonicalParameters() throws -> [(String, String)] {
         var out: [(String, String)] = []
-        for key in keys where key.name != "description" && key.name != "seed" {
+        for key in keys where key.name != "description" && key.name != "seed" && !RuleKey.placementKeys.contains(key.name) {
             guard let value = target.values[key.name] else { continue }
             switch key.shape {
             case .scalar: out.append((key.name, try value.scalarValue()))

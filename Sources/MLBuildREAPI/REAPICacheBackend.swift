@@ -24,11 +24,11 @@ import Glibc
 public final class REAPICacheBackend: RemoteCacheBackend {
     public let endpoint: REAPIEndpoint
     public let instance: String
-    private let metadata: Metadata
+    let metadata: Metadata
     private let timeout: Duration
     private let uploadEnabled: Bool
     private let onWarning: @Sendable (String) -> Void
-    private let client: GRPCClient<HTTP2ClientTransport.Posix>
+    let client: GRPCClient<HTTP2ClientTransport.Posix>
     private let state = Mutex(State())
     private let bytesDown = Atomic<UInt64>(0)
     private let bytesUp = Atomic<UInt64>(0)
@@ -43,14 +43,25 @@ public final class REAPICacheBackend: RemoteCacheBackend {
         /// Largest total of a BatchReadBlobs/BatchUpdateBlobs request; bigger blobs go over ByteStream.
         var batchLimit: Int64
         var updateEnabled: Bool
+        var executionEnabled: Bool
     }
 
     /// gRPC's default largest message is 4 MiB; batches stay below it with room for framing.
     static let defaultBatchLimit: Int64 = 4 * 1024 * 1024 - 64 * 1024
     static let chunkSize = 1024 * 1024
 
+    /// What the one warning of an unreachable server calls it: the cache alone, or the
+    /// executor whose cache this is (then the build goes on locally either way).
+    public enum Role: Sendable {
+        case cache
+        case executor
+    }
+
+    public let role: Role
+
     public init(endpoint: REAPIEndpoint, instance: String, header: RemoteCacheHeader?, requestTimeout: Double, uploadEnabled: Bool,
-                onWarning: @escaping @Sendable (String) -> Void) throws {
+                role: Role = .cache, onWarning: @escaping @Sendable (String) -> Void) throws {
+        self.role = role
         self.endpoint = endpoint
         self.instance = instance
         var metadata = Metadata()
@@ -75,10 +86,13 @@ public final class REAPICacheBackend: RemoteCacheBackend {
     /// False once a failure turned the cache off for this build.
     public var isAvailable: Bool { state.withLock { $0.disabledReason == nil } }
 
+    /// Why the server is off for this build (nil while it is not).
+    var disabledReason: String? { state.withLock { $0.disabledReason } }
+
     public var bytesDownloaded: UInt64 { bytesDown.load(ordering: .relaxed) }
     public var bytesUploaded: UInt64 { bytesUp.load(ordering: .relaxed) }
 
-    private var callOptions: CallOptions {
+    var callOptions: CallOptions {
         var options = CallOptions.defaults
         options.timeout = timeout
         return options
@@ -155,41 +169,15 @@ public final class REAPICacheBackend: RemoteCacheBackend {
             let (action, actionBlobs) = try REAPIActionMapping.actionBlobs(for: key)
             let (remote, extraBlobs) = try REAPIActionMapping.remote(result)
             // Small blobs in memory; output files read from the store only if the server lacks them.
-            var inline: [String: (REDigest, Data)] = [:]
-            for (digest, bytes) in actionBlobs + extraBlobs { inline[digest.hash] = (digest, bytes) }
-            var files: [String: REDigest] = [:]
-            for output in result.outputs {
-                if let digest = output.digest { files[digest.hex] = REAPIActionMapping.digest(digest, size: output.size) }
-            }
             // One entry per digest (the empty input root and an empty output file share one).
-            var wanted = files
-            for (hash, blob) in inline { wanted[hash] = blob.0 }
-            let missing = Set(try await findMissing(wanted.values.sorted { $0.hash < $1.hash }).map(\.hash)).compactMap { wanted[$0] }
-            var batch: [(REDigest, Data)] = []
-            var batchBytes: Int64 = 0
-            for digest in missing.sorted(by: { $0.hash < $1.hash }) {
-                if digest.sizeBytes > capabilities.batchLimit {
-                    guard let content = ContentDigest(hex: digest.hash) else { continue }
-                    try await streamWrite(path: store.path(of: content), digest: digest)
-                    continue
+            var blobs: [String: (digest: REDigest, content: REAPIMerkleTree.Content)] = [:]
+            for output in result.outputs {
+                if let digest = output.digest {
+                    blobs[digest.hex] = (REAPIActionMapping.digest(digest, size: output.size), .file(store.path(of: digest)))
                 }
-                let bytes: Data
-                if let known = inline[digest.hash] {
-                    bytes = known.1
-                } else if let content = ContentDigest(hex: digest.hash) {
-                    bytes = try Data(contentsOf: URL(fileURLWithPath: store.path(of: content)))
-                } else {
-                    continue
-                }
-                if batchBytes + digest.sizeBytes > capabilities.batchLimit, !batch.isEmpty {
-                    try await batchUpdate(batch)
-                    batch = []
-                    batchBytes = 0
-                }
-                batch.append((digest, bytes))
-                batchBytes += digest.sizeBytes
             }
-            if !batch.isEmpty { try await batchUpdate(batch) }
+            for (digest, bytes) in actionBlobs + extraBlobs { blobs[digest.hash] = (digest, .bytes(bytes)) }
+            try await uploadMissing(blobs, capabilities: capabilities)
             // The action result goes last, so a reader never sees it before its blobs.
             var request = Build_Bazel_Remote_Execution_V2_UpdateActionResultRequest()
             request.instanceName = instance
@@ -203,6 +191,41 @@ public final class REAPICacheBackend: RemoteCacheBackend {
     }
 
     // MARK: Calls
+
+    /// Uploads the blobs the server lacks (FindMissingBlobs first): small ones in batches
+    /// within the server's limit, large ones through ByteStream.
+    func uploadMissing(_ blobs: [String: (digest: REDigest, content: REAPIMerkleTree.Content)], capabilities: Capabilities) async throws {
+        let wanted = blobs.keys.sorted().compactMap { blobs[$0]?.digest }
+        let missing = Set(try await findMissing(wanted).map(\.hash))
+        var batch: [(REDigest, Data)] = []
+        var batchBytes: Int64 = 0
+        for hash in missing.sorted() {
+            guard let (digest, content) = blobs[hash] else { continue }
+            if digest.sizeBytes > capabilities.batchLimit {
+                switch content {
+                case let .file(path): try await streamWrite(path: path, digest: digest)
+                case let .bytes(bytes): try await streamWrite(bytes: bytes, digest: digest)
+                }
+                continue
+            }
+            let bytes: Data
+            switch content {
+            case let .bytes(known): bytes = known
+            case let .file(path): bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            }
+            guard Int64(bytes.count) == digest.sizeBytes else {
+                throw REAPIActionMapping.Refused(description: "the file for blob \(digest.hash) changed size while it was uploaded")
+            }
+            if batchBytes + digest.sizeBytes > capabilities.batchLimit, !batch.isEmpty {
+                try await batchUpdate(batch)
+                batch = []
+                batchBytes = 0
+            }
+            batch.append((digest, bytes))
+            batchBytes += digest.sizeBytes
+        }
+        if !batch.isEmpty { try await batchUpdate(batch) }
+    }
 
     /// The server's capabilities, asked once; nil when it cannot be reached (one warning) or
     /// does not offer what mlbuild needs.
@@ -232,14 +255,15 @@ public final class REAPICacheBackend: RemoteCacheBackend {
             }
             let limit = cache.maxBatchTotalSizeBytes > 0 ? min(cache.maxBatchTotalSizeBytes, Self.defaultBatchLimit) : Self.defaultBatchLimit
             let update = !cache.hasActionCacheUpdateCapabilities || cache.actionCacheUpdateCapabilities.updateEnabled
-            return Capabilities(batchLimit: limit, updateEnabled: update)
+            let execution = answer.hasExecutionCapabilities && answer.executionCapabilities.execEnabled
+            return Capabilities(batchLimit: limit, updateEnabled: update, executionEnabled: execution)
         } catch {
             fail(error)
             return nil
         }
     }
 
-    private func findMissing(_ digests: [REDigest]) async throws -> [REDigest] {
+    func findMissing(_ digests: [REDigest]) async throws -> [REDigest] {
         guard !digests.isEmpty else { return [] }
         var request = Build_Bazel_Remote_Execution_V2_FindMissingBlobsRequest()
         request.instanceName = instance
@@ -248,7 +272,7 @@ public final class REAPICacheBackend: RemoteCacheBackend {
         return try await cas.findMissingBlobs(request, metadata: metadata, options: callOptions).missingBlobDigests
     }
 
-    private func batchUpdate(_ blobs: [(REDigest, Data)]) async throws {
+    func batchUpdate(_ blobs: [(REDigest, Data)]) async throws {
         var request = Build_Bazel_Remote_Execution_V2_BatchUpdateBlobsRequest()
         request.instanceName = instance
         request.requests = blobs.map { digest, bytes in
@@ -266,7 +290,7 @@ public final class REAPICacheBackend: RemoteCacheBackend {
     }
 
     /// One blob through BatchReadBlobs, checked and written to `path`; false when the server does not have it.
-    private func batchRead(_ digest: ContentDigest, size: UInt64, to path: String) async throws -> Bool {
+    func batchRead(_ digest: ContentDigest, size: UInt64, to path: String) async throws -> Bool {
         var request = Build_Bazel_Remote_Execution_V2_BatchReadBlobsRequest()
         request.instanceName = instance
         request.digests = [REAPIActionMapping.digest(digest, size: size)]
@@ -291,13 +315,29 @@ public final class REAPICacheBackend: RemoteCacheBackend {
         return true
     }
 
+    /// A blob's bytes in memory (a tree, a log), verified; nil when the server lacks it.
+    func readData(_ digest: ContentDigest, size: UInt64) async throws -> Data? {
+        let temp = NSTemporaryDirectory() + "mlbuild-read.\(getpid()).\(UInt64.random(in: 0 ... .max))"
+        defer { unlink(temp) }
+        let found: Bool
+        if let capabilities = await capabilities(), Int64(clamping: size) <= capabilities.batchLimit {
+            found = try await batchRead(digest, size: size, to: temp)
+        } else {
+            found = try await streamRead(digest, size: size, to: temp)
+        }
+        return found ? try Data(contentsOf: URL(fileURLWithPath: temp)) : nil
+    }
+
+    /// Tells the user something once (the caller decides what is worth it).
+    func warn(_ text: String) { onWarning(text) }
+
     /// The ByteStream resource of a blob to read.
     private func readResource(_ digest: ContentDigest, size: UInt64) -> String {
         (instance.isEmpty ? "" : instance + "/") + "blobs/\(digest.hex)/\(size)"
     }
 
     /// One blob through ByteStream Read, hashed as it streams to `path`; stops past `size`.
-    private func streamRead(_ digest: ContentDigest, size: UInt64, to path: String) async throws -> Bool {
+    func streamRead(_ digest: ContentDigest, size: UInt64, to path: String) async throws -> Bool {
         guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
             throw REAPIActionMapping.Refused(description: "cannot write \(path)")
         }
@@ -329,8 +369,16 @@ public final class REAPICacheBackend: RemoteCacheBackend {
         return true
     }
 
+    /// In-memory bytes through ByteStream Write (a spec or a tree too large for a batch).
+    func streamWrite(bytes: Data, digest: REDigest) async throws {
+        let path = NSTemporaryDirectory() + "mlbuild-upload.\(getpid()).\(UInt64.random(in: 0 ... .max))"
+        try bytes.write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        try await streamWrite(path: path, digest: digest)
+    }
+
     /// One file through ByteStream Write, in chunks.
-    private func streamWrite(path: String, digest: REDigest) async throws {
+    func streamWrite(path: String, digest: REDigest) async throws {
         let resource = (instance.isEmpty ? "" : instance + "/") + "uploads/\(UUID().uuidString.lowercased())/blobs/\(digest.hash)/\(digest.sizeBytes)"
         guard let handle = FileHandle(forReadingAtPath: path) else {
             throw REAPIActionMapping.Refused(description: "cannot read \(path)")
@@ -361,14 +409,19 @@ public final class REAPICacheBackend: RemoteCacheBackend {
     // MARK: Faults
 
     /// Any failure of a call: the cache is off for the rest of the build, said once.
-    private func fail(_ error: any Error) {
+    func fail(_ error: any Error) {
         let reason: String
         if let rpc = error as? RPCError {
             reason = "\(Self.name(of: rpc.code)): \(rpc.message)"
         } else {
             reason = "\(error)"
         }
-        disable(reason: reason, warning: "warning: remote cache \(endpoint) unavailable (\(reason)); continuing with the local cache")
+        switch role {
+        case .cache:
+            disable(reason: reason, warning: "warning: remote cache \(endpoint) unavailable (\(reason)); continuing with the local cache")
+        case .executor:
+            disable(reason: reason, warning: "warning: remote executor \(endpoint) unavailable (\(reason)); building locally")
+        }
     }
 
     private func disable(reason: String, warning: String) {

@@ -36,6 +36,8 @@ public struct ContainerRule: Rule {
     public static let kind = "container"
     public static let version = 2  // 2: the seed left out of the key (issue 11: nothing random)
     public static let summary = "packs its dependencies' outputs into a reproducible OCI image archive"
+    /// Labels the image with the workspace's git revision, which a worker does not have.
+    public static let runsRemotely = false
     public static let keys: [RuleKey] = [
         RuleKey("files", .list, summary: "workspace files or directories to add, SRC:/image/path (a trailing / keeps the name); one layer"),
         RuleKey("base", summary: "an OCI archive or image-layout directory whose layers and config are reused (default: scratch)"),

@@ -107,6 +107,14 @@ public struct TaskRule: Rule {
         }
     }
 
+    /// `sh -c` with the command, as `ProcessCommandRunner` runs it locally. A task that uses a
+    /// secret never runs remotely, so there is none to expand here.
+    public func remoteCommand(environment: [String: String]) -> (arguments: [String], environment: [String: String])? {
+        var environment = environment
+        for (name, value) in assignments { environment[name] = Self.expandSecrets(value, secrets: [:], inShell: false) }
+        return (["/bin/sh", "-c", Self.expandSecrets(command, secrets: [:], inShell: true)], environment)
+    }
+
     /// Replaces secret markers: in a shell command by `${NAME}` (the value comes from the
     /// environment, so it never appears in the command line), elsewhere by the value itself.
     static func expandSecrets(_ scalars: [Unicode.Scalar], secrets: [String: String], inShell: Bool) -> String {

@@ -1,7 +1,7 @@
-/// An async counting semaphore bounding the number of HTTP requests in flight
+/// An async counting semaphore: bounds the number of HTTP requests in flight
 /// (`maxConcurrentTransfers`), and so the number of transfer threads and easy handles: waiting
 /// happens here, before a transfer (and its timeout clocks) starts.
-final class RemoteTransferLimiter: Sendable {
+public final class RemoteTransferLimiter: Sendable {
     private struct State {
         var available: Int
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -9,11 +9,11 @@ final class RemoteTransferLimiter: Sendable {
 
     private let state: RemoteLockedState<State>
 
-    init(limit: Int) {
+    public init(limit: Int) {
         state = RemoteLockedState(State(available: max(1, limit)))
     }
 
-    func withSlot<R>(_ body: () async throws -> R) async throws -> R {
+    public func withSlot<R>(_ body: () async throws -> R) async throws -> R {
         await acquire()
         defer { release() }
         return try await body()
