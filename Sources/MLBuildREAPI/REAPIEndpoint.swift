@@ -58,4 +58,9 @@ public struct REAPIEndpoint: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         "\(usesTLS ? "grpcs" : "grpc")://\(host.contains(":") ? "[\(host)]" : host):\(port)"
     }
+
+    /// The address as buildbox's tools take it (`http://` for plaintext gRPC, `https://` for TLS).
+    public var plainURL: String {
+        "\(usesTLS ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+    }
 }
