@@ -108,13 +108,13 @@ public final class REAPICacheBackend: RemoteCacheBackend {
             request.instanceName = instance
             request.actionDigest = try REAPIActionMapping.actionBlobs(for: key).action
             let cache = Build_Bazel_Remote_Execution_V2_ActionCache.Client(wrapping: client)
-            answer = try await cache.getActionResult(request, metadata: metadata, options: callOptions) { response in
+            answer = try await retrying { try await cache.getActionResult(request, metadata: self.metadata, options: self.callOptions) { response in
                 do {
                     return try response.message
                 } catch let error as RPCError where error.code == .notFound {
                     return nil
                 }
-            }
+            } }
         } catch {
             fail(error)
             return isAvailable ? .miss : .unavailable
@@ -184,7 +184,7 @@ public final class REAPICacheBackend: RemoteCacheBackend {
             request.actionDigest = action
             request.actionResult = remote
             let cache = Build_Bazel_Remote_Execution_V2_ActionCache.Client(wrapping: client)
-            _ = try await cache.updateActionResult(request, metadata: metadata, options: callOptions)
+            _ = try await retrying { try await cache.updateActionResult(request, metadata: self.metadata, options: self.callOptions) }
         } catch {
             fail(error)
         }
@@ -246,7 +246,7 @@ public final class REAPICacheBackend: RemoteCacheBackend {
         request.instanceName = instance
         do {
             let service = Build_Bazel_Remote_Execution_V2_Capabilities.Client(wrapping: client)
-            let answer = try await service.getCapabilities(request, metadata: metadata, options: callOptions)
+            let answer = try await retrying(on: [.resourceExhausted]) { try await service.getCapabilities(request, metadata: self.metadata, options: self.callOptions) }
             let cache = answer.cacheCapabilities
             guard cache.digestFunctions.isEmpty || cache.digestFunctions.contains(.sha256) else {
                 disable(reason: "no SHA-256",
@@ -269,7 +269,7 @@ public final class REAPICacheBackend: RemoteCacheBackend {
         request.instanceName = instance
         request.blobDigests = digests
         let cas = Build_Bazel_Remote_Execution_V2_ContentAddressableStorage.Client(wrapping: client)
-        return try await cas.findMissingBlobs(request, metadata: metadata, options: callOptions).missingBlobDigests
+        return try await retrying { try await cas.findMissingBlobs(request, metadata: self.metadata, options: self.callOptions).missingBlobDigests }
     }
 
     func batchUpdate(_ blobs: [(REDigest, Data)]) async throws {
@@ -282,7 +282,7 @@ public final class REAPICacheBackend: RemoteCacheBackend {
             return one
         }
         let cas = Build_Bazel_Remote_Execution_V2_ContentAddressableStorage.Client(wrapping: client)
-        let answer = try await cas.batchUpdateBlobs(request, metadata: metadata, options: callOptions)
+        let answer = try await retrying { try await cas.batchUpdateBlobs(request, metadata: self.metadata, options: self.callOptions) }
         for response in answer.responses where response.status.code != 0 {
             throw RPCError(code: Self.code(response.status.code), message: "upload of blob \(response.digest.hash) refused: \(response.status.message)")
         }
@@ -295,7 +295,7 @@ public final class REAPICacheBackend: RemoteCacheBackend {
         request.instanceName = instance
         request.digests = [REAPIActionMapping.digest(digest, size: size)]
         let cas = Build_Bazel_Remote_Execution_V2_ContentAddressableStorage.Client(wrapping: client)
-        let answer = try await cas.batchReadBlobs(request, metadata: metadata, options: callOptions)
+        let answer = try await retrying { try await cas.batchReadBlobs(request, metadata: self.metadata, options: self.callOptions) }
         guard let response = answer.responses.first(where: { $0.digest.hash == digest.hex }) else {
             throw REAPIActionMapping.Refused(description: "the answer does not name the blob asked for")
         }
@@ -377,7 +377,9 @@ public final class REAPICacheBackend: RemoteCacheBackend {
         try await streamWrite(path: path, digest: digest)
     }
 
-    /// One file through ByteStream Write, in chunks.
+    /// One file through ByteStream Write, in chunks. A stream that breaks on a transient
+    /// error is resumed where the server says it has got to (QueryWriteStatus), under the same
+    /// upload name, with backoff between attempts.
     func streamWrite(path: String, digest: REDigest) async throws {
         let resource = (instance.isEmpty ? "" : instance + "/") + "uploads/\(UUID().uuidString.lowercased())/blobs/\(digest.hash)/\(digest.sizeBytes)"
         guard let handle = FileHandle(forReadingAtPath: path) else {
@@ -386,24 +388,70 @@ public final class REAPICacheBackend: RemoteCacheBackend {
         defer { try? handle.close() }
         let total = digest.sizeBytes
         let stream = Google_Bytestream_ByteStream.Client(wrapping: client)
-        let answer = try await stream.write(metadata: metadata, options: callOptions, requestProducer: { writer in
-            var offset: Int64 = 0
-            repeat {
-                let chunk = try handle.read(upToCount: Self.chunkSize) ?? Data()
-                var request = Google_Bytestream_WriteRequest()
-                if offset == 0 { request.resourceName = resource }
-                request.writeOffset = offset
-                request.data = chunk
-                offset += Int64(chunk.count)
-                request.finishWrite = offset >= total || chunk.isEmpty
-                try await writer.write(request)
-                if request.finishWrite { break }
-            } while true
-        })
-        guard answer.committedSize == total else {
-            throw RPCError(code: .dataLoss, message: "the server committed \(answer.committedSize) of \(total) bytes of \(digest.hash)")
+        var start: Int64 = 0
+        var attempt = 0
+        while true {
+            do {
+                try handle.seek(toOffset: UInt64(start))
+                let from = start
+                let answer = try await stream.write(metadata: metadata, options: callOptions, requestProducer: { writer in
+                    var offset = from
+                    var first = true
+                    repeat {
+                        let chunk = try handle.read(upToCount: Self.chunkSize) ?? Data()
+                        var request = Google_Bytestream_WriteRequest()
+                        if first { request.resourceName = resource }
+                        first = false
+                        request.writeOffset = offset
+                        request.data = chunk
+                        offset += Int64(chunk.count)
+                        request.finishWrite = offset >= total || chunk.isEmpty
+                        try await writer.write(request)
+                        if request.finishWrite { break }
+                    } while true
+                })
+                guard answer.committedSize == total else {
+                    throw RPCError(code: .dataLoss, message: "the server committed \(answer.committedSize) of \(total) bytes of \(digest.hash)")
+                }
+                bytesUp.add(UInt64(total - from), ordering: .relaxed)
+                return
+            } catch let error as RPCError where Self.isTransient(error.code) && attempt < Self.retryDelays.count {
+                try? await Task.sleep(for: Self.retryDelays[attempt])
+                attempt += 1
+                var query = Google_Bytestream_QueryWriteStatusRequest()
+                query.resourceName = resource
+                if let status = try? await stream.queryWriteStatus(query, metadata: metadata, options: callOptions) {
+                    if status.complete { return }
+                    start = max(0, min(status.committedSize, total))
+                } else {
+                    start = 0
+                }
+            }
         }
-        bytesUp.add(UInt64(total), ordering: .relaxed)
+    }
+
+    // MARK: Retries
+
+    /// Waits before each retry of a transient failure.
+    static let retryDelays: [Duration] = [.milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4)]
+
+    /// UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED: worth asking again.
+    static func isTransient(_ code: RPCError.Code) -> Bool {
+        code == .unavailable || code == .resourceExhausted || code == .deadlineExceeded
+    }
+
+    /// `body`, again after each transient failure (`codes`), with backoff; the last failure is thrown.
+    func retrying<T: Sendable>(on codes: Set<RPCError.Code> = [.unavailable, .resourceExhausted, .deadlineExceeded],
+                               _ body: () async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await body()
+            } catch let error as RPCError where codes.contains(error.code) && attempt < Self.retryDelays.count && !Task.isCancelled {
+                try? await Task.sleep(for: Self.retryDelays[attempt])
+                attempt += 1
+            }
+        }
     }
 
     // MARK: Faults

@@ -67,9 +67,18 @@ public final class REAPIExecutor: RemoteExecutor {
             return .unavailable(connection.disabledReason ?? "\(error)")
         }
         var response: Build_Bazel_Remote_Execution_V2_ExecuteResponse
-        switch await run(prepared.request) {
-        case let .success(answer): response = answer
-        case let .failure(outcome): return outcome.execution
+        var attempt = 0
+        while true {
+            switch await run(prepared.request) {
+            case let .success(answer): response = answer
+            case let .failure(outcome): return outcome.execution
+            }
+            // A service too busy to take the action says so in the response: asked again later.
+            let code = REAPICacheBackend.code(response.status.code)
+            guard response.status.code != 0, code == .unavailable || code == .resourceExhausted, attempt < retryDelays.count else { break }
+            try? await Task.sleep(for: retryDelays[attempt])
+            attempt += 1
+            if Task.isCancelled { return .unavailable("cancelled") }
         }
         // Some services cache failed runs (buildbox-casd does by default): a failure is never
         // taken from a cache, the action runs again.

@@ -120,6 +120,7 @@ public final class REAPIWorker: Sendable {
                 if current == nil, let lease = answer.leases.first(where: {
                     ($0.state == .pending || $0.state == .active) && finished[$0.id] == nil
                 }) {
+                    log("mlbuild worker: lease \(lease.id): running")
                     let running = RunningLease(id: lease.id)
                     running.start { await self.execute(lease) }
                     current = running

@@ -37,7 +37,7 @@ public final class BuildboxCasdServer: @unchecked Sendable {
 
     /// What the sandbox shows of the host, read-only: the system (merged /usr, so /bin, /lib and
     /// /lib64 are its directories) and the Swift toolchain a debug mlbuild links against.
-    static func sandboxMounts() -> [String] {
+    public static func sandboxMounts() -> [String] {
         var mounts = ["/usr:/usr", "/usr/bin:/bin", "/usr/lib:/lib"]
         if FileManager.default.fileExists(atPath: "/usr/lib64") { mounts.append("/usr/lib64:/lib64") }
         for path in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init) {
