@@ -31,7 +31,7 @@ struct MlfileAllErrorsTests {
         Mlfile:2:5: error: unknown key 'outptus' for task targets (did you mean 'outputs'?)
                 outptus = a.txt
                 ^
-          note: task accepts: description, env, inputs, outputs, run, seed
+          note: task accepts: description, env, exec_properties, execution, inputs, outputs, run, seed, timeout
         Mlfile:3:16: error: unknown variable 'nope'
                 run = echo ${nope}
                            ^
