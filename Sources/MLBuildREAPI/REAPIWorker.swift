@@ -111,8 +111,12 @@ public final class REAPIWorker: Sendable {
                 session = answer
                 let listed = Set(answer.leases.map(\.id))
                 finished = finished.filter { listed.contains($0.key) }
-                if let running = current, answer.leases.contains(where: { $0.id == running.id && $0.state == .cancelled }) {
+                // A lease the server cancelled, or no longer lists while it runs here (BuildGrid drops
+                // a cancelled job's lease): its command is stopped and nothing is reported.
+                if let running = current, running.outcome == nil,
+                   !answer.leases.contains(where: { $0.id == running.id && $0.state != .cancelled }) {
                     running.cancel()
+                    current = nil
                     log("mlbuild worker: lease \(running.id) cancelled by the server")
                 }
                 // BuildGrid lists a lease it assigned as ACTIVE already; any lease that is neither

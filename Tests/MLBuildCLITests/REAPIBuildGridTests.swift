@@ -178,4 +178,23 @@ struct REAPIBuildGridTests {
             #expect(try MLFixtures.bytes(ws, path) == MLFixtures.bytes(local, path), "\(path)")
         }
     }
+
+    @Test func ctrlCCancelsTheRemoteOperationAndTheWorkerStopsIt() throws {
+        let farm = try farm()
+        try farm.startWorker("w1")
+        let ws = try MLBuildWorkspace(mlfile: """
+        task long
+            outputs = out/long.txt
+            run = sleep 60 && echo never > out/long.txt
+        """)
+        let build = try BackgroundBuild(ws, ["--remote-executor", farm.url])
+        #expect(waitUntil(60) { farm.workerLog("w1").contains(": running") }, "\(farm.workerLog("w1"))")
+        build.process.interrupt()
+        let (status, output, _) = build.finish()
+        #expect(status == 130, "\(output)")
+        #expect(output.contains("build cancelled (SIGINT)"), "\(output)")
+        #expect(!ws.exists("out/long.txt"))
+        // CancelOperation reached the farm: it cancels the lease, and the worker stops the command.
+        #expect(waitUntil(30) { farm.workerLog("w1").contains("cancelled by the server") }, "\(farm.workerLog("w1"))")
+    }
 }
