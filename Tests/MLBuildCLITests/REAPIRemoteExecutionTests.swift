@@ -291,4 +291,60 @@ struct REAPIRemoteExecutionTests {
             #expect(run.result.stderr.contains("(its content has another SHA-256)"), "\(run.result.stderr)")
         }
     }
+
+    @Test func remoteJobsBoundsTheActionsInFlightApartFromJ() throws {
+        let casd = try executor()
+        // Each task notes when it started and ended (the sandbox's clock is the host's).
+        var mlfile = ""
+        for index in 1...3 {
+            mlfile += """
+            task t\(index)
+                outputs = out/t\(index).txt
+                run = date +%s%N > out/t\(index).txt && sleep 1 && date +%s%N >> out/t\(index).txt
+
+            """
+        }
+        func intervals(_ ws: MLBuildWorkspace) throws -> [(Int, Int)] {
+            try (1...3).map { index in
+                let lines = try ws.read("out/t\(index).txt").split(separator: "\n").compactMap { Int($0) }
+                return (lines.first ?? 0, lines.last ?? 0)
+            }.sorted { $0.0 < $1.0 }
+        }
+        let one = try workspace(mlfile)
+        let serial = try one.build(["--remote-executor", casd.url, "--remote-jobs", "1", "-j", "4"])
+        #expect(serial.result.status == 0, "\(serial.result.output)")
+        #expect(Set(placements(serial).values) == ["remote"])
+        let spans = try intervals(one)
+        #expect(zip(spans, spans.dropFirst()).allSatisfy { $0.1 <= $1.0 }, "one at a time: \(spans)")
+
+        // -j 1 does not hold remote actions back: three run at once on the executor.
+        let many = try workspace(mlfile.replacingOccurrences(of: "date +%s%N >", with: "echo again > /dev/null && date +%s%N >"))
+        let parallel = try many.build(["--remote-executor", casd.url, "-j", "1"])
+        #expect(parallel.result.status == 0, "\(parallel.result.output)")
+        let overlapping = try intervals(many)
+        #expect(overlapping[1].0 < overlapping[0].1 && overlapping[2].0 < overlapping[0].1, "together: \(overlapping)")
+
+        let bad = try one.run(["--remote-executor", casd.url, "--remote-jobs", "0"])
+        #expect(bad.status == 2 && bad.stderr.contains("--remote-jobs must be at least 1"), "\(bad.stderr)")
+        let without = try one.run(["--remote-only"])
+        #expect(without.status == 2 && without.stderr.contains("--remote-only needs a remote executor"), "\(without.stderr)")
+    }
+
+    @Test func anActionPastItsTimeoutFailsItsTarget() throws {
+        let casd = try executor()
+        let ws = try workspace("""
+        task slow
+            outputs = out/slow.txt
+            timeout = 2s
+            run = sleep 30 && echo late > out/slow.txt
+        """)
+        let started = Date()
+        let run = try ws.build(["--remote-executor", casd.url])
+        #expect(Date().timeIntervalSince(started) < 25, "stopped at its timeout")
+        #expect(run.result.status == 1, "\(run.result.output)\n\(casd.log)")
+        #expect(placements(run) == ["task:slow": "remote"], "\(run.eventsText)")
+        #expect(run.result.output.contains("the remote action timed out") || run.result.output.contains("command exited with status"),
+                "\(run.result.output)")
+        #expect(!ws.exists("out/slow.txt"))
+    }
 }
