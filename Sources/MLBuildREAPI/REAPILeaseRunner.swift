@@ -25,6 +25,8 @@ struct REAPILeaseRunner {
     let workDirectory: String
     let botID: String
     let sandbox: Sandbox
+    /// A file holding the bearer token buildbox-run sends (the worker's credential header), or nil.
+    var tokenFile: String? = nil
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -296,6 +298,7 @@ struct REAPILeaseRunner {
         var arguments = ["--action=\(actionPath)", "--action-result=\(resultPath)", "--disable-localcas",
                          "--remote=\(connection.endpoint.plainURL)", "--workspace-path=\(stage)", "--log-level=warning"]
         if !connection.instance.isEmpty { arguments.append("--instance=\(connection.instance)") }
+        if let tokenFile { arguments.append("--access-token=\(tokenFile)") }
         arguments += mounts.map { "--ro-bind-mount=\($0)" }
         let environment = ["PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
         let (status, output, _) = try await Self.spawn(runner, arguments, environment: environment, directory: root, timeout: nil)

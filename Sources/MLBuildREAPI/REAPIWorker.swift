@@ -6,6 +6,9 @@ import MLBuildCache
 import MLBuildCore
 import SwiftProtobuf
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `mlbuild worker`: a bot of the Remote Workers API (google.devtools.remoteworkers.v1test2,
 /// what BuildGrid schedules onto). It opens a bot session advertising its platform properties
@@ -132,7 +135,7 @@ public final class REAPIWorker: Sendable {
                 }
                 if let running = current {
                     // A heartbeat a second while the lease runs, or at once when it is done.
-                    for _ in 0..<10 where running.outcome == nil && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(100)) }
+                    for _ in 0..<100 where running.outcome == nil && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
                 }
             } catch {
                 if Task.isCancelled { break }
@@ -211,7 +214,7 @@ public final class REAPIWorker: Sendable {
         let started = ContinuousClock.now
         do {
             let runner = REAPILeaseRunner(connection: try casConnection(), store: store, workDirectory: configuration.workDirectory,
-                                          botID: configuration.botID, sandbox: sandbox)
+                                          botID: configuration.botID, sandbox: sandbox, tokenFile: try tokenFile())
             let result = try await runner.run(payload: lease.payload, leaseID: lease.id)
             done.result = try Google_Protobuf_Any(message: result)
             done.status.code = 0
@@ -228,6 +231,24 @@ public final class REAPIWorker: Sendable {
             log("mlbuild worker: lease \(lease.id) failed: \(REAPIWorker.describe(error))")
         }
         return done
+    }
+
+    /// buildbox-run takes credentials only as a bearer token in a file: the worker's
+    /// `Authorization: Bearer …` header written there (0600, in the work directory), or nil
+    /// without a header. Any other header cannot reach it.
+    private func tokenFile() throws -> String? {
+        guard case .buildboxRun = configuration.sandbox, let header = configuration.header else { return nil }
+        let prefix = "bearer "
+        guard header.name.lowercased() == "authorization", header.value.lowercased().hasPrefix(prefix) else {
+            throw REAPILeaseRunner.Failure(description: "buildbox-run sends credentials only as 'Authorization: Bearer TOKEN', not a '\(header.name)' header")
+        }
+        let path = "\(configuration.workDirectory)/access-token"
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw FileSystem.Failure("write", path) }
+        defer { close(descriptor) }
+        let token = Array(header.value.dropFirst(prefix.count).utf8)
+        guard write(descriptor, token, token.count) == token.count else { throw FileSystem.Failure("write", path) }
+        return path
     }
 
     private var sandbox: REAPILeaseRunner.Sandbox {

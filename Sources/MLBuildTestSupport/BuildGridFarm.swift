@@ -151,6 +151,8 @@ public final class BuildGridFarm: @unchecked Sendable {
             action-cache: *main-action
             bot-session-keepalive-timeout: \(keepalive)
             session-expiry-timer-interval: 1.0
+            poll-interval: 0.05
+            bot-poll-interval: 0.05
             assigners:
               - !priority-age-assigner
                 count: 1
