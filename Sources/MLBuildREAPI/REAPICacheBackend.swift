@@ -433,7 +433,8 @@ public final class REAPICacheBackend: RemoteCacheBackend {
     // MARK: Retries
 
     /// Waits before each retry of a transient failure.
-    static let retryDelays: [Duration] = [.milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4)]
+    /// About 16 s in all: long enough for a farm's server to restart.
+    public static let retryDelays: [Duration] = [.milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8)]
 
     /// UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED: worth asking again.
     static func isTransient(_ code: RPCError.Code) -> Bool {

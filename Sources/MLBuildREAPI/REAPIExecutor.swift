@@ -14,7 +14,7 @@ import Synchronization
 /// Merkle tree, FindMissingBlobs and the uploads the server lacks, then `Execute`, following
 /// the operation's stream to its end. A broken stream is resumed with `WaitExecution` on the
 /// operation's name; UNAVAILABLE, RESOURCE_EXHAUSTED and DEADLINE_EXCEEDED are retried with
-/// exponential backoff (`retryDelays`), after which the server is off for the build (one
+/// exponential backoff (`retryDelays`, about 16 s in all), after which the server is off for the build (one
 /// warning) and targets run locally. A cancelled build sends `CancelOperation`.
 ///
 /// The answer is checked like a remote cache hit: the outputs must be exactly the declared
@@ -30,7 +30,7 @@ public final class REAPIExecutor: RemoteExecutor {
     /// The largest stdout/stderr shown (a longer one is cut, with a note).
     static let maxOutputBytes: Int64 = 4 << 20
 
-    public init(connection: REAPICacheBackend, retryDelays: [Duration] = [.milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(4)]) {
+    public init(connection: REAPICacheBackend, retryDelays: [Duration] = REAPICacheBackend.retryDelays) {
         self.connection = connection
         self.retryDelays = retryDelays
     }

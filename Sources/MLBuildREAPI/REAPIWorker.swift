@@ -147,7 +147,7 @@ public final class REAPIWorker: Sendable {
                 if failures == 1 || failures % 30 == 0 {
                     log("mlbuild worker: \(configuration.scheduler): \(REAPIWorker.describe(error)); retrying")
                 }
-                if failures > 2 { session = nil }
+                // Otherwise the session stays: a scheduler that restarts keeps it in its database.
                 try? await Task.sleep(for: .milliseconds(min(5000, 250 * (1 << min(failures, 5)))))
             }
         }

@@ -203,6 +203,20 @@ public final class BuildGridFarm: @unchecked Sendable {
         (try? String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)) ?? ""
     }
 
+    /// Stops BuildGrid and starts it again on the same port with the same database: open
+    /// streams break, operations and bot sessions live on in PostgreSQL.
+    public func restartServer(deadline: Double = 60) throws {
+        stopServer()
+        let config = directory.appendingPathComponent("bgd.yml")
+        let process = try ServerProcess.launch(executable: bgd, arguments: ["server", "start", config.path],
+                                               environment: ProcessInfo.processInfo.environment.merging(["PYTHONUNBUFFERED": "1"]) { $1 },
+                                               directory: directory, logName: "bgd-restarted.log")
+        lock.withLock { server = process }
+        guard Self.waitForPort(port, process: process, deadline: deadline) else {
+            throw Failure.startFailed("BuildGrid did not start again: \(log("bgd-restarted.log").suffix(2000))")
+        }
+    }
+
     /// Stops BuildGrid only (the workers and the database stay).
     public func stopServer() {
         let running = lock.withLock { () -> Process? in

@@ -197,4 +197,45 @@ struct REAPIBuildGridTests {
         // CancelOperation reached the farm: it cancels the lease, and the worker stops the command.
         #expect(waitUntil(30) { farm.workerLog("w1").contains("cancelled by the server") }, "\(farm.workerLog("w1"))")
     }
+
+    @Test func execPropertiesSendATargetOnlyToAWorkerThatOffersThem() throws {
+        let farm = try farm()
+        try farm.startWorker("cpu")
+        try farm.startWorker("gpu", arguments: ["--property", "gpu=1"])
+        var mlfile = ""
+        for index in 1...4 {
+            mlfile += """
+            task g\(index)
+                outputs = out/g\(index).txt
+                exec_properties = gpu=1
+                run = echo \(index) > out/g\(index).txt
+
+            """
+        }
+        let ws = try MLBuildWorkspace(mlfile: mlfile)
+        let run = try ws.build(["--remote-executor", farm.url])
+        #expect(run.result.status == 0, "\(run.result.output)")
+        let workers = placements(run).values.map { "\($0.0) \($0.1 ?? "-")" }
+        #expect(workers == Array(repeating: "remote gpu", count: 4), "\(run.eventsText)")
+    }
+
+    @Test func aServerRestartedMidActionIsFollowedByWaitExecution() throws {
+        let farm = try farm(keepalive: 30)
+        try farm.startWorker("w1")
+        let ws = try MLBuildWorkspace(mlfile: """
+        task a
+            outputs = out/a.txt
+            run = sleep 4 && echo a > out/a.txt
+        """)
+        let build = try BackgroundBuild(ws, ["--remote-executor", farm.url])
+        #expect(waitUntil(60) { farm.workerLog("w1").contains(": running") }, "\(farm.workerLog("w1"))")
+        try farm.restartServer()
+        let (status, output, events) = build.finish()
+        #expect(status == 0, "\(output)\n\(farm.serverLog)")
+        #expect(try ws.read("out/a.txt") == "a\n")
+        // The broken Execute stream was resumed by the operation's name: the action ran once, remotely.
+        #expect(events.contains("\"executed\":\"remote\",\"worker\":\"w1\""), "\(events)\n\(output)")
+        #expect(!output.contains("warning"), "\(output)")
+        #expect(farm.workerLog("w1").components(separatedBy: ": running").count - 1 == 1, "\(farm.workerLog("w1"))")
+    }
 }
