@@ -272,14 +272,13 @@ public final class REAPIExecutor: RemoteExecutor {
             // The service could not run it (a staging error, a missing input): said, and built here.
             return .refused("the executor could not run it (\(REAPICacheBackend.name(of: code)): \(response.status.message))")
         }
-        var output = ""
-        do {
-            output = try await text(raw: result.stdoutRaw, digest: result.hasStdoutDigest ? result.stdoutDigest : nil)
-                + (try await text(raw: result.stderrRaw, digest: result.hasStderrDigest ? result.stderrDigest : nil))
-        } catch {
-            return .refused("its output log: \(error)")
+        // The log and the outputs' trees and blobs at the same time: each is a round trip.
+        async let log = try text(raw: result.stdoutRaw, digest: result.hasStdoutDigest ? result.stdoutDigest : nil)
+            + text(raw: result.stderrRaw, digest: result.hasStderrDigest ? result.stderrDigest : nil)
+        if result.exitCode != 0 {
+            let output = (try? await log) ?? ""
+            return .failed(exitCode: result.exitCode, output: output, worker: worker)
         }
-        if result.exitCode != 0 { return .failed(exitCode: result.exitCode, output: output, worker: worker) }
         let local: ActionResult
         do {
             local = try await outputs(of: result)
@@ -288,14 +287,27 @@ public final class REAPIExecutor: RemoteExecutor {
         } catch {
             return .refused("\(error)")
         }
+        let output: String
+        do {
+            output = try await log
+        } catch {
+            return .refused("its output log: \(error)")
+        }
         if let mismatch = action.declared.mismatch(in: local) { return .refused(mismatch) }
         var sizes: [ContentDigest: UInt64] = [:]
         for entry in local.outputs { if let digest = entry.digest { sizes[digest] = entry.size } }
-        for digest in sizes.keys.sorted() where !store.contains(digest) {
-            guard await connection.fetchBlob(digest, size: sizes[digest] ?? 0, into: store) else {
-                return .refused("output blob \(digest.hex) could not be fetched or did not verify")
+        let missing = sizes.keys.filter { !store.contains($0) }.sorted()
+        let connection = self.connection
+        let notFetched = await withTaskGroup(of: ContentDigest?.self) { group in
+            for digest in missing {
+                let size = sizes[digest] ?? 0
+                group.addTask { await connection.fetchBlob(digest, size: size, into: store) ? nil : digest }
             }
+            var failed: [ContentDigest] = []
+            for await digest in group { if let digest { failed.append(digest) } }
+            return failed.sorted().first
         }
+        if let notFetched { return .refused("output blob \(notFetched.hex) could not be fetched or did not verify") }
         return .completed(RemoteCompletion(result: local, output: output, worker: worker, cached: response.cachedResult))
     }
 

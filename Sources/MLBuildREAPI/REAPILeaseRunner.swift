@@ -43,13 +43,16 @@ struct REAPILeaseRunner {
         } else {
             throw Failure(description: "lease \(leaseID) carries a \(payload.typeURL), not an Action")
         }
+        // The command and the input root's top directory in parallel: one round trip, not two.
+        async let rootDirectory = message(action.inputRootDigest)
         let command = try Build_Bazel_Remote_Execution_V2_Command(serializedBytes: try await message(action.commandDigest))
+        let top = try await rootDirectory
         let root = "\(workDirectory)/leases/\(UUID().uuidString.lowercased())"
         try FileSystem.createDirectories(root)
         defer { try? FileSystem.removeTree(root) }
         switch sandbox {
         case .none:
-            return try await runDirectly(action: action, command: command, root: root)
+            return try await runDirectly(action: action, command: command, root: root, top: top)
         case let .buildboxRun(executable, mounts):
             return try await runInSandbox(action: action, root: root, runner: executable, mounts: mounts)
         }
@@ -68,8 +71,8 @@ struct REAPILeaseRunner {
     // MARK: Direct
 
     private func runDirectly(action: Build_Bazel_Remote_Execution_V2_Action, command: Build_Bazel_Remote_Execution_V2_Command,
-                             root: String) async throws -> REActionResult {
-        try await stage(action.inputRootDigest, at: root, depth: 0)
+                             root: String, top: Data) async throws -> REActionResult {
+        try await stage(action.inputRootDigest, at: root, depth: 0, fetched: top)
         let workingDirectory = command.workingDirectory.isEmpty ? root : "\(root)/\(command.workingDirectory)"
         // Output parents exist before the command runs (REAPI: the worker makes them).
         for path in outputPaths(command) {
@@ -87,13 +90,16 @@ struct REAPILeaseRunner {
         result.exitCode = status
         var log = output
         if timedOut { log += Array("mlbuild worker: the action ran past its timeout and was stopped\n".utf8) }
+        var blobs: [String: (digest: REDigest, content: REAPIMerkleTree.Content)] = [:]
         if !log.isEmpty {
             let data = Data(log)
             let digest = REAPIActionMapping.digest(of: data)
-            try await connection.uploadMissing([digest.hash: (digest, .bytes(data))], capabilities: try await capabilities())
+            blobs[digest.hash] = (digest, .bytes(data))
             result.stdoutDigest = digest
         }
-        if !timedOut { try await collect(command, in: workingDirectory, into: &result) }
+        if !timedOut { try collect(command, in: workingDirectory, into: &result, blobs: &blobs) }
+        // The log and the outputs in one upload (FindMissingBlobs, then what is missing).
+        try await connection.uploadMissing(blobs, capabilities: try await capabilities())
         result.executionMetadata.worker = botID
         result.executionMetadata.workerStartTimestamp = Google_Protobuf_Timestamp(date: started)
         result.executionMetadata.workerCompletedTimestamp = Google_Protobuf_Timestamp(date: Date())
@@ -126,9 +132,11 @@ struct REAPILeaseRunner {
 
     /// Writes the tree `digest` at `directory`: files from the local store (fetched when
     /// missing), links as they are, directories recursively.
-    private func stage(_ digest: REDigest, at directory: String, depth: Int) async throws {
+    private func stage(_ digest: REDigest, at directory: String, depth: Int, fetched: Data? = nil) async throws {
         guard depth < 256 else { throw Failure(description: "the input root nests deeper than 256 levels") }
-        let node = try Build_Bazel_Remote_Execution_V2_Directory(serializedBytes: try await message(digest))
+        let bytes: Data
+        if let fetched { bytes = fetched } else { bytes = try await message(digest) }
+        let node = try Build_Bazel_Remote_Execution_V2_Directory(serializedBytes: bytes)
         try FileSystem.createDirectories(directory)
         for file in node.files {
             try Self.checkName(file.name)
@@ -215,11 +223,12 @@ struct REAPILeaseRunner {
         var wasStopped: Bool { state.withLock { $0.stopped } }
     }
 
-    /// Uploads what the command left at its output paths and lists it in `result`: files,
-    /// links, and directories as `Tree`s. A path it did not make is left out (REAPI's rule).
+    /// Lists what the command left at its output paths in `result` (files, links, directories
+    /// as `Tree`s) and their blobs in `blobs`, to upload. A path it did not make is left out
+    /// (REAPI's rule).
     private func collect(_ command: Build_Bazel_Remote_Execution_V2_Command, in directory: String,
-                         into result: inout REActionResult) async throws {
-        var blobs: [String: (digest: REDigest, content: REAPIMerkleTree.Content)] = [:]
+                         into result: inout REActionResult,
+                         blobs: inout [String: (digest: REDigest, content: REAPIMerkleTree.Content)]) throws {
         func file(_ path: String) throws -> REDigest {
             let (digest, size) = try store.insert(fileAt: path)
             let remote = REAPIActionMapping.digest(digest, size: size)
@@ -283,7 +292,6 @@ struct REAPILeaseRunner {
                 result.outputFiles.append(output)
             }
         }
-        try await connection.uploadMissing(blobs, capabilities: try await capabilities())
     }
 
     // MARK: Sandboxed

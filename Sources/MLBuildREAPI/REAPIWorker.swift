@@ -131,7 +131,8 @@ public final class REAPIWorker: Sendable {
                     let running = RunningLease(id: lease.id)
                     running.start { await self.execute(lease) }
                     current = running
-                    continue   // tell the server it is ACTIVE now
+                    // The next update (at once when the lease is done, else within a second) says
+                    // ACTIVE or COMPLETED: a short action costs one round trip, not two.
                 }
                 if let running = current {
                     // A heartbeat a second while the lease runs, or at once when it is done.
