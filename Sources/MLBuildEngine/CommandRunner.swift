@@ -1,7 +1,6 @@
 import Foundation
 import MLBuildBasics
 import MLBuildCore
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,46 +21,23 @@ public struct ProcessCommandRunner: CommandRunner {
     public init() {}
 
     public func run(command: String, environment: [String: String], output: OutputSink) async throws -> Int32 {
-        let child = RunningChild()
+        let child = ProcessGroupHandle()
         return try await withTaskCancellationHandler {
             try await Blocking.run {
                 try Self.spawnAndWait(command: command, environment: environment, output: output, child: child)
             }
         } onCancel: {
-            child.cancel()
+            child.stop()
         }
     }
 
     static func spawnAndWait(command: String, environment: [String: String], output: OutputSink,
-                             child: RunningChild = RunningChild()) throws -> Int32 {
+                             child: ProcessGroupHandle = ProcessGroupHandle()) throws -> Int32 {
         // Streamed into the sink, which bounds what stays in memory (see OutputSink).
         try ChildProcess.run("/bin/sh", ["-c", command], environment: environment, mergeOutput: true, ownProcessGroup: true,
                              onStart: { child.started($0) }) { _, bytes in
             output.append(bytes)
         }
-    }
-}
-
-/// The process group of a child being run, and whether its task was cancelled: whichever of
-/// "started" and "cancelled" comes second sends the signals, so a cancellation that arrives
-/// while the child is being spawned is not lost.
-final class RunningChild: Sendable {
-    private let state = Mutex<(leader: pid_t?, cancelled: Bool)>((nil, false))
-
-    func started(_ pid: pid_t) {
-        let cancelled = state.withLock { state in
-            state.leader = pid
-            return state.cancelled
-        }
-        if cancelled { ProcessGroupTermination.terminate(group: pid) }
-    }
-
-    func cancel() {
-        let leader = state.withLock { state in
-            state.cancelled = true
-            return state.leader
-        }
-        if let leader { ProcessGroupTermination.terminate(group: leader) }
     }
 }
 

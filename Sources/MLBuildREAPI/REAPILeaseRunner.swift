@@ -3,7 +3,6 @@ import GRPCCore
 import MLBuildCache
 import MLBuildCore
 import SwiftProtobuf
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -170,7 +169,7 @@ struct REAPILeaseRunner {
     /// SIGKILL) past `timeout` or when the task is cancelled.
     static func spawn(_ program: String, _ arguments: [String], environment: [String: String], directory: String,
                       timeout: Duration?) async throws -> (status: Int32, output: [UInt8], timedOut: Bool) {
-        let watch = ChildWatch()
+        let watch = ProcessGroupHandle()
         let watchdog = timeout.map { limit in
             Task {
                 try await Task.sleep(for: limit)
@@ -197,30 +196,6 @@ struct REAPILeaseRunner {
         } onCancel: {
             watch.stop()
         }
-    }
-
-    /// A child's process group and whether it was stopped (timeout or cancellation); whichever
-    /// of "started" and "stop" comes second sends the signals.
-    final class ChildWatch: Sendable {
-        private let state = Mutex<(leader: pid_t?, stopped: Bool)>((nil, false))
-
-        func started(_ pid: pid_t) {
-            let stopped = state.withLock { state in
-                state.leader = pid
-                return state.stopped
-            }
-            if stopped { ProcessGroupTermination.terminate(group: pid) }
-        }
-
-        func stop() {
-            let leader = state.withLock { state in
-                state.stopped = true
-                return state.leader
-            }
-            if let leader { ProcessGroupTermination.terminate(group: leader) }
-        }
-
-        var wasStopped: Bool { state.withLock { $0.stopped } }
     }
 
     /// Lists what the command left at its output paths in `result` (files, links, directories

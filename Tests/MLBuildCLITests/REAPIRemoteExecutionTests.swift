@@ -156,6 +156,10 @@ struct REAPIRemoteExecutionTests {
         let run = try ws.build(["--remote-executor", casd.url])
         #expect(run.result.status == 0, "\(run.result.output)\n\(casd.log)")
         #expect(placements(run) == ["task:here": "local", "task:there": "remote"])
+        // The target built here was written to the farm's cache too (UpdateActionResult).
+        let other = try workspace(mlfile)
+        let restored = try other.build(["--remote-cache", casd.url])
+        #expect(restored.targets("restored") == ["task:here", "task:there"], "\(restored.result.output)")
 
         let without = try workspace(mlfile)
         let failed = try without.build(["-k"])
