@@ -43,9 +43,10 @@ struct ExperimentSweep: Sendable {
                 let hint = Suggestion.hint(for: targetText, among: project.graph.nodes.map(\.description))
                 throw CLIError.usage("--set \(argument): unknown target '\(targetText)'\(hint)")
             }
-            let keys = type(of: rule).keys + RuleKey.common
-            guard let ruleKey = keys.first(where: { $0.name == key }), key != "description" else {
-                let names = keys.map(\.name).filter { $0 != "description" }
+            // What a variant can differ in: not its description, nor where it runs (not part of the key).
+            let keys = (type(of: rule).keys + RuleKey.common).filter { $0.name != "description" && !RuleKey.placementKeys.contains($0.name) }
+            guard let ruleKey = keys.first(where: { $0.name == key }) else {
+                let names = keys.map(\.name)
                 throw CLIError.usage("--set \(argument): \(target.kind) targets have no key '\(key)'"
                     + "\(Suggestion.hint(for: key, among: names)) (keys: \(names.sorted().joined(separator: ", ")))")
             }

@@ -351,4 +351,25 @@ struct REAPIRemoteExecutionTests {
                 "\(run.result.output)")
         #expect(!ws.exists("out/slow.txt"))
     }
+
+    @Test func crossValidationFoldsRunRemotelyToo() throws {
+        let casd = try executor()
+        let mlfile = MLFixtures.mlfile(extraModel: """
+
+        model cvm
+            features = features:rows
+            algorithm = logistic_regression
+            cv = 3
+        """)
+        let local = try workspace(mlfile)
+        #expect(try local.build(["model:cvm"]).result.status == 0)
+        let remote = try workspace(mlfile)
+        let run = try remote.build(["--remote-executor", casd.url, "model:cvm"])
+        #expect(run.result.status == 0, "\(run.result.output)\n\(casd.log)")
+        let placed = placements(run)
+        #expect(["cv:cvm.fold-1", "cv:cvm.fold-2", "cv:cvm.fold-3", "model:cvm"].allSatisfy { placed[$0] == "remote" }, "\(run.eventsText)")
+        for path in ["build/model/cvm/metrics.json", "build/model/cvm/model.json", "build/cv/cvm/fold-2/metrics.json"] {
+            #expect(try MLFixtures.bytes(remote, path) == MLFixtures.bytes(local, path), "\(path)")
+        }
+    }
 }
