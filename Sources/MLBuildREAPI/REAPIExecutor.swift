@@ -90,7 +90,7 @@ public final class REAPIExecutor: RemoteExecutor {
             case let .failure(outcome): return outcome.execution
             }
         }
-        return await interpret(response, action: action, store: store, capabilities: capabilities)
+        return await interpret(response, action: action, store: store)
     }
 
     // MARK: The action
@@ -259,8 +259,8 @@ public final class REAPIExecutor: RemoteExecutor {
 
     // MARK: The answer
 
-    private func interpret(_ response: Build_Bazel_Remote_Execution_V2_ExecuteResponse, action: RemoteAction, store: ContentStore,
-                           capabilities: REAPICacheBackend.Capabilities) async -> RemoteExecution {
+    private func interpret(_ response: Build_Bazel_Remote_Execution_V2_ExecuteResponse, action: RemoteAction,
+                           store: ContentStore) async -> RemoteExecution {
         let result = response.result
         let worker = result.executionMetadata.worker.isEmpty ? nil : result.executionMetadata.worker
         if response.status.code != 0 {
