@@ -89,6 +89,13 @@ let package = Package(
             dependencies: ["MLBuildBasics", "CArchive", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]
         ),
+        // Signed build provenance: in-toto Statement v1 + SLSA Provenance v1 in a DSSE envelope,
+        // Ed25519 keys in OpenSSL's PEM forms (swift-crypto), and its verification.
+        .target(
+            name: "MLBuildProvenance",
+            dependencies: ["MLBuildBasics", "MLBuildCore", "MLBuildDatasets", "MLBuildOCI", .product(name: "Crypto", package: "swift-crypto")],
+            exclude: ["README.md"]
+        ),
         // Reads ELF headers to find an executable's shared-library closure (the container runtime layer).
         .target(name: "MLBuildELF", exclude: ["README.md"]),
         // A Remote Execution API v2 client (BuildGrid, Buildbarn, BuildBuddy, NativeLink,
@@ -106,11 +113,18 @@ let package = Package(
             ],
             exclude: ["README.md", "Protos"]
         ),
+        // `mlbuild push`: the OCI distribution API client (blob uploads, manifests, referrers) over
+        // MLBuildCache's libcurl client; pushes archives MLBuildOCI verifies. Nothing of the engine.
+        .target(
+            name: "MLBuildRegistry",
+            dependencies: ["MLBuildBasics", "MLBuildCore", "MLBuildCache", "MLBuildOCI"],
+            exclude: ["README.md"]
+        ),
         .target(
             name: "MLBuildRules",
             dependencies: [
                 "MLBuildBasics", "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI", "MLBuildELF",
-                "MLBuildPlots", "MLBuildONNX",
+                "MLBuildPlots", "MLBuildONNX", "MLBuildProvenance",
             ],
             exclude: ["README.md"]
         ),
@@ -136,7 +150,7 @@ let package = Package(
             name: "MLBuildCLI",
             dependencies: [
                 "MLBuildBasics", "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildRules", "MLBuildDatasets", "MLBuildTraining", "MLBuildOCI",
-                "MLBuildServe", "MLBuildHistory", "MLBuildPlots", "MLBuildTracking", "MLBuildONNX", "MLBuildREAPI",
+                "MLBuildServe", "MLBuildHistory", "MLBuildPlots", "MLBuildTracking", "MLBuildONNX", "MLBuildREAPI", "MLBuildProvenance", "MLBuildRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             exclude: ["README.md"]
@@ -163,6 +177,7 @@ let package = Package(
         .testTarget(name: "MLBuildTrainingTests", dependencies: ["MLBuildBasics", "MLBuildTraining"]),
         .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildBasics", "MLBuildDatasets", "MLBuildTraining"]),
         .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI", "MLBuildBasics"]),
+        .testTarget(name: "MLBuildProvenanceTests", dependencies: ["MLBuildProvenance", "MLBuildBasics", "MLBuildOCI", "MLBuildTestSupport"]),
         .testTarget(name: "MLBuildPlotsTests", dependencies: ["MLBuildPlots"]),
         .testTarget(
             name: "MLBuildONNXTests",
@@ -173,6 +188,7 @@ let package = Package(
         .testTarget(name: "MLBuildTrackingTests", dependencies: ["MLBuildTracking", "MLBuildHistory"]),
         .testTarget(name: "MLBuildELFTests", dependencies: ["MLBuildELF", "MLBuildTestSupport"]),
         .testTarget(name: "MLBuildCLITests", dependencies: ["MLBuildCLI", "MLBuildTestSupport", "MLBuildTraining", "MLBuildHistory", "MLBuildREAPI"]),
+        .testTarget(name: "MLBuildRegistryTests", dependencies: ["MLBuildRegistry", "MLBuildCache", "MLBuildOCI", "MLBuildBasics"]),
         .testTarget(name: "MLBuildREAPITests", dependencies: ["MLBuildREAPI", "MLBuildEngine", "MLBuildCache", "MLBuildCore"]),
         .testTarget(name: "FuzzChecksTests", dependencies: ["FuzzChecks", "MLBuildCore", "MLBuildDatasets", "MLBuildRules", "MLBuildTraining"]),
     ]

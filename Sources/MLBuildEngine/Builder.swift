@@ -834,7 +834,8 @@ public final class Builder: Sendable {
                                   environment: environment, secrets: secrets, dependencies: dependencyResults,
                                   output: sink, commandRunner: runner, cache: workspace.cache, budget: budget,
                                   progress: RuleProgress { done, total, unit in observer.progress(target, done: done, total: total, unit: unit) },
-                                  outputs: outputs, dependencyOutputs: dependencyOutputs)
+                                  outputs: outputs, dependencyOutputs: dependencyOutputs,
+                                  inputDigests: Dictionary((evaluated.fingerprint?.inputs ?? []).map { ($0.0, $0.1) }, uniquingKeysWith: { a, _ in a }))
         /// A cancelled build keeps nothing of what was running: its outputs are removed and
         /// neither the cache nor the state hears of it.
         func interrupted() -> Finished {

@@ -146,12 +146,16 @@ public struct RuleContext: Sendable {
     /// Each direct dependency's declared output paths, normalized and relative to `workspace`
     /// (where the rule reads them).
     public let dependencyOutputs: [TargetReference: [String]]
+    /// The SHA-256 of each input file as the key hashed it, by workspace-relative path (empty
+    /// when the caller did not resolve inputs: a rule then hashes what it needs itself).
+    public let inputDigests: [String: ContentDigest]
 
     public init(target: TargetReference, workspace: String, seed: UInt64, key: ContentDigest,
                 environment: [String: String], secrets: [String: String],
                 dependencies: [TargetReference: ActionResult], output: OutputSink, commandRunner: any CommandRunner,
                 cache: CacheLayout? = nil, budget: WorkBudget = .shared, progress: RuleProgress = .none,
-                outputs: [String] = [], dependencyOutputs: [TargetReference: [String]] = [:]) {
+                outputs: [String] = [], dependencyOutputs: [TargetReference: [String]] = [:],
+                inputDigests: [String: ContentDigest] = [:]) {
         self.target = target
         self.workspace = workspace
         self.seed = seed
@@ -166,6 +170,7 @@ public struct RuleContext: Sendable {
         self.progress = progress
         self.outputs = outputs
         self.dependencyOutputs = dependencyOutputs
+        self.inputDigests = inputDigests
     }
 
     /// The one declared output of `dependency` (a dataset's, features' or model's directory),

@@ -8,11 +8,21 @@ import Foundation
 /// thrown as an `OCIError` naming the blob.
 public enum OCIArchiveVerifier {
     public static func verify(_ url: URL) throws -> VerificationReport {
-        let fm = FileManager.default
-        let scratch = fm.temporaryDirectory.appendingPathComponent(
+        let scratch = scratchDirectory()
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        return try verify(source: OCILayoutSource.open(url, scratch: scratch), url: url).report
+    }
+
+    /// A fresh path under the temp directory for an extracted archive.
+    static func scratchDirectory() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent(
             "mlbuild-oci-verify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        defer { try? fm.removeItem(at: scratch) }
-        let source = try OCILayoutSource.open(url, scratch: scratch)
+    }
+
+    /// Verifies an opened layout; also returns its index.json and every blob digest checked.
+    static func verify(source: OCILayoutSource, url: URL) throws
+        -> (report: VerificationReport, index: Index, verified: Set<ContentDigest>)
+    {
         let index = try source.readIndex()
         guard !index.manifests.isEmpty else { throw OCIError("OCI image '\(url.relativePath)': index.json lists no manifests") }
         var verified = Set<ContentDigest>()
@@ -68,7 +78,7 @@ public enum OCIArchiveVerifier {
                 platform: Platform(os: config.os, architecture: config.architecture, variant: config.variant),
                 layers: layers))
         }
-        return VerificationReport(images: images, blobsVerified: verified.count, bytesVerified: bytes)
+        return (VerificationReport(images: images, blobsVerified: verified.count, bytesVerified: bytes), index, verified)
     }
 
     /// SHA-256 of a layer after decompression (gzip, zstd or none, as libarchive detects).

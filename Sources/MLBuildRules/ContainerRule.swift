@@ -3,6 +3,7 @@ import MLBuildCache
 import MLBuildCore
 import MLBuildEngine
 import MLBuildOCI
+import MLBuildProvenance
 
 /// `container NAME: DEPS` — packs the outputs of its dependencies into a reproducible OCI image
 /// archive, `build/container/NAME/image.tar`, and its manifest digest, `build/container/NAME/digest`.
@@ -34,7 +35,7 @@ import MLBuildOCI
 /// recompressed. See docs/containers.md.
 public struct ContainerRule: Rule {
     public static let kind = "container"
-    public static let version = 2  // 2: the seed left out of the key (issue 11: nothing random)
+    public static let version = 3  // 3: provenance.json (issue 13); 2: the seed left out of the key (issue 11: nothing random)
     public static let summary = "packs its dependencies' outputs into a reproducible OCI image archive"
     /// Labels the image with the workspace's git revision, which a worker does not have.
     public static let runsRemotely = false
@@ -54,6 +55,7 @@ public struct ContainerRule: Rule {
         RuleKey("source", summary: "org.opencontainers.image.source (a URL)"),
         RuleKey("annotations", .list, summary: "extra KEY=VALUE annotations on the manifest and index"),
         RuleKey("runtime", summary: "serve: add mlbuild and its shared libraries (no base needed) and serve /model/ on port 8080"),
+        RuleKey("require_approval", summary: "mlbuild release needs this many distinct approvers (mlbuild approve) per channel; default 0"),
     ]
 
     /// `SRC:/image/path` items of `files`.
@@ -93,6 +95,11 @@ public struct ContainerRule: Rule {
     public var directory: String { "build/container/\(name)" }
     public var imagePath: String { "\(directory)/image.tar" }
     public var digestPath: String { "\(directory)/digest" }
+    public var provenancePath: String { "\(directory)/\(ContainerProvenance.fileName)" }
+    /// The canonical Mlfile values: the provenance's `externalParameters`.
+    let values: [(String, String)]
+    /// `require_approval = N`: distinct approvers a release of this image needs.
+    public let requiredApprovals: Int
 
     public init(configuration: TargetConfiguration, diagnostics: inout DiagnosticCollector) {
         let target = configuration.target
@@ -259,14 +266,27 @@ public struct ContainerRule: Rule {
         if packed.isEmpty && files.isEmpty && base == nil && filesAndBaseClean && !target.isIncomplete {
             diagnostics.add(target.diagnostic("\(target.reference) packs nothing: give it dependencies, 'files' or a 'base'"))
         }
-        outputs = ["build/container/\(name)/image.tar", "build/container/\(name)/digest"]
+        outputs = ["build/container/\(name)/image.tar", "build/container/\(name)/digest",
+                   "build/container/\(name)/\(ContainerProvenance.fileName)"]
+        values = (diagnostics.attempt { try configuration.canonicalParameters() }) ?? []
+        var approvals = 0
+        if let text = diagnostics.attempt({ try configuration.string("require_approval") }) ?? nil {
+            if let n = Int(text), n >= 0, n <= 100 {
+                approvals = n
+            } else {
+                diagnostics.add(configuration.diagnostic("require_approval", "require_approval '\(text)' must be a whole number from 0 to 100"))
+            }
+        }
+        requiredApprovals = approvals
     }
 
-    /// The git revision the image is labelled with enters the key (`derived.revision`).
+    /// The git revision the image is labelled with enters the key (`derived.revision`), and the
+    /// public id of the provenance's signing key (`derived.signing`, `unsigned` without one).
     /// With `runtime = serve`, the digest of the runtime layer's files (`derived.runtime`), so
     /// that a new mlbuild build re-packs.
     public func derivedParameters(workspace: String) throws -> [(name: String, value: String)] {
-        var derived: [(name: String, value: String)] = []
+        // The provenance's signing key, by its public id (another key re-signs).
+        var derived: [(name: String, value: String)] = [("signing", ProvenanceSigning.keyParameter)]
         if let revision = ContainerRevision.current(workspace: workspace) { derived.append(("revision", revision)) }
         if runtime == .serve {
             let layer = try ContainerRuntime.current(workspace: workspace)
@@ -289,6 +309,7 @@ public struct ContainerRule: Rule {
             annotations[ContainerRuntime.runtimeDigestAnnotation] = "sha256:\(runtime.digest.hex)"
         }
         var packedFiles: [ContainerAnnotations.PackedFile] = []
+        var sources: [ProvenanceStatement.Resource] = []
         var lineage: [(TargetReference, ActionResult, directory: String)] = []
         for dependency in packed {
             guard let result = context.dependencies[dependency] else {
@@ -298,6 +319,7 @@ public struct ContainerRule: Rule {
             // one output directory keeps the path rule (`/workspace/PATH`).
             let directory = (try? context.outputDirectory(of: dependency)) ?? "build/\(dependency.kind)/\(dependency.name)"
             lineage.append((dependency, result, directory))
+            sources += ContainerProvenance.sources(of: result, directory: directory)
             var entries: [LayerEntry] = []
             // A model's plots/ are for people, not for the server: the image holds what it did before plots existed.
             for output in result.outputs where !ModelPlots.isPlot(output.path, of: dependency, outputDirectory: directory) {
@@ -321,6 +343,7 @@ public struct ContainerRule: Rule {
                 }
                 entries.append(LayerEntry(imagePath: item.destination, source: url))
                 packedFiles += try ContainerAnnotations.packedFiles(source: item.source, destination: item.destination)
+                sources += try Self.sourceFiles(item.source)
             }
             layers.append(LayerSpec(name: "files", entries: entries))
         }
@@ -365,9 +388,24 @@ public struct ContainerRule: Rule {
             }
             context.output.append(line: "layer \(layer.name ?? "base") \(layer.descriptor.digest.prefixed) \(layer.descriptor.size) bytes: \(origin)")
         }
+        if let base, FileStat.of(base)?.isRegularFile == true {
+            sources.append(.init(uri: "oci-archive:\(base)", sha256: try FileHashing.digest(ofFileAt: base).digest.hex))
+        }
+        try ContainerProvenance.write(
+            to: workspace.appendingPathComponent(provenancePath), subjectName: tag ?? context.target.description,
+            manifestHex: built.manifestDigest.hex, target: context.target.description, values: values,
+            actionKey: context.key.hex, sources: sources, startedOn: created, workspace: context.workspace)
+        context.output.append(line: "provenance \(provenancePath): " + (ProvenanceSigning.key.map { "signed by \($0.publicKey.keyID.prefix(16))" } ?? "unsigned"))
         let reused = built.layers.filter { $0.origin == .cache }.count
         let layerCount = built.layers.count == 1 ? "1 layer" : "\(built.layers.count) layers"
         context.output.append(line: "image \(built.manifestDigest.prefixed): \(layerCount), \(built.compressedLayerCount) compressed, \(reused) reused, \(built.archiveSize) bytes")
+    }
+
+    /// A `files` source as provenance resources: the file, or every regular file under the directory.
+    static func sourceFiles(_ source: String) throws -> [ProvenanceStatement.Resource] {
+        guard let stat = FileStat.of(source) else { return [] }
+        let files = stat.isDirectory ? try FileSystem.regularFiles(under: source) : [source]
+        return try files.map { .init(uri: "file:\($0)", sha256: try FileHashing.digest(ofFileAt: $0).digest.hex) }
     }
 
     /// `SOURCE_DATE_EPOCH` as the reproducible-builds spec defines it: decimal seconds since the epoch.

@@ -24,7 +24,7 @@ import MLBuildEngine
 /// baseline is a dependency (its `stats.json` is read).
 public struct DatasetRule: Rule {
     public static let kind = "dataset"
-    public static let version = 3  // 3: the seed left out of the key (issue 11: nothing random); 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
+    public static let version = 4  // 4: lineage.json with the source files' digests (issue 13); 3: the seed left out of the key (issue 11: nothing random); 2: text cells must be UTF-8, overflow-free statistics, validated transforms (issue 8)
     public static let summary = "validates a CSV against a schema and stores it columnar with statistics (drift baseline)"
     public static let keys: [RuleKey] = [
         RuleKey("source", required: true, summary: "the CSV file (an input)"),
@@ -142,6 +142,7 @@ public struct DatasetRule: Rule {
                 summary += worst.map { String(format: "; largest drift %@ psi %.4f (max_psi %g)", $0.column, $0.psi, drift.maxPSI) } ?? ""
             }
             context.output.append(line: summary)
+            try writeLineage(context, to: output)
         } catch let error as DatasetValidationError {
             throw RuleFailure(error.description)
         } catch let error as DriftError {
@@ -150,6 +151,24 @@ public struct DatasetRule: Rule {
             throw RuleFailure(error.description)
         }
     }
+
+    /// `lineage.json`: the source bytes the dataset was made of, which features, models,
+    /// images and their provenance name in turn (`mlbuild lineage`):
+    ///
+    ///     {"sources": [{"path": "data/churn.csv", "role": "source", "sha256": HEX},
+    ///                  {"path": "schemas/churn.schema", "role": "schema", "sha256": HEX}],
+    ///      "target": "dataset:churn", "version": 1}
+    func writeLineage(_ context: RuleContext, to output: URL) throws {
+        var sources: [JSONValue] = []
+        for (path, role) in [(source, "source")] + (schemaFile.map { [($0, "schema")] } ?? []) {
+            let digest = try context.inputDigests[path] ?? FileHashing.digest(ofFileAt: path).digest
+            sources.append(.object(["path": .string(path), "role": .string(role), "sha256": .string(digest.hex)]))
+        }
+        let lineage: JSONValue = .object(["sources": .array(sources), "target": .string(context.target.description), "version": .number(1)])
+        try AtomicFile.write(CanonicalJSON.serialize(lineage), to: output.appendingPathComponent(Self.lineageFileName))
+    }
+
+    static let lineageFileName = "lineage.json"
 
     /// Reads and parses `schema_file`; errors point at the file's line and column.
     func loadSchemaFile() throws -> Schema {

@@ -9,6 +9,7 @@ import MLBuildEngine
 /// travel through this file into model.json's lineage.
 ///
 ///     {"datasets": [{"files": {PATH: SHA256, …}, "outputs_digest": SHA256, "role": "train" | "test",
+///                    "sources": [{"path": "data/churn.csv", "role": "source", "sha256": HEX}, …],
 ///                    "target": "dataset:NAME"}, …],
 ///      "version": 1}
 ///
@@ -40,6 +41,12 @@ struct FeaturesLineage {
             "files": .object(files),
         ]
         if let role { object["role"] = .string(role) }
+        // A dataset's source files (its lineage.json), so that a model names the bytes it came from.
+        if let lineage = result.outputs.first(where: { $0.path.hasSuffix("/\(DatasetRule.lineageFileName)") && reference.kind == DatasetRule.kind }),
+           let bytes = try? FileSystem.readBytes(lineage.path),
+           case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: Data(bytes)), let sources = fields["sources"] {
+            object["sources"] = sources
+        }
         return .object(object)
     }
 
