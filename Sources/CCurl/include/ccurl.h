@@ -14,7 +14,7 @@
 typedef struct ccurl_handle ccurl_handle;
 typedef struct ccurl_slist ccurl_slist;
 
-/// CURLOPT_WRITEFUNCTION / CURLOPT_READFUNCTION.
+/// CURLOPT_WRITEFUNCTION / CURLOPT_READFUNCTION / CURLOPT_HEADERFUNCTION.
 typedef size_t (*ccurl_data_callback)(char *buffer, size_t size, size_t count, void *context);
 /// CURLOPT_XFERINFOFUNCTION: non-zero aborts the transfer (CURLE_ABORTED_BY_CALLBACK).
 typedef int (*ccurl_xferinfo_callback)(void *context, int64_t download_total, int64_t download_now,
@@ -50,6 +50,8 @@ typedef int (*ccurl_seek_callback)(void *context, int64_t offset, int origin);
 #define CCURLOPT_PROTOCOLS_STR 10318
 #define CCURLOPT_REDIR_PROTOCOLS_STR 10319
 #define CCURLOPT_CUSTOMREQUEST 10036
+#define CCURLOPT_HEADERFUNCTION 20079
+#define CCURLOPT_HEADERDATA 10029
 
 // CURLcode values mlbuild distinguishes.
 #define CCURLE_OK 0

@@ -167,6 +167,9 @@ public final class RemoteCache: Sendable {
         case .file(let file):
             let attributes = try? FileManager.default.attributesOfItem(atPath: file.path)
             size = (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+        case .fileRange(let file, let offset, let length):
+            let attributes = try? FileManager.default.attributesOfItem(atPath: file.path)
+            size = length ?? max(0, ((attributes?[.size] as? NSNumber)?.int64Value ?? 0) - offset)
         case .none: size = 0
         }
         count {

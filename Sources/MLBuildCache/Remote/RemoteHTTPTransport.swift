@@ -6,6 +6,8 @@ enum RemoteRequestBody: Sendable {
     case none
     case data(Data)
     case file(URL)
+    /// `length` bytes of the file from `offset` (nil: to the end); one chunk of a chunked upload.
+    case fileRange(URL, offset: Int64, length: Int64?)
 }
 
 /// HTTP for a `RemoteCache`: libcurl's easy interface, loaded at run time (`CCurl` dlopens
@@ -44,9 +46,12 @@ final class RemoteHTTPTransport: Sendable {
     /// One exchange. `bodyLimit`: the most bytes a 200 answer may carry; the transfer is
     /// stopped (`bodyTooLarge`) as soon as it announces or sends more.
     /// `contentType`: of a request body (the remote cache sends octet streams). A body with a
-    /// method other than PUT (POST) is sent as an upload under that method's name.
+    /// method other than PUT (POST, PATCH) is sent as an upload under that method's name.
+    /// `headers`: more request header fields (not secret). `secretHeader`: replaces the
+    /// transport's secret header for this request (a registry's per-scope token); redacted too.
     func send(method: String, url: URL, body: RemoteRequestBody, sink: RemoteResponseSink, bodyLimit: Int64? = nil,
-              contentType: String = "application/octet-stream") async throws
+              contentType: String = "application/octet-stream", headers: [(name: String, value: String)] = [],
+              secretHeader: RemoteCacheHeader? = nil) async throws
         -> RemoteHTTPResponse
     {
         let displayURL = RemoteCacheConfiguration.display(url)
@@ -56,10 +61,13 @@ final class RemoteHTTPTransport: Sendable {
         case .none: upload = nil
         case .data(let data): upload = RemoteUploadSource(data: data)
         case .file(let file): upload = try RemoteUploadSource(file: file)
+        case .fileRange(let file, let offset, let length): upload = try RemoteUploadSource(file: file, offset: offset, length: length)
         }
+        let header = secretHeader ?? self.header
         let transfer = RemoteTransfer(sink: sink, method: method, displayURL: displayURL,
                                       headerValue: header?.value, upload: upload, bodyLimit: bodyLimit)
-        let request = RemoteCurlRequest(method: method, url: url.absoluteString, header: header, contentType: contentType,
+        let request = RemoteCurlRequest(method: method, url: url.absoluteString, header: header, extraHeaders: headers.map { "\($0.name): \($0.value)" },
+                                        contentType: contentType,
                                         timeoutMilliseconds: timeoutMilliseconds, connectTimeoutMilliseconds: connectTimeoutMilliseconds)
         let handles = self.handles
         return try await withTaskCancellationHandler {
@@ -89,6 +97,8 @@ private struct RemoteCurlRequest: Sendable {
     let method: String
     let url: String
     let header: RemoteCacheHeader?
+    /// `Name: value` lines, after the fixed ones (a same-named field here overrides them).
+    let extraHeaders: [String]
     let contentType: String
     let timeoutMilliseconds: Int
     let connectTimeoutMilliseconds: Int
@@ -103,6 +113,11 @@ private struct RemoteCurlRequest: Sendable {
             "Expect:",
         ]
         if transfer.upload != nil { lines.append("Content-Type: \(contentType)") }
+        // curl sends the last of two same-named fields it is given; `Accept-Encoding` and
+        // `Content-Type` given here replace the fixed ones by removal instead.
+        let overridden = Set(extraHeaders.compactMap { $0.split(separator: ":", maxSplits: 1).first?.lowercased() })
+        lines.removeAll { line in line.split(separator: ":", maxSplits: 1).first.map { overridden.contains($0.lowercased()) } ?? false }
+        lines.append(contentsOf: extraHeaders)
         if let header { lines.append("\(header.name): \(header.value)") }
         var list: OpaquePointer?
         for line in lines { list = ccurl_slist_append(list, line) }
@@ -132,6 +147,14 @@ private struct RemoteCurlRequest: Sendable {
             let length = size * count
             return transfer.receive(UnsafeRawBufferPointer(start: buffer, count: length)) ? length : 0
         }
+        _ = ccurl_setopt_ptr(handle, CCURLOPT_HEADERDATA, context)
+        _ = ccurl_setopt_data_callback(handle, CCURLOPT_HEADERFUNCTION) { buffer, size, count, context in
+            guard let context, let buffer else { return 0 }
+            let length = size * count
+            Unmanaged<RemoteTransfer>.fromOpaque(context).takeUnretainedValue()
+                .receiveHeader(UnsafeRawBufferPointer(start: buffer, count: length))
+            return length
+        }
         _ = ccurl_setopt_long(handle, CCURLOPT_NOPROGRESS, 0)
         _ = ccurl_setopt_ptr(handle, CCURLOPT_XFERINFODATA, context)
         _ = ccurl_setopt_xferinfo_callback(handle) { context, _, _, _, _ in
@@ -142,10 +165,10 @@ private struct RemoteCurlRequest: Sendable {
         switch method {
         case "HEAD":
             _ = ccurl_setopt_long(handle, CCURLOPT_NOBODY, 1)
-        case "PUT", "POST":
-            // A POST without a body is a plain request; a POST body is uploaded as libcurl
-            // uploads a PUT's, under the POST method.
-            guard method == "PUT" || transfer.upload != nil else { break }
+        case "PUT", "POST", "PATCH":
+            // A POST or PATCH body is uploaded as libcurl uploads a PUT's, under that method;
+            // without a body the upload is empty (`Content-Length: 0`, as registries expect
+            // of the POST that opens a blob upload).
             _ = ccurl_setopt_long(handle, CCURLOPT_UPLOAD, 1)
             if method != "PUT" { _ = ccurl_setopt_ptr(handle, CCURLOPT_CUSTOMREQUEST, method) }
             // A known size: Content-Length is sent (bazel-remote needs it), never chunked.
@@ -167,8 +190,10 @@ private struct RemoteCurlRequest: Sendable {
                 let transfer = Unmanaged<RemoteTransfer>.fromOpaque(context).takeUnretainedValue()
                 return transfer.upload?.seek(to: offset) == true ? CCURL_SEEKFUNC_OK : CCURL_SEEKFUNC_CANTSEEK
             }
-        default:
+        case "GET":
             break
+        default:
+            _ = ccurl_setopt_ptr(handle, CCURLOPT_CUSTOMREQUEST, method)
         }
         return transfer.perform(on: handle)
     }

@@ -25,33 +25,49 @@ struct RemoteHTTPResponse: Sendable {
     var bodyBytes: Int64
     /// SHA-256 of a 200 body, lowercase hex.
     var sha256Hex: String?
+    /// The final response's header fields in order (name as sent, value trimmed).
+    var headers: [(name: String, value: String)] = []
 }
 
-/// Where a PUT body comes from: bytes in memory or an open file, read by libcurl's read
-/// callback (and rewound by its seek callback when libcurl resends on a fresh connection).
+/// Where a PUT body comes from: bytes in memory or an open file (or a byte range of one, for
+/// chunked uploads), read by libcurl's read callback (and rewound by its seek callback when
+/// libcurl resends on a fresh connection). A file is never read whole into memory.
 final class RemoteUploadSource {
     let size: Int64
     private let data: Data?
     private let descriptor: Int32
+    /// Where the body starts in the file (0 for data).
+    private let start: Int64
     private var offset: Int64 = 0
 
     init(data: Data) {
         self.data = data
         descriptor = -1
+        start = 0
         size = Int64(data.count)
     }
 
-    /// Opens `file` for reading; throws `localFile` when it cannot be opened or stat'ed.
-    init(file: URL) throws {
+    /// Opens `file` for reading: the whole file, or `length` bytes from `offset`; throws
+    /// `localFile` when it cannot be opened or stat'ed, or is shorter than the range.
+    init(file: URL, offset: Int64 = 0, length: Int64? = nil) throws {
         let descriptor = open(file.path, O_RDONLY | O_CLOEXEC)
         var info = stat()
         guard descriptor >= 0, fstat(descriptor, &info) == 0 else {
             if descriptor >= 0 { close(descriptor) }
             throw RemoteCacheError.localFile(path: file.path, reason: "cannot read the file to upload")
         }
+        let fileSize = Int64(info.st_size)
+        let length = length ?? fileSize - offset
+        guard offset >= 0, length >= 0, offset + length <= fileSize,
+              offset == 0 || lseek(descriptor, off_t(offset), SEEK_SET) == off_t(offset)
+        else {
+            close(descriptor)
+            throw RemoteCacheError.localFile(path: file.path, reason: "the file is shorter than the range to upload")
+        }
         self.descriptor = descriptor
         data = nil
-        size = Int64(info.st_size)
+        start = offset
+        size = length
     }
 
     deinit {
@@ -72,8 +88,10 @@ final class RemoteUploadSource {
             offset += Int64(count)
             return count
         }
+        let wanted = min(buffer.count, Int(size - offset))
+        guard wanted > 0 else { return 0 }
         while true {
-            let count = posixRead(descriptor, base, buffer.count)
+            let count = posixRead(descriptor, base, wanted)
             if count >= 0 {
                 offset += Int64(count)
                 return count
@@ -85,7 +103,7 @@ final class RemoteUploadSource {
     /// Moves to absolute `position`; false when impossible.
     func seek(to position: Int64) -> Bool {
         guard position >= 0, position <= size else { return false }
-        if data == nil, lseek(descriptor, off_t(position), SEEK_SET) < 0 { return false }
+        if data == nil, lseek(descriptor, off_t(start + position), SEEK_SET) < 0 { return false }
         offset = position
         return true
     }
@@ -126,6 +144,7 @@ final class RemoteTransfer: @unchecked Sendable {
     private var hasher = SHA256()
     private var localError: RemoteCacheError?
     private var began = false
+    private var headers: [(name: String, value: String)] = []
 
     init(sink: RemoteResponseSink, method: String, displayURL: String, headerValue: String?,
          upload: RemoteUploadSource?, bodyLimit: Int64? = nil) {
@@ -228,6 +247,21 @@ final class RemoteTransfer: @unchecked Sendable {
         }
     }
 
+    /// The header callback: one raw header line. A status line starts a new response (after a
+    /// 1xx answer), so only the final response's fields are kept.
+    func receiveHeader(_ bytes: UnsafeRawBufferPointer) {
+        let line = String(decoding: bytes, as: UTF8.self)
+        if line.hasPrefix("HTTP/") {
+            headers.removeAll()
+            return
+        }
+        guard let colon = line.firstIndex(of: ":") else { return }
+        let name = line[..<colon].trimmingCharacters(in: .whitespaces)
+        let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !name.isEmpty, headers.count < 200 else { return }
+        headers.append((name, value))
+    }
+
     /// The read callback's error path: remembered so the result names the file.
     func uploadFailed() {
         localError = .localFile(path: pathDescription, reason: "read failed while uploading")
@@ -272,7 +306,7 @@ final class RemoteTransfer: @unchecked Sendable {
         }
         let digest = isStreamingSuccess && method == "GET"
             ? hasher.finalize().map { String(format: "%02x", $0) }.joined() : nil
-        return .success(RemoteHTTPResponse(status: status, body: body, bodyBytes: received, sha256Hex: digest))
+        return .success(RemoteHTTPResponse(status: status, body: body, bodyBytes: received, sha256Hex: digest, headers: headers))
     }
 
     /// libcurl's message, minus anything that looks like the secret header value (curl does
