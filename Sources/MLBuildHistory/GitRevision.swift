@@ -50,6 +50,13 @@ public struct GitRevision: Sendable, Equatable {
         return text
     }
 
+    /// `git config user.email` as seen from `workspace` (nil outside a repository or unset).
+    public static func userEmail(workspace: String) -> String? {
+        guard let text = git(["config", "user.email"], workspace: workspace)?.trimmingCharacters(in: .whitespacesAndNewlines),
+              !text.isEmpty else { return nil }
+        return text
+    }
+
     static func git(_ arguments: [String], workspace: String) -> String? {
         // A clean environment: no GIT_DIR/GIT_WORK_TREE from the caller, no pager, stable messages.
         let environment = [

@@ -5,7 +5,7 @@ import GRDB
 /// The run history: one SQLite database (default `.mlbuild/history.sqlite`), written by every
 /// build and read by `mlbuild runs`, `metrics diff` and `params diff`.
 ///
-/// Format (schemas "v1" to "v4", created and migrated by `DatabaseMigrator`; GRDB records
+/// Format (schemas "v1" to "v5" — v5 adds the release tables `ReleaseStore` documents — created and migrated by `DatabaseMigrator`; GRDB records
 /// applied migrations in `grdb_migrations`):
 ///
 ///     runs(id INTEGER PRIMARY KEY, started_at TEXT, finished_at TEXT NULL, git_revision TEXT NULL,
@@ -34,7 +34,7 @@ import GRDB
 /// The history is not an artifact: wall-clock times belong here, and nothing here enters a key.
 public final class HistoryStore: Sendable {
     public let path: String
-    private let queue: DatabaseQueue
+    let queue: DatabaseQueue
 
     /// Opens (creating it and its directory when missing) and migrates the database.
     public convenience init(path: String, busyTimeout: TimeInterval = 5) throws {
@@ -164,6 +164,8 @@ public final class HistoryStore: Sendable {
         migrator.registerMigration("v4") { db in
             try db.execute(sql: "ALTER TABLE runs ADD COLUMN others_from INTEGER REFERENCES runs(id)")
         }
+        // v5: release channels (`ReleaseStore`, issue 13).
+        migrator.registerMigration("v5") { db in try ReleaseStore.createTables(db) }
         return migrator
     }
 
