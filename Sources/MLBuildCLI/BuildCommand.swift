@@ -22,6 +22,8 @@ struct BuildCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "MLflow export") var mlflowOptions: MLflowOptions
 
+    @OptionGroup(title: "Provenance") var signingOptions: SigningOptions
+
     @Option(name: .shortAndLong, help: ArgumentHelp("Run up to N targets at once (default: the number of cores).", valueName: "N"))
     var jobs: Int?
 
@@ -49,6 +51,8 @@ struct BuildCommand: AsyncParsableCommand {
         let workspace = try workspaceOptions.workspace()
         let console = ConsoleReporter(live: ConsoleReporter.wantsLiveOutput(environment: workspace.environment))
         let warn: @Sendable (String) -> Void = { console.warning($0) }
+        try signingOptions.configure(environment: workspace.environment)
+        let audit = dryRun ? nil : BuildAudit.forBuild(workspace: workspace, requested: targets)
         // Checked before the no-op path: a bad --remote-cache is an error even when all is fresh.
         let (remote, remoteExecution) = try executorOptions.configure(cache: remoteOptions, environment: workspace.environment, onWarning: warn)
         let fastPath = NoopFastPath(workspace: workspace, mlfilePath: workspaceOptions.file, targets: targets, seed: workspaceOptions.seed,
@@ -59,13 +63,16 @@ struct BuildCommand: AsyncParsableCommand {
             : try NoopFastPath.takeMissBeforeParsing().map { .miss($0) } ?? fastPath.attempt(events: events, trace: trace)
         trace.note(outcome.traceLine)
         trace.mark("no-op check")
-        if outcome == .hit { return }
+        if outcome == .hit {
+            audit?.record(fastPath.noopSummary ?? BuildSummary(), roots: nil, run: nil)
+            return
+        }
         let options = BuildOptions(jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, keepGoing: keepGoing, explain: explain)
         if !dryRun, mlflowOptions.url(environment: workspace.environment) == nil,
            case let .miss(reason) = outcome, reason != NoopFastPath.lockHeld {
             let incremental = IncrementalPath(fastPath: fastPath, mlfilePath: workspaceOptions.file, seed: workspaceOptions.seed)
             if try await incremental.run(workspace: workspace, options: options, console: console, events: events,
-                                         remote: remote, remoteExecution: remoteExecution, trace: trace) {
+                                         remote: remote, remoteExecution: remoteExecution, trace: trace, audit: audit) {
                 return
             }
         }
@@ -119,10 +126,12 @@ struct BuildCommand: AsyncParsableCommand {
             // No descendant of a cancelled target outlives mlbuild (SIGKILL after the grace).
             ProcessGroupTermination.waitForAll()
             history.finish(summary, project: project, workspace: workspace)
+            audit?.record(summary, roots: roots, run: history.recordedRun)
             MLBuildMain.printError(BuildCancellation.line(summary, signal: signal))
             throw ExitCode(BuildCancellation.exitStatus)
         }
         history.finish(summary, project: project, workspace: workspace)
+        audit?.record(summary, roots: roots, run: history.recordedRun)
         ProcessTeardown.keepUntilExit(builder, project, summary)
         CacheMaintenance(layout: workspace.cache).record(.init(
             built: summary.count(.built), restored: summary.count(.restored),

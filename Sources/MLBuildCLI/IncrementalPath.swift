@@ -54,7 +54,8 @@ struct IncrementalPath {
     /// the full path must run instead. Throws as the full path does when the build fails or is
     /// cancelled.
     func run(workspace: Workspace, options: BuildOptions, console: ConsoleReporter, events: String?,
-             remote: (any RemoteCacheBackend)?, remoteExecution: RemoteExecutionOptions?, trace: PhaseTrace) async throws -> Bool {
+             remote: (any RemoteCacheBackend)?, remoteExecution: RemoteExecutionOptions?, trace: PhaseTrace,
+             audit: BuildAudit? = nil) async throws -> Bool {
         // Without a manifest there is nothing to go on (and nothing is created, not even the lock).
         guard FileSystem.exists(fastPath.manifestPath) else { return false }
         // Held from the manifest check on: another build could change what it found.
@@ -126,12 +127,14 @@ struct IncrementalPath {
         if partial.cancelled {
             ProcessGroupTermination.waitForAll()
             history.finish(evaluated, project: project, workspace: workspace)
+            audit?.record(partial, roots: staleTargets, run: history.recordedRun)
             MLBuildMain.printError(BuildCancellation.line(partial, signal: signal))
             throw ExitCode(BuildCancellation.exitStatus)
         }
         let whole = observer.finished ?? observer.whole(partial)
         history.finish(evaluated, project: project, workspace: workspace, othersFrom: plan.link.run)
         trace.mark("run history")
+        audit?.record(whole, roots: nil, run: history.recordedRun)
         ProcessTeardown.keepUntilExit(builder, project, whole)
         CacheMaintenance(layout: workspace.cache).record(.init(
             built: whole.count(.built), restored: whole.count(.restored), fresh: whole.count(.fresh), failed: whole.count(.failed)))

@@ -16,7 +16,7 @@ public struct MLBuildCommand: AsyncParsableCommand {
         2 bad command line or Mlfile.
         """,
         version: MLBuildVersion.current,
-        subcommands: [BuildCommand.self, GraphCommand.self, StatusCommand.self, CleanCommand.self, CacheCommand.self, HashCommand.self, ContainerCommand.self, PredictCommand.self, ExportCommand.self, ServeCommand.self, SchemaCommand.self, RunsCommand.self, MetricsCommand.self, ParamsCommand.self, ExperimentCommand.self, ReportCommand.self, ExecRuleCommand.self, WorkerCommand.self],
+        subcommands: [BuildCommand.self, GraphCommand.self, StatusCommand.self, CleanCommand.self, CacheCommand.self, HashCommand.self, ContainerCommand.self, PredictCommand.self, ExportCommand.self, ServeCommand.self, SchemaCommand.self, RunsCommand.self, MetricsCommand.self, ParamsCommand.self, ExperimentCommand.self, ReportCommand.self, PushCommand.self, ExecRuleCommand.self, WorkerCommand.self, KeygenCommand.self, ProvenanceCommand.self, ReleaseCommand.self, ApproveCommand.self, ReleasesCommand.self, PromoteCommand.self, RollbackCommand.self, AuditCommand.self, LineageCommand.self, MonitorCommand.self],
         defaultSubcommand: BuildCommand.self
     )
 

@@ -70,6 +70,10 @@ struct NoopFastPath {
         var manifestStat: FileStat
     }
 
+    /// The summary of the no-op this process answered (for its audit entry).
+    static let answered = Mutex<BuildSummary?>(nil)
+    var noopSummary: BuildSummary? { Self.answered.withLock { $0 } }
+
     private static let changesFound = Mutex<Changes?>(nil)
 
     /// The changes the no-op check found, once; nil when it found none to hand over.
@@ -149,6 +153,8 @@ struct NoopFastPath {
         let elapsed = ContinuousClock.now - started
         summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         observer.buildFinished(summary)
+        let answered = summary
+        Self.answered.withLock { $0 = answered }
         CacheMaintenance(layout: workspace.cache).record(.init(built: 0, restored: 0, fresh: summary.outcomes.count, failed: 0))
         trace?.mark("report")
         hit = true
@@ -242,8 +248,11 @@ struct NoopFastPath {
         let fastPath = NoopFastPath(workspace: workspace, mlfilePath: file, targets: targets, seed: seed,
                                     historyPath: HistoryOptions.path(option: history, workspace: workspace))
         let trace = PhaseTrace(enabled: environment["MLBUILD_TRACE"] == "1")
+        let audit = BuildAudit.start(workspace: workspace, requested: targets)
         switch try? fastPath.attempt(events: events, trace: trace) {
         case .hit?:
+            audit.record(fastPath.noopSummary ?? BuildSummary(), roots: nil, run: nil)
+            trace.mark("audit log")
             trace.note(NoopFastPath.Outcome.hit.traceLine)
             return 0
         case let .miss(reason)? where reason != lockHeld:

@@ -86,7 +86,7 @@ struct HistoryActionSharingTests {
             "INSERT INTO outputs VALUES (1, 'task:a', 'out/task:a.txt', 'sha256:aa')",
         ] { _ = try sql(path, statement) }
         let store = try HistoryStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5"])
         var expected = record("task:a", status: "built", value: "cat a", digest: "aa")
         expected.params.sort { $0.name < $1.name }
         #expect(try store.run(1)?.targets == [expected])

@@ -9,7 +9,7 @@ struct MLRuleTests {
         let first = try ws.build(["model:lr", "model:gbt"])
         #expect(first.result.status == 0, "\(first.result.output)")
         #expect(first.targets("built") == ["dataset:rows", "features:rows", "model:gbt", "model:lr"])
-        for file in ["data.bin", "schema.json", "stats.json"] { #expect(ws.exists("build/dataset/rows/\(file)")) }
+        for file in ["data.bin", "lineage.json", "schema.json", "stats.json"] { #expect(ws.exists("build/dataset/rows/\(file)")) }
         for file in ["train.bin", "test.bin", "transform.json", "feature_names.json", "split.json", "lineage.json"] {
             #expect(ws.exists("build/features/rows/\(file)"))
         }
@@ -35,7 +35,7 @@ struct MLRuleTests {
         let datasets = try #require(lineage["datasets"] as? [[String: Any]])
         #expect(datasets.map { $0["target"] as? String } == ["dataset:rows"])
         let files = try #require(datasets.first?["files"] as? [String: String])
-        #expect(files.keys.sorted() == ["build/dataset/rows/data.bin", "build/dataset/rows/schema.json", "build/dataset/rows/stats.json"])
+        #expect(files.keys.sorted() == ["build/dataset/rows/data.bin", "build/dataset/rows/lineage.json", "build/dataset/rows/schema.json", "build/dataset/rows/stats.json"])
         let second = try ws.build(["model:lr", "model:gbt"])
         #expect(second.targets("fresh") == ["dataset:rows", "features:rows", "model:gbt", "model:lr"])
     }

@@ -297,12 +297,12 @@ import Testing
         try ws.write(".mlbuild/history.sqlite", "")
         #expect(try ws.run([]).status == 0)
         let path = "\(ws.path)/.mlbuild/history.sqlite"
-        #expect(try HistoryStore(path: path).appliedMigrations() == ["v1", "v2", "v3", "v4"])
+        #expect(try HistoryStore(path: path).appliedMigrations() == ["v1", "v2", "v3", "v4", "v5"])
         try ws.write("src/a.txt", "again\n")
         let second = try ws.run([])
         #expect(second.status == 0 && !second.stderr.contains("warning"), "\(second.output)")
         let store = try HistoryStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5"])
         #expect(try store.runs(limit: 10).map(\.id) == [2, 1])
         #expect(try store.run(2)?.targets.map(\.status) == ["built", "built", "fresh", "built"])
     }
@@ -323,7 +323,7 @@ import Testing
         let build = try ws.run([])
         #expect(build.status == 0 && !build.stderr.contains("warning"), "\(build.output)")
         let store = try HistoryStore(path: path)
-        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4"])
+        #expect(try store.appliedMigrations() == ["v1", "v2", "v3", "v4", "v5"])
         let runs = try store.runs(limit: 10)
         #expect(runs.map(\.id) == [2, 1])
         #expect(runs.map(\.experiment) == [nil, nil])

@@ -433,6 +433,6 @@ struct WorkspaceBoundaryTests {
         let run = try ws.build([])
         #expect(run.result.status == 0, "\(run.result.output)")
         let left = try FileSystem.listDirectory("\(ws.path)/build/container/app")
-        #expect(left == ["digest", "image.tar"], "\(left)")
+        #expect(left == ["digest", "image.tar", "provenance.json"], "\(left)")
     }
 }
