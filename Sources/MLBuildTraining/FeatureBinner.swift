@@ -50,7 +50,7 @@ struct FeatureBinner: Sendable {
                         let value = xs[row * d + feature]
                         if !value.isNaN { column.append(value) }
                     }
-                    out[feature] = Self.thresholds(sortedColumn: column.sorted(), maxBins: maxBins)
+                    out[feature] = Self.thresholds(sortedColumn: DoubleRadixSort.sorted(column), maxBins: maxBins)
                 }
             }
         }

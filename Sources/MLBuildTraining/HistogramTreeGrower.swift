@@ -6,6 +6,8 @@ import Foundation
 ///
 /// Per node: a histogram of (Σg, Σh) and counts per (feature, bin). Only the smaller child's
 /// histogram is built from its rows; the larger one is parent − smaller (the subtraction trick).
+/// Histograms are raw slots of a `HistogramPool` that lives as long as the fit: no allocation
+/// per node, and only the bins a feature can use are zeroed, subtracted and summed.
 /// Dense nodes (the root, ≥ n/4 rows) are scanned row-wise over row-major bins in fixed chunks;
 /// sparser nodes feature by feature over column-major bins (sorted row indices make those
 /// gathers cache-friendly). Which path and which chunks depend only on sizes, and partial sums
@@ -58,21 +60,30 @@ struct HistogramTreeGrower {
     /// Histogram bins per feature: up to 255 value bins and the missing bin.
     static let binStride = 256
 
-    final class Histogram {
-        /// (Σg, Σh) of feature f, bin b at f·stride + b.
-        var sums: [SIMD2<Double>]
-        var counts: [UInt32]
-        init(features: Int) {
-            sums = [SIMD2<Double>](repeating: .zero, count: features * HistogramTreeGrower.binStride)
-            counts = [UInt32](repeating: 0, count: features * HistogramTreeGrower.binStride)
-        }
-    }
+    typealias Histogram = HistogramPool.Slot
 
     let parameters: Parameters
     let binner: FeatureBinner
     let hasMissing: [Bool]
     let rowCount: Int
     let featureCount: Int
+    /// Where every histogram of this fit lives (see `HistogramPool`).
+    let pool: HistogramPool
+
+    init(parameters: Parameters, binner: FeatureBinner, hasMissing: [Bool], rowCount: Int, featureCount: Int) {
+        self.parameters = parameters
+        self.binner = binner
+        self.hasMissing = hasMissing
+        self.rowCount = rowCount
+        self.featureCount = featureCount
+        var spans = [Range<Int>]()
+        for feature in 0 ..< featureCount {
+            let base = feature * Self.binStride
+            spans.append(base ..< base + binner.binCount(feature))
+            if hasMissing[feature] { spans.append(base + binner.missingBin ..< base + binner.missingBin + 1) }
+        }
+        pool = HistogramPool(features: featureCount, usedSpans: spans)
+    }
 
     /// Grows a tree on the rows `indices` (partitioned in place: each leaf ends up owning the
     /// slice `start ..< end`). `identity` says `indices` is 0..<n in order, which lets the root
@@ -84,20 +95,31 @@ struct HistogramTreeGrower {
     ) -> [Node] {
         let bins = BinLayouts(byRow: binsByRow, byColumn: binsByColumn)
         let rootHistogram = histogram(bins: bins, gradients: gradients, indices: indices, range: 0 ..< indices.count, identity: identity)
+        // Feature 0's bins hold every row once (in bin order; the unused bins were zeros).
         var rootSum = SIMD2<Double>.zero
-        for b in 0 ..< Self.binStride { rootSum += rootHistogram.sums[b] }
+        for span in pool.usedSpans.prefix(while: { $0.lowerBound < Self.binStride }) {
+            for b in span { rootSum += rootHistogram.sums[b] }
+        }
         var nodes = [Node(depth: 0, start: 0, end: indices.count, sumGradient: rootSum.x, sumHessian: rootSum.y)]
         nodes[0].value = leafValue(rootSum.x, rootSum.y)
-        var histograms: [Histogram?] = [rootHistogram]
-        var splits: [Split?] = [canSplit(nodes[0]) ? findSplit(rootHistogram, nodes[0]) : nil]
+        // A node's histogram is kept only while the node has a pending split.
+        var histograms: [Histogram?] = [nil]
+        var splits: [Split?] = [nil]
+        if canSplit(nodes[0]), let split = findSplit(rootHistogram, nodes[0]) {
+            splits[0] = split
+            histograms[0] = rootHistogram
+        } else {
+            pool.release(rootHistogram)
+        }
+        defer { for case let histogram? in histograms { pool.release(histogram) } }
         var leaves = 1
 
         while leaves < parameters.maxLeafNodes {
             // The pending split with the largest gain; ties go to the older node.
-            var best = -1
+            var best = -1, bestGain = 0.0
             for (id, split) in splits.enumerated() {
                 guard let split else { continue }
-                if best < 0 || split.gain > splits[best]!.gain { best = id }
+                if best < 0 || split.gain > bestGain { (best, bestGain) = (id, split.gain) }
             }
             guard best >= 0, let split = splits[best] else { break }
             splits[best] = nil
@@ -122,12 +144,18 @@ struct HistogramTreeGrower {
             histograms.append(nil)
             histograms.append(nil)
             leaves += 1
-            let parentHistogram = histograms[best]
+            guard let parentHistogram = histograms[best] else { continue }
             histograms[best] = nil
-            if leaves >= parameters.maxLeafNodes { break }
+            if leaves >= parameters.maxLeafNodes {
+                pool.release(parentHistogram)
+                break
+            }
 
             let splitLeft = canSplit(left), splitRight = canSplit(right)
-            guard splitLeft || splitRight, let parentHistogram else { continue }
+            guard splitLeft || splitRight else {
+                pool.release(parentHistogram)
+                continue
+            }
             let leftIsSmaller = left.end - left.start <= right.end - right.start
             let (smallId, largeId) = leftIsSmaller ? (leftId, rightId) : (rightId, leftId)
             let small = nodes[smallId]
@@ -137,18 +165,28 @@ struct HistogramTreeGrower {
             let smallCanSplit = leftIsSmaller ? splitLeft : splitRight
             if largeCanSplit {
                 // parent − small, reusing the parent's storage.
-                for i in 0 ..< parentHistogram.sums.count {
-                    parentHistogram.sums[i] -= smallHistogram.sums[i]
-                    parentHistogram.counts[i] &-= smallHistogram.counts[i]
+                let ps = parentHistogram.sums, pc = parentHistogram.counts
+                let ss = smallHistogram.sums, sc = smallHistogram.counts
+                for span in pool.usedSpans {
+                    for i in span {
+                        ps[i] -= ss[i]
+                        pc[i] &-= sc[i]
+                    }
                 }
                 if let s = findSplit(parentHistogram, nodes[largeId]) {
                     splits[largeId] = s
                     histograms[largeId] = parentHistogram
+                } else {
+                    pool.release(parentHistogram)
                 }
+            } else {
+                pool.release(parentHistogram)
             }
             if smallCanSplit, let s = findSplit(smallHistogram, small) {
                 splits[smallId] = s
                 histograms[smallId] = smallHistogram
+            } else {
+                pool.release(smallHistogram)
             }
         }
         return nodes
@@ -180,34 +218,34 @@ struct HistogramTreeGrower {
             return featureWiseHistogram(bins: bins, gradients: gradients, rows: rows)
         }
         let chunkCount = max(1, min(8, m / 32_768))
-        let parts = (0 ..< chunkCount).map { _ in Histogram(features: d) }
+        let parts = (0 ..< chunkCount).map { _ in pool.acquire() }
         parallelFor(chunkCount) { chunk in
             let part = parts[chunk]
+            let s = part.sums, c = part.counts, b = bins.byRow.baseAddress!
+            pool.zero(part)
             let lower = m * chunk / chunkCount, upper = m * (chunk + 1) / chunkCount
-            part.sums.withUnsafeMutableBufferPointer { sums in
-                part.counts.withUnsafeMutableBufferPointer { counts in
-                    let s = sums.baseAddress!, c = counts.baseAddress!, b = bins.byRow.baseAddress!
-                    for i in lower ..< upper {
-                        let row = identity ? i : Int(rows[i])
-                        let pair = gradients[row]
-                        let rowBins = b + row * d
-                        var offset = 0
-                        for f in 0 ..< d {
-                            let slot = offset + Int(rowBins[f])
-                            s[slot] += pair
-                            c[slot] &+= 1
-                            offset += Self.binStride
-                        }
-                    }
+            for i in lower ..< upper {
+                let row = identity ? i : Int(rows[i])
+                let pair = gradients[row]
+                let rowBins = b + row * d
+                var offset = 0
+                for f in 0 ..< d {
+                    let slot = offset + Int(rowBins[f])
+                    s[slot] += pair
+                    c[slot] &+= 1
+                    offset += Self.binStride
                 }
             }
         }
         let result = parts[0]
         for part in parts.dropFirst() {
-            for i in 0 ..< result.sums.count {
-                result.sums[i] += part.sums[i]
-                result.counts[i] &+= part.counts[i]
+            for span in pool.usedSpans {
+                for i in span {
+                    result.sums[i] += part.sums[i]
+                    result.counts[i] &+= part.counts[i]
+                }
             }
+            pool.release(part)
         }
         return result
     }
@@ -218,29 +256,24 @@ struct HistogramTreeGrower {
         bins: BinLayouts, gradients: UnsafeBufferPointer<SIMD2<Double>>, rows: UnsafeBufferPointer<UInt32>
     ) -> Histogram {
         let n = rowCount, d = featureCount, m = rows.count
-        let result = Histogram(features: d)
+        let result = pool.acquireZeroed()
         var ordered = [SIMD2<Double>](repeating: .zero, count: m)
         for i in 0 ..< m { ordered[i] = gradients[Int(rows[i])] }
-        result.sums.withUnsafeMutableBufferPointer { sums in
-            result.counts.withUnsafeMutableBufferPointer { counts in
-                ordered.withUnsafeBufferPointer { ord in
-                    let sumBase = sums.baseAddress!, countBase = counts.baseAddress!
-                    func perFeature(_ f: Int) {
-                        let column = bins.byColumn.baseAddress! + f * n
-                        let s = sumBase + f * Self.binStride
-                        let c = countBase + f * Self.binStride
-                        for i in 0 ..< m {
-                            let b = Int(column[Int(rows[i])])
-                            s[b] += ord[i]
-                            c[b] &+= 1
-                        }
-                    }
-                    if m * d >= 65_536 {
-                        parallelFor(d, perFeature)
-                    } else {
-                        for f in 0 ..< d { perFeature(f) }
-                    }
+        ordered.withUnsafeBufferPointer { ord in
+            func perFeature(_ f: Int) {
+                let column = bins.byColumn.baseAddress! + f * n
+                let s = result.sums + f * Self.binStride
+                let c = result.counts + f * Self.binStride
+                for i in 0 ..< m {
+                    let b = Int(column[Int(rows[i])])
+                    s[b] += ord[i]
+                    c[b] &+= 1
                 }
+            }
+            if m * d >= 65_536 {
+                parallelFor(d, perFeature)
+            } else {
+                for f in 0 ..< d { perFeature(f) }
             }
         }
         return result
@@ -276,12 +309,15 @@ struct HistogramTreeGrower {
 
             // Left to right, missing values going right. With missing values in training the last
             // candidate puts every value left and only the missing ones right.
+            // Every bin is scored, empty ones too: after the subtraction trick an empty bin may hold
+            // a rounding residue that moves the threshold, as in scikit-learn.
+            let sums = histogram.sums + base, counts = histogram.counts + base
             var acc = SIMD2<Double>.zero
             var count = 0
             let lastBin = valueBins - 1 + (withMissing ? 1 : 0)
             for bin in 0 ..< lastBin {
-                acc += histogram.sums[base + bin]
-                count += Int(histogram.counts[base + bin])
+                acc += sums[bin]
+                count += Int(counts[bin])
                 consider(acc.x, acc.y, count, bin: bin, missingLeft: false)
             }
             if withMissing {
@@ -289,8 +325,8 @@ struct HistogramTreeGrower {
                 var right = SIMD2<Double>.zero
                 var rightCount = 0
                 for bin in stride(from: valueBins - 1, to: 0, by: -1) {
-                    right += histogram.sums[base + bin]
-                    rightCount += Int(histogram.counts[base + bin])
+                    right += sums[bin]
+                    rightCount += Int(counts[bin])
                     let leftCount = total - rightCount
                     consider(g - right.x, h - right.y, leftCount, bin: bin - 1, missingLeft: true)
                 }
@@ -353,3 +389,4 @@ struct HistogramTreeGrower {
         return totalLeft
     }
 }
+
