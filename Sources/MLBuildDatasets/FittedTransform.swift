@@ -102,8 +102,13 @@ public struct FittedTransform: Codable, Sendable, Equatable {
             guard let column = table.column(named: step.column) else {
                 throw DatasetError.features(message: "column '\(step.column)' is missing from the data")
             }
-            for (i, r) in rows.enumerated() {
-                try step.write(column, row: r, into: &values, at: i * width + offset, line: table.lines[r])
+            let filled = try values.withUnsafeMutableBufferPointer { out in
+                try step.fillColumn(column, rows: rows, into: out, width: width, offset: offset)
+            }
+            if !filled {
+                for (i, r) in rows.enumerated() {
+                    try step.write(column, row: r, into: &values, at: i * width + offset, line: table.lines[r])
+                }
             }
             offset += step.width
         }
@@ -124,6 +129,21 @@ public struct FittedTransform: Codable, Sendable, Equatable {
     public func labels(of table: ColumnarTable, rows: [Int]) throws -> [Double] {
         guard let column = table.column(named: label.column) else {
             throw DatasetError.features(message: "label column '\(label.column)' is missing from the data")
+        }
+        // Class labels of a text column: each dictionary code looked up once, not each row's text.
+        if let classes = label.classes, case .codes(let codes, let dictionary) = column.storage {
+            let classOfCode = dictionary.map { classes.firstIndex(of: $0) }
+            return try rows.map { r in
+                guard !column.nulls[r] else {
+                    throw DatasetError.features(message: "label column '\(label.column)' is null on line \(table.lines[r]); every row needs a label")
+                }
+                let code = Int(codes[r])
+                guard code < classOfCode.count, let i = classOfCode[code] else {
+                    let text = column.text(at: r) ?? ""
+                    throw DatasetError.features(message: "label column '\(label.column)' value '\(text)' on line \(table.lines[r]) is not a known class")
+                }
+                return Double(i)
+            }
         }
         return try rows.map { r in
             if column.nulls[r] {
