@@ -1,6 +1,7 @@
 import CZlib
 import Foundation
 import MLBuildBasics
+import Synchronization
 
 /// gzip (RFC 1952) the way pigz writes it, so that the cores of the work budget share one
 /// layer and the bytes still depend only on the input and the level:
@@ -16,31 +17,38 @@ import MLBuildBasics
 ///   platforms), then the blocks in order, then CRC-32 (the per-block CRCs joined with
 ///   `crc32_combine` in block order) and ISIZE.
 ///
-/// Blocks are compressed a batch at a time on `WorkBudget.current.parallelFor` (the caller and
-/// whatever threads of the budget are free: `-j 1` compresses on the caller's thread alone), so
-/// memory stays bounded at about two batches. libarchive's gzip filter is not used because the
+/// Blocks are compressed a batch (64 blocks) at a time by the threads of `WorkBudget.current`
+/// that are free, while the caller fills the next batch; then the caller helps finish the batch
+/// (`-j 1`: the caller alone, one batch after the other). Memory stays bounded at two batches. libarchive's gzip filter is not used because the
 /// layer writer needs the uncompressed stream too (the diff_id) in the same single pass.
 final class GzipCompressor: LayerCompressor {
     /// pigz's default block size.
     static let blockSize = 128 << 10
     /// deflate's window: the history each block is primed with.
     static let dictionarySize = 32 << 10
-    /// Blocks per `parallelFor`: 8 MiB in flight, enough to keep a few cores busy.
+    /// Blocks per batch: 8 MiB in flight, enough to keep a few cores busy.
     static let batchBlocks = 64
     /// Worst case of one block: deflate's stored-block overhead is 5 bytes per 16 KiB, plus the
     /// sync-flush marker; this is comfortably above `deflateBound`.
     private static let outputCapacity = blockSize + blockSize / 8 + 1024
+    private static let batchCapacity = batchBlocks * blockSize
 
     private let level: Int32
     private let inspect: (UnsafeRawBufferPointer) -> Void
-    /// `dictionarySize` bytes of history (the end of the previous batch), then the batch.
-    private let input: UnsafeMutablePointer<UInt8>
+    private let budget: WorkBudget
+    /// Two input buffers, each `dictionarySize` bytes of history then a batch: the caller fills
+    /// `buffers[current]` while the other one's blocks are compressed.
+    private let buffers: [UnsafeMutablePointer<UInt8>]
+    private var current = 0
+    /// Valid history bytes before the batch being filled (0 only for the first batch).
     private var history = 0
     private var filled = 0
+    /// The in-flight batch's results, one slot per block.
     private let outputs: UnsafeMutablePointer<UInt8>
     private let outputLengths: UnsafeMutableBufferPointer<Int>
     private let crcs: UnsafeMutableBufferPointer<UInt>
     private let codes: UnsafeMutableBufferPointer<Int32>
+    private var inFlight: BlockBatch?
     private var crc: UInt = 0
     private var totalIn: UInt64 = 0
     private var wroteHeader = false
@@ -50,7 +58,8 @@ final class GzipCompressor: LayerCompressor {
         guard (0...9).contains(level) else { throw ArchiveError("gzip level \(level) is not in 0...9") }
         self.level = level
         self.inspect = inspect
-        input = .allocate(capacity: Self.dictionarySize + Self.batchBlocks * Self.blockSize)
+        budget = WorkBudget.current
+        buffers = (0..<2).map { _ in .allocate(capacity: Self.dictionarySize + Self.batchCapacity) }
         outputs = .allocate(capacity: Self.batchBlocks * Self.outputCapacity)
         outputLengths = .allocate(capacity: Self.batchBlocks)
         crcs = .allocate(capacity: Self.batchBlocks)
@@ -59,25 +68,25 @@ final class GzipCompressor: LayerCompressor {
     }
 
     deinit {
-        input.deallocate()
+        // Helpers may still be deflating into the buffers (after an error upstream).
+        inFlight?.wait()
+        buffers.forEach { $0.deallocate() }
         outputs.deallocate()
         outputLengths.deallocate()
         crcs.deallocate()
         codes.deallocate()
     }
 
-    private var batchCapacity: Int { Self.batchBlocks * Self.blockSize }
-
     func compress(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard !finished else { throw ArchiveError("gzip stream already finished") }
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         var offset = 0
         while offset < bytes.count {
-            // A full batch is compressed only once more input arrives: the last block of the
-            // stream must be the one that ends with Z_FINISH.
-            if filled == batchCapacity { try compressBatch(final: false, emit: emit) }
-            let n = min(bytes.count - offset, batchCapacity - filled)
-            (input + Self.dictionarySize + filled).update(
+            // A full batch starts only once more input arrives: the last block of the stream
+            // must be the one that ends with Z_FINISH.
+            if filled == Self.batchCapacity { try startBatch(final: false, emit: emit) }
+            let n = min(bytes.count - offset, Self.batchCapacity - filled)
+            (buffers[current] + Self.dictionarySize + filled).update(
                 from: base.assumingMemoryBound(to: UInt8.self) + offset, count: n)
             filled += n
             offset += n
@@ -86,7 +95,8 @@ final class GzipCompressor: LayerCompressor {
 
     func finish(emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard !finished else { throw ArchiveError("gzip stream already finished") }
-        try compressBatch(final: true, emit: emit)
+        try startBatch(final: true, emit: emit)
+        try drain(emit: emit)
         var trailer = [UInt8](repeating: 0, count: 8)
         for i in 0..<4 {
             trailer[i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt(i)))
@@ -102,48 +112,61 @@ final class GzipCompressor: LayerCompressor {
         return [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]
     }
 
-    private func compressBatch(final: Bool, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
-        if !wroteHeader {
-            try header.withUnsafeBytes { try emit($0) }
-            wroteHeader = true
-        }
+    /// Emits the batch in flight, then sets the filled one going and switches to the other buffer.
+    private func startBatch(final: Bool, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try drain(emit: emit)
         // The empty stream still needs one (final, empty) block.
         let blocks = max(final ? 1 : 0, (filled + Self.blockSize - 1) / Self.blockSize)
+        let input = buffers[current] + Self.dictionarySize
         let filled = self.filled, history = self.history, level = self.level
-        let input = self.input, outputs = self.outputs
-        let lengths = outputLengths, crcs = self.crcs, codes = self.codes
+        let outputs = self.outputs, lengths = outputLengths, crcs = self.crcs, codes = self.codes
         let inspect = self.inspect
         // Iteration 0 hashes the batch for the diff_id beside the deflating blocks; block i is
         // iteration i + 1. Each iteration writes only its own slots.
-        WorkBudget.current.parallelFor(blocks + 1) { iteration in
-            let start = input + Self.dictionarySize
+        let batch = BlockBatch(iterations: blocks + 1, blocks: blocks, bytes: filled) { iteration in
             if iteration == 0 {
-                inspect(UnsafeRawBufferPointer(start: start, count: filled))
+                inspect(UnsafeRawBufferPointer(start: input, count: filled))
                 return
             }
             let i = iteration - 1
             let offset = i * Self.blockSize
             let count = min(Self.blockSize, filled - offset)
             let dictionary = i == 0 ? history : Self.dictionarySize
-            crcs[i] = crc32(0, start + offset, UInt32(count))
+            crcs[i] = crc32(0, input + offset, UInt32(count))
             codes[i] = Self.deflateBlock(
-                start + offset, count: count, dictionary: start + offset - dictionary, dictionaryCount: dictionary,
+                input + offset, count: count, dictionary: input + offset - dictionary, dictionaryCount: dictionary,
                 level: level, last: final && i == blocks - 1,
                 output: outputs + i * Self.outputCapacity, produced: &lengths[i])
         }
-        for i in 0..<blocks {
-            guard codes[i] == Z_OK else { throw ArchiveError("zlib deflate failed with code \(codes[i]) (block \(i))") }
-            let count = min(Self.blockSize, filled - i * Self.blockSize)
-            crc = crc32_combine(crc, crcs[i], Int(count))
-            try emit(UnsafeRawBufferPointer(start: outputs + i * Self.outputCapacity, count: lengths[i]))
-        }
-        totalIn &+= UInt64(filled)
-        // Keep the batch's last 32 KiB as the next block's dictionary (a batch is far longer).
+        inFlight = batch
+        batch.start(on: budget)
+        // The next batch is primed with this one's last 32 KiB (a batch is far longer; only
+        // the final one can be shorter, and nothing follows it).
+        let next = 1 - current
         if filled >= Self.dictionarySize {
-            input.update(from: input + Self.dictionarySize + filled - Self.dictionarySize, count: Self.dictionarySize)
+            buffers[next].update(from: input + filled - Self.dictionarySize, count: Self.dictionarySize)
             self.history = Self.dictionarySize
         }
+        current = next
         self.filled = 0
+    }
+
+    /// Waits for the batch in flight (working on it meanwhile) and emits its blocks in order.
+    private func drain(emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let batch = inFlight else { return }
+        batch.wait()
+        inFlight = nil
+        if !wroteHeader {
+            try header.withUnsafeBytes { try emit($0) }
+            wroteHeader = true
+        }
+        for i in 0..<batch.blocks {
+            guard codes[i] == Z_OK else { throw ArchiveError("zlib deflate failed with code \(codes[i]) (block \(i))") }
+            let count = min(Self.blockSize, batch.bytes - i * Self.blockSize)
+            crc = crc32_combine(crc, crcs[i], Int(count))
+            try emit(UnsafeRawBufferPointer(start: outputs + i * Self.outputCapacity, count: outputLengths[i]))
+        }
+        totalIn &+= UInt64(batch.bytes)
     }
 
     /// Raw deflate of one block into `output`; Z_OK when it all fit (the capacity is a bound).
@@ -172,5 +195,52 @@ final class GzipCompressor: LayerCompressor {
         if last { return code == Z_STREAM_END ? Z_OK : (code == Z_OK ? Z_BUF_ERROR : code) }
         // A sync flush that filled the buffer may not be complete.
         return code == Z_OK && stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0 ? Z_OK : (code == Z_OK ? Z_BUF_ERROR : code)
+    }
+}
+
+/// One batch of blocks being compressed. Its iterations are claimed from a counter by the
+/// budget's free threads, started with the batch, and by the caller when it waits for the
+/// batch — unlike `WorkBudget.parallelFor`, the caller is free to fill the next batch meanwhile.
+/// A helper that starts after the last iteration was claimed does nothing.
+private final class BlockBatch: @unchecked Sendable {
+    let iterations: Int
+    let blocks: Int
+    let bytes: Int
+    /// Touches only the memory of its iteration; kept alive until every iteration is done.
+    private let body: (Int) -> Void
+    private let next = Atomic<Int>(0)
+    /// Guards `done`.
+    private let condition = NSCondition()
+    private var done = 0
+
+    init(iterations: Int, blocks: Int, bytes: Int, body: @escaping (Int) -> Void) {
+        self.iterations = iterations
+        self.blocks = blocks
+        self.bytes = bytes
+        self.body = body
+    }
+
+    func start(on budget: WorkBudget) {
+        _ = budget.startHelpers(atMost: iterations) { [self] _ in work() }
+    }
+
+    private func work() {
+        while true {
+            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+            if i >= iterations { return }
+            body(i)
+            condition.lock()
+            done += 1
+            if done == iterations { condition.broadcast() }
+            condition.unlock()
+        }
+    }
+
+    /// Runs the iterations left, then waits for those the helpers hold.
+    func wait() {
+        work()
+        condition.lock()
+        while done < iterations { condition.wait() }
+        condition.unlock()
     }
 }
