@@ -17,9 +17,11 @@ import Synchronization
 ///   platforms), then the blocks in order, then CRC-32 (the per-block CRCs joined with
 ///   `crc32_combine` in block order) and ISIZE.
 ///
-/// Blocks are compressed a batch (64 blocks) at a time by the threads of `WorkBudget.current`
-/// that are free, while the caller fills the next batch; then the caller helps finish the batch
-/// (`-j 1`: the caller alone, one batch after the other). Memory stays bounded at two batches. libarchive's gzip filter is not used because the
+/// Blocks are compressed a batch (64 blocks) at a time by helpers, the threads of
+/// `WorkBudget.current` that are free when the layer starts (kept until it ends, so that they
+/// need not be asked for again each batch), while the caller fills the next batch; then the
+/// caller helps finish the batch (`-j 1`: the caller alone, one batch after the other). Memory
+/// stays bounded at two batches. libarchive's gzip filter is not used because the
 /// layer writer needs the uncompressed stream too (the diff_id) in the same single pass.
 final class GzipCompressor: LayerCompressor {
     /// pigz's default block size.
@@ -49,6 +51,11 @@ final class GzipCompressor: LayerCompressor {
     private let crcs: UnsafeMutableBufferPointer<UInt>
     private let codes: UnsafeMutableBufferPointer<Int32>
     private var inFlight: BlockBatch?
+    private let crew = BlockCrew()
+    /// Threads of the budget working in `crew` (they stay until `finish` or `deinit`).
+    private var helpers = 0
+    /// More would wait on the caller's tar, not compress.
+    private static let maxHelpers = 15
     private var crc: UInt = 0
     private var totalIn: UInt64 = 0
     private var wroteHeader = false
@@ -70,6 +77,7 @@ final class GzipCompressor: LayerCompressor {
     deinit {
         // Helpers may still be deflating into the buffers (after an error upstream).
         inFlight?.wait()
+        crew.close()
         buffers.forEach { $0.deallocate() }
         outputs.deallocate()
         outputLengths.deallocate()
@@ -104,6 +112,7 @@ final class GzipCompressor: LayerCompressor {
         }
         try trailer.withUnsafeBytes { try emit($0) }
         finished = true
+        crew.close()
     }
 
     /// The fixed member header; XFL as zlib writes it (2: level 9, 4: levels 0 and 1).
@@ -139,7 +148,12 @@ final class GzipCompressor: LayerCompressor {
                 output: outputs + i * Self.outputCapacity, produced: &lengths[i])
         }
         inFlight = batch
-        batch.start(on: budget)
+        if helpers < Self.maxHelpers {
+            // Threads busy elsewhere when the layer started may be free now.
+            let crew = self.crew
+            helpers += budget.startHelpers(atMost: Self.maxHelpers - helpers) { _ in crew.help() }
+        }
+        crew.post(batch)
         // The next batch is primed with this one's last 32 KiB (a batch is far longer; only
         // the final one can be shorter, and nothing follows it).
         let next = 1 - current
@@ -198,10 +212,48 @@ final class GzipCompressor: LayerCompressor {
     }
 }
 
+/// The helpers of one compressor: each works on the posted batch until its iterations are all
+/// claimed, then waits for the next one, until `close()`.
+private final class BlockCrew: @unchecked Sendable {
+    /// Guards `batch` and `closed`.
+    private let condition = NSCondition()
+    private var batch: BlockBatch?
+    private var closed = false
+
+    func post(_ batch: BlockBatch) {
+        condition.lock()
+        self.batch = batch
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        batch = nil
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// A helper's whole job.
+    func help() {
+        condition.lock()
+        while !closed {
+            if let batch, batch.hasWork {
+                condition.unlock()
+                batch.work()
+                condition.lock()
+            } else {
+                condition.wait()
+            }
+        }
+        condition.unlock()
+    }
+}
+
 /// One batch of blocks being compressed. Its iterations are claimed from a counter by the
-/// budget's free threads, started with the batch, and by the caller when it waits for the
-/// batch — unlike `WorkBudget.parallelFor`, the caller is free to fill the next batch meanwhile.
-/// A helper that starts after the last iteration was claimed does nothing.
+/// helpers and by the caller when it waits for the batch — unlike `WorkBudget.parallelFor`, the
+/// caller is free to fill the next batch meanwhile.
 private final class BlockBatch: @unchecked Sendable {
     let iterations: Int
     let blocks: Int
@@ -220,11 +272,9 @@ private final class BlockBatch: @unchecked Sendable {
         self.body = body
     }
 
-    func start(on budget: WorkBudget) {
-        _ = budget.startHelpers(atMost: iterations) { [self] _ in work() }
-    }
+    var hasWork: Bool { next.load(ordering: .relaxed) < iterations }
 
-    private func work() {
+    func work() {
         while true {
             let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
             if i >= iterations { return }

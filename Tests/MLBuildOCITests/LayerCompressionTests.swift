@@ -96,6 +96,7 @@ import Testing
         #expect(one.bytes == two.bytes)
         #expect(one.bytes == four.bytes)
         #expect(one.peak == 1, "-j 1 compresses on one thread")
+        #expect(four.peak > 1, "free threads of the budget help")
         #expect(one.inspected == Self.big, "the diff_id sees every byte, in order")
         #expect(four.inspected == Self.big)
         #expect(try Self.gunzip(one.bytes) == Self.big)
