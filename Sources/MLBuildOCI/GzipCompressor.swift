@@ -17,45 +17,42 @@ import Synchronization
 ///   platforms), then the blocks in order, then CRC-32 (the per-block CRCs joined with
 ///   `crc32_combine` in block order) and ISIZE.
 ///
-/// Blocks are compressed a batch (64 blocks) at a time by helpers, the threads of
+/// Blocks are compressed a batch (64 blocks, 8 MiB) at a time by helpers, the threads of
 /// `WorkBudget.current` that are free when the layer starts (kept until it ends, so that they
-/// need not be asked for again each batch), while the caller fills the next batch; then the
-/// caller helps finish the batch (`-j 1`: the caller alone, one batch after the other). Memory
-/// stays bounded at two batches. libarchive's gzip filter is not used because the
+/// need not be asked for again each batch), while the caller fills the next batch. Two batches
+/// may be in flight: a full batch is posted at once and only then does the caller wait for the
+/// older one (working on the newer one meanwhile), so no thread idles at a batch boundary while
+/// another finishes the last block. `-j 1`: the caller alone, one batch after the other.
+/// Memory stays bounded at two batches of input and output. libarchive's gzip filter is not used because the
 /// layer writer needs the uncompressed stream too (the diff_id) in the same single pass.
 final class GzipCompressor: LayerCompressor {
     /// pigz's default block size.
     static let blockSize = 128 << 10
     /// deflate's window: the history each block is primed with.
     static let dictionarySize = 32 << 10
-    /// Blocks per batch: 8 MiB in flight, enough to keep a few cores busy.
+    /// Blocks per batch: 8 MiB, enough to keep a few cores busy.
     static let batchBlocks = 64
     /// Worst case of one block: deflate's stored-block overhead is 5 bytes per 16 KiB, plus the
     /// sync-flush marker; this is comfortably above `deflateBound`.
-    private static let outputCapacity = blockSize + blockSize / 8 + 1024
+    fileprivate static let outputCapacity = blockSize + blockSize / 8 + 1024
     private static let batchCapacity = batchBlocks * blockSize
+    /// More would wait on the caller's tar, not compress.
+    private static let maxHelpers = 15
 
     private let level: Int32
     private let inspect: (UnsafeRawBufferPointer) -> Void
     private let budget: WorkBudget
-    /// Two input buffers, each `dictionarySize` bytes of history then a batch: the caller fills
-    /// `buffers[current]` while the other one's blocks are compressed.
-    private let buffers: [UnsafeMutablePointer<UInt8>]
+    /// The caller fills `slots[current]` while the other slot's batch may be in flight.
+    private let slots = [BatchSlot(), BatchSlot()]
     private var current = 0
     /// Valid history bytes before the batch being filled (0 only for the first batch).
     private var history = 0
     private var filled = 0
-    /// The in-flight batch's results, one slot per block.
-    private let outputs: UnsafeMutablePointer<UInt8>
-    private let outputLengths: UnsafeMutableBufferPointer<Int>
-    private let crcs: UnsafeMutableBufferPointer<UInt>
-    private let codes: UnsafeMutableBufferPointer<Int32>
-    private var inFlight: BlockBatch?
+    /// Posted batches, oldest first (at most two: one per slot).
+    private var pending: [(slot: BatchSlot, batch: BlockBatch)] = []
     private let crew = BlockCrew()
     /// Threads of the budget working in `crew` (they stay until `finish` or `deinit`).
     private var helpers = 0
-    /// More would wait on the caller's tar, not compress.
-    private static let maxHelpers = 15
     private var crc: UInt = 0
     private var totalIn: UInt64 = 0
     private var wroteHeader = false
@@ -66,23 +63,13 @@ final class GzipCompressor: LayerCompressor {
         self.level = level
         self.inspect = inspect
         budget = WorkBudget.current
-        buffers = (0..<2).map { _ in .allocate(capacity: Self.dictionarySize + Self.batchCapacity) }
-        outputs = .allocate(capacity: Self.batchBlocks * Self.outputCapacity)
-        outputLengths = .allocate(capacity: Self.batchBlocks)
-        crcs = .allocate(capacity: Self.batchBlocks)
-        codes = .allocate(capacity: Self.batchBlocks)
         crc = crc32(0, nil, 0)
     }
 
     deinit {
-        // Helpers may still be deflating into the buffers (after an error upstream).
-        inFlight?.wait()
+        // Helpers may still be deflating into the slots (after an error upstream).
+        for (_, batch) in pending { batch.finish() }
         crew.close()
-        buffers.forEach { $0.deallocate() }
-        outputs.deallocate()
-        outputLengths.deallocate()
-        crcs.deallocate()
-        codes.deallocate()
     }
 
     func compress(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
@@ -90,11 +77,11 @@ final class GzipCompressor: LayerCompressor {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         var offset = 0
         while offset < bytes.count {
-            // A full batch starts only once more input arrives: the last block of the stream
-            // must be the one that ends with Z_FINISH.
-            if filled == Self.batchCapacity { try startBatch(final: false, emit: emit) }
+            // A full batch is posted only once more input arrives: the last block of the
+            // stream must be the one that ends with Z_FINISH.
+            if filled == Self.batchCapacity { try post(final: false, emit: emit) }
             let n = min(bytes.count - offset, Self.batchCapacity - filled)
-            (buffers[current] + Self.dictionarySize + filled).update(
+            (slots[current].input + Self.dictionarySize + filled).update(
                 from: base.assumingMemoryBound(to: UInt8.self) + offset, count: n)
             filled += n
             offset += n
@@ -103,8 +90,8 @@ final class GzipCompressor: LayerCompressor {
 
     func finish(emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard !finished else { throw ArchiveError("gzip stream already finished") }
-        try startBatch(final: true, emit: emit)
-        try drain(emit: emit)
+        try post(final: true, emit: emit)
+        while !pending.isEmpty { try drainOldest(emit: emit) }
         var trailer = [UInt8](repeating: 0, count: 8)
         for i in 0..<4 {
             trailer[i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt(i)))
@@ -121,23 +108,17 @@ final class GzipCompressor: LayerCompressor {
         return [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]
     }
 
-    /// Emits the batch in flight, then sets the filled one going and switches to the other buffer.
-    private func startBatch(final: Bool, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
-        try drain(emit: emit)
+    /// Sets the filled slot's batch going, drains the older batch if there is one (freeing the
+    /// other slot) and switches to the other slot, primed with this batch's last 32 KiB.
+    private func post(final: Bool, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let slot = slots[current]
         // The empty stream still needs one (final, empty) block.
         let blocks = max(final ? 1 : 0, (filled + Self.blockSize - 1) / Self.blockSize)
-        let input = buffers[current] + Self.dictionarySize
+        let input = slot.input + Self.dictionarySize
         let filled = self.filled, history = self.history, level = self.level
-        let outputs = self.outputs, lengths = outputLengths, crcs = self.crcs, codes = self.codes
-        let inspect = self.inspect
-        // Iteration 0 hashes the batch for the diff_id beside the deflating blocks; block i is
-        // iteration i + 1. Each iteration writes only its own slots.
-        let batch = BlockBatch(iterations: blocks + 1, blocks: blocks, bytes: filled) { iteration in
-            if iteration == 0 {
-                inspect(UnsafeRawBufferPointer(start: input, count: filled))
-                return
-            }
-            let i = iteration - 1
+        let outputs = slot.outputs, lengths = slot.lengths, crcs = slot.crcs, codes = slot.codes
+        // Each block writes only its own slots.
+        let batch = BlockBatch(iterations: blocks, bytes: filled) { i in
             let offset = i * Self.blockSize
             let count = min(Self.blockSize, filled - offset)
             let dictionary = i == 0 ? history : Self.dictionarySize
@@ -147,38 +128,41 @@ final class GzipCompressor: LayerCompressor {
                 level: level, last: final && i == blocks - 1,
                 output: outputs + i * Self.outputCapacity, produced: &lengths[i])
         }
-        inFlight = batch
+        pending.append((slot, batch))
         if helpers < Self.maxHelpers {
             // Threads busy elsewhere when the layer started may be free now.
             let crew = self.crew
             helpers += budget.startHelpers(atMost: Self.maxHelpers - helpers) { _ in crew.help() }
         }
         crew.post(batch)
+        if pending.count > 1 { try drainOldest(emit: emit) }
         // The next batch is primed with this one's last 32 KiB (a batch is far longer; only
         // the final one can be shorter, and nothing follows it).
         let next = 1 - current
         if filled >= Self.dictionarySize {
-            buffers[next].update(from: input + filled - Self.dictionarySize, count: Self.dictionarySize)
+            slots[next].input.update(from: input + filled - Self.dictionarySize, count: Self.dictionarySize)
             self.history = Self.dictionarySize
         }
         current = next
         self.filled = 0
     }
 
-    /// Waits for the batch in flight (working on it meanwhile) and emits its blocks in order.
-    private func drain(emit: (UnsafeRawBufferPointer) throws -> Void) throws {
-        guard let batch = inFlight else { return }
-        batch.wait()
-        inFlight = nil
+    /// Waits for the oldest batch (working on it, then on the newer one meanwhile), feeds its
+    /// bytes to `inspect` (here, so that the diff_id sees the batches in order) and emits its
+    /// blocks in order.
+    private func drainOldest(emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let (slot, batch) = pending.removeFirst()
+        batch.finish(helpingWith: pending.first?.batch)
+        inspect(UnsafeRawBufferPointer(start: slot.input + Self.dictionarySize, count: batch.bytes))
         if !wroteHeader {
             try header.withUnsafeBytes { try emit($0) }
             wroteHeader = true
         }
-        for i in 0..<batch.blocks {
-            guard codes[i] == Z_OK else { throw ArchiveError("zlib deflate failed with code \(codes[i]) (block \(i))") }
+        for i in 0..<batch.iterations {
+            guard slot.codes[i] == Z_OK else { throw ArchiveError("zlib deflate failed with code \(slot.codes[i]) (block \(i))") }
             let count = min(Self.blockSize, batch.bytes - i * Self.blockSize)
-            crc = crc32_combine(crc, crcs[i], Int(count))
-            try emit(UnsafeRawBufferPointer(start: outputs + i * Self.outputCapacity, count: outputLengths[i]))
+            crc = crc32_combine(crc, slot.crcs[i], Int(count))
+            try emit(UnsafeRawBufferPointer(start: slot.outputs + i * Self.outputCapacity, count: slot.lengths[i]))
         }
         totalIn &+= UInt64(batch.bytes)
     }
@@ -212,17 +196,36 @@ final class GzipCompressor: LayerCompressor {
     }
 }
 
-/// The helpers of one compressor: each works on the posted batch until its iterations are all
-/// claimed, then waits for the next one, until `close()`.
+/// The memory of one batch: `dictionarySize` bytes of history then the batch's input, and per
+/// block an output area, its length, CRC-32 and zlib code.
+private final class BatchSlot {
+    let input = UnsafeMutablePointer<UInt8>.allocate(capacity: GzipCompressor.dictionarySize + GzipCompressor.batchBlocks * GzipCompressor.blockSize)
+    let outputs = UnsafeMutablePointer<UInt8>.allocate(capacity: GzipCompressor.batchBlocks * GzipCompressor.outputCapacity)
+    let lengths = UnsafeMutableBufferPointer<Int>.allocate(capacity: GzipCompressor.batchBlocks)
+    let crcs = UnsafeMutableBufferPointer<UInt>.allocate(capacity: GzipCompressor.batchBlocks)
+    let codes = UnsafeMutableBufferPointer<Int32>.allocate(capacity: GzipCompressor.batchBlocks)
+
+    deinit {
+        input.deallocate()
+        outputs.deallocate()
+        lengths.deallocate()
+        crcs.deallocate()
+        codes.deallocate()
+    }
+}
+
+/// The helpers of one compressor: each works on the oldest posted batch that has blocks left,
+/// else waits for the next one, until `close()`.
 private final class BlockCrew: @unchecked Sendable {
-    /// Guards `batch` and `closed`.
+    /// Guards `batches` and `closed`.
     private let condition = NSCondition()
-    private var batch: BlockBatch?
+    private var batches: [BlockBatch] = []
     private var closed = false
 
     func post(_ batch: BlockBatch) {
         condition.lock()
-        self.batch = batch
+        batches.removeAll { !$0.hasWork }
+        batches.append(batch)
         condition.broadcast()
         condition.unlock()
     }
@@ -230,7 +233,7 @@ private final class BlockCrew: @unchecked Sendable {
     func close() {
         condition.lock()
         closed = true
-        batch = nil
+        batches = []
         condition.broadcast()
         condition.unlock()
     }
@@ -239,7 +242,7 @@ private final class BlockCrew: @unchecked Sendable {
     func help() {
         condition.lock()
         while !closed {
-            if let batch, batch.hasWork {
+            if let batch = batches.first(where: \.hasWork) {
                 condition.unlock()
                 batch.work()
                 condition.lock()
@@ -251,44 +254,55 @@ private final class BlockCrew: @unchecked Sendable {
     }
 }
 
-/// One batch of blocks being compressed. Its iterations are claimed from a counter by the
-/// helpers and by the caller when it waits for the batch — unlike `WorkBudget.parallelFor`, the
-/// caller is free to fill the next batch meanwhile.
+/// One batch of blocks being compressed. Its blocks are claimed from a counter by the helpers
+/// and by the caller when it waits for the batch — unlike `WorkBudget.parallelFor`, the caller
+/// is free to fill the next batch meanwhile. Claiming a block after the last does nothing.
 private final class BlockBatch: @unchecked Sendable {
     let iterations: Int
-    let blocks: Int
     let bytes: Int
-    /// Touches only the memory of its iteration; kept alive until every iteration is done.
+    /// Touches only the memory of its block; kept alive until every block is done.
     private let body: (Int) -> Void
     private let next = Atomic<Int>(0)
     /// Guards `done`.
     private let condition = NSCondition()
     private var done = 0
 
-    init(iterations: Int, blocks: Int, bytes: Int, body: @escaping (Int) -> Void) {
+    init(iterations: Int, bytes: Int, body: @escaping (Int) -> Void) {
         self.iterations = iterations
-        self.blocks = blocks
         self.bytes = bytes
         self.body = body
     }
 
     var hasWork: Bool { next.load(ordering: .relaxed) < iterations }
 
-    func work() {
-        while true {
-            let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-            if i >= iterations { return }
-            body(i)
-            condition.lock()
-            done += 1
-            if done == iterations { condition.broadcast() }
-            condition.unlock()
-        }
+    /// Runs one block; false when none was left to claim.
+    @discardableResult
+    func runOne() -> Bool {
+        let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+        guard i < iterations else { return false }
+        body(i)
+        condition.lock()
+        done += 1
+        if done == iterations { condition.broadcast() }
+        condition.unlock()
+        return true
     }
 
-    /// Runs the iterations left, then waits for those the helpers hold.
-    func wait() {
+    func work() {
+        while runOne() {}
+    }
+
+    private var isDone: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return done == iterations
+    }
+
+    /// Returns when every block is done: runs the blocks left, then blocks of `newer` while
+    /// helpers finish theirs, then waits.
+    func finish(helpingWith newer: BlockBatch? = nil) {
         work()
+        while !isDone, let newer, newer.runOne() {}
         condition.lock()
         while done < iterations { condition.wait() }
         condition.unlock()

@@ -12,7 +12,8 @@ import MLBuildBasics
 /// libzstd's workers are its own threads, so they are paid for with threads of the work budget:
 /// the compressor takes the free threads of `WorkBudget.current` (the caller's own plus up to
 /// `maxWorkers - 1` more, held idle while zstd runs on their cores) and starts that many
-/// workers; `-j 1` gets one worker, while the caller only feeds it.
+/// workers. `-j 1` gets one worker: the caller's tar and hashing overlap with it (they are a
+/// small part of the work), the price of bytes that do not depend on `-j`.
 final class ZstdCompressor: LayerCompressor {
     /// zstd's own choice for levels up to 9 (4 × the 2 MiB window), pinned so that a future
     /// default cannot change the bytes.
