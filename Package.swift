@@ -40,6 +40,8 @@ let package = Package(
         // libarchive's API (headers from libarchive-dev), the library itself dlopened on first use.
         .target(name: "CArchive", linkerSettings: [.linkedLibrary("dl")]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        // zstd layers (`compression = zstd`): libzstd's multithreaded streaming API.
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // posix_spawn and pipe calls Swift's Glibc module does not reach (closefrom, pipe2, pidfd_open).
         .target(name: "CSpawn"),
         // The basics every module shares: the work budget, one content digest, one atomic file
@@ -86,7 +88,7 @@ let package = Package(
         .target(name: "MLBuildPlots", exclude: ["README.md"]),
         .target(
             name: "MLBuildOCI",
-            dependencies: ["MLBuildBasics", "CArchive", "CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MLBuildBasics", "CArchive", "CZlib", "CZstd", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]
         ),
         // Signed build provenance: in-toto Statement v1 + SLSA Provenance v1 in a DSSE envelope,
@@ -173,10 +175,10 @@ let package = Package(
         ),
         // The engine in memory (InMemoryDisk, a fake command runner): no process, no real file.
         .testTarget(name: "MLBuildEngineTests", dependencies: ["MLBuildEngine", "MLBuildCache", "MLBuildCore", "MLBuildTestSupport"]),
-        .testTarget(name: "MLBuildRulesTests", dependencies: ["MLBuildRules", "MLBuildEngine", "MLBuildCore", "MLBuildTraining"]),
+        .testTarget(name: "MLBuildRulesTests", dependencies: ["MLBuildRules", "MLBuildEngine", "MLBuildCore", "MLBuildTraining", "MLBuildOCI"]),
         .testTarget(name: "MLBuildTrainingTests", dependencies: ["MLBuildBasics", "MLBuildTraining"]),
         .testTarget(name: "MLBuildDatasetsTests", dependencies: ["MLBuildBasics", "MLBuildDatasets", "MLBuildTraining"]),
-        .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI", "MLBuildBasics"]),
+        .testTarget(name: "MLBuildOCITests", dependencies: ["MLBuildOCI", "MLBuildBasics", "CZlib", "CZstd"]),
         .testTarget(name: "MLBuildProvenanceTests", dependencies: ["MLBuildProvenance", "MLBuildBasics", "MLBuildOCI", "MLBuildTestSupport"]),
         .testTarget(name: "MLBuildPlotsTests", dependencies: ["MLBuildPlots"]),
         .testTarget(

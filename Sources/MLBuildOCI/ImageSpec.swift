@@ -28,16 +28,19 @@ public struct ImageSpec: Sendable, Equatable {
 
     /// SOURCE_DATE_EPOCH as given by the caller (seconds); nil -> 1970-01-01T00:00:00Z.
     public var sourceDateEpoch: Int64?
-    /// zlib deflate level for our layers (default 6, as gzip's and Go's default). Part of the
-    /// layer cache key.
-    public var compressionLevel: Int32
+    /// How our layers are compressed (default gzip). Part of the layer cache key.
+    public var compression: LayerCompression
+    /// The level for `compression`; nil: its default (gzip 6, as gzip's and Go's default; zstd
+    /// 3, as the zstd command line's). Part of the layer cache key.
+    public var compressionLevel: Int32?
 
     public init(
         base: URL? = nil, layers: [LayerSpec] = [], entrypoint: [String]? = nil, cmd: [String]? = nil,
         env: [String] = [], workdir: String? = nil, user: String? = nil, exposedPorts: [String] = [],
         labels: [String: String] = [:], platform: Platform? = nil, tag: String? = nil, version: String? = nil,
         revision: String? = nil, source: String? = nil, annotations: [String: String] = [:],
-        sourceDateEpoch: Int64? = nil, compressionLevel: Int32 = 6
+        sourceDateEpoch: Int64? = nil, compression: LayerCompression = .gzip,
+        compressionLevel: Int32? = nil
     ) {
         self.base = base
         self.layers = layers
@@ -55,8 +58,12 @@ public struct ImageSpec: Sendable, Equatable {
         self.source = source
         self.annotations = annotations
         self.sourceDateEpoch = sourceDateEpoch
+        self.compression = compression
         self.compressionLevel = compressionLevel
     }
+
+    /// The level our layers are compressed at.
+    public var effectiveCompressionLevel: Int32 { compressionLevel ?? compression.defaultLevel }
 
     /// The `created` timestamp (RFC 3339, UTC, whole seconds).
     public var createdTimestamp: String {

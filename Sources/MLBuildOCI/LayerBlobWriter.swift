@@ -3,30 +3,35 @@ import Crypto
 import Foundation
 
 /// Writes one layer blob in a single pass: libarchive produces the tar, this sink hashes it
-/// (diff_id), gzips it with zlib, hashes the gzip bytes (blob digest) and writes them to a file.
+/// (diff_id), compresses it (gzip or zstd), hashes the compressed bytes (blob digest) and writes
+/// them to a file.
 final class LayerBlobWriter: ArchiveSink {
-    private var diffHasher = SHA256()
+    /// The diff_id hash; the compressor feeds it (beside its deflate blocks, for gzip).
+    private final class DiffHasher {
+        var hasher = SHA256()
+    }
+    private let diffHasher = DiffHasher()
     private var blobHasher = SHA256()
-    private let compressor: GzipCompressor
+    private let compressor: any LayerCompressor
     private let file: FileSink
     private(set) var compressedSize: Int64 = 0
     private(set) var diffID: ContentDigest?
     private(set) var digest: ContentDigest?
 
-    private init(url: URL, level: Int32) throws {
-        compressor = try GzipCompressor(level: level)
+    private init(url: URL, compression: LayerCompression, level: Int32) throws {
+        let diffHasher = diffHasher
+        compressor = try compression.makeCompressor(level: level) { diffHasher.hasher.update(bufferPointer: $0) }
         file = try FileSink(url: url)
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
-        diffHasher.update(bufferPointer: bytes)
         try compressor.compress(bytes, emit: emit)
     }
 
     func close() throws {
         try compressor.finish(emit: emit)
         try file.close()
-        diffID = ContentDigest(diffHasher.finalize())
+        diffID = ContentDigest(diffHasher.hasher.finalize())
         digest = ContentDigest(blobHasher.finalize())
     }
 
@@ -37,9 +42,9 @@ final class LayerBlobWriter: ArchiveSink {
     }
 
     /// Tars and compresses `plan` into `url`; `packed` hears each chunk of file bytes written.
-    static func write(plan: LayerPlan, to url: URL, level: Int32, mtime: Int64,
+    static func write(plan: LayerPlan, to url: URL, compression: LayerCompression, level: Int32, mtime: Int64,
                       packed: ((Int64) -> Void)? = nil) throws -> CachedLayerBlob {
-        let sink = try LayerBlobWriter(url: url, level: level)
+        let sink = try LayerBlobWriter(url: url, compression: compression, level: level)
         let tar = try ArchiveWriter(format: .paxRestricted, mtime: mtime, sink: sink)
         for item in plan.items {
             switch item.kind {

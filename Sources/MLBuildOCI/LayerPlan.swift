@@ -23,14 +23,15 @@ struct LayerPlan {
         enum CodingKeys: String, CodingKey { case path, kind, mode, size, digest }
     }
 
-    /// Bumped whenever the bytes we produce for the same items change.
-    static let formatVersion = "mlbuild-oci-layer-v1"
+    /// Bumped whenever the bytes we produce for the same items change (v2: gzip in independent
+    /// 128 KiB blocks, and the compression named in the key).
+    static let formatVersion = "mlbuild-oci-layer-v2"
 
     let name: String
     let items: [Item]
     let cacheKey: String
 
-    init(spec: LayerSpec, compressionLevel: Int32) throws {
+    init(spec: LayerSpec, compression: LayerCompression = .gzip, compressionLevel: Int32) throws {
         var byPath: [String: (item: Item, origin: String)] = [:]
         func add(_ item: Item, origin: String) throws {
             if let existing = byPath[item.path] {
@@ -84,7 +85,7 @@ struct LayerPlan {
         self.name = spec.name
         self.items = items
         var hasher = SHA256()
-        hasher.update(data: Array("\(Self.formatVersion)\ngzip:\(compressionLevel)\n".utf8))
+        hasher.update(data: Array("\(Self.formatVersion)\n\(compression.rawValue):\(compressionLevel)\n".utf8))
         hasher.update(data: try OCIJSON.encode(items))
         self.cacheKey = ContentDigest(hasher.finalize()).hex
     }

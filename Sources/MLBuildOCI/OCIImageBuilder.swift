@@ -51,7 +51,8 @@ public enum OCIImageBuilder {
                 blobFiles[layer.descriptor.digest] = layer.url
             }
         }
-        let plans = try spec.layers.map { try LayerPlan(spec: $0, compressionLevel: spec.compressionLevel) }
+        let level = spec.effectiveCompressionLevel
+        let plans = try spec.layers.map { try LayerPlan(spec: $0, compression: spec.compression, compressionLevel: level) }
         let totalBytes = plans.reduce(Int64(0)) { sum, plan in plan.items.reduce(sum) { $0 + $1.size } }
         var packedBytes: Int64 = 0
         progress?(0, totalBytes)
@@ -64,14 +65,15 @@ public enum OCIImageBuilder {
             } else {
                 origin = .compressed
                 blob = try LayerBlobWriter.write(
-                    plan: plan, to: staging.appendingPathComponent("layer-\(i).tar.gz"), level: spec.compressionLevel,
+                    plan: plan, to: staging.appendingPathComponent("layer-\(i).\(spec.compression.fileExtension)"),
+                    compression: spec.compression, level: level,
                     mtime: 0, packed: progress.map { progress in { bytes in
                         packedBytes += bytes
                         progress(min(packedBytes, totalBytes), totalBytes)
                     } })
                 if let layerCache { blob = try layerCache.store(key: plan.cacheKey, blob: blob) }
             }
-            let descriptor = Descriptor(mediaType: MediaType.layerTarGzip, digest: blob.digest, size: blob.size)
+            let descriptor = Descriptor(mediaType: spec.compression.mediaType, digest: blob.digest, size: blob.size)
             layers.append(.init(descriptor: descriptor, diffID: blob.diffID, origin: origin, name: layerSpec.name))
             blobFiles[blob.digest] = blob.url
             // A layer from the cache counts as packed at once.

@@ -10,13 +10,13 @@ import Glibc
 /// `LayerBlobCache` over mlbuild's cache directory, so compressed layers live in the CAS like
 /// every other artifact (`cache verify` re-hashes them, `cache gc` ages them out):
 ///
-///     cas/<xx>/<blob hex>     the gzip layer blob (its name is its sha256, as in the image)
+///     cas/<xx>/<blob hex>     the layer blob, gzip or zstd (its name is its sha256, as in the image)
 ///     cas/<xx>/<record hex>   {"diffID":"sha256:…","digest":"sha256:…","size":N}
 ///     ac/<xx>/<entry key>     an ActionResult: {"outputs":[{"path":"layer.json",…record…},
 ///                                                          {"path":"layer.tar.gz",…blob…}]}
 ///
 /// The entry key is a domain-separated hash of the builder's layer key (sha256 over the layer's
-/// entry list — image paths, types, modes, sizes, content digests — the gzip level and the tar
+/// entry list — image paths, types, modes, sizes, content digests — the compression and its level, and the tar
 /// format version), so it can never collide with a target's action key. A lookup re-hashes the
 /// blob before handing it out (a corrupt blob is quarantined and is a miss, then recompressed);
 /// a blob removed by `gc` is a miss too.
@@ -30,6 +30,7 @@ struct ContainerLayerCache: LayerBlobCache {
     }
 
     static let recordPath = "layer.json"
+    /// The name the blob has in the entry (whatever its compression: only the digest matters).
     static let blobPath = "layer.tar.gz"
 
     private struct Record: Codable {

@@ -17,7 +17,7 @@ import MLBuildProvenance
 ///         tag = churn-1.0.0
 ///         version = 1.0.0
 ///
-/// Each header dependency is one gzip layer (in header order), so that a new model re-ships only
+/// Each header dependency is one layer (in header order; gzip, or zstd with `compression = zstd`), so that a new model re-ships only
 /// the model layer; `files` is one more layer at the end. Where a dependency's files go
 /// (`ContainerLayout`): `model:X` → `/model/`, `dataset:X` → `/data/X/`, `features:X` →
 /// `/features/X/`, anything else → `/workspace/<its workspace-relative output path>`. A model's
@@ -35,7 +35,7 @@ import MLBuildProvenance
 /// recompressed. See docs/containers.md.
 public struct ContainerRule: Rule {
     public static let kind = "container"
-    public static let version = 3  // 3: provenance.json (issue 13); 2: the seed left out of the key (issue 11: nothing random)
+    public static let version = 4  // 4: gzip in independent blocks, `compression`; 3: provenance.json (issue 13); 2: the seed left out of the key (issue 11: nothing random)
     public static let summary = "packs its dependencies' outputs into a reproducible OCI image archive"
     /// Labels the image with the workspace's git revision, which a worker does not have.
     public static let runsRemotely = false
@@ -55,6 +55,7 @@ public struct ContainerRule: Rule {
         RuleKey("source", summary: "org.opencontainers.image.source (a URL)"),
         RuleKey("annotations", .list, summary: "extra KEY=VALUE annotations on the manifest and index"),
         RuleKey("runtime", summary: "serve: add mlbuild and its shared libraries (no base needed) and serve /model/ on port 8080"),
+        RuleKey("compression", summary: "how layers are compressed: gzip (default) or zstd"),
         RuleKey("require_approval", summary: "mlbuild release needs this many distinct approvers (mlbuild approve) per channel; default 0"),
     ]
 
@@ -100,6 +101,8 @@ public struct ContainerRule: Rule {
     let values: [(String, String)]
     /// `require_approval = N`: distinct approvers a release of this image needs.
     public let requiredApprovals: Int
+    /// `compression = gzip | zstd`: how our layers are compressed (a value, so in the key).
+    public let compression: LayerCompression
 
     public init(configuration: TargetConfiguration, diagnostics: inout DiagnosticCollector) {
         let target = configuration.target
@@ -278,6 +281,16 @@ public struct ContainerRule: Rule {
             }
         }
         requiredApprovals = approvals
+        var compression = LayerCompression.gzip
+        if let text = diagnostics.attempt({ try configuration.string("compression") }) ?? nil {
+            if let chosen = LayerCompression(rawValue: text) {
+                compression = chosen
+            } else {
+                diagnostics.add(configuration.diagnostic(
+                    "compression", "unknown compression '\(text)' (the compressions are: \(LayerCompression.allCases.map(\.rawValue).joined(separator: ", ")))"))
+            }
+        }
+        self.compression = compression
     }
 
     /// The git revision the image is labelled with enters the key (`derived.revision`), and the
@@ -364,7 +377,7 @@ public struct ContainerRule: Rule {
             base: base.map { workspace.appendingPathComponent($0) }, layers: layers, entrypoint: entrypoint, cmd: cmd,
             env: env, workdir: workdir, user: user, exposedPorts: exposedPorts, labels: labels, platform: platform,
             tag: tag, version: imageVersion, revision: revision, source: source, annotations: annotations,
-            sourceDateEpoch: created)
+            sourceDateEpoch: created, compression: compression)
         let cache = context.cache.map { ContainerLayerCache(layout: $0) }
         let output = workspace.appendingPathComponent(imagePath)
         let digestFile = workspace.appendingPathComponent(digestPath)

@@ -107,6 +107,24 @@ struct RegistryPushTests {
         #expect(verify.status == 0 && verify.stdout.contains("manifest \(digest)"), "\(verify.output)")
     }
 
+    @Test(.timeLimit(.minutes(3))) func zstdLayersArePushedAndPulledBackAsTheyAre() throws {
+        let registry = try DockerRegistryServer()
+        let ws = try ContainerFixtures.workspace(mlfile: ContainerFixtures.mlfile + "\n    compression = zstd\n")
+        let destination = "\(registry.host)/churn/zstd:1"
+        let result = try Self.push(ws, ["container:app", destination, "--insecure", "--json", "--no-provenance"])
+        #expect(result.status == 0, "\(result.output)")
+        let digest = try ws.read("build/container/app/digest").trimmingCharacters(in: .whitespacesAndNewlines)
+        let json = try ContainerFixtures.json(result.stdout)
+        #expect(json["digest"] as? String == digest)
+        let layerTypes = Self.blobs(json).compactMap { $0["media_type"] as? String }.filter { $0.contains("layer") }
+        #expect(layerTypes == Array(repeating: "application/vnd.oci.image.layer.v1.tar+zstd", count: 3))
+        let pulled = "\(ws.path)/pulled.tar"
+        let copy = try Self.skopeo(["copy", "--insecure-policy", "--src-tls-verify=false", "docker://\(destination)", "oci-archive:\(pulled):1"])
+        #expect(copy.status == 0, "\(copy.stderr)")
+        let verify = try ws.run(["container", "verify", pulled])
+        #expect(verify.status == 0 && verify.stdout.contains("manifest \(digest)"), "\(verify.output)")
+    }
+
     /// A DSSE envelope of an in-toto statement about `digest` (unsigned: push does not sign).
     static func provenance(subject digest: String) -> String {
         let statement = """
