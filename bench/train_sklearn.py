@@ -52,6 +52,29 @@ def gradient_boosting(h):
         max_depth=h["max_depth"], early_stopping=False, random_state=0)
 
 
+def lightgbm_fit(h, x_train, y_train, x_test, y_test, threads):
+    """LightGBM with the same trees, leaves, bins, rate, leaf minimum and L2, deterministic and
+    row-wise (what issue 14 measured); the Dataset's binning is inside the timed fit, as
+    mlbuild's is. None when lightgbm is not installed."""
+    try:
+        import lightgbm as lgb
+    except ImportError:
+        return None
+    params = {
+        "objective": "binary", "num_leaves": h["max_leaf_nodes"], "learning_rate": h["learning_rate"],
+        "max_bin": h["max_bins"], "min_data_in_leaf": h["min_samples_leaf"], "lambda_l2": h["l2"],
+        "min_sum_hessian_in_leaf": 1e-3, "deterministic": True, "force_row_wise": True, "verbose": -1,
+        "num_threads": threads, "seed": 0,
+    }
+    if h.get("max_depth"):
+        params["max_depth"] = h["max_depth"]
+    t = time.perf_counter()
+    booster = lgb.train(params, lgb.Dataset(x_train, label=y_train), num_boost_round=h["trees"])
+    seconds = time.perf_counter() - t
+    return {"auc": roc_auc_score(y_test, booster.predict(x_test)), "seconds": seconds, "version": lgb.__version__}
+
+
+
 def main():
     workspace, csv, features, lr_model, gbt_model = sys.argv[1:6]
     threads = os.environ.get("OMP_NUM_THREADS", "all")
@@ -83,11 +106,15 @@ def main():
     gbt_seconds = time.perf_counter() - t
     gbt_auc = roc_auc_score(y_test, gbt.predict_proba(x_test)[:, 1])
 
+    lgb_threads = int(os.environ.get("BENCH_LGB_THREADS", "2"))
+    lightgbm = lightgbm_fit(hyper(gbt_model), x_train, y_train, x_test, y_test, lgb_threads)
+
     print(json.dumps({
         "read_csv_seconds": read_seconds, "threads": threads,
         "train_rows": int(x_train.shape[0]), "test_rows": int(x_test.shape[0]), "features": int(x_train.shape[1]),
         "logistic": {"sklearn_auc": lr_auc, "sklearn_seconds": lr_seconds, "mlbuild_auc": mlbuild_auc(lr_model)},
-        "boosting": {"sklearn_auc": gbt_auc, "sklearn_seconds": gbt_seconds, "mlbuild_auc": mlbuild_auc(gbt_model)},
+        "boosting": {"sklearn_auc": gbt_auc, "sklearn_seconds": gbt_seconds, "mlbuild_auc": mlbuild_auc(gbt_model),
+                     "lightgbm": lightgbm},
     }))
 
 

@@ -121,7 +121,7 @@ struct PushCommand: AsyncParsableCommand {
         if let directory = workspaceOptions.directory { arguments += ["-C", directory] }
         if let cache = workspaceOptions.cacheDirectory { arguments += ["--cache-dir", cache] }
         if let seed = workspaceOptions.seed { arguments += ["--seed", String(seed)] }
-        var command = try BuildCommand.parse(arguments + [target.description])
+        let command = try BuildCommand.parse(arguments + [target.description])
         try await command.run()
     }
 
