@@ -124,31 +124,41 @@ struct FeatureBinner: Sendable {
                     byColumn.withUnsafeMutableBufferPointer { columnOut in
                         chunks.map { range -> [Bool] in
                             var seen = [Bool](repeating: false, count: d)
-                            // Row by row: x and the row-major bins are read/written sequentially.
-                            for row in range {
-                                for feature in 0 ..< d {
-                                    let first = offsets[feature], count = offsets[feature + 1] - first
-                                    let value = xs[row * d + feature]
+                            // Feature by feature within the chunk: the feature's cuts and their
+                            // count are fixed for the inner loop, whose search then runs the same
+                            // number of steps for every value (about half the instructions of
+                            // the row-by-row loop, which reloaded them for every value).
+                            for feature in 0 ..< d {
+                                let first = offsets[feature], count = offsets[feature + 1] - first
+                                // nil only when no feature has a cut (then count is 0 here).
+                                let featureCuts = cuts.baseAddress.map { $0 + first }
+                                let columnStart = feature &* n
+                                var sawMissing = false
+                                for row in range {
+                                    let value = xs[row &* d &+ feature]
                                     var b: UInt8
                                     if value.isNaN {
                                         b = missingCode
-                                        seen[feature] = true
+                                        sawMissing = true
                                     } else if count == 0 {
                                         b = 0
-                                    } else {
-                                        // Branch-free lower bound: #{cuts < value} (arithmetic on the
-                                        // comparison bit, so no branch mispredictions).
-                                        var base = first, length = count
+                                    } else if let featureCuts {
+                                        // Branch-free lower bound: #{cuts < value} (arithmetic on
+                                        // the comparison bit, so no branch mispredictions).
+                                        var base = 0, length = count
                                         while length > 1 {
                                             let half = length >> 1
-                                            base += half * lessThan(cuts[base + half], value)
-                                            length -= half
+                                            base &+= half &* lessThan(featureCuts[base &+ half], value)
+                                            length &-= half
                                         }
-                                        b = UInt8(truncatingIfNeeded: base - first + lessThan(cuts[base], value))
+                                        b = UInt8(truncatingIfNeeded: base &+ lessThan(featureCuts[base], value))
+                                    } else {
+                                        b = 0
                                     }
-                                    rowOut[row * d + feature] = b
-                                    columnOut[feature * n + row] = b
+                                    rowOut[row &* d &+ feature] = b
+                                    columnOut[columnStart &+ row] = b
                                 }
+                                if sawMissing { seen[feature] = true }
                             }
                             return seen
                         }
