@@ -126,8 +126,8 @@ struct FeatureBinner: Sendable {
                             var seen = [Bool](repeating: false, count: d)
                             // Feature by feature within the chunk: the feature's cuts and their
                             // count are fixed for the inner loop, whose search then runs the same
-                            // number of steps for every value (about half the instructions of
-                            // the row-by-row loop, which reloaded them for every value).
+                            // number of steps for every value (13 % fewer instructions than the
+                            // row-by-row loop, which reloaded them for every value).
                             for feature in 0 ..< d {
                                 let first = offsets[feature], count = offsets[feature + 1] - first
                                 // nil only when no feature has a cut (then count is 0 here).
