@@ -49,6 +49,79 @@ public enum AtomicFile {
         committed = true
     }
 
+    /// Writes what `body` hands to the `Stream` to `path` atomically, without the whole file in
+    /// memory (a 200 MB data.bin is written from its columns). Nothing replaces `path` when
+    /// `body` throws.
+    public static func stream(to path: String, durable: Bool = false, mode: mode_t = 0o644, _ body: (inout Stream) throws -> Void) throws {
+        let temp = temporaryPath(near: path)
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw FileFailure("write", path) }
+        var committed = false
+        defer { if !committed { unlink(temp) } }
+        var stream = Stream(fd: fd, path: path)
+        do {
+            try body(&stream)
+            try stream.flush()
+        } catch {
+            stream.release()
+            close(fd)
+            throw error
+        }
+        stream.release()
+        if durable { fsync(fd) }
+        guard close(fd) == 0 else { throw FileFailure("write", path) }
+        try commit(temporary: temp, to: path)
+        committed = true
+    }
+
+    /// The writing end of `stream(to:_:)`: small pieces are gathered in a 1 MiB buffer, large
+    /// ones go straight from the caller's memory to write(2).
+    public struct Stream: ~Copyable {
+        private let fd: Int32
+        private let path: String
+        private var buffer: UnsafeMutableRawBufferPointer
+        private var used = 0
+        public private(set) var bytesWritten = 0
+        private static let capacity = 1 << 20
+
+        fileprivate init(fd: Int32, path: String) {
+            self.fd = fd
+            self.path = path
+            buffer = .allocate(byteCount: Self.capacity, alignment: 16)
+        }
+
+        fileprivate mutating func release() {
+            buffer.deallocate()
+            buffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        }
+
+        public mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
+            bytesWritten += bytes.count
+            if used + bytes.count <= buffer.count {
+                if let src = bytes.baseAddress, let dst = buffer.baseAddress { (dst + used).copyMemory(from: src, byteCount: bytes.count) }
+                used += bytes.count
+                return
+            }
+            try flush()
+            if bytes.count >= buffer.count {
+                try AtomicFile.writeAll(fd, bytes, path: path)
+            } else {
+                try write(bytes)
+                bytesWritten -= bytes.count
+            }
+        }
+
+        public mutating func write(_ bytes: [UInt8]) throws {
+            try bytes.withUnsafeBytes { try write($0) }
+        }
+
+        fileprivate mutating func flush() throws {
+            guard used > 0, let base = buffer.baseAddress else { return }
+            try AtomicFile.writeAll(fd, UnsafeRawBufferPointer(start: base, count: used), path: path)
+            used = 0
+        }
+    }
+
     public static func write(_ bytes: some Collection<UInt8>, to path: String, durable: Bool = false, mode: mode_t = 0o644) throws {
         // Contiguous storage (Array, Data, slices) is written from the caller's buffer: no copy
         // of a 200 MB data.bin.
@@ -83,7 +156,7 @@ public enum AtomicFile {
         try commit(temporary: temporary.path, to: url.path)
     }
 
-    private static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
+    fileprivate static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {
         var offset = 0
         while offset < bytes.count, let base = bytes.baseAddress {
             let n = Glibc.write(fd, base + offset, bytes.count - offset)

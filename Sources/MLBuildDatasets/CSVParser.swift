@@ -5,6 +5,8 @@
 struct CSVParser {
     private let buf: UnsafeMutableBufferPointer<UInt8>
     private let name: String
+    /// Drops consumed bytes (a mapped file's pages), when the source can.
+    private let release: ((Int) -> Void)?
     static let batchSize = 512
 
     private static let comma = UInt8(ascii: ",")
@@ -12,9 +14,10 @@ struct CSVParser {
     private static let lf = UInt8(ascii: "\n")
     private static let cr = UInt8(ascii: "\r")
 
-    init(buffer: UnsafeMutableBufferPointer<UInt8>, name: String) {
+    init(buffer: UnsafeMutableBufferPointer<UInt8>, name: String, release: ((Int) -> Void)? = nil) {
         self.buf = buffer
         self.name = name
+        self.release = release
     }
 
     func run(header: ([String]) throws -> Void, batch: (RecordBatch) throws -> Void) throws {
@@ -36,14 +39,18 @@ struct CSVParser {
         var records = 0
         var used = 0  // spans used in the current batch
         var total = 0  // records handed out in earlier batches
+        let mark = ConsumedMark()
 
         func flush() throws {
             if records > 0 {
                 var b = RecordBatch(count: records, fieldCount: fieldCount, base: UnsafePointer(base), spans: spans, lines: lines)
                 // Records so far over bytes so far, scaled to the file: exact for uniform rows.
                 b.estimatedTotalCount = Int(Double(total + records) * Double(end) / Double(max(p, 1)))
+                b.endOffset = p
+                b.consumed = mark
                 total += records
                 try batch(b)
+                if let release, mark.offset > 0 { release(mark.offset) }
             }
             records = 0
             used = 0

@@ -39,9 +39,9 @@ public struct CSVSource: TableSource {
     }
 
     public func scan(header: ([String]) throws -> Void, batch: (RecordBatch) throws -> Void, end: () throws -> Void) throws {
-        func run(_ buf: UnsafeMutableBufferPointer<UInt8>) throws {
+        func run(_ buf: UnsafeMutableBufferPointer<UInt8>, release: ((Int) -> Void)? = nil) throws {
             do {
-                try CSVParser(buffer: buf, name: name).run(header: header, batch: batch)
+                try CSVParser(buffer: buf, name: name, release: release).run(header: header, batch: batch)
             } catch {
                 try? end()
                 throw error
@@ -54,7 +54,7 @@ public struct CSVSource: TableSource {
             try copy.withUnsafeMutableBufferPointer { try run($0) }
         case .file(let url):
             let mapped = try MappedFile(url: url, name: name)
-            try withExtendedLifetime(mapped) { try run(mapped.buffer) }
+            try withExtendedLifetime(mapped) { try run(mapped.buffer, release: { mapped.release(before: $0) }) }
         }
     }
 

@@ -24,34 +24,68 @@ extension ColumnarTable {
     static let formatVersion: UInt32 = 1
 
     public func binaryData() -> [UInt8] {
-        var w = BinaryWriter()
-        w.reserve(64 + rowCount * (4 + columns.count * 9))
-        w.raw(Self.magic)
-        w.u32(Self.formatVersion)
-        w.u64(UInt64(rowCount))
-        w.u32(UInt32(columns.count))
-        w.array(lines.map { UInt32(truncatingIfNeeded: $0) })
-        for c in columns {
-            w.string(c.spec.name)
-            w.u8(Self.typeCode(c.spec.type))
-            var bitmap = [UInt8](repeating: 0, count: (rowCount + 7) / 8)
-            for (i, isNull) in c.nulls.enumerated() where isNull { bitmap[i >> 3] |= 1 << UInt8(i & 7) }
-            w.raw(bitmap)
-            switch c.storage {
-            case .int(let v): w.array(v)
-            case .float(let v): w.doubles(v)
-            case .bool(let v): w.raw(v.map { $0 ? 1 : 0 })
-            case .codes(let codes, let dictionary):
-                w.u32(UInt32(dictionary.count))
-                for s in dictionary { w.string(s) }
-                w.array(codes)
-            }
-        }
-        return w.bytes
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + rowCount * (4 + columns.count * 9))
+        encode { out.append(contentsOf: $0) }
+        return out
     }
 
+    /// Writes `data.bin` from the columns in place: peak memory stays the table's, not twice it.
     public func write(to url: URL) throws {
-        try AtomicFile.write(binaryData(), to: url)
+        try AtomicFile.stream(to: url.path) { stream in
+            try encode { try stream.write($0) }
+        }
+    }
+
+    /// Hands the file's bytes to `emit` in order: small headers from a scratch writer, value
+    /// arrays straight from the columns' storage.
+    private func encode(_ emit: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        var w = BinaryWriter()
+        func header(_ fill: (inout BinaryWriter) -> Void) throws {
+            w = BinaryWriter()
+            fill(&w)
+            try w.bytes.withUnsafeBytes(emit)
+        }
+        try header {
+            $0.raw(Self.magic)
+            $0.u32(Self.formatVersion)
+            $0.u64(UInt64(rowCount))
+            $0.u32(UInt32(columns.count))
+        }
+        try Self.littleEndian(lines.map { UInt32(truncatingIfNeeded: $0) }, emit)
+        for c in columns {
+            var bitmap = [UInt8](repeating: 0, count: (rowCount + 7) / 8)
+            for (i, isNull) in c.nulls.enumerated() where isNull { bitmap[i >> 3] |= 1 << UInt8(i & 7) }
+            try header {
+                $0.string(c.spec.name)
+                $0.u8(Self.typeCode(c.spec.type))
+                $0.raw(bitmap)
+            }
+            switch c.storage {
+            case .int(let v): try Self.littleEndian(v, emit)
+            case .float(let v):
+                #if _endian(little)
+                try v.withUnsafeBytes(emit)
+                #else
+                try Self.littleEndian(v.map(\.bitPattern), emit)
+                #endif
+            case .bool(let v): try Self.littleEndian(v.map { $0 ? UInt8(1) : 0 }, emit)
+            case .codes(let codes, let dictionary):
+                try header {
+                    $0.u32(UInt32(dictionary.count))
+                    for s in dictionary { $0.string(s) }
+                }
+                try Self.littleEndian(codes, emit)
+            }
+        }
+    }
+
+    private static func littleEndian<T: FixedWidthInteger>(_ values: [T], _ emit: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        #if _endian(little)
+        try values.withUnsafeBytes(emit)
+        #else
+        try values.map(\.littleEndian).withUnsafeBytes(emit)
+        #endif
     }
 
     /// Reads `data.bin`. With `schema` (from the same dataset's schema.json) the columns get

@@ -67,8 +67,10 @@ public enum DatasetIngester {
                     for (field, column) in fieldMap.enumerated() where column >= 0 {
                         inline?[column].append(batch: batch, field: field, reader: reader)
                     }
-                } else {
-                    pipeline?.submit(batch)
+                    batch.consumed?.offset = batch.endOffset
+                } else if let pipeline {
+                    pipeline.submit(batch)
+                    batch.consumed?.offset = pipeline.convertedOffset
                 }
                 progress?(lines.count, batch.estimatedTotalCount > lines.count ? batch.estimatedTotalCount : nil)
             },

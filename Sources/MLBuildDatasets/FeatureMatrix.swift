@@ -35,8 +35,24 @@ public struct FeatureMatrix: Sendable, Equatable {
         return w.bytes
     }
 
+    /// Streams the header, then the values straight from the matrix (no second copy in memory).
     public func write(to url: URL) throws {
-        try AtomicFile.write(binaryData(), to: url)
+        try AtomicFile.stream(to: url.path) { stream in
+            var w = BinaryWriter()
+            w.raw(Self.magic)
+            w.u32(1)
+            w.u64(UInt64(features.rows))
+            w.u64(UInt64(features.columns))
+            w.u8(labels == nil ? 0 : 1)
+            try stream.write(w.bytes)
+            #if _endian(little)
+            try features.values.withUnsafeBytes { try stream.write($0) }
+            try labels?.withUnsafeBytes { try stream.write($0) }
+            #else
+            try features.values.map(\.bitPattern.littleEndian).withUnsafeBytes { try stream.write($0) }
+            try labels?.map(\.bitPattern.littleEndian).withUnsafeBytes { try stream.write($0) }
+            #endif
+        }
     }
 
     public static func read(from url: URL) throws -> FeatureMatrix {

@@ -1,5 +1,7 @@
 /// Where a dataset's rows come from. CSV (`CSVSource`) is the one implementation today; another
 /// format (Parquet, a database cursor) plugs in by delivering the same header + batch stream.
+/// A consumer that is done with early batches says so through `RecordBatch.consumed`, so a large
+/// source need not stay resident.
 ///
 /// Records arrive in batches of raw UTF-8 field bytes, so consumers parse numbers straight from
 /// the bytes, column by column, without a String per field. A source must check that every
@@ -10,8 +12,9 @@ public protocol TableSource: Sendable {
     var name: String { get }
     /// Calls `header` once with the column names, then `batch` for consecutive groups of data
     /// records in file order, then `end` exactly once (also when scanning stops with an error,
-    /// before the error propagates). A batch's bytes stay valid until `end` returns, so a
-    /// consumer may process batches on another thread and wait for it in `end`.
+    /// before the error propagates). A batch's bytes stay valid until `end` returns (or until
+    /// the consumer marks them consumed), so a consumer may process batches on another thread
+    /// and wait for it in `end`.
     func scan(header: ([String]) throws -> Void, batch: (RecordBatch) throws -> Void, end: () throws -> Void) throws
 }
 
@@ -32,6 +35,12 @@ public struct RecordBatch {
     /// The source's guess of its total record count (0 = unknown), so consumers can size their
     /// columns once instead of growing them by doubling.
     public var estimatedTotalCount = 0
+    /// Source offset just past this batch's last record, for `consumed`.
+    public var endOffset = 0
+    /// Where a consumer says, inside the `batch` callback, up to which source offset it has
+    /// finished with earlier batches' bytes (a batch's `endOffset`); the source may then drop
+    /// those bytes before `end`. Left alone, everything stays valid until `end`.
+    public var consumed: ConsumedMark?
 
     /// - Parameters:
     ///   - base: the buffer the spans index into.
@@ -72,4 +81,10 @@ public struct FieldSpan: Sendable {
         self.start = start
         self.length = length
     }
+}
+
+/// See `RecordBatch.consumed`: written and read on the scanning thread only.
+public final class ConsumedMark {
+    public var offset = 0
+    public init() {}
 }

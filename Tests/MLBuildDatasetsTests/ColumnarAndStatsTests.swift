@@ -26,6 +26,8 @@ import Testing
             #expect(back.columns[5].storage == .codes([0, 0, 1, 0], dictionary: ["a,b", "ü"]))
             // Header bytes: magic, version 1, 4 rows, 6 columns, then line numbers 2, 3, 4, 5.
             let bytes = table.binaryData()
+            // The file is streamed from the columns; it holds exactly the in-memory encoding.
+            #expect(Array(try Data(contentsOf: url)) == bytes)
             #expect(Array(bytes[0 ..< 8]) == Array("MLBDATA\0".utf8))
             #expect(Array(bytes[8 ..< 24]) == [1, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 6, 0, 0, 0])
             #expect(Array(bytes[24 ..< 32]) == [2, 0, 0, 0, 3, 0, 0, 0])
