@@ -38,8 +38,9 @@ final class BatchPipeline: @unchecked Sendable {
         self.builders = builders
         self.fieldToBuilder = fieldToBuilder
         self.reader = reader
-        // Two workers (plus the tokenizing thread) keep two cores busy; one for narrow tables.
-        workerCount = builders.count >= 4 ? 2 : 1
+        // Two workers (plus the tokenizing thread) keep two cores busy; one for narrow tables;
+        // on a larger budget, what the tokenizer's helpers left free, two columns a worker.
+        workerCount = builders.count >= 4 ? min(builders.count / 2, max(2, WorkBudget.current.threads - 1)) : 1
         queues = Array(repeating: [], count: workerCount)
         convertedThrough = Array(repeating: 0, count: workerCount)
     }
@@ -57,7 +58,7 @@ final class BatchPipeline: @unchecked Sendable {
         // this lock). Every `step`-th field, so a share is not all of one kind (a table's
         // columns often come grouped: ids, then numbers, then categories).
         let fields = fieldToBuilder.indices.filter { fieldToBuilder[$0] >= 0 }
-        let share = granted == 0 ? 0 : granted == 1 ? fields.count / 3 : fields.count / 9
+        let share = granted == 0 ? 0 : granted == 1 ? fields.count / 3 : granted == 2 ? fields.count / 9 : 0
         let step = share > 0 ? max(1, fields.count / share) : 0
         callerFields = share > 0 ? Array(stride(from: step - 1, to: fields.count, by: step).prefix(share).map { fields[$0] }) : []
         callerBuilders = callerFields.map { builders[fieldToBuilder[$0]] }

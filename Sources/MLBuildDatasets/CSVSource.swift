@@ -11,11 +11,15 @@ import Glibc
 /// with a different field count than the header, an unterminated quoted field, and text after
 /// a closing quote, each reported as `path:line: message`.
 ///
-/// The file is read whole into one buffer and tokenized byte by byte; escaped quotes are undone
-/// in place so every field is a plain byte range of that buffer.
+/// A file is mapped (pages dropped once consumed) and tokenized in chunks, in parallel when the
+/// work budget has threads to spare (`CSVParser`); escaped quotes are undone in place so every
+/// field is a plain byte range of that buffer.
 public struct CSVSource: TableSource {
     public let name: String
     private let storage: Storage
+    /// The parse's chunk size (`CSVParser.defaultChunkBytes`); tests make it tiny so that chunk
+    /// boundaries fall inside quoted fields.
+    var chunkBytes = CSVParser.defaultChunkBytes
 
     private enum Storage: Sendable {
         case file(URL)
@@ -41,7 +45,7 @@ public struct CSVSource: TableSource {
     public func scan(header: ([String]) throws -> Void, batch: (RecordBatch) throws -> Void, end: () throws -> Void) throws {
         func run(_ buf: UnsafeMutableBufferPointer<UInt8>, release: ((Int) -> Void)? = nil) throws {
             do {
-                try CSVParser(buffer: buf, name: name, release: release).run(header: header, batch: batch)
+                try CSVParser(buffer: buf, name: name, release: release, chunkBytes: chunkBytes).run(header: header, batch: batch)
             } catch {
                 try? end()
                 throw error
