@@ -47,10 +47,10 @@ struct PredictCommand: AsyncParsableCommand {
         guard FileStat.of(input)?.isRegularFile == true else {
             throw CLIError.message("no input file at '\(input)'")
         }
-        let text: String
+        let text: [UInt8]
         do {
             let artifact = try ModelArtifact.read(from: modelPath)
-            text = try ModelPredictor.predict(artifact, csv: input, name: input)
+            text = try ModelPredictor.predictBytes(artifact, csv: input, name: input)
         } catch let error as ModelPredictor.Failure {
             throw CLIError.message(error.description)
         } catch let error as ModelArtifactError {
@@ -60,12 +60,12 @@ struct PredictCommand: AsyncParsableCommand {
         }
         if let output {
             do {
-                try AtomicFile.write(Data(text.utf8), to: URL(fileURLWithPath: output))
+                try AtomicFile.write(text, to: output)
             } catch {
                 throw CLIError.message("cannot write \(output): \(error)")
             }
         } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            FileHandle.standardOutput.write(Data(text))
         }
     }
 }

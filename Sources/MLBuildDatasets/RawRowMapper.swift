@@ -54,6 +54,26 @@ public struct RawRowMapper: Sendable {
     }
 
     public func map(source: some TableSource) throws -> Mapped {
+        let read = try read(source: source)
+        var mapped = try self.mapped(read, rows: read.keep)
+        mapped.rowErrors = (read.errors + mapped.rowErrors).sorted { ($0.line, $0.column) < ($1.line, $1.column) }
+        return mapped
+    }
+
+    /// A source read and checked, before any feature is computed: `map` in two halves, so a
+    /// caller can map the kept rows block by block (`mlbuild predict` on a million rows holds
+    /// one block's features at a time, not a 280 MB matrix).
+    public struct Read: Sendable {
+        let table: ColumnarTable
+        /// Rows that passed the schema and the transform's checks, in input order.
+        public let keep: [Int]
+        /// Rows left out so far (schema, null without impute, log1p domain), unsorted.
+        public let errors: [RowError]
+        /// The first id column, when the source has it (an absent one reads as all null).
+        let idColumn: Column?
+    }
+
+    public func read(source: some TableSource) throws -> Read {
         if !problems.isEmpty {
             throw DatasetError.features(message: FittedTransform.describe(problems, field: ""))
         }
@@ -63,14 +83,29 @@ public struct RawRowMapper: Sendable {
         var errors = builders.flatMap(\.rowErrors)
         var bad = Set(errors.map(\.line))
         var keep: [Int] = []
-        for r in 0 ..< table.rowCount where !bad.contains(table.lines[r]) {
-            if let e = transform.unusable(table, row: r) {
+        let unusable = transform.unusableRows(of: table)
+        for r in 0 ..< table.rowCount where bad.isEmpty || !bad.contains(table.lines[r]) {
+            if let e = unusable(r) {
                 errors.append(e)
                 bad.insert(e.line)
             } else {
                 keep.append(r)
             }
         }
+        var idColumn: Column?
+        if let idName = transform.idColumns.first, let column = table.column(named: idName),
+           column.nullCount < table.rowCount || table.rowCount == 0 {
+            idColumn = column
+        }
+        return Read(table: table, keep: keep, errors: errors, idColumn: idColumn)
+    }
+
+    /// The features of `rows` (a slice of `read.keep`, in order). Rows whose features are not
+    /// all finite are left out and reported in `rowErrors` (unsorted; `map` sorts).
+    public func mapped(_ read: Read, rows: some Collection<Int>) throws -> Mapped {
+        let table = read.table
+        var keep = Array(rows)
+        var errors: [RowError] = []
         var matrix = try transform.features(of: table, rows: keep)
         // A finite cell can still map to an infinite feature (1e308 standardized by a small
         // scale): such a row is reported, never scored as if the value were missing.
@@ -93,12 +128,7 @@ public struct RawRowMapper: Sendable {
             matrix = Matrix(rows: finite.count, columns: width, values: values)
             keep = finite.map { keep[$0] }
         }
-        errors.sort { ($0.line, $0.column) < ($1.line, $1.column) }
-        var ids: [String]?
-        if let idName = transform.idColumns.first, let idColumn = table.column(named: idName),
-           idColumn.nullCount < table.rowCount || table.rowCount == 0 {
-            ids = keep.map { idColumn.text(at: $0) ?? "" }
-        }
+        let ids = read.idColumn.map { column in keep.map { column.text(at: $0) ?? "" } }
         return Mapped(ids: ids, matrix: matrix, lines: keep.map { table.lines[$0] }, rowErrors: errors)
     }
 }

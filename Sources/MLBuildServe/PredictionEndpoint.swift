@@ -139,7 +139,7 @@ public struct PredictionEndpoint: Sendable {
     private func answer(_ format: BodyFormat, _ model: ServedModel, _ predictions: [ModelPredictor.Prediction]) -> ServeReply {
         switch format {
         case .csv:
-            return ServeReply(status: 200, contentType: "text/csv", body: Array(ModelPredictor.format(predictions, for: model.artifact).utf8))
+            return ServeReply(status: 200, contentType: "text/csv", body: ModelPredictor.formatBytes(predictions, for: model.artifact))
         case .json:
             return ServeReply(status: 200, contentType: "application/json", body: Self.answerBody(model, predictions))
         }
