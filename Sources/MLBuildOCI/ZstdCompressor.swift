@@ -12,8 +12,10 @@ import MLBuildBasics
 /// libzstd's workers are its own threads, so they are paid for with threads of the work budget:
 /// the compressor takes the free threads of `WorkBudget.current` (the caller's own plus up to
 /// `maxWorkers - 1` more, held idle while zstd runs on their cores) and starts that many
-/// workers. `-j 1` gets one worker: the caller's tar and hashing overlap with it (they are a
-/// small part of the work), the price of bytes that do not depend on `-j`.
+/// workers. With no thread to spare (`-j 1`) it runs in lockstep: input is handed over one job
+/// at a time and each job is flushed (`ZSTD_e_flush` exactly at the job boundary, where the job
+/// would end anyway, so the bytes do not change) before the caller reads on, so the caller and
+/// the one worker never run at once: one core.
 final class ZstdCompressor: LayerCompressor {
     /// zstd's own choice for levels up to 9 (4 × the 2 MiB window), pinned so that a future
     /// default cannot change the bytes.
@@ -26,6 +28,10 @@ final class ZstdCompressor: LayerCompressor {
     private let output: UnsafeMutableRawPointer
     private let outputSize: Int
     private let reservation: BudgetReservation
+    /// One core: the caller waits for each job (see the type).
+    private let lockstep: Bool
+    /// Input bytes handed to zstd since the last job boundary (lockstep only).
+    private var inJob = 0
 
     init(level: Int32, inspect: @escaping (UnsafeRawBufferPointer) -> Void = { _ in }, workers: Int? = nil) throws {
         guard let context = ZSTD_createCCtx() else { throw ArchiveError("libzstd: cannot create a compression context") }
@@ -35,6 +41,7 @@ final class ZstdCompressor: LayerCompressor {
         output = .allocate(byteCount: outputSize, alignment: 16)
         // Tests pin `workers`; then nothing is taken from the budget.
         reservation = BudgetReservation(budget: WorkBudget.current, extra: workers == nil ? Self.maxWorkers - 1 : 0)
+        lockstep = workers == nil && reservation.granted == 0
         do {
             try Self.set(context, ZSTD_c_compressionLevel, level)
             try Self.set(context, ZSTD_c_checksumFlag, 1)
@@ -62,9 +69,27 @@ final class ZstdCompressor: LayerCompressor {
     func compress(_ bytes: UnsafeRawBufferPointer, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         inspect(bytes)
-        var input = ZSTD_inBuffer(src: base, size: bytes.count, pos: 0)
-        while input.pos < input.size {
-            _ = try step(&input, ZSTD_e_continue, emit: emit)
+        guard lockstep else {
+            var input = ZSTD_inBuffer(src: base, size: bytes.count, pos: 0)
+            while input.pos < input.size {
+                _ = try step(&input, ZSTD_e_continue, emit: emit)
+            }
+            return
+        }
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(Int(Self.jobSize) - inJob, bytes.count - offset)
+            var input = ZSTD_inBuffer(src: base + offset, size: n, pos: 0)
+            while input.pos < input.size {
+                _ = try step(&input, ZSTD_e_continue, emit: emit)
+            }
+            offset += n
+            inJob += n
+            if inJob == Int(Self.jobSize) {
+                var none = ZSTD_inBuffer(src: nil, size: 0, pos: 0)
+                while try step(&none, ZSTD_e_flush, emit: emit) != 0 {}
+                inJob = 0
+            }
         }
     }
 
