@@ -124,7 +124,12 @@ extension ColumnarTable {
             let name = try r.string("column \(index + 1) name")
             let code = try r.u8("column '\(name)' type")
             let bitmap = Array(try r.raw((rows + 7) / 8, "column '\(name)' null bitmap"))
-            let nulls = (0 ..< rows).map { bitmap[$0 >> 3] & (1 << UInt8($0 & 7)) != 0 }
+            let nulls = [Bool](unsafeUninitializedCapacity: rows) { out, n in
+                bitmap.withUnsafeBufferPointer { bits in
+                    for i in 0 ..< rows { out[i] = bits[i >> 3] & (1 << UInt8(i & 7)) != 0 }
+                }
+                n = rows
+            }
             let storage: ColumnStorage
             var type: ColumnType
             switch code {
