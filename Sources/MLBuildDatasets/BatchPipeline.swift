@@ -2,10 +2,12 @@ import Foundation
 import MLBuildBasics
 
 /// Runs the column builders on worker threads while the source keeps tokenizing: the scan
-/// callback copies each batch's field spans (not the bytes) and queues them; each worker owns
-/// every `workerCount`-th column and converts its columns of every batch. On two cores, wall
-/// time approaches (tokenize + convert) / 2 instead of their sum. Relies on `TableSource`'s
-/// promise that batch bytes stay valid until `end`, where `finish()` is called.
+/// callback copies each batch's field spans (not the bytes) and queues them; the submitting
+/// thread keeps a share of the columns (`callerFields`), each worker owns every
+/// `workerCount`-th of the others, and every column sees every batch in order. On two cores,
+/// wall time approaches (tokenize + convert) / 2 instead of their sum. Relies on
+/// `TableSource`'s promise that batch bytes stay valid until `end` (or until marked consumed:
+/// `convertedOffset`), where `finish()` is called.
 ///
 /// The workers are threads of the current `WorkBudget` that are free when the pipeline starts
 /// (`start()` says how many); with none free (`-j 1`), the caller converts inline instead.
@@ -114,7 +116,7 @@ final class BatchPipeline: @unchecked Sendable {
     }
 
     private func work(_ w: Int) {
-        // This worker's builders: schema columns fed by fields f with f % workerCount == w.
+        // This worker's builders: every `workerCount`-th of the fields outside the caller's share.
         condition.lock()
         let callers = Set(callerFields)
         let mine = fieldToBuilder.enumerated().filter { !callers.contains($0.offset) && $0.element >= 0 }

@@ -134,30 +134,29 @@ public struct FittedTransform: Codable, Sendable, Equatable {
         if let classes = label.classes, case .codes(let codes, let dictionary) = column.storage {
             let classOfCode = dictionary.map { classes.firstIndex(of: $0) }
             return try rows.map { r in
-                guard !column.nulls[r] else {
-                    throw DatasetError.features(message: "label column '\(label.column)' is null on line \(table.lines[r]); every row needs a label")
-                }
+                guard !column.nulls[r] else { throw nullLabel(table, row: r) }
                 let code = Int(codes[r])
-                guard code < classOfCode.count, let i = classOfCode[code] else {
-                    let text = column.text(at: r) ?? ""
-                    throw DatasetError.features(message: "label column '\(label.column)' value '\(text)' on line \(table.lines[r]) is not a known class")
-                }
+                guard code < classOfCode.count, let i = classOfCode[code] else { throw unknownClass(column.text(at: r) ?? "", table, row: r) }
                 return Double(i)
             }
         }
         return try rows.map { r in
-            if column.nulls[r] {
-                throw DatasetError.features(message: "label column '\(label.column)' is null on line \(table.lines[r]); every row needs a label")
-            }
+            if column.nulls[r] { throw nullLabel(table, row: r) }
             if let classes = label.classes {
                 let text = column.text(at: r) ?? ""
-                guard let i = classes.firstIndex(of: text) else {
-                    throw DatasetError.features(message: "label column '\(label.column)' value '\(text)' on line \(table.lines[r]) is not a known class")
-                }
+                guard let i = classes.firstIndex(of: text) else { throw unknownClass(text, table, row: r) }
                 return Double(i)
             }
             return column.double(at: r) ?? 0
         }
+    }
+
+    private func nullLabel(_ table: ColumnarTable, row r: Int) -> DatasetError {
+        .features(message: "label column '\(label.column)' is null on line \(table.lines[r]); every row needs a label")
+    }
+
+    private func unknownClass(_ text: String, _ table: ColumnarTable, row r: Int) -> DatasetError {
+        .features(message: "label column '\(label.column)' value '\(text)' on line \(table.lines[r]) is not a known class")
     }
 
     /// Per row of `table`, the first reason it cannot be mapped (a null without impute, log1p of

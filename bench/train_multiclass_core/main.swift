@@ -1,10 +1,12 @@
 // mlbuild's side of bench/train_multiclass: fits the training core on train.csv and scores
 // test.csv (last column = class index, the rest standardized features, written by
-// bench/train_multiclass.py), printing one JSON object. Compiled by the bench script together
-// with Sources/MLBuildTraining (swiftc -O), so it needs no package target.
+// bench/train_multiclass.py), printing one JSON object. Built by the bench script in a throwaway
+// package over Sources/MLBuildTraining and MLBuildBasics.
 //
 //     train-multiclass-core DIR
 import Foundation
+import MLBuildBasics
+import MLBuildTraining
 
 func readCSV(_ path: String) throws -> (Matrix, [Double]) {
     let text = try String(contentsOfFile: path, encoding: .utf8)
