@@ -204,7 +204,15 @@ struct ServeConcurrencyTests {
         let body = Array(MLFixtures.csv(rows: 20).utf8)
         let head = "POST /v1/models/lr/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/csv\r\nContent-Length: \(body.count)\r\n\r\n"
         try stalled.sendRaw(Array(head.utf8) + body.prefix(10))
-        usleep(300_000)
+        // Signal only once the server handles the stalled request (it and this /metrics call
+        // in flight): on a loaded machine a fixed pause could signal before it was read.
+        let waitStart = Date()
+        var handling = false
+        while !handling && Date().timeIntervalSince(waitStart) < 30 {
+            handling = (try? server.request("GET", "/metrics").text)?.contains("mlbuild_serve_in_flight_requests 2.0\n") == true
+            if !handling { usleep(50_000) }
+        }
+        #expect(handling, "the stalled request was being handled before SIGTERM")
         let signalled = Date()
         server.signal(SIGTERM)
         let status = server.waitForExit(timeout: 20)
