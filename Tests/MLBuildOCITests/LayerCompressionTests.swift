@@ -150,6 +150,18 @@ import Testing
         #expect(outputs[0].count < Self.big.count * 9 / 10)
     }
 
+    /// `-j 1` hands libzstd one job at a time and flushes at each job boundary: inputs that end
+    /// exactly on a boundary (or just past one) still give the multithreaded frame.
+    @Test(arguments: [8 << 20, 16 << 20, (8 << 20) + 1, (8 << 20) - 1])
+    func zstdAtOneThreadMatchesAtJobBoundaries(count: Int) async throws {
+        let input = Fixture.bytes(count: count, seed: 5)
+        let one = try await Self.compress(input, .zstd, threads: 1, chunk: 3 << 20)
+        let two = try await Self.compress(input, .zstd, threads: 2, workers: 2)
+        #expect(one.bytes == two.bytes)
+        #expect(one.peak == 1)
+        #expect(try Self.unzstd(one.bytes) == input)
+    }
+
     @Test(arguments: [0, 1, 600_000])
     func zstdSmallInputsRoundTripThroughLibzstdAndTheCommandLine(count: Int) async throws {
         let input = Fixture.bytes(count: count, seed: 3)
