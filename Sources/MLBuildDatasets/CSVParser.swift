@@ -100,8 +100,10 @@ struct CSVParser {
                     var b = RecordBatch(
                         count: n, fieldCount: fieldCount, base: UnsafePointer(base), spans: spanBase + r * fieldCount,
                         lines: UnsafePointer(lineBuffer))
-                    // Records so far over bytes so far, scaled to the file: exact for uniform rows.
-                    b.estimatedTotalCount = Int(Double(total + n) * Double(end) / Double(max(t.end, 1)))
+                    // Records so far over bytes so far (within the chunk, in proportion), scaled to
+                    // the file: exact for uniform rows.
+                    let through = t.start + Int(Double(t.end - t.start) * Double(r + n) / Double(t.recordCount))
+                    b.estimatedTotalCount = Int(Double(total + n) * Double(end) / Double(max(through, 1)))
                     // Bytes before this chunk belong to batches already handed out.
                     b.endOffset = r + n == t.recordCount ? t.end : t.start
                     b.consumed = mark
