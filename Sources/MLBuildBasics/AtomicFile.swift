@@ -97,18 +97,13 @@ public enum AtomicFile {
 
         public mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
             bytesWritten += bytes.count
-            if used + bytes.count <= buffer.count {
-                if let src = bytes.baseAddress, let dst = buffer.baseAddress { (dst + used).copyMemory(from: src, byteCount: bytes.count) }
-                used += bytes.count
-                return
-            }
-            try flush()
+            if used + bytes.count > buffer.count { try flush() }
             if bytes.count >= buffer.count {
                 try AtomicFile.writeAll(fd, bytes, path: path)
-            } else {
-                try write(bytes)
-                bytesWritten -= bytes.count
+                return
             }
+            if let src = bytes.baseAddress, let dst = buffer.baseAddress { (dst + used).copyMemory(from: src, byteCount: bytes.count) }
+            used += bytes.count
         }
 
         public mutating func write(_ bytes: [UInt8]) throws {

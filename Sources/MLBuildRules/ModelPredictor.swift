@@ -109,17 +109,21 @@ public enum ModelPredictor {
     /// Rows scored per block: 64Ki rows of 35 features are 18 MB.
     public static let defaultBlockRows = 1 << 16
 
+    /// The model's answer, a TrainingError reported as the artifact's fault (only an artifact
+    /// built in memory can get one: `ModelArtifact.decode` checks widths).
+    private static func scoring<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as TrainingError {
+            throw ModelArtifactError("the model cannot score the transform's features: \(error.description)")
+        }
+    }
+
     /// A binary classifier's or a regressor's rows.
     private static func scoreBlock(
         _ artifact: ModelArtifact, block: RawRowMapper.Mapped, into out: inout [Prediction], broken: inout [RowError]
     ) throws {
-        let scores: [Double]
-        do {
-            scores = try artifact.model.predict(matrix: block.matrix)
-        } catch let error as TrainingError {
-            // Only an artifact built in memory can get here: `ModelArtifact.decode` checks widths.
-            throw ModelArtifactError("the model cannot score the transform's features: \(error.description)")
-        }
+        let scores = try scoring { try artifact.model.predict(matrix: block.matrix) }
         // Finite features can still overflow a linear score (inf − inf); a NaN would print as a
         // prediction of classes[0], so it fails the call like a broken row.
         for (row, score) in scores.enumerated() where artifact.task == .classification ? score.isNaN : !score.isFinite {
@@ -143,12 +147,7 @@ public enum ModelPredictor {
     private static func scoreClasses(
         _ artifact: ModelArtifact, block: RawRowMapper.Mapped, into out: inout [Prediction], broken: inout [RowError]
     ) throws {
-        let probabilities: Matrix
-        do {
-            probabilities = try artifact.model.predictProbabilities(matrix: block.matrix)
-        } catch let error as TrainingError {
-            throw ModelArtifactError("the model cannot score the transform's features: \(error.description)")
-        }
+        let probabilities = try scoring { try artifact.model.predictProbabilities(matrix: block.matrix) }
         let k = probabilities.columns
         let classes = artifact.classes
         for row in 0 ..< probabilities.rows {
