@@ -44,6 +44,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         // posix_spawn and pipe calls Swift's Glibc module does not reach (closefrom, pipe2, pidfd_open).
         .target(name: "CSpawn"),
+        // __builtin_prefetch for the boosting passes that gather rows by index.
+        .target(name: "CPrefetch"),
         // The basics every module shares: the work budget, one content digest, one atomic file
         // write, one binary codec, one JSON string escaper. Imports nothing of mlbuild, so that
         // Training, Datasets and OCI, which do not import Core, use them too.
@@ -61,7 +63,7 @@ let package = Package(
             exclude: ["README.md"]
         ),
         .target(name: "MLBuildEngine", dependencies: ["MLBuildBasics", "MLBuildCore", "MLBuildCache"], exclude: ["README.md"]),
-        .target(name: "MLBuildTraining", dependencies: ["MLBuildBasics"], exclude: ["README.md"]),
+        .target(name: "MLBuildTraining", dependencies: ["MLBuildBasics", "CPrefetch"], exclude: ["README.md"]),
         // The run history store (SQLite); imports only Core, so any command can record or read it.
         // One variadic SQLite call (sqlite3_db_config) the history needs; links the SQLite GRDB links.
         .target(name: "CHistorySQLite"),

@@ -113,6 +113,7 @@ public struct GradientBoosting: Sendable, Equatable {
         let sampleSize = subsample >= 1 ? n : max(1, Int((subsample * Double(n)).rounded()))
         var indices = [UInt32](repeating: 0, count: sampleSize)
         var scratch = [UInt32](repeating: 0, count: sampleSize)
+        var ordered = [SIMD2<Double>](repeating: .zero, count: sampleSize)
         var fitted = [RegressionTree]()
         fitted.reserveCapacity(trees * k)
         var splitGain = [Double](repeating: 0, count: d)
@@ -147,8 +148,10 @@ public struct GradientBoosting: Sendable, Equatable {
                         gradients[c].withUnsafeBufferPointer { g in
                             indices.withUnsafeMutableBufferPointer { idx in
                                 scratch.withUnsafeMutableBufferPointer { s in
-                                    grower.grow(binsByRow: b, binsByColumn: bc, gradients: g, indices: idx, scratch: s,
-                                                identity: sampleSize == n)
+                                    ordered.withUnsafeMutableBufferPointer { o in
+                                        grower.grow(binsByRow: b, binsByColumn: bc, gradients: g, indices: idx, scratch: s,
+                                                    ordered: o, identity: sampleSize == n)
+                                    }
                                 }
                             }
                         }
@@ -326,8 +329,19 @@ public struct GradientBoosting: Sendable, Equatable {
         let binner = grower.binner
         let d = grower.featureCount
         if full {
-            for node in nodes where node.isLeaf {
-                for i in node.start ..< node.end { raw[Int(indices[i]) * k + c] += node.value }
+            // Each row sits in exactly one leaf slice, so chunks of slice positions write disjoint
+            // rows, one add each (no order to keep).
+            let leaves = nodes.filter(\.isLeaf).sorted { $0.start < $1.start }
+            raw.withUnsafeMutableBufferPointer { r in
+                indices.withUnsafeBufferPointer { idx in
+                    FixedChunks(total: idx.count, rowsPerChunk: 65_536).forEach { range in
+                        for leaf in leaves where leaf.start < range.upperBound && leaf.end > range.lowerBound {
+                            for i in max(leaf.start, range.lowerBound) ..< min(leaf.end, range.upperBound) {
+                                r[Int(idx[i]) &* k &+ c] += leaf.value
+                            }
+                        }
+                    }
+                }
             }
             return
         }
