@@ -105,9 +105,8 @@ struct FeatureBinner: Sendable {
     }
 
     /// The bins of `x` in two layouts: row-major (feature f of row r at r·d + f; one row's bins
-    /// share a cache line, what the row-wise histogram pass of large nodes reads) and column-major
-    /// (f·n + r; one feature's bins are contiguous, what small nodes' histograms and the
-    /// partition read), plus which features had a NaN.
+    /// share a cache line, what the histogram passes read) and column-major (f·n + r; one
+    /// feature's bins are contiguous, what the partition reads), plus which features had a NaN.
     func transform(_ x: Matrix) -> (byRow: [UInt8], byColumn: [UInt8], hasMissing: [Bool]) {
         let n = x.rows, d = x.columns
         var byRow = [UInt8](repeating: 0, count: n * d)
@@ -122,43 +121,46 @@ struct FeatureBinner: Sendable {
             flat.withUnsafeBufferPointer { cuts in
                 byRow.withUnsafeMutableBufferPointer { rowOut in
                     byColumn.withUnsafeMutableBufferPointer { columnOut in
-                        chunks.map { range -> [Bool] in
+                        chunks.map { chunk -> [Bool] in
                             var seen = [Bool](repeating: false, count: d)
-                            // Feature by feature within the chunk: the feature's cuts and their
-                            // count are fixed for the inner loop, whose search then runs the same
-                            // number of steps for every value (13 % fewer instructions than the
-                            // row-by-row loop, which reloaded them for every value).
-                            for feature in 0 ..< d {
-                                let first = offsets[feature], count = offsets[feature + 1] - first
-                                // nil only when no feature has a cut (then count is 0 here).
-                                let featureCuts = cuts.baseAddress.map { $0 + first }
-                                let columnStart = feature &* n
-                                var sawMissing = false
-                                for row in range {
-                                    let value = xs[row &* d &+ feature]
-                                    var b: UInt8
-                                    if value.isNaN {
-                                        b = missingCode
-                                        sawMissing = true
-                                    } else if count == 0 {
-                                        b = 0
-                                    } else if let featureCuts {
-                                        // Branch-free lower bound: #{cuts < value} (arithmetic on
-                                        // the comparison bit, so no branch mispredictions).
-                                        var base = 0, length = count
-                                        while length > 1 {
-                                            let half = length >> 1
-                                            base &+= half &* lessThan(featureCuts[base &+ half], value)
-                                            length &-= half
+                            // Feature by feature within blocks of 1,024 rows: a feature's cuts and
+                            // their count stay fixed for the inner loop (13 % fewer instructions
+                            // than row by row), and a block's values and row-major bins stay in
+                            // cache across the d passes.
+                            for blockStart in stride(from: chunk.lowerBound, to: chunk.upperBound, by: 1024) {
+                                let block = blockStart ..< min(blockStart + 1024, chunk.upperBound)
+                                for feature in 0 ..< d {
+                                    let first = offsets[feature], count = offsets[feature + 1] - first
+                                    var sawMissing = false
+                                    defer { if sawMissing { seen[feature] = true } }
+                                    // The base address is nil only when no feature has a cut.
+                                    guard count > 0, let featureCuts = cuts.baseAddress.map({ $0 + first }) else {
+                                        for row in block {
+                                            let isMissing = xs[row &* d &+ feature].isNaN
+                                            sawMissing = sawMissing || isMissing
+                                            rowOut[row &* d &+ feature] = isMissing ? missingCode : 0
+                                            columnOut[feature &* n &+ row] = isMissing ? missingCode : 0
                                         }
-                                        b = UInt8(truncatingIfNeeded: base &+ lessThan(featureCuts[base], value))
-                                    } else {
-                                        b = 0
+                                        continue
                                     }
-                                    rowOut[row &* d &+ feature] = b
-                                    columnOut[columnStart &+ row] = b
+                                    var row = block.lowerBound
+                                    // Eight rows per search (`lowerBounds`); the last group of a
+                                    // block may be partial (unused lanes search 0 and are dropped).
+                                    while row < block.upperBound {
+                                        let lanes = min(8, block.upperBound - row)
+                                        var values = SIMD8<Double>(repeating: 0)
+                                        for lane in 0 ..< lanes { values[lane] = xs[(row &+ lane) &* d &+ feature] }
+                                        let found = Self.lowerBounds(values, in: featureCuts, count: count)
+                                        for lane in 0 ..< lanes {
+                                            let isMissing = values[lane].isNaN
+                                            sawMissing = sawMissing || isMissing
+                                            let b = isMissing ? missingCode : UInt8(truncatingIfNeeded: found[lane])
+                                            rowOut[(row &+ lane) &* d &+ feature] = b
+                                            columnOut[feature &* n &+ row &+ lane] = b
+                                        }
+                                        row &+= lanes
+                                    }
                                 }
-                                if sawMissing { seen[feature] = true }
                             }
                             return seen
                         }
@@ -171,8 +173,25 @@ struct FeatureBinner: Sendable {
     }
 }
 
-/// 1 if a < b else 0, as an integer (a setcc, not a branch).
-@inline(__always)
-private func lessThan(_ a: Double, _ b: Double) -> Int {
-    Int(unsafeBitCast(a < b, to: UInt8.self))
+extension FeatureBinner {
+    /// #{cuts < value} for eight values at once: binary searches in lockstep (every search over
+    /// `count` cuts takes the same steps) whose step is a vector compare and blend. Why vectors:
+    /// LLVM turned the scalar branch-free form (index += half · [cut < value]) back into a
+    /// branch, mispredicted on half the steps (42 ns a value; 6.5 ns now). A NaN compares false
+    /// everywhere and gets 0; callers map it to the missing bin.
+    @inline(__always)
+    static func lowerBounds(_ values: SIMD8<Double>, in cuts: UnsafePointer<Double>, count: Int) -> SIMD8<Int64> {
+        var found = SIMD8<Int64>(repeating: 0), length = count
+        while length > 1 {
+            let half = length >> 1
+            var probe = SIMD8<Double>(repeating: 0)
+            for lane in 0 ..< 8 { probe[lane] = cuts[Int(found[lane]) &+ half] }
+            found.replace(with: found &+ Int64(half), where: probe .< values)
+            length &-= half
+        }
+        var probe = SIMD8<Double>(repeating: 0)
+        for lane in 0 ..< 8 { probe[lane] = cuts[Int(found[lane])] }
+        found.replace(with: found &+ 1, where: probe .< values)
+        return found
+    }
 }

@@ -140,6 +140,39 @@ import Testing
         #expect([2.5, 2.6, 7.5, 100, .nan].map { binner.bin($0, feature: 0) } == [0, 1, 2, 3, 4])
     }
 
+    @Test func transformBinsEveryValueLikeTheScalarSearch() {
+        // 1,037 rows: whole 8-row groups, a partial last group and a partial 1,024-row block.
+        // Features with 0, 1, 2, 7 and 254 cuts; values on, between and beyond the cuts, ±∞, NaN.
+        var rng = SplitMix64(seed: 7)
+        let cutLists: [[Double]] = [[], [0.5], [-1, 1], (0 ..< 7).map { Double($0) - 3 }, (0 ..< 254).map { Double($0) / 25 - 5 }]
+        let rows = 1037, d = cutLists.count
+        var values = [Double](repeating: 0, count: rows * d)
+        for row in 0 ..< rows {
+            for feature in 0 ..< d {
+                let cuts = cutLists[feature]
+                let pick = rng.nextUnit()
+                values[row * d + feature] = switch pick {
+                case ..<0.05: .nan
+                case ..<0.08: .infinity
+                case ..<0.11: -.infinity
+                case ..<0.4: cuts.isEmpty ? 0 : cuts[Int(rng.nextUnit() * Double(cuts.count))]
+                default: rng.nextUnit() * 14 - 7
+                }
+            }
+        }
+        let binner = FeatureBinner(maxBins: 255, thresholds: cutLists)
+        let (byRow, byColumn, hasMissing) = binner.transform(Matrix(rows: rows, columns: d, values: values))
+        var mismatches = 0
+        for row in 0 ..< rows {
+            for feature in 0 ..< d {
+                let expected = UInt8(binner.bin(values[row * d + feature], feature: feature))
+                if byRow[row * d + feature] != expected || byColumn[feature * rows + row] != expected { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0)
+        #expect(hasMissing == [Bool](repeating: true, count: d))
+    }
+
     @Test func corruptTreeFailsToDecode() throws {
         let json = """
         {"algorithm":"gradient_boosting","model":{"baseline":0,"featureCount":1,"task":"regression",
