@@ -99,11 +99,14 @@ public struct GradientBoosting: Sendable, Equatable {
 
         let n = x.rows, d = x.columns
         let binner = FeatureBinner(fitting: x, maxBins: maxBins, rng: &rng)
-        let (bins, binsByColumn, hasMissing) = binner.transform(x)
+        let (bins, hasMissing) = binner.transform(x)
+        let layout = bins.withUnsafeBufferPointer {
+            HistogramRowLayout(byColumn: $0, rows: n, features: d, stride: HistogramTreeGrower.binStride)
+        }
         let grower = HistogramTreeGrower(
             parameters: .init(maxLeafNodes: maxLeafNodes, maxDepth: maxDepth, minSamplesLeaf: minSamplesLeaf,
                               l2: l2, learningRate: learningRate),
-            binner: binner, hasMissing: hasMissing, rowCount: n, featureCount: d)
+            binner: binner, hasMissing: hasMissing, rowCount: n, featureCount: d, layout: layout)
 
         let chunks = FixedChunks(total: n)
         let baselines = Self.baselines(y: y, weights: weights, task: task, classCount: k, chunks: chunks)
@@ -143,15 +146,13 @@ public struct GradientBoosting: Sendable, Equatable {
                         }
                     }
                 }
-                let nodes = bins.withUnsafeBufferPointer { b in
-                    binsByColumn.withUnsafeBufferPointer { bc in
-                        gradients[c].withUnsafeBufferPointer { g in
-                            indices.withUnsafeMutableBufferPointer { idx in
-                                scratch.withUnsafeMutableBufferPointer { s in
-                                    ordered.withUnsafeMutableBufferPointer { o in
-                                        grower.grow(binsByRow: b, binsByColumn: bc, gradients: g, indices: idx, scratch: s,
-                                                    ordered: o, identity: sampleSize == n)
-                                    }
+                let nodes = bins.withUnsafeBufferPointer { bc in
+                    gradients[c].withUnsafeBufferPointer { g in
+                        indices.withUnsafeMutableBufferPointer { idx in
+                            scratch.withUnsafeMutableBufferPointer { s in
+                                ordered.withUnsafeMutableBufferPointer { o in
+                                    grower.grow(binsByColumn: bc, gradients: g, indices: idx, scratch: s,
+                                                ordered: o, identity: sampleSize == n)
                                 }
                             }
                         }
@@ -327,7 +328,7 @@ public struct GradientBoosting: Sendable, Equatable {
     private func updateRaw(_ raw: inout [Double], stride k: Int, offset c: Int, nodes: [HistogramTreeGrower.Node], indices: [UInt32],
                            bins: [UInt8], grower: HistogramTreeGrower, full: Bool, chunks: FixedChunks) {
         let binner = grower.binner
-        let d = grower.featureCount
+        let n = grower.rowCount
         if full {
             // Each row sits in exactly one leaf slice, so chunks of slice positions write disjoint
             // rows, one add each (no order to keep).
@@ -353,7 +354,7 @@ public struct GradientBoosting: Sendable, Equatable {
                         var i = 0
                         while !nodes[i].isLeaf {
                             let node = nodes[i]
-                            let bin = Int(b[row * d + node.feature])
+                            let bin = Int(b[node.feature * n + row])
                             let goLeft = bin == missingBin ? node.missingGoesLeft : bin <= node.bin
                             i = goLeft ? node.left : node.right
                         }

@@ -1,6 +1,6 @@
 /// Histogram storage for one fit, reused across nodes and trees.
 ///
-/// Why: a histogram is features × 256 bins of (Σg, Σh) and a count (180 KB at 35 features).
+/// Why: a histogram is features × 260 slots of (Σg, Σh) and a count (182 KB at 35 features).
 /// Allocating one per node as Swift arrays cost a zero-fill, an allocation and, through class
 /// properties, a dynamic exclusivity check on every bin access; on small data sets that was most
 /// of the fit. Slots here are raw memory, handed out and taken back by index, so a tree of 31
@@ -18,7 +18,7 @@ final class HistogramPool {
     let binsPerSlot: Int
     /// The slot offsets rows can land in (each feature's value bins, and its missing bin when it
     /// had missing values): the only bins zeroed, subtracted and summed. A one-hot column uses 2
-    /// of its 256, so the rest are never touched.
+    /// of its 260, so the rest are never touched.
     let usedSpans: [Range<Int>]
     private var slots: [Slot] = []
     private var free: [Int] = []

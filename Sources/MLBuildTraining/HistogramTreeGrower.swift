@@ -10,7 +10,9 @@ import MLBuildBasics
 /// histogram is built from its rows; the larger one is parent − smaller (the subtraction trick).
 /// Histograms are raw slots of a `HistogramPool` that lives as long as the fit: no allocation
 /// per node, and only the bins a feature can use are zeroed, subtracted and summed.
-/// Every histogram is built row-wise over the row-major bins. Dense nodes (the root, ≥ n/4 rows)
+/// Every histogram is built row-wise over `HistogramRowLayout`: each row adds its pair to its
+/// dense features' bins and to its sparse features' non-default bins; a sparse feature's
+/// default bin is the node total minus its other bins. Dense nodes (the root, ≥ n/4 rows)
 /// are cut into fixed row chunks whose partial histograms are summed in chunk order; smaller
 /// nodes gather their gradients into node order once and are split by feature groups, each
 /// group walking all the node's rows, so every bin adds its rows in row order. Rows reached
@@ -55,9 +57,14 @@ struct HistogramTreeGrower {
         var rightGradient: Double, rightHessian: Double, rightCount: Int
     }
 
-    /// The binned training matrix in both layouts (see `FeatureBinner.transform`).
+    /// The binned training matrix as the passes read it: the histogram layout (dense row-major
+    /// bins and sparse slots, see `HistogramRowLayout`) and the column-major bins (partition).
     struct BinLayouts {
-        var byRow: UnsafeBufferPointer<UInt8>
+        var dense: UnsafePointer<UInt8>
+        var denseWidth: Int
+        var sparseStart: UnsafePointer<UInt32>
+        var sparseSlots: UnsafePointer<UInt32>
+        var hasSparse: Bool
         var byColumn: UnsafeBufferPointer<UInt8>
     }
 
@@ -77,22 +84,34 @@ struct HistogramTreeGrower {
     let hasMissing: [Bool]
     let rowCount: Int
     let featureCount: Int
+    /// Which features are sparse and where each feature's bins sit in a histogram.
+    let layout: HistogramRowLayout
     /// Where every histogram of this fit lives (see `HistogramPool`).
     let pool: HistogramPool
+    /// Per sparse feature (slot order): its default bin's slot and its other used slots.
+    private let defaultSlots: [(slot: Int, others: [Int])]
 
-    init(parameters: Parameters, binner: FeatureBinner, hasMissing: [Bool], rowCount: Int, featureCount: Int) {
+    init(parameters: Parameters, binner: FeatureBinner, hasMissing: [Bool], rowCount: Int, featureCount: Int,
+         layout: HistogramRowLayout) {
         self.parameters = parameters
         self.binner = binner
         self.hasMissing = hasMissing
         self.rowCount = rowCount
         self.featureCount = featureCount
+        self.layout = layout
         var spans = [Range<Int>]()
-        for feature in 0 ..< featureCount {
-            let base = feature * Self.binStride
+        for feature in layout.denseFeatures + layout.sparseFeatures {
+            let base = layout.slotBase[feature]
             spans.append(base ..< base + binner.binCount(feature))
             if hasMissing[feature] { spans.append(base + binner.missingBin ..< base + binner.missingBin + 1) }
         }
         pool = HistogramPool(features: featureCount, usedSpans: spans)
+        defaultSlots = layout.sparseFeatures.map { feature in
+            let base = layout.slotBase[feature], fallback = base + (layout.defaultBin[feature] ?? 0)
+            var used = Array(base ..< base + binner.binCount(feature))
+            if hasMissing[feature] { used.append(base + binner.missingBin) }
+            return (fallback, used.filter { $0 != fallback })
+        }
     }
 
     /// Grows a tree on the rows `indices` (partitioned in place: each leaf ends up owning the
@@ -100,20 +119,36 @@ struct HistogramTreeGrower {
     /// histogram skip the gather. `gradients` holds (g, h) per row; `scratch` and `ordered` are
     /// work space of at least `indices.count` entries.
     func grow(
-        binsByRow: UnsafeBufferPointer<UInt8>, binsByColumn: UnsafeBufferPointer<UInt8>, gradients: UnsafeBufferPointer<SIMD2<Double>>,
+        binsByColumn: UnsafeBufferPointer<UInt8>, gradients: UnsafeBufferPointer<SIMD2<Double>>,
         indices: UnsafeMutableBufferPointer<UInt32>, scratch: UnsafeMutableBufferPointer<UInt32>,
         ordered: UnsafeMutableBufferPointer<SIMD2<Double>>, identity: Bool
     ) -> [Node] {
-        let bins = BinLayouts(byRow: binsByRow, byColumn: binsByColumn)
-        func histogram(_ range: Range<Int>, identity: Bool) -> Histogram {
-            self.histogram(bins: bins, gradients: gradients, indices: indices, range: range, identity: identity, ordered: ordered)
+        layout.dense.withUnsafeBufferPointer { dense in
+            layout.sparseStart.withUnsafeBufferPointer { sparseStart in
+                layout.sparseSlots.withUnsafeBufferPointer { sparseSlots in
+                    // A zero-length array may have no base address; nothing reads it then.
+                    let none = UnsafePointer<UInt32>(bitPattern: MemoryLayout<UInt32>.alignment)!
+                    let bins = BinLayouts(
+                        dense: dense.baseAddress ?? UnsafePointer(bitPattern: 1)!, denseWidth: layout.denseFeatures.count,
+                        sparseStart: sparseStart.baseAddress ?? none, sparseSlots: sparseSlots.baseAddress ?? none,
+                        hasSparse: !layout.sparseFeatures.isEmpty, byColumn: binsByColumn)
+                    return grow(bins: bins, gradients: gradients, indices: indices, scratch: scratch, ordered: ordered, identity: identity)
+                }
+            }
         }
-        let rootHistogram = histogram(0 ..< indices.count, identity: identity)
-        // Feature 0's bins hold every row once (in bin order; the unused bins were zeros).
-        var rootSum = SIMD2<Double>.zero
-        for span in pool.usedSpans.prefix(while: { $0.lowerBound < Self.binStride }) {
-            for b in span { rootSum += rootHistogram.sums[b] }
+    }
+
+    private func grow(
+        bins: BinLayouts, gradients: UnsafeBufferPointer<SIMD2<Double>>,
+        indices: UnsafeMutableBufferPointer<UInt32>, scratch: UnsafeMutableBufferPointer<UInt32>,
+        ordered: UnsafeMutableBufferPointer<SIMD2<Double>>, identity: Bool
+    ) -> [Node] {
+        func histogram(_ range: Range<Int>, identity: Bool, total: SIMD2<Double>) -> Histogram {
+            self.histogram(bins: bins, gradients: gradients, indices: indices, range: range, identity: identity,
+                           ordered: ordered, total: total)
         }
+        let rootSum = Self.total(of: gradients, rows: UnsafeBufferPointer(indices), identity: identity)
+        let rootHistogram = histogram(0 ..< indices.count, identity: identity, total: rootSum)
         var nodes = [Node(depth: 0, start: 0, end: indices.count, sumGradient: rootSum.x, sumHessian: rootSum.y)]
         nodes[0].value = leafValue(rootSum.x, rootSum.y)
         // A node's histogram is kept only while the node has a pending split.
@@ -173,7 +208,8 @@ struct HistogramTreeGrower {
             let leftIsSmaller = left.end - left.start <= right.end - right.start
             let (smallId, largeId) = leftIsSmaller ? (leftId, rightId) : (rightId, leftId)
             let small = nodes[smallId]
-            let smallHistogram = histogram(small.start ..< small.end, identity: false)
+            let smallHistogram = histogram(small.start ..< small.end, identity: false,
+                                           total: SIMD2(small.sumGradient, small.sumHessian))
             let largeCanSplit = leftIsSmaller ? splitRight : splitLeft
             let smallCanSplit = leftIsSmaller ? splitLeft : splitRight
             if largeCanSplit {
@@ -217,23 +253,39 @@ struct HistogramTreeGrower {
             && node.sumHessian >= 2 * parameters.minHessian
     }
 
+    /// Σ (g, h) over the node's rows: in row order within fixed chunks, the chunks summed in
+    /// order (so the same bits on any number of cores).
+    static func total(of gradients: UnsafeBufferPointer<SIMD2<Double>>, rows: UnsafeBufferPointer<UInt32>, identity: Bool)
+        -> SIMD2<Double>
+    {
+        FixedChunks(total: rows.count, rowsPerChunk: 65_536).map { range in
+            var sum = SIMD2<Double>.zero
+            for i in range { sum += gradients[identity ? i : Int(rows[i])] }
+            return sum
+        }.reduce(.zero, +)
+    }
+
     /// The node's histogram, built row-wise: each row's gradient pair is read once and added to
-    /// its bin in every feature. Large nodes are cut into chunks whose count and boundaries depend
-    /// only on the node size; chunk histograms are summed in chunk order, so the result does not
-    /// depend on the number of cores. Smaller nodes go to `smallNodeHistogram`.
+    /// its bin in every dense feature and its non-default bins of the sparse ones; the sparse
+    /// features' default bins are filled in from `total` (the node's Σ(g, h)) at the end. Large
+    /// nodes are cut into chunks whose count and boundaries depend only on the node size; chunk
+    /// histograms are summed in chunk order, so the result does not depend on the number of
+    /// cores. Smaller nodes go to `smallNodeHistogram`.
     private func histogram(
         bins: BinLayouts, gradients: UnsafeBufferPointer<SIMD2<Double>>,
         indices: UnsafeMutableBufferPointer<UInt32>, range: Range<Int>, identity: Bool,
-        ordered: UnsafeMutableBufferPointer<SIMD2<Double>>
+        ordered: UnsafeMutableBufferPointer<SIMD2<Double>>, total: SIMD2<Double>
     ) -> Histogram {
-        let d = featureCount, m = range.count
+        let m = range.count
         let rows = UnsafeBufferPointer(rebasing: indices[range])
         if !identity && m * 4 < rowCount {
-            return smallNodeHistogram(bins: bins, gradients: gradients, rows: rows, ordered: ordered)
+            let result = smallNodeHistogram(bins: bins, gradients: gradients, rows: rows, ordered: ordered)
+            fillDefaultBins(result, total: total, count: m)
+            return result
         }
         let chunkCount = max(1, min(8, m / 32_768))
         let parts = (0 ..< chunkCount).map { _ in pool.acquire() }
-        let ahead = Self.prefetchDistance
+        let ahead = Self.prefetchDistance, width = bins.denseWidth
         parallelFor(chunkCount) { chunk in
             let part = parts[chunk]
             pool.zero(part)
@@ -241,11 +293,14 @@ struct HistogramTreeGrower {
             for i in lower ..< upper {
                 if !identity && i &+ ahead < upper {
                     let next = Int(rows[i &+ ahead])
-                    cprefetch_read(bins.byRow.baseAddress! + next &* d)
+                    cprefetch_read(bins.dense + next &* width)
                     cprefetch_read(gradients.baseAddress! + next)
                 }
+                if !identity && bins.hasSparse { prefetchSparse(i, rows: rows, bins: bins) }
                 let row = identity ? i : Int(rows[i])
-                addRow(bins.byRow.baseAddress! + row &* d, width: d, pair: gradients[row], sums: part.sums, counts: part.counts)
+                let pair = gradients[row]
+                addRow(bins.dense + row &* width, width: width, pair: pair, sums: part.sums, counts: part.counts)
+                if bins.hasSparse { addSparse(row, bins: bins, pair: pair, sums: part.sums, counts: part.counts) }
             }
         }
         let result = parts[0]
@@ -258,42 +313,94 @@ struct HistogramTreeGrower {
             }
             pool.release(part)
         }
+        fillDefaultBins(result, total: total, count: m)
         return result
     }
 
     /// Nodes under n/4 rows, whose rows are scattered over the bins matrix. The node's gradients
-    /// are gathered into node order once; then each task takes a group of features and walks all
-    /// the node's rows, prefetching rows ahead. Every bin receives its rows in row order whatever
-    /// the grouping, so the group count (from the thread budget) never changes the sums. Reading
-    /// whole rows costs about one cache line per row; the per-feature pass over column-major bins
-    /// it replaces touched a line per feature and row on sparse nodes (1.7 s → 1.2 s, and the
-    /// same bits).
+    /// are gathered into node order once; then each task takes a group of dense features (or
+    /// the sparse ones) and walks all the node's rows, prefetching rows ahead. Every bin receives
+    /// its rows in row order whatever the grouping, so the group count (from the thread budget)
+    /// never changes the sums. Reading whole rows costs about one cache line per row; the
+    /// per-feature pass over column-major bins it replaces touched a line per feature and row on
+    /// sparse nodes (1.7 s → 1.2 s, and the same bits).
     private func smallNodeHistogram(
         bins: BinLayouts, gradients: UnsafeBufferPointer<SIMD2<Double>>, rows: UnsafeBufferPointer<UInt32>,
         ordered: UnsafeMutableBufferPointer<SIMD2<Double>>
     ) -> Histogram {
-        let d = featureCount, m = rows.count, ahead = Self.prefetchDistance
+        let d = bins.denseWidth, m = rows.count, ahead = Self.prefetchDistance
         let result = pool.acquireZeroed()
         for i in 0 ..< m {
             if i &+ ahead < m { cprefetch_read(gradients.baseAddress! + Int(rows[i &+ ahead])) }
             ordered[i] = gradients[Int(rows[i])]
         }
-        // Groups of at least 8 features: each group reads every row's cache line again.
-        let groupCount = m * d < 32_768 ? 1 : max(1, min(d / 8, WorkBudget.current.threads))
-        parallelFor(groupCount) { group in
-            let first = d * group / groupCount, width = d * (group + 1) / groupCount - first
+        // Groups of at least 8 dense features: each group reads every row's cache line again.
+        // With more than one group, the sparse features are a group of their own.
+        let denseGroups = d == 0 ? 0 : m * featureCount < 32_768 ? 1 : max(1, min(d / 8, WorkBudget.current.threads))
+        let sparseGroup = bins.hasSparse && denseGroups != 1
+        parallelFor(denseGroups + (sparseGroup ? 1 : 0)) { group in
+            if group == denseGroups {
+                for i in 0 ..< m {
+                    prefetchSparse(i, rows: rows, bins: bins)
+                    addSparse(Int(rows[i]), bins: bins, pair: ordered[i], sums: result.sums, counts: result.counts)
+                }
+                return
+            }
+            let first = d * group / denseGroups, width = d * (group + 1) / denseGroups - first
             let sums = result.sums + first &* Self.binStride, counts = result.counts + first &* Self.binStride
-            let groupBins = bins.byRow.baseAddress! + first
+            let groupBins = bins.dense + first
+            let withSparse = bins.hasSparse && !sparseGroup
             for i in 0 ..< m {
                 if i &+ ahead < m {
                     let next = groupBins + Int(rows[i &+ ahead]) &* d
                     cprefetch_read(next)
                     cprefetch_read(next + (width - 1))  // a row's bins may straddle two lines
                 }
-                addRow(groupBins + Int(rows[i]) &* d, width: width, pair: ordered[i], sums: sums, counts: counts)
+                if withSparse { prefetchSparse(i, rows: rows, bins: bins) }
+                let row = Int(rows[i])
+                addRow(groupBins + row &* d, width: width, pair: ordered[i], sums: sums, counts: counts)
+                if withSparse { addSparse(row, bins: bins, pair: ordered[i], sums: result.sums, counts: result.counts) }
             }
         }
         return result
+    }
+
+    /// Prefetches for the sparse part of row `rows[i + distance]`: its offset a full distance
+    /// ahead, its slots half a distance ahead (reading the offset prefetched earlier).
+    @inline(__always)
+    private func prefetchSparse(_ i: Int, rows: UnsafeBufferPointer<UInt32>, bins: BinLayouts) {
+        let ahead = Self.prefetchDistance
+        if i &+ ahead < rows.count { cprefetch_read(bins.sparseStart + Int(rows[i &+ ahead])) }
+        if i &+ ahead / 2 < rows.count { cprefetch_read(bins.sparseSlots + Int(bins.sparseStart[Int(rows[i &+ ahead / 2])])) }
+    }
+
+    /// Adds `pair` to the row's non-default sparse bins.
+    @inline(__always)
+    private func addSparse(
+        _ row: Int, bins: BinLayouts, pair: SIMD2<Double>, sums: UnsafeMutablePointer<SIMD2<Double>>, counts: UnsafeMutablePointer<UInt32>
+    ) {
+        var k = Int(bins.sparseStart[row])
+        let end = Int(bins.sparseStart[row &+ 1])
+        while k < end {
+            let slot = Int(bins.sparseSlots[k])
+            sums[slot] += pair
+            counts[slot] &+= 1
+            k &+= 1
+        }
+    }
+
+    /// Each sparse feature's default bin: the node's total minus the feature's other bins (in
+    /// slot order), count likewise (exact).
+    private func fillDefaultBins(_ histogram: Histogram, total: SIMD2<Double>, count: Int) {
+        for (slot, others) in defaultSlots {
+            var sum = total, rest = UInt32(truncatingIfNeeded: count)
+            for other in others {
+                sum -= histogram.sums[other]
+                rest &-= histogram.counts[other]
+            }
+            histogram.sums[slot] = sum
+            histogram.counts[slot] = rest
+        }
     }
 
     /// Adds `pair` to bin `rowBins[f]` of features 0..<width of the histogram at `sums`/`counts`.
@@ -342,7 +449,7 @@ struct HistogramTreeGrower {
         var best: Split?
         var bestGain = 0.0
         for feature in 0 ..< featureCount {
-            let base = feature * Self.binStride
+            let base = layout.slotBase[feature]
             let valueBins = binner.binCount(feature)
             let withMissing = hasMissing[feature]
 
