@@ -1,7 +1,7 @@
 // mlbuild's side of bench/train_multiclass: fits the training core on train.csv and scores
 // test.csv (last column = class index, the rest standardized features, written by
 // bench/train_multiclass.py), printing one JSON object. Built by the bench script in a throwaway
-// package over Sources/MLBuildTraining and MLBuildBasics.
+// package over Sources/MLBuildTraining, MLBuildBasics and CPrefetch.
 //
 //     train-multiclass-core DIR
 import Foundation
