@@ -97,13 +97,22 @@ import Glibc
     /// Issue 14's check: the same boosting model trained with 1, 2 and 8 threads encodes to the
     /// same bytes. 140,000 rows so that every parallel path splits into several chunks (the
     /// row-wise root histogram from 65,536 rows, the partition from 131,072), a column with
-    /// missing values (the missing bin and both scan directions), and a row subsample (the tree
-    /// walk that updates the scores).
+    /// missing values (the missing bin and both scan directions), two sparse columns (a flag
+    /// set on a fifth of the rows and a column missing on 60 %: default bins filled in by
+    /// subtraction), and a row subsample (the tree walk that updates the scores).
     @Test(arguments: [1.0, 0.7])
     func boostingIsBitIdenticalWithOneTwoAndEightThreads(subsample: Double) async throws {
-        var (x, y) = TestData.logistic(rows: 140_000, columns: 5, seed: 29)
-        for row in stride(from: 0, to: x.rows, by: 7) { x.values[row * x.columns + 2] = .nan }
-        let data = (x, y)
+        let (dense, y) = TestData.logistic(rows: 140_000, columns: 5, seed: 29)
+        var values = [Double]()
+        values.reserveCapacity(dense.rows * 7)
+        for row in 0 ..< dense.rows {
+            var cells = Array(dense.values[row * 5 ..< row * 5 + 5])
+            if row % 7 == 0 { cells[2] = .nan }
+            let flag: Double = (row % 5 == 0) == (y[row] == 1) ? 1 : 0
+            cells += [row % 5 == 0 ? flag : 0, row % 5 < 3 ? .nan : cells[0] + cells[1]]
+            values += cells
+        }
+        let data = (Matrix(rows: dense.rows, columns: 7, values: values), y)
         func train(_ threads: Int) async throws -> (Data, Int) {
             let budget = WorkBudget(threads: threads)
             let model = try await budget.run {
@@ -124,5 +133,8 @@ import Glibc
         let model = try JSONDecoder().decode(GradientBoostingModel.self, from: one)
         #expect(model.trees.count == 5)
         #expect(model.trees.allSatisfy { $0.nodes.count > 20 })
+        // The sparse columns are split on too.
+        let used = Set(model.trees.flatMap { $0.nodes.map(\.feature) })
+        #expect(used.isSuperset(of: [5, 6]))
     }
 }
