@@ -11,8 +11,9 @@ import MLBuildTraining
 public enum DataSplitter {
     public static func split(count n: Int, fraction: Double, seed: UInt64, strata: [Double]? = nil) -> (train: [Int], test: [Int]) {
         var rng = SplitMix64(seed: seed)
-        var train: [Int] = []
-        var test: [Int] = []
+        // Which rows train; both lists are then read off in ascending order (the sort of the
+        // documented algorithm, in one pass: the two parts cover 0..<n exactly once).
+        var trains = [Bool](repeating: false, count: n)
         if let strata {
             var groups: [Double: [Int]] = [:]
             for i in 0 ..< n { groups[strata[i], default: []].append(i) }
@@ -20,16 +21,22 @@ public enum DataSplitter {
                 var members = groups[key] ?? []
                 rng.shuffle(&members)
                 let k = Int((Double(members.count) * fraction).rounded())
-                train += members[0 ..< k]
-                test += members[k...]
+                for i in members[0 ..< k] { trains[i] = true }
             }
         } else {
             var indices = Array(0 ..< n)
             rng.shuffle(&indices)
             let k = n < 2 ? n : min(max(Int((Double(n) * fraction).rounded()), 1), n - 1)
-            train = Array(indices[0 ..< k])
-            test = Array(indices[k...])
+            for i in indices[0 ..< k] { trains[i] = true }
         }
-        return (train.sorted(), test.sorted())
+        var train: [Int] = []
+        var test: [Int] = []
+        let k = trains.reduce(0) { $0 + ($1 ? 1 : 0) }
+        train.reserveCapacity(k)
+        test.reserveCapacity(n - k)
+        for i in 0 ..< n {
+            if trains[i] { train.append(i) } else { test.append(i) }
+        }
+        return (train, test)
     }
 }

@@ -64,32 +64,75 @@ public enum FeatureBuilder {
 
         let transform = try fit(spec, schemaFile: schemaFile, label: label, table: dataset, trainRows: trainRows,
                                 testTable: testTable, testRows: testRows)
-        let train = FeatureMatrix(
-            features: try transform.features(of: dataset, rows: trainRows), labels: try transform.labels(of: dataset, rows: trainRows))
-        let test = FeatureMatrix(
-            features: try transform.features(of: testTable, rows: testRows), labels: try transform.labels(of: testTable, rows: testRows))
-        var outputs: [String] = []
+        // The training matrix (four fifths of the work) on one thread, the test matrix on a
+        // second when the budget has one free; then, once both exist (a matrix that cannot be
+        // built leaves every output as it was), train.bin on one and the rest on the other.
+        // Each part writes its own files, so the bytes do not depend on the threads.
+        let parts = ParallelParts()
+        WorkBudget.current.parallelFor(2) { part in
+            parts.record(part) {
+                let (table, rows) = part == 0 ? (dataset, trainRows) : (testTable, testRows)
+                return FeatureMatrix(features: try transform.features(of: table, rows: rows), labels: try transform.labels(of: table, rows: rows))
+            }
+        }
+        let (train, test) = try parts.results()
         if let dir = outputDirectory {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try train.write(to: dir.appendingPathComponent("train.bin"))
-            try test.write(to: dir.appendingPathComponent("test.bin"))
-            try transform.write(to: dir.appendingPathComponent("transform.json"))
-            try AtomicFile.write(
-                CanonicalJSON.serialize(.array(transform.featureNames.map { .string($0) })),
-                to: dir.appendingPathComponent("feature_names.json"))
-            let split: JSONValue = .object([
-                "seed": .string(String(spec.seed)),
-                "split": holdout == nil ? .number(spec.split ?? FeatureSpec.defaultSplit) : .null,
-                "stratify": .bool(spec.stratify),
-                "test_source": .string(holdout == nil ? "split" : "holdout"),
-                "train_rows": .array(trainRows.map { .number($0) }),
-                "test_rows": .array(testRows.map { .number($0) }),
-                "test_lines": .array(testRows.map { .number(testTable.lines[$0]) }),
-            ])
-            try AtomicFile.write(CanonicalJSON.serialize(split), to: dir.appendingPathComponent("split.json"))
-            outputs = ["feature_names.json", "split.json", "test.bin", "train.bin", "transform.json"]
+            let writes = ParallelParts()
+            WorkBudget.current.parallelFor(2) { part in
+                writes.record(part) {
+                    if part == 0 {
+                        try train.write(to: dir.appendingPathComponent("train.bin"))
+                        return train
+                    }
+                    try test.write(to: dir.appendingPathComponent("test.bin"))
+                    try writeSmallFiles(to: dir, transform: transform, spec: spec, holdout: holdout != nil, trainRows: trainRows,
+                                        testRows: testRows, testTable: testTable)
+                    return test
+                }
+            }
+            _ = try writes.results()
         }
+        let outputs = outputDirectory == nil ? [] : ["feature_names.json", "split.json", "test.bin", "train.bin", "transform.json"]
         return Result(transform: transform, train: train, test: test, trainRows: trainRows, testRows: testRows, outputs: outputs)
+    }
+
+    /// transform.json, feature_names.json and split.json (see the type).
+    private static func writeSmallFiles(
+        to dir: URL, transform: FittedTransform, spec: FeatureSpec, holdout: Bool, trainRows: [Int], testRows: [Int], testTable: ColumnarTable
+    ) throws {
+        try transform.write(to: dir.appendingPathComponent("transform.json"))
+        try AtomicFile.write(
+            CanonicalJSON.serialize(.array(transform.featureNames.map { .string($0) })),
+            to: dir.appendingPathComponent("feature_names.json"))
+        let split: JSONValue = .object([
+            "seed": .string(String(spec.seed)),
+            "split": holdout ? .null : .number(spec.split ?? FeatureSpec.defaultSplit),
+            "stratify": .bool(spec.stratify),
+            "test_source": .string(holdout ? "holdout" : "split"),
+            "train_rows": .array(trainRows.map { .number($0) }),
+            "test_rows": .array(testRows.map { .number($0) }),
+            "test_lines": .array(testRows.map { .number(testTable.lines[$0]) }),
+        ])
+        try AtomicFile.write(CanonicalJSON.serialize(split), to: dir.appendingPathComponent("split.json"))
+    }
+
+    /// The train (0) and test (1) parts, run on whichever threads; the first error in part
+    /// order is the one thrown, as a serial build would.
+    private final class ParallelParts: @unchecked Sendable {
+        private let lock = NSLock()
+        private var outcomes: [Swift.Result<FeatureMatrix, any Error>?] = [nil, nil]
+
+        func record(_ part: Int, _ body: () throws -> FeatureMatrix) {
+            let outcome = Swift.Result { try body() }
+            lock.withLock { outcomes[part] = outcome }
+        }
+
+        func results() throws -> (FeatureMatrix, FeatureMatrix) {
+            let (a, b) = lock.withLock { (outcomes[0], outcomes[1]) }
+            guard let a, let b else { throw DatasetError.features(message: "internal: a feature matrix was not built") }
+            return (try a.get(), try b.get())
+        }
     }
 
     /// Every problem of the spec against the schema, reported together.

@@ -6,7 +6,7 @@ extension FittedTransform.ColumnTransform {
     /// for a null that has no impute (the row-by-row `write` then reports it with its line). The
     /// values written are exactly `write`'s.
     func fillColumn(
-        _ column: Column, rows: [Int], into out: UnsafeMutableBufferPointer<Double>, width: Int, offset: Int
+        _ column: Column, rows: UnsafeBufferPointer<Int>, into out: UnsafeMutableBufferPointer<Double>, width: Int, offset: Int
     ) throws -> Bool {
         switch (kind, column.storage) {
         case ("one_hot", .codes(let codes, let dictionary)):
