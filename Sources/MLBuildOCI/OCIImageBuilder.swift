@@ -45,6 +45,9 @@ public enum OCIImageBuilder {
         // Layers: base ones as they are, then ours from the cache or compressed now.
         var layers: [BuiltImage.Layer] = []
         var blobFiles: [ContentDigest: URL] = [:]
+        // Layer blobs written and hashed by this build in its private staging directory: copied
+        // into the archive without hashing them a second time.
+        var stagedAndHashed: Set<ContentDigest> = []
         if let base {
             for (i, layer) in base.layers.enumerated() {
                 layers.append(.init(descriptor: layer.descriptor, diffID: base.config.rootfs.diff_ids[i], origin: .base, name: nil))
@@ -71,7 +74,9 @@ public enum OCIImageBuilder {
                         packedBytes += bytes
                         progress(min(packedBytes, totalBytes), totalBytes)
                     } })
+                let staged = blob.url
                 if let layerCache { blob = try layerCache.store(key: plan.cacheKey, blob: blob) }
+                if blob.url == staged { stagedAndHashed.insert(blob.digest) }
             }
             let descriptor = Descriptor(mediaType: spec.compression.mediaType, digest: blob.digest, size: blob.size)
             layers.append(.init(descriptor: descriptor, diffID: blob.diffID, origin: origin, name: layerSpec.name))
@@ -113,6 +118,8 @@ public enum OCIImageBuilder {
                 let path = "blobs/sha256/" + digest.hex
                 if let bytes = memoryBlobs[digest] {
                     try tar.writeFile(path: path, bytes: bytes)
+                } else if let file = blobFiles[digest], let size = sizes[digest], stagedAndHashed.contains(digest) {
+                    try tar.writeFile(path: path, size: size, contentsOf: file)
                 } else if let file = blobFiles[digest], let size = sizes[digest] {
                     var hasher = SHA256()
                     try tar.writeFile(path: path, size: size, contentsOf: file) { hasher.update(bufferPointer: $0) }
