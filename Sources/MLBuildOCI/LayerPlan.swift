@@ -71,11 +71,11 @@ struct LayerPlan {
                 if !target.isEmpty {
                     try add(Item(path: target, kind: .directory, mode: 0o755, size: 0), origin: "'\(source.path)'")
                 }
-                try Self.walk(directory: source, imagePath: target, mode: entry.mode, layer: spec.name) {
+                try Self.walk(directory: source, imagePath: target, mode: entry.mode, layer: spec.name, known: spec.knownDigests) {
                     try add($0, origin: "'\($0.source?.path ?? source.path)'")
                 }
             } else if (info.st_mode & S_IFMT) == S_IFREG {
-                try add(Self.fileItem(source, info: info, path: target, mode: entry.mode), origin: "'\(source.path)'")
+                try add(Self.fileItem(source, info: info, path: target, mode: entry.mode, known: spec.knownDigests), origin: "'\(source.path)'")
             } else {
                 throw OCIError("layer '\(spec.name)': source '\(source.path)' is neither a file nor a directory")
             }
@@ -109,8 +109,16 @@ struct LayerPlan {
         return (1..<parts.count).map { parts[0..<$0].joined(separator: "/") }
     }
 
-    private static func fileItem(_ url: URL, info: stat, path: String, mode: UInt32?) throws -> Item {
+    /// A file's item; its digest from `known` (by path) when the caller has it, else hashed now.
+    /// A known digest is checked all the same: the bytes are hashed as they are tarred
+    /// (`LayerBlobWriter`), and a file whose bytes differ fails the layer.
+    private static func fileItem(_ url: URL, info: stat, path: String, mode: UInt32?, known: [String: String]) throws -> Item {
         let executable = info.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH) != 0
+        if let digest = known[url.path] {
+            return Item(
+                path: path, kind: .file, mode: mode ?? (executable ? 0o755 : 0o644), size: Int64(info.st_size), digest: digest,
+                source: url)
+        }
         let (digest, size) = try ContentDigest.ofFile(url)
         guard size == Int64(info.st_size) else {
             throw OCIError("file '\(url.path)' changed size while being hashed")
@@ -121,7 +129,7 @@ struct LayerPlan {
     }
 
     private static func walk(
-        directory: URL, imagePath: String, mode: UInt32?, layer: String, add: (Item) throws -> Void
+        directory: URL, imagePath: String, mode: UInt32?, layer: String, known: [String: String], add: (Item) throws -> Void
     ) throws {
         let names: [String]
         do {
@@ -149,9 +157,9 @@ struct LayerPlan {
             switch type {
             case S_IFDIR:
                 try add(Item(path: path, kind: .directory, mode: 0o755, size: 0))
-                try walk(directory: url, imagePath: path, mode: mode, layer: layer, add: add)
+                try walk(directory: url, imagePath: path, mode: mode, layer: layer, known: known, add: add)
             case S_IFREG:
-                try add(fileItem(url, info: info, path: path, mode: mode))
+                try add(fileItem(url, info: info, path: path, mode: mode, known: known))
             default:
                 throw OCIError("layer '\(layer)': '\(url.path)' is not a regular file, directory or symlink")
             }

@@ -6,10 +6,16 @@ public struct LayerSpec: Sendable, Equatable {
     /// Shown in the config history (`created_by`), e.g. "model" or "files".
     public var name: String
     public var entries: [LayerEntry]
+    /// SHA-256 (hex) of source files the caller has already hashed (the build engine's output
+    /// and input digests), by absolute standardized path: used for the layer cache key instead
+    /// of reading the file once more. Never trusted: the bytes are hashed as they are tarred,
+    /// and a file whose bytes do not match fails the layer.
+    public var knownDigests: [String: String]
 
-    public init(name: String, entries: [LayerEntry]) {
+    public init(name: String, entries: [LayerEntry], knownDigests: [String: String] = [:]) {
         self.name = name
         self.entries = entries
+        self.knownDigests = knownDigests
     }
 }
 

@@ -54,7 +54,9 @@ enum ContainerAnnotations {
     /// The files a `files` item puts into the image, with their digests, mirroring the layer
     /// writer's placement: a file at DEST, or under DEST/ when DEST ends with `/`; a directory's
     /// files below DEST.
-    static func packedFiles(source: String, destination: String) throws -> [PackedFile] {
+    /// `digests`: SHA-256 hex of files already hashed (by the path as listed), so they are not read again.
+    static func packedFiles(source: String, destination: String, digests: [String: String] = [:]) throws -> [PackedFile] {
+        func digest(_ file: String) throws -> String { try digests[file] ?? FileHashing.digest(ofFileAt: file).digest.hex }
         guard let stat = FileStat.of(source) else { return [] }
         let root = "/" + destination.split(separator: "/").joined(separator: "/")
         var out: [PackedFile] = []
@@ -62,12 +64,12 @@ enum ContainerAnnotations {
             for file in try FileSystem.regularFiles(under: source) {
                 let relative = file.dropFirst(source.count + 1)
                 let path = root == "/" ? "/\(relative)" : "\(root)/\(relative)"
-                out.append(PackedFile(imagePath: path, digest: try FileHashing.digest(ofFileAt: file).digest.hex))
+                out.append(PackedFile(imagePath: path, digest: try digest(file)))
             }
         } else {
             let path = destination.hasSuffix("/")
                 ? (root == "/" ? "" : root) + "/" + FileSystem.lastComponent(of: source) : root
-            out.append(PackedFile(imagePath: path, digest: try FileHashing.digest(ofFileAt: source).digest.hex))
+            out.append(PackedFile(imagePath: path, digest: try digest(source)))
         }
         return out
     }

@@ -334,10 +334,13 @@ public struct ContainerRule: Rule {
             lineage.append((dependency, result, directory))
             sources += ContainerProvenance.sources(of: result, directory: directory)
             var entries: [LayerEntry] = []
+            var known: [String: String] = [:]
             // A model's plots/ are for people, not for the server: the image holds what it did before plots existed.
             for output in result.outputs where !ModelPlots.isPlot(output.path, of: dependency, outputDirectory: directory) {
                 let destination = ContainerLayout.imagePath(of: output.path, producedBy: dependency, directory: directory)
-                entries.append(LayerEntry(imagePath: destination, source: workspace.appendingPathComponent(output.path)))
+                let source = workspace.appendingPathComponent(output.path)
+                entries.append(LayerEntry(imagePath: destination, source: source))
+                if let digest = output.digest { known[source.standardizedFileURL.path] = digest.hex }
                 // Symlink and empty-directory entries have no digest to annotate.
                 if let digest = output.digest { packedFiles.append(.init(imagePath: destination, digest: digest.hex)) }
             }
@@ -345,20 +348,30 @@ public struct ContainerRule: Rule {
                 context.output.append(line: "\(dependency) has no output files: no layer")
                 continue
             }
-            layers.append(LayerSpec(name: dependency.description, entries: entries))
+            layers.append(LayerSpec(name: dependency.description, entries: entries, knownDigests: known))
         }
         if !files.isEmpty {
             var entries: [LayerEntry] = []
+            var known: [String: String] = [:]
             for item in files {
                 let url = workspace.appendingPathComponent(item.source)
                 guard FileStat.of(item.source) != nil else {
                     throw RuleFailure("files source '\(item.source)' does not exist")
                 }
                 entries.append(LayerEntry(imagePath: item.destination, source: url))
-                packedFiles += try ContainerAnnotations.packedFiles(source: item.source, destination: item.destination)
-                sources += try Self.sourceFiles(item.source)
+                // Each file hashed once, for the provenance; the annotations and the layer's
+                // cache key take those digests (the layer still hashes the bytes it tars).
+                let hashed = try Self.sourceFiles(item.source)
+                sources += hashed
+                var byPath: [String: String] = [:]
+                for resource in hashed where resource.uri.hasPrefix("file:") {
+                    let path = String(resource.uri.dropFirst(5))
+                    byPath[path] = resource.sha256
+                    known[workspace.appendingPathComponent(path).standardizedFileURL.path] = resource.sha256
+                }
+                packedFiles += try ContainerAnnotations.packedFiles(source: item.source, destination: item.destination, digests: byPath)
             }
-            layers.append(LayerSpec(name: "files", entries: entries))
+            layers.append(LayerSpec(name: "files", entries: entries, knownDigests: known))
         }
 
         var entrypoint = entrypoint
