@@ -359,9 +359,10 @@ public struct ContainerRule: Rule {
                     throw RuleFailure("files source '\(item.source)' does not exist")
                 }
                 entries.append(LayerEntry(imagePath: item.destination, source: url))
-                // Each file hashed once, for the provenance; the annotations and the layer's
-                // cache key take those digests (the layer still hashes the bytes it tars).
-                let hashed = try Self.sourceFiles(item.source)
+                // Each file's digest once: the one the action key hashed, else hashed now. The
+                // provenance, the annotations and the layer's cache key take it (the layer
+                // still hashes the bytes it tars, so a file edited since fails the build).
+                let hashed = try Self.sourceFiles(item.source, known: context.inputDigests)
                 sources += hashed
                 var byPath: [String: String] = [:]
                 for resource in hashed where resource.uri.hasPrefix("file:") {
@@ -427,11 +428,12 @@ public struct ContainerRule: Rule {
         context.output.append(line: "image \(built.manifestDigest.prefixed): \(layerCount), \(built.compressedLayerCount) compressed, \(reused) reused, \(built.archiveSize) bytes")
     }
 
-    /// A `files` source as provenance resources: the file, or every regular file under the directory.
-    static func sourceFiles(_ source: String) throws -> [ProvenanceStatement.Resource] {
+    /// A `files` source as provenance resources: the file, or every regular file under the
+    /// directory. `known`: digests the action key already took (by workspace-relative path).
+    static func sourceFiles(_ source: String, known: [String: ContentDigest] = [:]) throws -> [ProvenanceStatement.Resource] {
         guard let stat = FileStat.of(source) else { return [] }
         let files = stat.isDirectory ? try FileSystem.regularFiles(under: source) : [source]
-        return try files.map { .init(uri: "file:\($0)", sha256: try FileHashing.digest(ofFileAt: $0).digest.hex) }
+        return try files.map { .init(uri: "file:\($0)", sha256: try known[$0]?.hex ?? FileHashing.digest(ofFileAt: $0).digest.hex) }
     }
 
     /// `SOURCE_DATE_EPOCH` as the reproducible-builds spec defines it: decimal seconds since the epoch.
