@@ -68,7 +68,7 @@ public enum FeatureBuilder {
         // second when the budget has one free; then, once both exist (a matrix that cannot be
         // built leaves every output as it was), train.bin on one and the rest on the other.
         // Each part writes its own files, so the bytes do not depend on the threads.
-        let parts = ParallelParts()
+        let parts = ParallelParts<FeatureMatrix>()
         WorkBudget.current.parallelFor(2) { part in
             parts.record(part) {
                 let (table, rows) = part == 0 ? (dataset, trainRows) : (testTable, testRows)
@@ -78,17 +78,16 @@ public enum FeatureBuilder {
         let (train, test) = try parts.results()
         if let dir = outputDirectory {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let writes = ParallelParts()
+            let writes = ParallelParts<Void>()
             WorkBudget.current.parallelFor(2) { part in
                 writes.record(part) {
                     if part == 0 {
                         try train.write(to: dir.appendingPathComponent("train.bin"))
-                        return train
+                        return
                     }
                     try test.write(to: dir.appendingPathComponent("test.bin"))
                     try writeSmallFiles(to: dir, transform: transform, spec: spec, holdout: holdout != nil, trainRows: trainRows,
                                         testRows: testRows, testTable: testTable)
-                    return test
                 }
             }
             _ = try writes.results()
@@ -119,18 +118,18 @@ public enum FeatureBuilder {
 
     /// The train (0) and test (1) parts, run on whichever threads; the first error in part
     /// order is the one thrown, as a serial build would.
-    private final class ParallelParts: @unchecked Sendable {
+    private final class ParallelParts<Value>: @unchecked Sendable {
         private let lock = NSLock()
-        private var outcomes: [Swift.Result<FeatureMatrix, any Error>?] = [nil, nil]
+        private var outcomes: [Swift.Result<Value, any Error>?] = [nil, nil]
 
-        func record(_ part: Int, _ body: () throws -> FeatureMatrix) {
+        func record(_ part: Int, _ body: () throws -> Value) {
             let outcome = Swift.Result { try body() }
             lock.withLock { outcomes[part] = outcome }
         }
 
-        func results() throws -> (FeatureMatrix, FeatureMatrix) {
+        func results() throws -> (Value, Value) {
             let (a, b) = lock.withLock { (outcomes[0], outcomes[1]) }
-            guard let a, let b else { throw DatasetError.features(message: "internal: a feature matrix was not built") }
+            guard let a, let b else { throw DatasetError.features(message: "internal: a part of the features step did not run") }
             return (try a.get(), try b.get())
         }
     }
