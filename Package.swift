@@ -42,6 +42,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // zstd layers (`compression = zstd`): libzstd's multithreaded streaming API.
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        // gzip layers: libdeflate compresses each block (whole-buffer DEFLATE, ~2.5× zlib's speed).
+        .systemLibrary(name: "CDeflate", pkgConfig: "libdeflate", providers: [.apt(["libdeflate-dev"])]),
         // posix_spawn and pipe calls Swift's Glibc module does not reach (closefrom, pipe2, pidfd_open).
         .target(name: "CSpawn"),
         // __builtin_prefetch for the boosting passes that gather rows by index.
@@ -90,7 +92,7 @@ let package = Package(
         .target(name: "MLBuildPlots", exclude: ["README.md"]),
         .target(
             name: "MLBuildOCI",
-            dependencies: ["MLBuildBasics", "CArchive", "CZlib", "CZstd", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MLBuildBasics", "CArchive", "CZstd", "CDeflate", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]
         ),
         // Signed build provenance: in-toto Statement v1 + SLSA Provenance v1 in a DSSE envelope,

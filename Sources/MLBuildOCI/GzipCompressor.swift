@@ -1,21 +1,24 @@
-import CZlib
+import CDeflate
 import Foundation
 import MLBuildBasics
 import Synchronization
 
-/// gzip (RFC 1952) the way pigz writes it, so that the cores of the work budget share one
-/// layer and the bytes still depend only on the input and the level:
+/// gzip (RFC 1952) in independent blocks, the way bgzip writes it, so that the cores of the
+/// work budget share one layer and the bytes still depend only on the input and the level:
 ///
 /// - the uncompressed stream is cut into fixed 128 KiB blocks (`blockSize`, never a function of
 ///   the thread count);
-/// - each block is raw deflate of its own, primed with the 32 KiB before it
-///   (`deflateSetDictionary`, as pigz does: the ratio stays close to one long stream), and ends
-///   with `Z_SYNC_FLUSH` (an empty stored block, byte-aligned) so the blocks concatenate; the
-///   last block ends with `Z_FINISH`;
-/// - the blocks form ONE gzip member: a fixed 10-byte header (no name, no comment, MTIME 0,
-///   XFL as zlib sets it for the level, OS byte 3 — zlib's default OS byte differs between
-///   platforms), then the blocks in order, then CRC-32 (the per-block CRCs joined with
-///   `crc32_combine` in block order) and ISIZE.
+/// - each block is one whole gzip **member** of its own: a fixed 10-byte header (no name, no
+///   comment, MTIME 0, XFL as zlib sets it for the level, OS byte 3), the block's raw DEFLATE
+///   from libdeflate at the layer's level, then the block's CRC-32 and length. RFC 1952 makes a
+///   gzip file a series of members, and every reader concatenates them (gzip, zlib's and Go's
+///   readers as skopeo and umoci use them, libarchive, Python). The empty stream is one member
+///   holding an empty block.
+///
+/// libdeflate is used instead of zlib because it compresses a whole buffer ~2.5× as fast at the
+/// same level and to a slightly smaller size; it cannot continue a stream or be primed with the
+/// previous 32 KiB, hence a member per block (each block loses the history of the one before:
+/// under 1 % of size at 128 KiB).
 ///
 /// Blocks are compressed a batch (64 blocks, 8 MiB) at a time by helpers, the threads of
 /// `WorkBudget.current` that are free when the layer starts (kept until it ends, so that they
@@ -26,15 +29,15 @@ import Synchronization
 /// Memory stays bounded at two batches of input and output. libarchive's gzip filter is not used because the
 /// layer writer needs the uncompressed stream too (the diff_id) in the same single pass.
 final class GzipCompressor: LayerCompressor {
-    /// pigz's default block size.
+    /// pigz's and bgzip's order of block size: big enough that a member's 18 bytes and the lost
+    /// history cost little, small enough to split a layer between cores.
     static let blockSize = 128 << 10
-    /// deflate's window: the history each block is primed with.
-    static let dictionarySize = 32 << 10
     /// Blocks per batch: 8 MiB, enough to keep a few cores busy.
     static let batchBlocks = 64
-    /// Worst case of one block: deflate's stored-block overhead is 5 bytes per 16 KiB, plus the
-    /// sync-flush marker; this is comfortably above `deflateBound`.
-    fileprivate static let outputCapacity = blockSize + blockSize / 8 + 1024
+    static let headerSize = 10
+    static let trailerSize = 8
+    /// One member's worst case: libdeflate's bound for any compressor, plus header and trailer.
+    fileprivate static let outputCapacity = libdeflate_deflate_compress_bound(nil, blockSize) + headerSize + trailerSize
     private static let batchCapacity = batchBlocks * blockSize
     /// More would wait on the caller's tar, not compress.
     private static let maxHelpers = 15
@@ -42,20 +45,16 @@ final class GzipCompressor: LayerCompressor {
     private let level: Int32
     private let inspect: (UnsafeRawBufferPointer) -> Void
     private let budget: WorkBudget
+    private let compressors: DeflaterPool
     /// The caller fills `slots[current]` while the other slot's batch may be in flight.
     private let slots = [BatchSlot(), BatchSlot()]
     private var current = 0
-    /// Valid history bytes before the batch being filled (0 only for the first batch).
-    private var history = 0
     private var filled = 0
     /// Posted batches, oldest first (at most two: one per slot).
     private var pending: [(slot: BatchSlot, batch: BlockBatch)] = []
     private let crew = BlockCrew()
     /// Threads of the budget working in `crew` (they stay until `finish` or `deinit`).
     private var helpers = 0
-    private var crc: UInt = 0
-    private var totalIn: UInt64 = 0
-    private var wroteHeader = false
     private var finished = false
 
     init(level: Int32, inspect: @escaping (UnsafeRawBufferPointer) -> Void = { _ in }) throws {
@@ -63,7 +62,7 @@ final class GzipCompressor: LayerCompressor {
         self.level = level
         self.inspect = inspect
         budget = WorkBudget.current
-        crc = crc32(0, nil, 0)
+        compressors = DeflaterPool(level: level)
     }
 
     deinit {
@@ -77,12 +76,9 @@ final class GzipCompressor: LayerCompressor {
         guard let base = bytes.baseAddress, bytes.count > 0 else { return }
         var offset = 0
         while offset < bytes.count {
-            // A full batch is posted only once more input arrives: the last block of the
-            // stream must be the one that ends with Z_FINISH.
-            if filled == Self.batchCapacity { try post(final: false, emit: emit) }
+            if filled == Self.batchCapacity { try post(emit: emit) }
             let n = min(bytes.count - offset, Self.batchCapacity - filled)
-            (slots[current].input + Self.dictionarySize + filled).update(
-                from: base.assumingMemoryBound(to: UInt8.self) + offset, count: n)
+            (slots[current].input + filled).update(from: base.assumingMemoryBound(to: UInt8.self) + offset, count: n)
             filled += n
             offset += n
         }
@@ -90,43 +86,34 @@ final class GzipCompressor: LayerCompressor {
 
     func finish(emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard !finished else { throw ArchiveError("gzip stream already finished") }
-        try post(final: true, emit: emit)
+        // The empty stream still needs one (empty) member; otherwise a last partial batch.
+        if filled > 0 || pending.isEmpty { try post(emit: emit) }
         while !pending.isEmpty { try drainOldest(emit: emit) }
-        var trailer = [UInt8](repeating: 0, count: 8)
-        for i in 0..<4 {
-            trailer[i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt(i)))
-            trailer[4 + i] = UInt8(truncatingIfNeeded: totalIn >> (8 * UInt64(i)))  // ISIZE: length mod 2^32
-        }
-        try trailer.withUnsafeBytes { try emit($0) }
         finished = true
         crew.close()
     }
 
     /// The fixed member header; XFL as zlib writes it (2: level 9, 4: levels 0 and 1).
-    private var header: [UInt8] {
+    private static func header(level: Int32) -> [UInt8] {
         let xfl: UInt8 = level == 9 ? 2 : (level < 2 ? 4 : 0)
         return [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 3]
     }
 
     /// Sets the filled slot's batch going, drains the older batch if there is one (freeing the
-    /// other slot) and switches to the other slot, primed with this batch's last 32 KiB.
-    private func post(final: Bool, emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// other slot) and switches to the other slot.
+    private func post(emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         let slot = slots[current]
-        // The empty stream still needs one (final, empty) block.
-        let blocks = max(final ? 1 : 0, (filled + Self.blockSize - 1) / Self.blockSize)
-        let input = slot.input + Self.dictionarySize
-        let filled = self.filled, history = self.history, level = self.level
-        let outputs = slot.outputs, lengths = slot.lengths, crcs = slot.crcs, codes = slot.codes
+        let blocks = max(1, (filled + Self.blockSize - 1) / Self.blockSize)
+        let input = slot.input, filled = self.filled, compressors = self.compressors
+        let outputs = slot.outputs, lengths = slot.lengths
+        let header = Self.header(level: level)
         // Each block writes only its own slots.
         let batch = BlockBatch(iterations: blocks, bytes: filled) { i in
             let offset = i * Self.blockSize
             let count = min(Self.blockSize, filled - offset)
-            let dictionary = i == 0 ? history : Self.dictionarySize
-            crcs[i] = crc32(0, input + offset, UInt32(count))
-            codes[i] = Self.deflateBlock(
-                input + offset, count: count, dictionary: input + offset - dictionary, dictionaryCount: dictionary,
-                level: level, last: final && i == blocks - 1,
-                output: outputs + i * Self.outputCapacity, produced: &lengths[i])
+            lengths[i] = Self.member(
+                input + offset, count: count, header: header, compressors: compressors,
+                output: outputs + i * Self.outputCapacity)
         }
         pending.append((slot, batch))
         if helpers < Self.maxHelpers {
@@ -136,81 +123,83 @@ final class GzipCompressor: LayerCompressor {
         }
         crew.post(batch)
         if pending.count > 1 { try drainOldest(emit: emit) }
-        // The next batch is primed with this one's last 32 KiB (a batch is far longer; only
-        // the final one can be shorter, and nothing follows it).
-        let next = 1 - current
-        if filled >= Self.dictionarySize {
-            slots[next].input.update(from: input + filled - Self.dictionarySize, count: Self.dictionarySize)
-            self.history = Self.dictionarySize
-        }
-        current = next
+        current = 1 - current
         self.filled = 0
     }
 
     /// Waits for the oldest batch (working on it, then on the newer one meanwhile), feeds its
     /// bytes to `inspect` (here, so that the diff_id sees the batches in order) and emits its
-    /// blocks in order.
+    /// members in order.
     private func drainOldest(emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         let (slot, batch) = pending.removeFirst()
         batch.finish(helpingWith: pending.first?.batch)
-        inspect(UnsafeRawBufferPointer(start: slot.input + Self.dictionarySize, count: batch.bytes))
-        if !wroteHeader {
-            try header.withUnsafeBytes { try emit($0) }
-            wroteHeader = true
-        }
+        inspect(UnsafeRawBufferPointer(start: slot.input, count: batch.bytes))
         for i in 0..<batch.iterations {
-            guard slot.codes[i] == Z_OK else { throw ArchiveError("zlib deflate failed with code \(slot.codes[i]) (block \(i))") }
-            let count = min(Self.blockSize, batch.bytes - i * Self.blockSize)
-            crc = crc32_combine(crc, slot.crcs[i], Int(count))
+            guard slot.lengths[i] > 0 else { throw ArchiveError("libdeflate could not compress block \(i) at level \(level)") }
             try emit(UnsafeRawBufferPointer(start: slot.outputs + i * Self.outputCapacity, count: slot.lengths[i]))
         }
-        totalIn &+= UInt64(batch.bytes)
     }
 
-    /// Raw deflate of one block into `output`; Z_OK when it all fit (the capacity is a bound).
-    private static func deflateBlock(
-        _ block: UnsafeMutablePointer<UInt8>, count: Int, dictionary: UnsafeMutablePointer<UInt8>, dictionaryCount: Int,
-        level: Int32, last: Bool, output: UnsafeMutablePointer<UInt8>, produced: inout Int
-    ) -> Int32 {
-        // zlib keeps a pointer back to the z_stream: it must not move, so it is allocated.
-        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
-        stream.initialize(to: z_stream())
-        defer { stream.deallocate() }
-        // windowBits -15: raw deflate (the gzip wrapper is ours); memLevel 8 is zlib's default.
-        var code = mlbuild_deflateInit2(stream, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY)
-        guard code == Z_OK else { return code }
-        defer { deflateEnd(stream) }
-        if dictionaryCount > 0 {
-            code = deflateSetDictionary(stream, dictionary, UInt32(dictionaryCount))
-            guard code == Z_OK else { return code }
+    /// One whole member for `count` bytes at `block` into `output`: its length, or 0 when
+    /// libdeflate failed (no compressor could be allocated, or the bound was wrong).
+    private static func member(
+        _ block: UnsafeMutablePointer<UInt8>, count: Int, header: [UInt8], compressors: DeflaterPool,
+        output: UnsafeMutablePointer<UInt8>
+    ) -> Int {
+        guard let compressor = compressors.take() else { return 0 }
+        defer { compressors.give(compressor) }
+        for (i, byte) in header.enumerated() { output[i] = byte }
+        let deflated = libdeflate_deflate_compress(
+            compressor, block, count, output + headerSize, outputCapacity - headerSize - trailerSize)
+        guard deflated > 0 else { return 0 }
+        let crc = libdeflate_crc32(0, block, count)
+        let trailer = output + headerSize + deflated
+        for i in 0..<4 {
+            trailer[i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))
+            trailer[4 + i] = UInt8(truncatingIfNeeded: UInt32(count) >> (8 * UInt32(i)))  // ISIZE
         }
-        stream.pointee.next_in = block
-        stream.pointee.avail_in = UInt32(count)
-        stream.pointee.next_out = output
-        stream.pointee.avail_out = UInt32(outputCapacity)
-        code = deflate(stream, last ? Z_FINISH : Z_SYNC_FLUSH)
-        produced = outputCapacity - Int(stream.pointee.avail_out)
-        if last { return code == Z_STREAM_END ? Z_OK : (code == Z_OK ? Z_BUF_ERROR : code) }
-        // A sync flush that filled the buffer may not be complete.
-        return code == Z_OK && stream.pointee.avail_in == 0 && stream.pointee.avail_out > 0 ? Z_OK : (code == Z_OK ? Z_BUF_ERROR : code)
+        return headerSize + deflated + trailerSize
     }
 }
 
-/// The memory of one batch: `dictionarySize` bytes of history then the batch's input, and per
-/// block an output area, its length, CRC-32 and zlib code.
+/// libdeflate compressors for one level, reused between blocks (allocating one costs more than
+/// a small block): a thread takes one for a block and gives it back.
+private final class DeflaterPool: @unchecked Sendable {
+    private let level: Int32
+    /// Guards `idle`.
+    private let lock = NSLock()
+    private var idle: [OpaquePointer] = []
+
+    init(level: Int32) { self.level = level }
+
+    deinit {
+        for compressor in idle { libdeflate_free_compressor(compressor) }
+    }
+
+    func take() -> OpaquePointer? {
+        lock.lock()
+        let reused = idle.popLast()
+        lock.unlock()
+        return reused ?? libdeflate_alloc_compressor(level)
+    }
+
+    func give(_ compressor: OpaquePointer) {
+        lock.lock()
+        idle.append(compressor)
+        lock.unlock()
+    }
+}
+
+/// The memory of one batch: its input, and per block an output area and the member's length.
 private final class BatchSlot {
-    let input = UnsafeMutablePointer<UInt8>.allocate(capacity: GzipCompressor.dictionarySize + GzipCompressor.batchBlocks * GzipCompressor.blockSize)
+    let input = UnsafeMutablePointer<UInt8>.allocate(capacity: GzipCompressor.batchBlocks * GzipCompressor.blockSize)
     let outputs = UnsafeMutablePointer<UInt8>.allocate(capacity: GzipCompressor.batchBlocks * GzipCompressor.outputCapacity)
     let lengths = UnsafeMutableBufferPointer<Int>.allocate(capacity: GzipCompressor.batchBlocks)
-    let crcs = UnsafeMutableBufferPointer<UInt>.allocate(capacity: GzipCompressor.batchBlocks)
-    let codes = UnsafeMutableBufferPointer<Int32>.allocate(capacity: GzipCompressor.batchBlocks)
 
     deinit {
         input.deallocate()
         outputs.deallocate()
         lengths.deallocate()
-        crcs.deallocate()
-        codes.deallocate()
     }
 }
 

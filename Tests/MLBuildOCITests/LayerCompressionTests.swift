@@ -39,33 +39,42 @@ import Testing
         return (result.0, result.1, budget.peakBusyThreads)
     }
 
-    /// zlib's own gzip reader (windowBits 15 + 16): one member, CRC and ISIZE checked.
-    static func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
+    /// zlib's own gzip reader (windowBits 15 + 16), member after member, each member's CRC and
+    /// ISIZE checked: the bytes and each member's uncompressed length.
+    static func gunzipMembers(_ bytes: [UInt8]) throws -> (bytes: [UInt8], members: [Int]) {
         let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
         defer { inflateEnd(stream); stream.deallocate() }
         try #require(mlbuild_inflateInit2(stream, 15 + 16) == Z_OK)
         var out: [UInt8] = []
+        var members: [Int] = []
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        var code: Int32 = Z_OK
         var input = bytes
         try input.withUnsafeMutableBufferPointer { inputBuffer in
             stream.pointee.next_in = inputBuffer.baseAddress
             stream.pointee.avail_in = UInt32(inputBuffer.count)
-            while code != Z_STREAM_END {
-                let produced = buffer.withUnsafeMutableBufferPointer { out -> Int in
-                    stream.pointee.next_out = out.baseAddress
-                    stream.pointee.avail_out = UInt32(out.count)
-                    code = inflate(stream, Z_NO_FLUSH)
-                    return out.count - Int(stream.pointee.avail_out)
+            repeat {
+                var code: Int32 = Z_OK
+                var memberStart = out.count
+                while code != Z_STREAM_END {
+                    let produced = buffer.withUnsafeMutableBufferPointer { out -> Int in
+                        stream.pointee.next_out = out.baseAddress
+                        stream.pointee.avail_out = UInt32(out.count)
+                        code = inflate(stream, Z_NO_FLUSH)
+                        return out.count - Int(stream.pointee.avail_out)
+                    }
+                    out.append(contentsOf: buffer[0..<produced])
+                    try #require(code == Z_OK || code == Z_STREAM_END, "inflate failed with code \(code)")
                 }
-                out.append(contentsOf: buffer[0..<produced])
-                try #require(code == Z_OK || code == Z_STREAM_END, "inflate failed with code \(code)")
-            }
+                members.append(out.count - memberStart)
+                memberStart = out.count
+                try #require(inflateReset(stream) == Z_OK)
+            } while stream.pointee.avail_in > 0
         }
-        #expect(stream.pointee.avail_in == 0, "bytes after the gzip member")
-        return out
+        return (out, members)
     }
+
+    static func gunzip(_ bytes: [UInt8]) throws -> [UInt8] { try gunzipMembers(bytes).bytes }
 
     /// libzstd's streaming decoder; every frame checked (content checksum included).
     static func unzstd(_ bytes: [UInt8]) throws -> [UInt8] {
@@ -99,10 +108,13 @@ import Testing
         #expect(four.peak > 1, "free threads of the budget help")
         #expect(one.inspected == Self.big, "the diff_id sees every byte, in order")
         #expect(four.inspected == Self.big)
-        #expect(try Self.gunzip(one.bytes) == Self.big)
-        // One member with the fixed header: ID1 ID2 CM=8 FLG=0 MTIME=0 XFL=0 OS=3.
+        let (bytes, members) = try Self.gunzipMembers(one.bytes)
+        #expect(bytes == Self.big)
+        // One member per 128 KiB block, the last one ragged.
+        let blocks = (Self.big.count + GzipCompressor.blockSize - 1) / GzipCompressor.blockSize
+        #expect(members == Array(repeating: GzipCompressor.blockSize, count: blocks - 1) + [Self.big.count % GzipCompressor.blockSize])
+        // Each member has the fixed header: ID1 ID2 CM=8 FLG=0 MTIME=0 XFL=0 OS=3.
         #expect(Array(one.bytes[0..<10]) == [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3])
-        // Priming each block with the 32 KiB before it keeps the ratio of one long stream.
         #expect(one.bytes.count < Self.big.count * 9 / 10)
     }
 
@@ -113,7 +125,9 @@ import Testing
         let one = try await Self.compress(input, .gzip, threads: 1)
         let three = try await Self.compress(input, .gzip, threads: 3, chunk: 4096)
         #expect(one.bytes == three.bytes)
-        #expect(try Self.gunzip(one.bytes) == input)
+        let (bytes, members) = try Self.gunzipMembers(one.bytes)
+        #expect(bytes == input)
+        #expect(members.count == max(1, (count + GzipCompressor.blockSize - 1) / GzipCompressor.blockSize), "an empty layer is one empty member")
         guard let gzip = Tools.require("gzip") else { return }
         let dir = try TempDir("gzip-edge")
         defer { dir.remove() }
