@@ -92,7 +92,7 @@ let package = Package(
         .target(name: "MLBuildPlots", exclude: ["README.md"]),
         .target(
             name: "MLBuildOCI",
-            dependencies: ["MLBuildBasics", "CArchive", "CZstd", "CDeflate", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MLBuildBasics", "CArchive", "CZstd", "CDeflate", "CSpawn", .product(name: "Crypto", package: "swift-crypto")],
             exclude: ["README.md"]
         ),
         // Signed build provenance: in-toto Statement v1 + SLSA Provenance v1 in a DSSE envelope,

@@ -3,9 +3,16 @@ import Crypto
 import Foundation
 
 /// Writes one layer blob in a single pass: libarchive produces the tar, this sink hashes it
-/// (diff_id), compresses it (gzip or zstd), hashes the compressed bytes (blob digest) and writes
-/// them to a file.
+/// (diff_id), compresses it (gzip or zstd), hashes the compressed bytes (blob digest) and hands
+/// them to a target sink (the image archive, where the blob is an entry), which it never closes.
 final class LayerBlobWriter: ArchiveSink {
+    /// What a written blob is: its digest, diff_id and compressed size.
+    struct Written {
+        let digest: ContentDigest
+        let diffID: ContentDigest
+        let size: Int64
+    }
+
     /// The diff_id hash; the compressor feeds it (beside its deflate blocks, for gzip).
     private final class DiffHasher {
         var hasher = SHA256()
@@ -13,15 +20,15 @@ final class LayerBlobWriter: ArchiveSink {
     private let diffHasher = DiffHasher()
     private var blobHasher = SHA256()
     private let compressor: any LayerCompressor
-    private let file: FileSink
+    private let target: ArchiveSink
     private(set) var compressedSize: Int64 = 0
     private(set) var diffID: ContentDigest?
     private(set) var digest: ContentDigest?
 
-    private init(url: URL, compression: LayerCompression, level: Int32) throws {
+    private init(target: ArchiveSink, compression: LayerCompression, level: Int32) throws {
         let diffHasher = diffHasher
         compressor = try compression.makeCompressor(level: level) { diffHasher.hasher.update(bufferPointer: $0) }
-        file = try FileSink(url: url)
+        self.target = target
     }
 
     func write(_ bytes: UnsafeRawBufferPointer) throws {
@@ -30,21 +37,20 @@ final class LayerBlobWriter: ArchiveSink {
 
     func close() throws {
         try compressor.finish(emit: emit)
-        try file.close()
         diffID = ContentDigest(diffHasher.hasher.finalize())
         digest = ContentDigest(blobHasher.finalize())
     }
 
     private func emit(_ chunk: UnsafeRawBufferPointer) throws {
         blobHasher.update(bufferPointer: chunk)
-        try file.write(chunk)
+        try target.write(chunk)
         compressedSize += Int64(chunk.count)
     }
 
-    /// Tars and compresses `plan` into `url`; `packed` hears each chunk of file bytes written.
-    static func write(plan: LayerPlan, to url: URL, compression: LayerCompression, level: Int32, mtime: Int64,
-                      packed: ((Int64) -> Void)? = nil) throws -> CachedLayerBlob {
-        let sink = try LayerBlobWriter(url: url, compression: compression, level: level)
+    /// Tars and compresses `plan` into `target`; `packed` hears each chunk of file bytes written.
+    static func write(plan: LayerPlan, into target: ArchiveSink, compression: LayerCompression, level: Int32, mtime: Int64,
+                      packed: ((Int64) -> Void)? = nil) throws -> Written {
+        let sink = try LayerBlobWriter(target: target, compression: compression, level: level)
         let tar = try ArchiveWriter(format: .paxRestricted, mtime: mtime, sink: sink)
         for item in plan.items {
             switch item.kind {
@@ -67,6 +73,6 @@ final class LayerBlobWriter: ArchiveSink {
         guard let digest = sink.digest, let diffID = sink.diffID else {
             throw OCIError("layer '\(plan.name)': blob was not finalized")
         }
-        return CachedLayerBlob(url: url, digest: digest, diffID: diffID, size: sink.compressedSize)
+        return Written(digest: digest, diffID: diffID, size: sink.compressedSize)
     }
 }

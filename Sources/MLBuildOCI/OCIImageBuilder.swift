@@ -7,11 +7,16 @@ import Glibc
 
 /// Builds a reproducible OCI image and writes it as an `oci-archive` tar.
 ///
-/// The archive (see docs/containers.md) is an image layout packed as a tar, entries sorted:
+/// The archive (see docs/containers.md) is an image layout packed as a tar, entries in a fixed
+/// order:
 ///
-///     blobs/  blobs/sha256/  blobs/sha256/<hex>…  index.json  oci-layout
+///     blobs/  blobs/sha256/  <layer blobs, in the manifest's order>  <config>  <manifest>
+///     index.json  oci-layout
 ///
-/// with the same normalized tar metadata as the layers (mtime 0, uid/gid 0, 0644/0755).
+/// with the same normalized tar metadata as the layers (mtime 0, uid/gid 0, 0644/0755). A layer
+/// compressed now is written once, straight into the archive (`ImageArchiveWriter`); the layer
+/// cache gets a copy of its bytes made in the kernel. A blob is archived once even when two
+/// layers share it.
 /// `index.json` holds one manifest descriptor carrying the annotations; the manifest carries
 /// them too. Same spec and same file contents -> same bytes, whatever the host paths or clock.
 public enum OCIImageBuilder {
@@ -42,101 +47,106 @@ public enum OCIImageBuilder {
         }
         let platform = try resolvePlatform(spec: spec, base: base)
 
-        // Layers: base ones as they are, then ours from the cache or compressed now.
-        var layers: [BuiltImage.Layer] = []
-        var blobFiles: [ContentDigest: URL] = [:]
-        // Layer blobs written and hashed by this build in its private staging directory: copied
-        // into the archive without hashing them a second time.
-        var stagedAndHashed: Set<ContentDigest> = []
-        if let base {
-            for (i, layer) in base.layers.enumerated() {
-                layers.append(.init(descriptor: layer.descriptor, diffID: base.config.rootfs.diff_ids[i], origin: .base, name: nil))
-                blobFiles[layer.descriptor.digest] = layer.url
-            }
-        }
         let level = spec.effectiveCompressionLevel
         let plans = try spec.layers.map { try LayerPlan(spec: $0, compression: spec.compression, compressionLevel: level) }
         let totalBytes = plans.reduce(Int64(0)) { sum, plan in plan.items.reduce(sum) { $0 + $1.size } }
-        var packedBytes: Int64 = 0
-        progress?(0, totalBytes)
-        for (i, layerSpec) in spec.layers.enumerated() {
-            let plan = plans[i]
-            var blob: CachedLayerBlob
-            var origin = BuiltImage.LayerOrigin.cache
-            if let hit = try layerCache?.lookup(key: plan.cacheKey) {
-                blob = hit
-            } else {
-                origin = .compressed
-                blob = try LayerBlobWriter.write(
-                    plan: plan, to: staging.appendingPathComponent("layer-\(i).\(spec.compression.fileExtension)"),
-                    compression: spec.compression, level: level,
-                    mtime: 0, packed: progress.map { progress in { bytes in
-                        packedBytes += bytes
-                        progress(min(packedBytes, totalBytes), totalBytes)
-                    } })
-                let staged = blob.url
-                if let layerCache { blob = try layerCache.store(key: plan.cacheKey, blob: blob) }
-                if blob.url == staged { stagedAndHashed.insert(blob.digest) }
-            }
-            let descriptor = Descriptor(mediaType: spec.compression.mediaType, digest: blob.digest, size: blob.size)
-            layers.append(.init(descriptor: descriptor, diffID: blob.diffID, origin: origin, name: layerSpec.name))
-            blobFiles[blob.digest] = blob.url
-            // A layer from the cache counts as packed at once.
-            packedBytes = plans[...i].reduce(Int64(0)) { sum, plan in plan.items.reduce(sum) { $0 + $1.size } }
-            progress?(packedBytes, totalBytes)
-        }
-
-        let config = try makeConfig(spec: spec, base: base, platform: platform, created: created, layers: layers)
-        let configBytes = try OCIJSON.encode(config)
-        let configDescriptor = Descriptor(
-            mediaType: MediaType.imageConfig, digest: .of(configBytes), size: Int64(configBytes.count))
-
-        let annotations = try makeAnnotations(spec: spec, base: base, created: created)
-        let manifest = Manifest(config: configDescriptor, layers: layers.map(\.descriptor), annotations: annotations)
-        let manifestBytes = try OCIJSON.encode(manifest)
-        let manifestDescriptor = Descriptor(
-            mediaType: MediaType.imageManifest, digest: .of(manifestBytes), size: Int64(manifestBytes.count),
-            annotations: annotations, platform: platform)
-        let indexBytes = try OCIJSON.encode(Index(manifests: [manifestDescriptor]))
-        let layoutBytes = try OCIJSON.encode(ImageLayout())
-
-        // Small blobs live in memory; large ones stream from their files with a digest check.
-        let memoryBlobs: [ContentDigest: [UInt8]] = [
-            configDescriptor.digest: configBytes, manifestDescriptor.digest: manifestBytes,
-        ]
-        let sizes = Dictionary(
-            layers.map { ($0.descriptor.digest, $0.descriptor.size) }, uniquingKeysWith: { first, _ in first })
-        let allDigests = Set(blobFiles.keys).union(memoryBlobs.keys).sorted()
 
         let temp = AtomicFile.temporaryURL(for: output)
         do {
             let sink = try FileSink(url: temp)
-            let tar = try ArchiveWriter(format: .paxRestricted, mtime: 0, sink: sink)
-            try tar.writeDirectory(path: "blobs")
-            try tar.writeDirectory(path: "blobs/sha256")
-            for digest in allDigests {
-                let path = "blobs/sha256/" + digest.hex
-                if let bytes = memoryBlobs[digest] {
-                    try tar.writeFile(path: path, bytes: bytes)
-                } else if let file = blobFiles[digest], let size = sizes[digest], stagedAndHashed.contains(digest) {
-                    try tar.writeFile(path: path, size: size, contentsOf: file)
-                } else if let file = blobFiles[digest], let size = sizes[digest] {
-                    var hasher = SHA256()
-                    try tar.writeFile(path: path, size: size, contentsOf: file) { hasher.update(bufferPointer: $0) }
-                    guard ContentDigest(hasher.finalize()) == digest else {
-                        throw OCIError(
-                            "layer blob \(digest.prefixed) read from '\(file.path)' does not match its digest (corrupt layer cache or base image?)")
-                    }
+            let archive = ImageArchiveWriter(sink: sink)
+            try archive.directory("blobs")
+            try archive.directory("blobs/sha256")
+            // Where each blob's bytes start in the archive; a blob is archived once.
+            var archived: [ContentDigest: Int64] = [:]
+            /// Copies a blob file made elsewhere (the layer cache, a base image) into the archive,
+            /// checking it against its digest on the way.
+            func archiveChecked(_ digest: ContentDigest, size: Int64, file: URL, from origin: String) throws {
+                guard archived[digest] == nil else { return }
+                archived[digest] = sink.bytesWritten + Int64(ImageArchiveWriter.blockSize)
+                var hasher = SHA256()
+                try archive.file("blobs/sha256/" + digest.hex, size: size, contentsOf: file) { hasher.update(bufferPointer: $0) }
+                guard ContentDigest(hasher.finalize()) == digest else {
+                    throw OCIError("layer blob \(digest.prefixed) read from '\(file.path)' does not match its digest (corrupt \(origin)?)")
                 }
             }
-            try tar.writeFile(path: "index.json", bytes: indexBytes)
-            try tar.writeFile(path: "oci-layout", bytes: layoutBytes)
-            try tar.finish()
+
+            // Layers: base ones as they are, then ours from the cache or compressed now, straight
+            // into the archive.
+            var layers: [BuiltImage.Layer] = []
+            if let base {
+                for (i, layer) in base.layers.enumerated() {
+                    layers.append(.init(descriptor: layer.descriptor, diffID: base.config.rootfs.diff_ids[i], origin: .base, name: nil))
+                    try archiveChecked(layer.descriptor.digest, size: layer.descriptor.size, file: layer.url, from: "base image")
+                }
+            }
+            var packedBytes: Int64 = 0
+            progress?(0, totalBytes)
+            for (i, layerSpec) in spec.layers.enumerated() {
+                let plan = plans[i]
+                let layer: BuiltImage.Layer
+                if let hit = try layerCache?.lookup(key: plan.cacheKey) {
+                    try archiveChecked(hit.digest, size: hit.size, file: hit.url, from: "layer cache")
+                    layer = .init(
+                        descriptor: Descriptor(mediaType: spec.compression.mediaType, digest: hit.digest, size: hit.size),
+                        diffID: hit.diffID, origin: .cache, name: layerSpec.name)
+                } else {
+                    let entry = try archive.beginStreamedEntry()
+                    let written = try LayerBlobWriter.write(
+                        plan: plan, into: sink, compression: spec.compression, level: level,
+                        mtime: 0, packed: progress.map { progress in { bytes in
+                            packedBytes += bytes
+                            progress(min(packedBytes, totalBytes), totalBytes)
+                        } })
+                    if archived[written.digest] == nil {
+                        try archive.endStreamedEntry(entry, path: "blobs/sha256/" + written.digest.hex)
+                        archived[written.digest] = entry.dataOffset
+                    } else {
+                        try archive.discardStreamedEntry(entry)  // the same blob is in the archive already
+                    }
+                    if let layerCache, let offset = archived[written.digest] {
+                        let staged = staging.appendingPathComponent("layer-\(i).\(spec.compression.fileExtension)")
+                        try sink.copyRange(offset: offset, count: written.size, to: staged)
+                        _ = try layerCache.store(
+                            key: plan.cacheKey,
+                            blob: CachedLayerBlob(url: staged, digest: written.digest, diffID: written.diffID, size: written.size))
+                    }
+                    layer = .init(
+                        descriptor: Descriptor(mediaType: spec.compression.mediaType, digest: written.digest, size: written.size),
+                        diffID: written.diffID, origin: .compressed, name: layerSpec.name)
+                }
+                layers.append(layer)
+                // A layer from the cache counts as packed at once.
+                packedBytes = plans[...i].reduce(Int64(0)) { sum, plan in plan.items.reduce(sum) { $0 + $1.size } }
+                progress?(packedBytes, totalBytes)
+            }
+
+            let config = try makeConfig(spec: spec, base: base, platform: platform, created: created, layers: layers)
+            let configBytes = try OCIJSON.encode(config)
+            let configDescriptor = Descriptor(
+                mediaType: MediaType.imageConfig, digest: .of(configBytes), size: Int64(configBytes.count))
+
+            let annotations = try makeAnnotations(spec: spec, base: base, created: created)
+            let manifest = Manifest(config: configDescriptor, layers: layers.map(\.descriptor), annotations: annotations)
+            let manifestBytes = try OCIJSON.encode(manifest)
+            let manifestDescriptor = Descriptor(
+                mediaType: MediaType.imageManifest, digest: .of(manifestBytes), size: Int64(manifestBytes.count),
+                annotations: annotations, platform: platform)
+            let indexBytes = try OCIJSON.encode(Index(manifests: [manifestDescriptor]))
+            let layoutBytes = try OCIJSON.encode(ImageLayout())
+
+            for (digest, bytes) in [(configDescriptor.digest, configBytes), (manifestDescriptor.digest, manifestBytes)]
+            where archived[digest] == nil {
+                archived[digest] = sink.bytesWritten + Int64(ImageArchiveWriter.blockSize)
+                try archive.file("blobs/sha256/" + digest.hex, bytes: bytes)
+            }
+            try archive.file("index.json", bytes: indexBytes)
+            try archive.file("oci-layout", bytes: layoutBytes)
+            try archive.finish()
             try AtomicFile.commit(temp, to: output)
-            let archiveSize = sink.bytesWritten
             let built = BuiltImage(
                 manifestDigest: manifestDescriptor.digest, manifestSize: manifestDescriptor.size,
-                configDigest: configDescriptor.digest, layers: layers, archiveSize: archiveSize,
+                configDigest: configDescriptor.digest, layers: layers, archiveSize: sink.bytesWritten,
                 blobsSize: layers.reduce(Int64(configBytes.count + manifestBytes.count)) { $0 + $1.descriptor.size })
             if let digestFile { try AtomicFile.write(Array(built.digestFileContents.utf8), to: digestFile) }
             return built

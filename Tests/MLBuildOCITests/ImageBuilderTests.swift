@@ -44,9 +44,10 @@ import MLBuildBasics
         let out = dir.path("image.tar")
         let built = try OCIImageBuilder.build(spec: Fixture.spec(for: dir, epoch: 1_700_000_000), layerCache: nil, output: out)
         let entries = try TarSurgery.read(out)
+        // Layers in the manifest's order, then the config and the manifest.
         #expect(entries.map(\.info.path) == ["blobs/", "blobs/sha256/"]
-            + [built.manifestDigest, built.configDigest, built.layers[0].descriptor.digest, built.layers[1].descriptor.digest]
-                .map(\.hex).sorted().map { "blobs/sha256/" + $0 }
+            + [built.layers[0].descriptor.digest, built.layers[1].descriptor.digest, built.configDigest, built.manifestDigest]
+                .map { "blobs/sha256/" + $0.hex }
             + ["index.json", "oci-layout"])
         #expect(String(decoding: try #require(entries.last).bytes, as: UTF8.self) == #"{"imageLayoutVersion":"1.0.0"}"#)
 
