@@ -24,8 +24,8 @@ struct LayerPlan {
     }
 
     /// Bumped whenever the bytes we produce for the same items change (v2: gzip in independent
-    /// 128 KiB blocks, and the compression named in the key).
-    static let formatVersion = "mlbuild-oci-layer-v2"
+    /// 128 KiB blocks, and the compression named in the key; v3: gzip members by libdeflate).
+    static let formatVersion = "mlbuild-oci-layer-v3"
 
     let name: String
     let items: [Item]
@@ -33,6 +33,8 @@ struct LayerPlan {
 
     init(spec: LayerSpec, compression: LayerCompression = .gzip, compressionLevel: Int32) throws {
         var byPath: [String: (item: Item, origin: String)] = [:]
+        // Files whose digest the caller did not give: hashed together below, in parallel.
+        var unhashed: [String] = []
         func add(_ item: Item, origin: String) throws {
             if let existing = byPath[item.path] {
                 if existing.item.kind == .directory && item.kind == .directory { return }
@@ -40,6 +42,7 @@ struct LayerPlan {
                     "layer '\(spec.name)': image path '/\(item.path)' comes from both \(existing.origin) and \(origin)")
             }
             byPath[item.path] = (item, origin)
+            if item.kind == .file && item.digest == nil { unhashed.append(item.path) }
         }
         for entry in spec.entries {
             guard let entrySource = entry.source else {
@@ -80,6 +83,7 @@ struct LayerPlan {
                 throw OCIError("layer '\(spec.name)': source '\(source.path)' is neither a file nor a directory")
             }
         }
+        try Self.hash(unhashed, in: &byPath)
         // Byte order of UTF-8 paths: a parent ("a") sorts before its children ("a/b").
         let items = byPath.values.map(\.item).sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
         self.name = spec.name
@@ -109,23 +113,35 @@ struct LayerPlan {
         return (1..<parts.count).map { parts[0..<$0].joined(separator: "/") }
     }
 
-    /// A file's item; its digest from `known` (by path) when the caller has it, else hashed now.
-    /// A known digest is checked all the same: the bytes are hashed as they are tarred
-    /// (`LayerBlobWriter`), and a file whose bytes differ fails the layer.
+    /// A file's item; its digest from `known` (by path) when the caller has it, else nil until
+    /// `hash` fills it. A known digest is checked all the same: the bytes are hashed as they are
+    /// tarred (`LayerBlobWriter`), and a file whose bytes differ fails the layer.
     private static func fileItem(_ url: URL, info: stat, path: String, mode: UInt32?, known: [String: String]) throws -> Item {
         let executable = info.st_mode & (S_IXUSR | S_IXGRP | S_IXOTH) != 0
-        if let digest = known[url.path] {
-            return Item(
-                path: path, kind: .file, mode: mode ?? (executable ? 0o755 : 0o644), size: Int64(info.st_size), digest: digest,
-                source: url)
-        }
-        let (digest, size) = try ContentDigest.ofFile(url)
-        guard size == Int64(info.st_size) else {
-            throw OCIError("file '\(url.path)' changed size while being hashed")
-        }
         return Item(
-            path: path, kind: .file, mode: mode ?? (executable ? 0o755 : 0o644), size: size, digest: digest.hex,
-            source: url)
+            path: path, kind: .file, mode: mode ?? (executable ? 0o755 : 0o644), size: Int64(info.st_size),
+            digest: known[url.path], source: url)
+    }
+
+    /// Hashes the files at `paths` on the threads of the work budget (a model's shards are
+    /// hashed side by side); the first failure in `paths` order is the one reported.
+    private static func hash(_ paths: [String], in byPath: inout [String: (item: Item, origin: String)]) throws {
+        let sources = paths.map { byPath[$0]?.item.source }
+        var results = [Result<(digest: ContentDigest, size: Int64), Error>?](repeating: nil, count: paths.count)
+        results.withUnsafeMutableBufferPointer { slots in
+            WorkBudget.current.parallelFor(paths.count) { i in
+                guard let source = sources[i] else { return }
+                slots[i] = Result { try ContentDigest.ofFile(source) }
+            }
+        }
+        for (i, path) in paths.enumerated() {
+            guard let entry = byPath[path], let source = entry.item.source, let result = results[i] else {
+                throw OCIError("file '\(path)' has no source to hash")
+            }
+            let (digest, size) = try result.get()
+            guard size == entry.item.size else { throw OCIError("file '\(source.path)' changed size while being hashed") }
+            byPath[path]?.item.digest = digest.hex
+        }
     }
 
     private static func walk(

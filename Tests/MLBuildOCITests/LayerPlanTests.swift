@@ -29,6 +29,23 @@ import Testing
             throws: { "\($0)".contains("layer 'runtime': the image root '/' cannot be an entry") }
     }
 
+    /// Files are hashed on the budget's threads; the items, digests and key are the same at any
+    /// thread count.
+    @Test func filesHashedInParallelGiveTheSameItemsAtAnyThreadCount() async throws {
+        let dir = try TempDir("plan-parallel")
+        defer { dir.remove() }
+        for i in 0..<6 { try dir.write("model/shard-\(i).bin", Fixture.bytes(count: 50_000 + i, seed: UInt64(i))) }
+        try dir.write("model/config.json", "{}\n")
+        let spec = LayerSpec(name: "model", entries: [LayerEntry(imagePath: "/model", source: dir.path("model"))])
+        let one = try await WorkBudget(threads: 1).run { try LayerPlan(spec: spec, compressionLevel: 6) }
+        let four = try await WorkBudget(threads: 4).run { try LayerPlan(spec: spec, compressionLevel: 6) }
+        #expect(one.items == four.items)
+        #expect(one.cacheKey == four.cacheKey)
+        for item in one.items where item.kind == .file {
+            #expect(item.digest == (try ContentDigest.ofFile(dir.path(item.path)).digest.hex))
+        }
+    }
+
     @Test func knownDigestsKeyTheLayerWithoutReadingAndAreStillChecked() throws {
         let dir = try TempDir("known")
         defer { dir.remove() }
