@@ -50,6 +50,11 @@ public final class FileSink: ArchiveSink {
     }
 
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        try Self.writeAll(bytes, to: fd, path: path)
+    }
+
+    /// Writes every byte to `fd` (retrying short writes and EINTR); `path` names it in errors.
+    private static func writeAll(_ bytes: UnsafeRawBufferPointer, to fd: Int32, path: String) throws {
         guard var base = bytes.baseAddress else { return }
         var remaining = bytes.count
         while remaining > 0 {
@@ -123,15 +128,7 @@ public final class FileSink: ArchiveSink {
                 }
             } else {
                 n = Glibc.read(input, buffer.baseAddress, min(left, buffer.count))
-                if n > 0, let base = buffer.baseAddress {
-                    var done = 0
-                    while done < n {
-                        let w = Glibc.write(output, base + done, n - done)
-                        if w < 0 && errno == EINTR { continue }
-                        guard w > 0 else { throw ArchiveError.posix("cannot write", path: url.path) }
-                        done += w
-                    }
-                }
+                if n > 0 { try Self.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), to: output, path: url.path) }
             }
             if n < 0 && errno == EINTR { continue }
             if n <= 0 {
