@@ -83,10 +83,10 @@ final class ImageArchiveWriter {
     /// The end-of-archive blocks and libarchive's padding; closes the sink.
     func finish() throws {
         guard !finished else { return }
-        var end = Int64(2 * Self.blockSize)
-        let total = sink.bytesWritten + end
-        if total % Self.recordSize != 0 { end += Self.recordSize - total % Self.recordSize }
-        try write(Array(Self.zeros[0..<Int(end)]))
+        // Two zero blocks, then zeros up to the record boundary (each part < one record).
+        try write(Array(Self.zeros[0..<(2 * Self.blockSize)]))
+        let tail = sink.bytesWritten % Self.recordSize
+        if tail != 0 { try write(Array(Self.zeros[0..<Int(Self.recordSize - tail)])) }
         finished = true
         try sink.close()
     }
