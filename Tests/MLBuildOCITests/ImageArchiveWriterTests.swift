@@ -53,6 +53,25 @@ import Testing
         #expect(sink.bytesWritten == Int64(ours.count))
     }
 
+    /// Every place the end can fall in a 10240-byte record: the end blocks and the padding
+    /// together are up to 11,263 bytes, and the bytes still match libarchive's.
+    @Test func everyRecordResidueEndsLikeLibarchive() throws {
+        let dir = try TempDir("image-archive-end")
+        defer { dir.remove() }
+        for blocks in 0..<21 {
+            let bytes = [UInt8](repeating: 7, count: blocks * 512)
+            let reference = MemorySink()
+            let libarchive = try ArchiveWriter(format: .paxRestricted, mtime: 0, sink: reference)
+            try libarchive.writeFile(path: "f", bytes: bytes)
+            try libarchive.finish()
+            let out = dir.path("end-\(blocks).tar")
+            let archive = ImageArchiveWriter(sink: try FileSink(url: out))
+            try archive.file("f", bytes: bytes)
+            try archive.finish()
+            #expect(try [UInt8](Data(contentsOf: out)) == reference.bytes, "\(blocks) data blocks")
+        }
+    }
+
     @Test func aDiscardedStreamedEntryLeavesNoTrace() throws {
         let dir = try TempDir("image-archive-discard")
         defer { dir.remove() }
