@@ -2,6 +2,8 @@
 /// truncation (naming what was being read and where), so a damaged file is detected, never
 /// trusted; callers put their file's name in front.
 public struct BinaryReader {
+    // `what` names the value for the error message only; it is an autoclosure so that reading a
+    // million dictionary entries does not format a million messages nobody sees.
     public struct Malformed: Error, CustomStringConvertible {
         public var detail: String
         public init(_ detail: String = "malformed or truncated file") { self.detail = detail }
@@ -24,51 +26,52 @@ public struct BinaryReader {
 
     public var isAtEnd: Bool { offset == bytes.count }
 
-    private func need(_ n: Int, _ what: String) throws {
-        if n < 0 || n > bytes.count - offset { throw Malformed("truncated file: cannot read \(what) at byte \(offset)") }
+    private func need(_ n: Int, _ what: @autoclosure () -> String) throws {
+        if n < 0 || n > bytes.count - offset { throw Malformed("truncated file: cannot read \(what()) at byte \(offset)") }
     }
 
     // MARK: Sized values (binary artifacts)
 
-    public mutating func raw(_ n: Int, _ what: String) throws -> ArraySlice<UInt8> {
-        try need(n, what)
+    public mutating func raw(_ n: Int, _ what: @autoclosure () -> String) throws -> ArraySlice<UInt8> {
+        try need(n, what())
         defer { offset += n }
         return bytes[offset ..< offset + n]
     }
 
-    public mutating func u8(_ what: String) throws -> UInt8 {
-        try need(1, what)
+    public mutating func u8(_ what: @autoclosure () -> String) throws -> UInt8 {
+        try need(1, what())
         defer { offset += 1 }
         return bytes[offset]
     }
 
-    public mutating func u32(_ what: String) throws -> UInt32 {
-        try need(4, what)
+    public mutating func u32(_ what: @autoclosure () -> String) throws -> UInt32 {
+        try need(4, what())
         defer { offset += 4 }
         return bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self)) }
     }
 
-    public mutating func u64(_ what: String) throws -> UInt64 {
-        try need(8, what)
+    public mutating func u64(_ what: @autoclosure () -> String) throws -> UInt64 {
+        try need(8, what())
         defer { offset += 8 }
         return bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
     }
 
     /// UTF-8 with a 4-byte length.
-    public mutating func string(_ what: String) throws -> String {
-        let n = Int(try u32("\(what) length"))
-        return String(decoding: try raw(n, what), as: UTF8.self)
+    public mutating func string(_ what: @autoclosure () -> String) throws -> String {
+        let n = Int(try u32("\(what()) length"))
+        return String(decoding: try raw(n, what()), as: UTF8.self)
     }
 
-    public mutating func array<T: FixedWidthInteger>(_ type: T.Type, count: Int, _ what: String) throws -> [T] {
+    public mutating func array<T: FixedWidthInteger>(_ type: T.Type, count: Int, _ what: @autoclosure () -> String) throws -> [T] {
         let size = MemoryLayout<T>.size
         guard count >= 0, count <= (bytes.count - offset) / size else {
-            throw Malformed("truncated file: cannot read \(what) at byte \(offset)")
+            throw Malformed("truncated file: cannot read \(what()) at byte \(offset)")
         }
         let start = offset
         offset += count * size
         return bytes.withUnsafeBytes { raw in
             [T](unsafeUninitializedCapacity: count) { buf, n in
+                LargeArray.advise(UnsafeMutableRawBufferPointer(buf))
                 #if _endian(little)
                 // One copy: this generic function is not specialized across modules, and a
                 // per-element generic load was a tenth of the features step (data.bin's codes).
@@ -85,16 +88,17 @@ public struct BinaryReader {
         }
     }
 
-    public mutating func doubles(count: Int, _ what: String) throws -> [Double] {
+    public mutating func doubles(count: Int, _ what: @autoclosure () -> String) throws -> [Double] {
         #if _endian(little)
         // Straight into the result (a train.bin's 230 MB of values once, not via a UInt64 copy).
         guard count >= 0, count <= (bytes.count - offset) / 8 else {
-            throw Malformed("truncated file: cannot read \(what) at byte \(offset)")
+            throw Malformed("truncated file: cannot read \(what()) at byte \(offset)")
         }
         let start = offset
         offset += count * 8
         return bytes.withUnsafeBytes { raw in
             [Double](unsafeUninitializedCapacity: count) { buf, n in
+                LargeArray.advise(UnsafeMutableRawBufferPointer(buf))
                 if let source = raw.baseAddress, count > 0 {
                     UnsafeMutableRawBufferPointer(buf).copyMemory(from: UnsafeRawBufferPointer(start: source + start, count: count * 8))
                 }
@@ -102,7 +106,7 @@ public struct BinaryReader {
             }
         }
         #else
-        return try array(UInt64.self, count: count, what).map { Double(bitPattern: $0) }
+        return try array(UInt64.self, count: count, what()).map { Double(bitPattern: $0) }
         #endif
     }
 

@@ -43,9 +43,8 @@ public struct ContentStore: Sendable {
     public func insert(fileAt source: String) throws -> (digest: ContentDigest, size: UInt64) {
         try disk.createDirectories(layout.tempDirectory)
         let temp = "\(layout.tempDirectory)/blob.\(getpid()).\(UInt64.random(in: 0 ... .max))"
-        try disk.copyFile(from: source, to: temp)
         defer { disk.removeIgnoringErrors(temp) }
-        let (digest, size) = try disk.digest(ofFileAt: temp)
+        let (digest, size) = try disk.copyFileHashing(from: source, to: temp, mode: 0o644)
         let destination = path(of: digest)
         if disk.exists(destination) {
             disk.touch(destination)
@@ -96,10 +95,15 @@ public struct ContentStore: Sendable {
         let source = path(of: digest)
         guard disk.exists(source) else { throw Failure.missing(digest) }
         let temp = FileSystem.temporaryPath(near: destination)
-        try disk.copyFile(from: source, to: temp, mode: executable ? 0o755 : 0o644)
         let actual: ContentDigest
         do {
-            actual = verified ? digest : try disk.digest(ofFileAt: temp).digest
+            let mode: mode_t = executable ? 0o755 : 0o644
+            if verified {
+                try disk.copyFile(from: source, to: temp, mode: mode)
+                actual = digest
+            } else {
+                actual = try disk.copyFileHashing(from: source, to: temp, mode: mode).digest
+            }
         } catch {
             disk.removeIgnoringErrors(temp)
             throw error

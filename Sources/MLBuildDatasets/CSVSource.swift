@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildBasics
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -76,6 +77,7 @@ public struct CSVSource: TableSource {
         let size = Int(st.st_size)
         var failure: Int32 = 0
         var bytes = [UInt8](unsafeUninitializedCapacity: size) { buf, initialized in
+            LargeArray.advise(UnsafeMutableRawBufferPointer(buf))
             var done = 0
             while done < size, let start = buf.baseAddress {
                 let n = read(fd, start + done, size - done)

@@ -79,8 +79,10 @@ public enum CanonicalJSON {
     }
 
     private static func write(_ value: JSONValue, indent: Int, into out: inout String) {
-        let pad = String(repeating: "  ", count: indent + 1)
-        let closePad = String(repeating: "  ", count: indent)
+        // Made only where a line is broken: a scalar array of a million numbers (split.json's
+        // row lists) would otherwise build two padding strings per number.
+        var pad: String { String(repeating: "  ", count: indent + 1) }
+        var closePad: String { String(repeating: "  ", count: indent) }
         switch value {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -102,8 +104,9 @@ public enum CanonicalJSON {
                 return
             }
             out += "[\n"
+            let itemPad = pad
             for (i, item) in items.enumerated() {
-                out += pad
+                out += itemPad
                 write(item, indent: indent + 1, into: &out)
                 out += i == items.count - 1 ? "\n" : ",\n"
             }
@@ -115,8 +118,9 @@ public enum CanonicalJSON {
             }
             out += "{\n"
             let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            let memberPad = pad
             for (i, key) in keys.enumerated() {
-                out += pad
+                out += memberPad
                 writeString(key, into: &out)
                 out += ": "
                 write(members[key] ?? .null, indent: indent + 1, into: &out)

@@ -123,13 +123,7 @@ extension ColumnarTable {
         for index in 0 ..< columnCount {
             let name = try r.string("column \(index + 1) name")
             let code = try r.u8("column '\(name)' type")
-            let bitmap = Array(try r.raw((rows + 7) / 8, "column '\(name)' null bitmap"))
-            let nulls = [Bool](unsafeUninitializedCapacity: rows) { out, n in
-                bitmap.withUnsafeBufferPointer { bits in
-                    for i in 0 ..< rows { out[i] = bits[i >> 3] & (1 << UInt8(i & 7)) != 0 }
-                }
-                n = rows
-            }
+            let nulls = expandNulls(try r.raw((rows + 7) / 8, "column '\(name)' null bitmap"), rows: rows)
             let storage: ColumnStorage
             var type: ColumnType
             switch code {
@@ -167,6 +161,17 @@ extension ColumnarTable {
         }
         try r.expectEnd()
         return ColumnarTable(rowCount: rows, columns: columns, lines: lines)
+    }
+
+    /// The null bitmap as one flag per row. Most columns have no nulls: those are one fill.
+    private static func expandNulls(_ bitmap: ArraySlice<UInt8>, rows: Int) -> [Bool] {
+        if bitmap.allSatisfy({ $0 == 0 }) { return [Bool](repeating: false, count: rows) }
+        return [Bool](unsafeUninitializedCapacity: rows) { out, n in
+            bitmap.withUnsafeBufferPointer { bits in
+                for i in 0 ..< rows { out[i] = bits[i >> 3] & (1 << UInt8(i & 7)) != 0 }
+            }
+            n = rows
+        }
     }
 
     static func typeCode(_ type: ColumnType) -> UInt8 {

@@ -64,21 +64,18 @@ public enum FeatureBuilder {
 
         let transform = try fit(spec, schemaFile: schemaFile, label: label, table: dataset, trainRows: trainRows,
                                 testTable: testTable, testRows: testRows)
-        // The training matrix (four fifths of the work) on one thread, the test matrix on a
-        // second when the budget has one free; then, once both exist (a matrix that cannot be
-        // built leaves every output as it was), train.bin on one and the rest on the other.
-        // Each part writes its own files, so the bytes do not depend on the threads.
-        let parts = ParallelParts<FeatureMatrix>()
-        WorkBudget.current.parallelFor(2) { part in
-            parts.record(part) {
-                let (table, rows) = part == 0 ? (dataset, trainRows) : (testTable, testRows)
-                return FeatureMatrix(features: try transform.features(of: table, rows: rows), labels: try transform.labels(of: table, rows: rows))
-            }
-        }
-        let (train, test) = try parts.results()
+        // The training matrix, then the test matrix, each filled in row blocks on the budget's
+        // threads (`FittedTransform.features`); both exist before anything is written, so a
+        // matrix that cannot be built leaves every output as it was. Then train.bin on one
+        // thread and the rest on another. Each part writes its own files, so the bytes do not
+        // depend on the threads.
+        let train = FeatureMatrix(features: try transform.features(of: dataset, rows: trainRows),
+                                  labels: try transform.labels(of: dataset, rows: trainRows))
+        let test = FeatureMatrix(features: try transform.features(of: testTable, rows: testRows),
+                                 labels: try transform.labels(of: testTable, rows: testRows))
         if let dir = outputDirectory {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let writes = ParallelParts<Void>()
+            let writes = ParallelOutcomes<Void>(count: 2)
             WorkBudget.current.parallelFor(2) { part in
                 writes.record(part) {
                     if part == 0 {
@@ -90,7 +87,7 @@ public enum FeatureBuilder {
                                         testRows: testRows, testTable: testTable)
                 }
             }
-            _ = try writes.results()
+            _ = try writes.inOrder()
         }
         let outputs = outputDirectory == nil ? [] : ["feature_names.json", "split.json", "test.bin", "train.bin", "transform.json"]
         return Result(transform: transform, train: train, test: test, trainRows: trainRows, testRows: testRows, outputs: outputs)
@@ -114,24 +111,6 @@ public enum FeatureBuilder {
             "test_lines": .array(testRows.map { .number(testTable.lines[$0]) }),
         ])
         try AtomicFile.write(CanonicalJSON.serialize(split), to: dir.appendingPathComponent("split.json"))
-    }
-
-    /// The train (0) and test (1) parts, run on whichever threads; the first error in part
-    /// order is the one thrown, as a serial build would.
-    private final class ParallelParts<Value>: @unchecked Sendable {
-        private let lock = NSLock()
-        private var outcomes: [Swift.Result<Value, any Error>?] = [nil, nil]
-
-        func record(_ part: Int, _ body: () throws -> Value) {
-            let outcome = Swift.Result { try body() }
-            lock.withLock { outcomes[part] = outcome }
-        }
-
-        func results() throws -> (Value, Value) {
-            let (a, b) = lock.withLock { (outcomes[0], outcomes[1]) }
-            guard let a, let b else { throw DatasetError.features(message: "internal: a part of the features step did not run") }
-            return (try a.get(), try b.get())
-        }
     }
 
     /// Every problem of the spec against the schema, reported together.
@@ -239,123 +218,159 @@ public enum FeatureBuilder {
         trainRows: [Int], testTable: ColumnarTable, testRows: [Int]
     ) throws -> FittedTransform {
         let schema = schemaFile.schema
+        let context = FitContext(
+            spec: spec, options: schemaFile.options, table: table, trainRows: trainRows, testTable: testTable, testRows: testRows,
+            imputes: Dictionary(spec.impute.map { ($0.column, $0.strategy) }, uniquingKeysWith: { a, _ in a }),
+            buckets: Dictionary(spec.bucketize.map { ($0.column, $0.boundaries) }, uniquingKeysWith: { a, _ in a }))
+        let columns = schema.columns.filter { !$0.isID && $0.name != spec.label && !spec.drop.contains($0.name) }
+        // Columns are fitted independently, on the budget's threads; the outcomes are read in
+        // schema order, so the transform, the names and the first error are a serial fit's.
+        let outcomes = ParallelOutcomes<ColumnFit>(count: columns.count)
+        WorkBudget.current.parallelFor(columns.count) { i in
+            outcomes.record(i) { try fitColumn(columns[i], context) }
+        }
         var steps: [FittedTransform.ColumnTransform] = []
         var names: [String] = []
         var nullProblems: [String] = []
-        let imputes = Dictionary(spec.impute.map { ($0.column, $0.strategy) }, uniquingKeysWith: { a, _ in a })
-        let buckets = Dictionary(spec.bucketize.map { ($0.column, $0.boundaries) }, uniquingKeysWith: { a, _ in a })
-        for c in schema.columns where !c.isID && c.name != spec.label && !spec.drop.contains(c.name) {
-            guard let column = table.column(named: c.name), let testColumn = testTable.column(named: c.name) else {
-                throw DatasetError.features(message: "column '\(c.name)' is missing from the data")
+        for outcome in try outcomes.inOrder() {
+            switch outcome {
+            case let .fitted(step, stepNames):
+                steps.append(step)
+                names += stepNames
+            case let .nullProblem(problem):
+                nullProblems.append(problem)
             }
-            let how = imputes[c.name]
-            if how == nil {
-                let bad = trainRows.filter { column.nulls[$0] }.map { table.lines[$0] }
-                    + testRows.filter { testColumn.nulls[$0] }.map { testTable.lines[$0] }
-                if !bad.isEmpty {
-                    let lines = bad.sorted().prefix(Violation.maxLines).map(String.init).joined(separator: ", ")
-                    let hint = c.type.isNumeric ? "median" : "mode"
-                    nullProblems.append("column '\(c.name)' has \(bad.count) null value\(bad.count == 1 ? "" : "s") (lines \(lines)) and no impute; add `impute = \(c.name):\(hint)` (or mean/mode/constant=VALUE)")
-                    continue
-                }
-            }
-            var step = FittedTransform.ColumnTransform(
-                column: c.name, kind: "numeric", imputeValue: nil, imputeText: nil, log1p: false, scaling: nil, center: nil,
-                scale: nil, categories: nil, boundaries: nil)
-            switch c.type {
-            case .int, .float:
-                let trainValues = trainRows.compactMap { column.double(at: $0) }
-                if let how {
-                    guard !trainValues.isEmpty else {
-                        throw DatasetError.features(message: "impute: column '\(c.name)' has no values in the training rows to \(how.name) from")
-                    }
-                    switch how {
-                    case .mean: step.imputeValue = Moments(trainValues)?.mean
-                    case .median: step.imputeValue = ColumnStats.quantile(trainValues.sorted(), 0.5)
-                    case .mode: step.imputeValue = mode(trainValues)
-                    case .constant(let v): step.imputeValue = constantValue(v, c, schemaFile.options)
-                    }
-                }
-                step.log1p = spec.log1p.contains(c.name)
-                // Scaling is fitted on the values as they reach it: after impute and log1p.
-                var fitted: [Double] = []
-                fitted.reserveCapacity(trainRows.count)
-                for r in trainRows { fitted.append(try step.base(column, row: r, line: table.lines[r])) }
-                if let b = buckets[c.name] {
-                    step.kind = "buckets"
-                    step.boundaries = b
-                    names += bucketNames(c.name, b)
-                    steps.append(step)
-                    continue
-                }
-                if spec.standardize.contains(c.name) {
-                    // Overflow-safe (a column of 1e308 has a finite mean and std).
-                    let moments = Moments(fitted)
-                    let std = moments?.std ?? 0
-                    step.scaling = "standardize"
-                    step.center = moments?.mean ?? 0
-                    step.scale = std > 0 ? std : 1
-                } else if spec.minmax.contains(c.name) {
-                    let lo = fitted.min() ?? 0
-                    let hi = fitted.max() ?? 0
-                    guard (hi - lo).isFinite else {
-                        throw DatasetError.features(
-                            message: "minmax: column '\(c.name)' spans \(CanonicalJSON.format(lo)) to \(CanonicalJSON.format(hi)) in the training rows, a range larger than the largest double; use standardize for this column")
-                    }
-                    step.scaling = "minmax"
-                    step.center = lo
-                    step.scale = hi > lo ? hi - lo : 1
-                }
-                names.append(c.name)
-            case .bool:
-                step.kind = "bool"
-                if let how {
-                    let trainValues = trainRows.compactMap { column.double(at: $0) }
-                    switch how {
-                    case .constant(let v):
-                        guard let x = constantValue(v, c, schemaFile.options) else {
-                            throw DatasetError.features(message: "impute: constant '\(v)' is not a bool spelling for column '\(c.name)'")
-                        }
-                        step.imputeValue = x
-                    default:
-                        guard !trainValues.isEmpty else {
-                            throw DatasetError.features(message: "impute: column '\(c.name)' has no values in the training rows")
-                        }
-                        step.imputeValue = how == .mean ? trainValues.reduce(0, +) / Double(trainValues.count) : mode(trainValues)
-                    }
-                }
-                names.append(c.name)
-            case .category, .string:
-                step.kind = "one_hot"
-                let categories: [String]
-                if case .category(let values) = c.type {
-                    categories = values
-                } else {
-                    var seen: Set<String> = []
-                    for r in trainRows { if let s = column.text(at: r) { seen.insert(s) } }
-                    categories = seen.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-                }
-                step.categories = categories
-                if let how {
-                    switch how {
-                    case .constant(let v): step.imputeText = v
-                    default:
-                        var counts: [String: Int] = [:]
-                        for r in trainRows { if let s = column.text(at: r) { counts[s, default: 0] += 1 } }
-                        guard let best = counts.sorted(by: { $0.value != $1.value ? $0.value > $1.value : Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }).first else {
-                            throw DatasetError.features(message: "impute: column '\(c.name)' has no values in the training rows")
-                        }
-                        step.imputeText = best.key
-                    }
-                }
-                names += categories.map { "\(c.name)=\($0)" }
-            }
-            steps.append(step)
         }
         if !nullProblems.isEmpty { throw DatasetError.features(message: "features: " + nullProblems.joined(separator: "; ")) }
         return FittedTransform(
             version: 1, schema: schema, options: schemaFile.options, label: label,
             idColumns: schema.columns.filter(\.isID).map(\.name), steps: steps, featureNames: names)
+    }
+
+    /// What every column's fit reads.
+    private struct FitContext {
+        var spec: FeatureSpec
+        var options: DatasetOptions
+        var table: ColumnarTable
+        var trainRows: [Int]
+        var testTable: ColumnarTable
+        var testRows: [Int]
+        var imputes: [String: FeatureSpec.ImputeStrategy]
+        var buckets: [String: [Double]]
+    }
+
+    /// One column's fitted step and the feature names it makes, or why it cannot be fitted
+    /// without an impute (all of those are reported together).
+    private enum ColumnFit {
+        case fitted(FittedTransform.ColumnTransform, names: [String])
+        case nullProblem(String)
+    }
+
+    private static func fitColumn(_ c: ColumnSpec, _ context: FitContext) throws -> ColumnFit {
+        let spec = context.spec
+        let (table, trainRows) = (context.table, context.trainRows)
+        guard let column = table.column(named: c.name), let testColumn = context.testTable.column(named: c.name) else {
+            throw DatasetError.features(message: "column '\(c.name)' is missing from the data")
+        }
+        let how = context.imputes[c.name]
+        if how == nil {
+            let bad = trainRows.filter { column.nulls[$0] }.map { table.lines[$0] }
+                + context.testRows.filter { testColumn.nulls[$0] }.map { context.testTable.lines[$0] }
+            if !bad.isEmpty {
+                let lines = bad.sorted().prefix(Violation.maxLines).map(String.init).joined(separator: ", ")
+                let hint = c.type.isNumeric ? "median" : "mode"
+                return .nullProblem("column '\(c.name)' has \(bad.count) null value\(bad.count == 1 ? "" : "s") (lines \(lines)) and no impute; add `impute = \(c.name):\(hint)` (or mean/mode/constant=VALUE)")
+            }
+        }
+        var step = FittedTransform.ColumnTransform(
+            column: c.name, kind: "numeric", imputeValue: nil, imputeText: nil, log1p: false, scaling: nil, center: nil,
+            scale: nil, categories: nil, boundaries: nil)
+        switch c.type {
+        case .int, .float:
+            let trainValues = trainRows.compactMap { column.double(at: $0) }
+            if let how {
+                guard !trainValues.isEmpty else {
+                    throw DatasetError.features(message: "impute: column '\(c.name)' has no values in the training rows to \(how.name) from")
+                }
+                switch how {
+                case .mean: step.imputeValue = Moments(trainValues)?.mean
+                case .median: step.imputeValue = ColumnStats.quantile(trainValues.sorted(), 0.5)
+                case .mode: step.imputeValue = mode(trainValues)
+                case .constant(let v): step.imputeValue = constantValue(v, c, context.options)
+                }
+            }
+            step.log1p = spec.log1p.contains(c.name)
+            // Scaling is fitted on the values as they reach it: after impute and log1p.
+            var fitted: [Double] = []
+            fitted.reserveCapacity(trainRows.count)
+            for r in trainRows { fitted.append(try step.base(column, row: r, line: table.lines[r])) }
+            if let b = context.buckets[c.name] {
+                step.kind = "buckets"
+                step.boundaries = b
+                return .fitted(step, names: bucketNames(c.name, b))
+            }
+            if spec.standardize.contains(c.name) {
+                // Overflow-safe (a column of 1e308 has a finite mean and std).
+                let moments = Moments(fitted)
+                let std = moments?.std ?? 0
+                step.scaling = "standardize"
+                step.center = moments?.mean ?? 0
+                step.scale = std > 0 ? std : 1
+            } else if spec.minmax.contains(c.name) {
+                let lo = fitted.min() ?? 0
+                let hi = fitted.max() ?? 0
+                guard (hi - lo).isFinite else {
+                    throw DatasetError.features(
+                        message: "minmax: column '\(c.name)' spans \(CanonicalJSON.format(lo)) to \(CanonicalJSON.format(hi)) in the training rows, a range larger than the largest double; use standardize for this column")
+                }
+                step.scaling = "minmax"
+                step.center = lo
+                step.scale = hi > lo ? hi - lo : 1
+            }
+            return .fitted(step, names: [c.name])
+        case .bool:
+            step.kind = "bool"
+            if let how {
+                let trainValues = trainRows.compactMap { column.double(at: $0) }
+                switch how {
+                case .constant(let v):
+                    guard let x = constantValue(v, c, context.options) else {
+                        throw DatasetError.features(message: "impute: constant '\(v)' is not a bool spelling for column '\(c.name)'")
+                    }
+                    step.imputeValue = x
+                default:
+                    guard !trainValues.isEmpty else {
+                        throw DatasetError.features(message: "impute: column '\(c.name)' has no values in the training rows")
+                    }
+                    step.imputeValue = how == .mean ? trainValues.reduce(0, +) / Double(trainValues.count) : mode(trainValues)
+                }
+            }
+            return .fitted(step, names: [c.name])
+        case .category, .string:
+            step.kind = "one_hot"
+            let categories: [String]
+            if case .category(let values) = c.type {
+                categories = values
+            } else {
+                var seen: Set<String> = []
+                for r in trainRows { if let s = column.text(at: r) { seen.insert(s) } }
+                categories = seen.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            }
+            step.categories = categories
+            if let how {
+                switch how {
+                case .constant(let v): step.imputeText = v
+                default:
+                    var counts: [String: Int] = [:]
+                    for r in trainRows { if let s = column.text(at: r) { counts[s, default: 0] += 1 } }
+                    guard let best = counts.sorted(by: { $0.value != $1.value ? $0.value > $1.value : Array($0.key.utf8).lexicographicallyPrecedes(Array($1.key.utf8)) }).first else {
+                        throw DatasetError.features(message: "impute: column '\(c.name)' has no values in the training rows")
+                    }
+                    step.imputeText = best.key
+                }
+            }
+            return .fitted(step, names: categories.map { "\(c.name)=\($0)" })
+        }
     }
 
     /// Most frequent value; ties go to the smallest.

@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildBasics
 import MLBuildTraining
 
 /// `transform.json`: everything needed to turn raw rows into feature rows exactly as at build
@@ -102,24 +103,31 @@ public struct FittedTransform: Codable, Sendable, Equatable {
             }
             return column
         }
-        var values = [Double](repeating: 0, count: rows.count * width)
+        var values = LargeArray.zeroed(Double.self, count: rows.count * width)
         do {
             try values.withUnsafeMutableBufferPointer { out in
                 try rows.withUnsafeBufferPointer { all in
                     // Every step over a block of rows, then the next block: the matrix is
                     // written one cache-sized block at a time, not walked once per step (35
-                    // passes over a 224 MB train matrix were most of filling it).
-                    for start in stride(from: 0, to: all.count, by: Self.blockRows) {
+                    // passes over a 224 MB train matrix were most of filling it). Blocks are
+                    // disjoint rows of the matrix, so they are filled on the budget's threads.
+                    let blocks = (all.count + Self.blockRows - 1) / Self.blockRows
+                    let failures = ParallelOutcomes<Void>(count: blocks)
+                    WorkBudget.current.parallelFor(blocks) { b in
+                        let start = b * Self.blockRows
                         let end = min(start + Self.blockRows, all.count)
-                        try fill(columns, table: table, rows: UnsafeBufferPointer(rebasing: all[start ..< end]),
-                                 into: UnsafeMutableBufferPointer(rebasing: out[start * width ..< end * width]), width: width)
+                        failures.record(b) {
+                            try fill(columns, table: table, rows: UnsafeBufferPointer(rebasing: all[start ..< end]),
+                                     into: UnsafeMutableBufferPointer(rebasing: out[start * width ..< end * width]), width: width)
+                        }
                     }
+                    _ = try failures.inOrder()
                 }
             }
         } catch {
             // The error a step-by-step pass meets first (step order, then row order), whichever
             // block failed first: the same message for the same data however rows are blocked.
-            values = [Double](repeating: 0, count: rows.count * width)
+            values = LargeArray.zeroed(Double.self, count: rows.count * width)
             try values.withUnsafeMutableBufferPointer { out in
                 try rows.withUnsafeBufferPointer { all in
                     for (k, step) in steps.enumerated() {

@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildBasics
 import MLBuildCore
 import MLBuildTestSupport
 import Testing
@@ -41,6 +42,34 @@ struct HashingAndGraphTests {
         #expect(try FileSystem.listDirectory("\(dir.path)/deep") == ["x.txt"], "no temp files left behind")
         try FileSystem.removeTree("\(dir.path)/deep")
         #expect(!dir.exists("deep"))
+    }
+
+    /// The copy that hashes as it copies (the content store's insert and restore): the digest
+    /// and size of the bytes that landed, with the producer and the hasher on one thread or two,
+    /// across several 8 MiB steps with a ragged end, for an empty file, and no temp left over.
+    @Test(arguments: [1, 2])
+    func copyFileHashingReturnsTheCopysDigest(threads: Int) async throws {
+        let dir = try TemporaryDirectory()
+        var bytes = [UInt8](repeating: 0, count: (20 << 20) + 4_321)
+        for i in bytes.indices { bytes[i] = UInt8(truncatingIfNeeded: i &* 2_654_435_761 >> 13) }
+        try Data(bytes).write(to: URL(fileURLWithPath: "\(dir.path)/big"))
+        try dir.write("empty", "")
+        let budget = WorkBudget(threads: threads)
+        let (big, empty) = try await budget.run {
+            (try FileSystem.copyFileHashing(from: "\(dir.path)/big", to: "\(dir.path)/out/big.copy", mode: 0o640),
+             try FileSystem.copyFileHashing(from: "\(dir.path)/empty", to: "\(dir.path)/out/empty.copy"))
+        }
+        #expect(big.digest == ContentDigest.of(bytes))
+        #expect(big.size == UInt64(bytes.count))
+        #expect(try Array(Data(contentsOf: URL(fileURLWithPath: "\(dir.path)/out/big.copy"))) == bytes)
+        #expect(FileStat.of("\(dir.path)/out/big.copy", followLinks: false).map { $0.mode & 0o777 } == 0o640)
+        #expect(empty.digest == ContentDigest.empty)
+        #expect(empty.size == 0)
+        #expect(try FileSystem.listDirectory("\(dir.path)/out") == ["big.copy", "empty.copy"], "no temp files left behind")
+        #expect(throws: FileSystem.Failure.self) {
+            _ = try FileSystem.copyFileHashing(from: "\(dir.path)/missing", to: "\(dir.path)/out/missing.copy")
+        }
+        #expect(try FileSystem.listDirectory("\(dir.path)/out") == ["big.copy", "empty.copy"])
     }
 
     @Test func graphFindsCyclesAndOrdersDependenciesFirst() {

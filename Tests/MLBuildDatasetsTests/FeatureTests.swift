@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildBasics
 import MLBuildTraining
 import Testing
 @testable import MLBuildDatasets
@@ -189,5 +190,66 @@ import Testing
             let bytes = try Data(contentsOf: dir.appendingPathComponent("transform.json"))
             #expect(try CanonicalJSON.encode(back) == bytes)
         }
+    }
+    /// 9,000 rows (five 2,048-row blocks, the last ragged) built on 1, 2 and 8 threads: the
+    /// columns are fitted and the matrices filled on the budget's threads, and every output
+    /// file must be byte-identical; a null without impute in two blocks is reported the same
+    /// way (the serial error) on every thread count.
+    @Test func featuresAreTheSameBytesOnOneTwoAndEightThreads() async throws {
+        var text = "id,x,n,c,s,flag,y\n"
+        for i in 0 ..< 9_000 {
+            let x = i % 97 == 0 ? "" : String(Double(i % 1_000) * 0.37 - 50)
+            let flag = i % 11 == 0 ? "" : (i % 3 == 0 ? "yes" : "no")
+            text += "r\(i),\(x),\(i % 500),\(["a", "b", "c"][i % 3]),\(["red", "green", "blue"][i % 7 % 3]),\(flag),\(i % 10 < 4 ? "true" : "false")\n"
+        }
+        let (table, schemaFile) = try dataset(text)
+        func build(threads: Int, options: [String: String]) async throws -> [String: Data] {
+            try await WorkBudget(threads: threads).run {
+                try withTempDirectory { dir in
+                    let out = dir.appendingPathComponent("features")
+                    let r = try FeatureBuilder.build(
+                        dataset: table, schemaFile: schemaFile, spec: try FeatureSpec(options: options, seed: 3), outputDirectory: out)
+                    var files: [String: Data] = [:]
+                    for name in r.outputs { files[name] = try Data(contentsOf: out.appendingPathComponent(name)) }
+                    return files
+                }
+            }
+        }
+        let options = Self.options.merging(["log1p": "n", "minmax": ""]) { _, new in new }.filter { !$0.value.isEmpty }
+        let one = try await build(threads: 1, options: options)
+        #expect(one.count == 5)
+        #expect((one["train.bin"]?.count ?? 0) > 9_000 * 8)
+        for threads in [2, 8] {
+            #expect(try await build(threads: threads, options: options) == one, "\(threads) threads")
+        }
+        // Without an impute for x: its nulls (every 97th row, in every block) are one message.
+        var noImpute = options
+        noImpute["impute"] = "flag:mode"
+        var messages: [String] = []
+        for threads in [1, 2, 8] {
+            do {
+                _ = try await build(threads: threads, options: noImpute)
+                Issue.record("built without an impute for x")
+            } catch {
+                messages.append("\(error)")
+            }
+        }
+        #expect(messages.count == 3)
+        #expect(Set(messages).count == 1)
+        #expect(messages.first?.contains("column 'x' has 93 null values") == true)
+        // log1p of x, which goes down to -50: the first bad row in row order, on every count.
+        var badLog = options
+        badLog["log1p"] = "x"
+        messages = []
+        for threads in [1, 2, 8] {
+            do {
+                _ = try await build(threads: threads, options: badLog)
+                Issue.record("built log1p of values below -1")
+            } catch {
+                messages.append("\(error)")
+            }
+        }
+        #expect(Set(messages).count == 1)
+        #expect(messages.first?.contains("log1p") == true, "\(messages)")
     }
 }

@@ -25,6 +25,8 @@ public protocol DiskInterface: Sendable {
     func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t) throws
     /// Copies `source` to `destination`, replacing it atomically (parents created).
     func copyFile(from source: String, to destination: String, mode: mode_t) throws
+    /// `copyFile`, returning the SHA-256 and size of the copy (hashed from the copy's bytes).
+    func copyFileHashing(from source: String, to destination: String, mode: mode_t) throws -> (digest: ContentDigest, size: UInt64)
     /// `rm -rf path`; a missing path is fine.
     func removeTree(_ path: String) throws
     /// `mkdir -p`.
@@ -50,6 +52,11 @@ extension DiskInterface {
     public func readString(_ path: String) throws -> String { String(decoding: try readBytes(path), as: UTF8.self) }
     public func writeAtomically(_ bytes: [UInt8], to path: String) throws { try writeAtomically(bytes, to: path, mode: 0o644) }
     public func copyFile(from source: String, to destination: String) throws { try copyFile(from: source, to: destination, mode: 0o644) }
+    /// Copy, then hash the copy: for disks with nothing faster.
+    public func copyFileHashing(from source: String, to destination: String, mode: mode_t) throws -> (digest: ContentDigest, size: UInt64) {
+        try copyFile(from: source, to: destination, mode: mode)
+        return try digest(ofFileAt: destination)
+    }
     /// Removes a file (or an empty directory's entry) ignoring errors: cleanup of a temp file.
     public func removeIgnoringErrors(_ path: String) { try? removeTree(path) }
 }
@@ -68,6 +75,9 @@ public struct RealDisk: DiskInterface {
     }
     public func copyFile(from source: String, to destination: String, mode: mode_t) throws {
         try FileSystem.copyFile(from: source, to: destination, mode: mode)
+    }
+    public func copyFileHashing(from source: String, to destination: String, mode: mode_t) throws -> (digest: ContentDigest, size: UInt64) {
+        try FileSystem.copyFileHashing(from: source, to: destination, mode: mode)
     }
     public func removeTree(_ path: String) throws { try FileSystem.removeTree(path) }
     public func createDirectories(_ path: String) throws { try FileSystem.createDirectories(path) }

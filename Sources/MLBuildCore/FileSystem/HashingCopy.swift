@@ -1,0 +1,171 @@
+import CSpawn
+import Crypto
+import Foundation
+import MLBuildBasics
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension FileSystem {
+    /// Copies `source` to `destination` like `copyFile` (replacing it atomically, no shared
+    /// storage) and returns the SHA-256 and size of the copy. The copy's own bytes are hashed
+    /// (a source changing under us cannot give a digest that is not the copy's), as they land:
+    /// on a second thread of the work budget when one is free, so the copy and the hash of a
+    /// 230 MB train.bin overlap instead of following each other. Where no thread is free, the
+    /// copy finishes first and is then hashed, as before.
+    public static func copyFileHashing(from source: String, to destination: String, mode: mode_t = 0o644) throws
+        -> (digest: ContentDigest, size: UInt64) {
+        try createDirectories(parent(of: destination))
+        let input = open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw Failure("read", source) }
+        defer { close(input) }
+        let temp = temporaryPath(near: destination)
+        let output = open(temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard output >= 0 else { throw Failure("write", destination) }
+        var ok = false
+        defer {
+            if !ok { unlink(temp) }
+        }
+        let copy = HashingCopy(input: input, output: output, source: source, destination: destination)
+        WorkBudget.current.parallelFor(2) { part in
+            if part == 0 { copy.copy() } else { copy.hash() }
+        }
+        let result: (digest: ContentDigest, size: UInt64)
+        do {
+            result = try copy.result()
+        } catch {
+            close(output)
+            throw error
+        }
+        fchmod(output, mode)
+        guard close(output) == 0 else { throw Failure("write", destination) }
+        guard rename(temp, destination) == 0 else { throw Failure("rename into", destination) }
+        ok = true
+        return result
+    }
+}
+
+/// One copy and its hash, a producer and a consumer: `copy()` moves the bytes in 8 MiB steps
+/// and publishes how many have landed; `hash()` reads the destination up to there.
+private final class HashingCopy: @unchecked Sendable {
+    private let input: Int32
+    private let output: Int32
+    private let source: String
+    private let destination: String
+    private let condition = NSCondition()
+    private var copied = 0
+    private var finished = false
+    private var failure: (any Error)?
+    private var outcome: (digest: ContentDigest, size: UInt64)?
+
+    static let step = 8 << 20
+    static let hashChunk = 1 << 20
+
+    init(input: Int32, output: Int32, source: String, destination: String) {
+        self.input = input
+        self.output = output
+        self.source = source
+        self.destination = destination
+    }
+
+    func copy() {
+        do {
+            try copyAll()
+            condition.withLock { finished = true }
+        } catch {
+            condition.withLock {
+                failure = failure ?? error
+                finished = true
+            }
+        }
+        condition.broadcast()
+    }
+
+    private func landed(_ n: Int) {
+        condition.withLock { copied += n }
+        condition.broadcast()
+    }
+
+    private func copyAll() throws {
+        #if os(Linux)
+        // FICLONE = _IOW(0x94, 9, int): a reflink is the whole file at once.
+        if ioctl(output, 0x4004_9409, input) == 0 {
+            var st = stat()
+            guard fstat(output, &st) == 0 else { throw FileSystem.Failure("write", destination) }
+            landed(Int(st.st_size))
+            return
+        }
+        // copy_file_range moves both file offsets, so when it is refused the read/write loop
+        // below continues where it stopped.
+        while true {
+            let n = cspawn_copy_file_range(input, output, UInt(Self.step))
+            if n == 0 { return }
+            if n < 0 {
+                if errno == EINTR { continue }
+                break
+            }
+            landed(n)
+        }
+        #endif
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.hashChunk, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(input, buffer, Self.hashChunk)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw FileSystem.Failure("read", source)
+            }
+            if n == 0 { return }
+            var offset = 0
+            while offset < n {
+                let w = write(output, buffer + offset, n - offset)
+                if w < 0 {
+                    if errno == EINTR { continue }
+                    throw FileSystem.Failure("write", destination)
+                }
+                offset += w
+            }
+            landed(n)
+        }
+    }
+
+    func hash() {
+        var hasher = SHA256()
+        var hashed = 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.hashChunk, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            condition.lock()
+            while hashed == copied && !finished && failure == nil { condition.wait() }
+            let available = copied
+            let done = finished
+            let stop = failure != nil
+            condition.unlock()
+            if stop { return }
+            while hashed < available {
+                let n = pread(output, buffer.baseAddress, min(Self.hashChunk, available - hashed), off_t(hashed))
+                if n < 0, errno == EINTR { continue }
+                if n <= 0 {
+                    let reason = n < 0 ? String(cString: strerror(errno)) : "the copy ended early"
+                    condition.withLock { failure = failure ?? FileHashing.Failure(path: destination, reason: reason) }
+                    return
+                }
+                hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0 ..< n]))
+                hashed += n
+            }
+            if done {
+                let digest = ContentDigest(hasher.finalize())
+                condition.withLock { outcome = (digest, UInt64(hashed)) }
+                return
+            }
+        }
+    }
+
+    func result() throws -> (digest: ContentDigest, size: UInt64) {
+        try condition.withLock {
+            if let failure { throw failure }
+            guard let outcome else { throw FileSystem.Failure("copy", destination) }
+            return outcome
+        }
+    }
+}
