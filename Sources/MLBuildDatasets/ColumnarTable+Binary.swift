@@ -119,48 +119,92 @@ extension ColumnarTable {
             throw DatasetError.format(path: path, message: "has \(columnCount) columns, the schema declares \(schema.columns.count)")
         }
         let lines = try r.array(UInt32.self, count: rows, "line numbers").map { Int($0) }
-        var columns: [Column] = []
-        for index in 0 ..< columnCount {
-            let name = try r.string("column \(index + 1) name")
-            let code = try r.u8("column '\(name)' type")
-            let nulls = expandNulls(try r.raw((rows + 7) / 8, "column '\(name)' null bitmap"), rows: rows)
-            let storage: ColumnStorage
-            var type: ColumnType
-            switch code {
-            case 0:
-                type = .int
-                storage = .int(try r.array(Int64.self, count: rows, "column '\(name)' values"))
-            case 1:
-                type = .float
-                storage = .float(try r.doubles(count: rows, "column '\(name)' values"))
-            case 2:
-                type = .bool
-                storage = .bool(Array(try r.raw(rows, "column '\(name)' values")).map { $0 != 0 })
-            case 3, 4:
-                let n = Int(try r.u32("column '\(name)' dictionary size"))
-                var dictionary: [String] = []
-                for _ in 0 ..< n { dictionary.append(try r.string("column '\(name)' dictionary entry")) }
-                let codes = try r.array(UInt32.self, count: rows, "column '\(name)' codes")
-                if let bad = codes.first(where: { Int($0) >= max(n, 1) }) {
-                    throw DatasetError.format(path: path, message: "column '\(name)' code \(bad) outside its dictionary of \(n)")
-                }
-                type = code == 3 ? .string : .category(dictionary)
-                storage = .codes(codes, dictionary: dictionary)
-            default:
-                throw DatasetError.format(path: path, message: "column '\(name)' has unknown type code \(code)")
+        // Where each column starts (a walk that copies nothing), then the columns decoded on
+        // the budget's threads: copying 200 MB of values into fresh memory is most of reading
+        // data.bin. Errors come in file order, as a front-to-back decode meets them: a
+        // column's own problems before a truncation found further on.
+        var starts: [BinaryReader] = []
+        var walkFailure: (any Error)?
+        do {
+            for index in 0 ..< columnCount {
+                starts.append(r)
+                try skipColumn(&r, index: index, rows: rows, path: path)
             }
-            var spec = ColumnSpec(name: name, type: type)
-            if let schema {
-                let declared = schema.columns[index]
-                guard declared.name == name, declared.type == type else {
-                    throw DatasetError.format(path: path, message: "column \(index + 1) is '\(name)' (\(type.name)), the schema declares '\(declared.name)' (\(declared.type.name))")
-                }
-                spec = declared
-            }
-            columns.append(Column(spec: spec, nulls: nulls, storage: storage))
+            try r.expectEnd()
+        } catch {
+            walkFailure = error
         }
-        try r.expectEnd()
+        let decoded = ParallelOutcomes<Column>(count: starts.count)
+        WorkBudget.current.parallelFor(starts.count) { index in
+            decoded.record(index) {
+                var reader = starts[index]
+                return try decodeColumn(&reader, index: index, rows: rows, path: path, schema: schema)
+            }
+        }
+        let columns = try decoded.inOrder()
+        if let walkFailure { throw walkFailure }
         return ColumnarTable(rowCount: rows, columns: columns, lines: lines)
+    }
+
+    /// Moves `r` past one column without decoding it (its name, type, bitmap and values).
+    private static func skipColumn(_ r: inout BinaryReader, index: Int, rows: Int, path: String) throws {
+        let name = try r.string("column \(index + 1) name")
+        let code = try r.u8("column '\(name)' type")
+        _ = try r.raw((rows + 7) / 8, "column '\(name)' null bitmap")
+        switch code {
+        case 0, 1: _ = try r.raw(rows.multipliedReportingOverflow(by: 8).overflow ? -1 : rows * 8, "column '\(name)' values")
+        case 2: _ = try r.raw(rows, "column '\(name)' values")
+        case 3, 4:
+            let n = Int(try r.u32("column '\(name)' dictionary size"))
+            for _ in 0 ..< n {
+                let length = Int(try r.u32("column '\(name)' dictionary entry length"))
+                _ = try r.raw(length, "column '\(name)' dictionary entry")
+            }
+            _ = try r.raw(rows.multipliedReportingOverflow(by: 4).overflow ? -1 : rows * 4, "column '\(name)' codes")
+        default:
+            throw DatasetError.format(path: path, message: "column '\(name)' has unknown type code \(code)")
+        }
+    }
+
+    /// One column, from `r` placed at its start.
+    private static func decodeColumn(_ r: inout BinaryReader, index: Int, rows: Int, path: String, schema: Schema?) throws -> Column {
+        let name = try r.string("column \(index + 1) name")
+        let code = try r.u8("column '\(name)' type")
+        let nulls = expandNulls(try r.raw((rows + 7) / 8, "column '\(name)' null bitmap"), rows: rows)
+        let storage: ColumnStorage
+        var type: ColumnType
+        switch code {
+        case 0:
+            type = .int
+            storage = .int(try r.array(Int64.self, count: rows, "column '\(name)' values"))
+        case 1:
+            type = .float
+            storage = .float(try r.doubles(count: rows, "column '\(name)' values"))
+        case 2:
+            type = .bool
+            storage = .bool(Array(try r.raw(rows, "column '\(name)' values")).map { $0 != 0 })
+        case 3, 4:
+            let n = Int(try r.u32("column '\(name)' dictionary size"))
+            var dictionary: [String] = []
+            for _ in 0 ..< n { dictionary.append(try r.string("column '\(name)' dictionary entry")) }
+            let codes = try r.array(UInt32.self, count: rows, "column '\(name)' codes")
+            if let bad = codes.first(where: { Int($0) >= max(n, 1) }) {
+                throw DatasetError.format(path: path, message: "column '\(name)' code \(bad) outside its dictionary of \(n)")
+            }
+            type = code == 3 ? .string : .category(dictionary)
+            storage = .codes(codes, dictionary: dictionary)
+        default:
+            throw DatasetError.format(path: path, message: "column '\(name)' has unknown type code \(code)")
+        }
+        var spec = ColumnSpec(name: name, type: type)
+        if let schema {
+            let declared = schema.columns[index]
+            guard declared.name == name, declared.type == type else {
+                throw DatasetError.format(path: path, message: "column \(index + 1) is '\(name)' (\(type.name)), the schema declares '\(declared.name)' (\(declared.type.name))")
+            }
+            spec = declared
+        }
+        return Column(spec: spec, nulls: nulls, storage: storage)
     }
 
     /// The null bitmap as one flag per row. Most columns have no nulls: those are one fill.

@@ -14,8 +14,10 @@ import MLBuildBasics
 public enum FeatureBuilder {
     public struct Result: Sendable {
         public var transform: FittedTransform
-        public var train: FeatureMatrix
-        public var test: FeatureMatrix
+        /// The matrices, when built in memory (no output directory); with one they are only
+        /// in train.bin and test.bin.
+        public var train: FeatureMatrix?
+        public var test: FeatureMatrix?
         public var trainRows: [Int]
         public var testRows: [Int]
         public var outputs: [String]
@@ -64,33 +66,34 @@ public enum FeatureBuilder {
 
         let transform = try fit(spec, schemaFile: schemaFile, label: label, table: dataset, trainRows: trainRows,
                                 testTable: testTable, testRows: testRows)
-        // The training matrix, then the test matrix, each filled in row blocks on the budget's
-        // threads (`FittedTransform.features`); both exist before anything is written, so a
-        // matrix that cannot be built leaves every output as it was. Then train.bin on one
-        // thread and the rest on another. Each part writes its own files, so the bytes do not
-        // depend on the threads.
-        let train = FeatureMatrix(features: try transform.features(of: dataset, rows: trainRows),
-                                  labels: try transform.labels(of: dataset, rows: trainRows))
-        let test = FeatureMatrix(features: try transform.features(of: testTable, rows: testRows),
-                                 labels: try transform.labels(of: testTable, rows: testRows))
-        if let dir = outputDirectory {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            let writes = ParallelOutcomes<Void>(count: 2)
-            WorkBudget.current.parallelFor(2) { part in
-                writes.record(part) {
-                    if part == 0 {
-                        try train.write(to: dir.appendingPathComponent("train.bin"))
-                        return
-                    }
-                    try test.write(to: dir.appendingPathComponent("test.bin"))
-                    try writeSmallFiles(to: dir, transform: transform, spec: spec, holdout: holdout != nil, trainRows: trainRows,
-                                        testRows: testRows, testTable: testTable)
-                }
-            }
-            _ = try writes.inOrder()
+        // Each matrix is filled in row blocks on the budget's threads (`FittedTransform`), in
+        // the order train features, train labels, test features, test labels, so the first
+        // error is the same however it is built. Written: streamed into train.bin and test.bin
+        // chunk by chunk, never whole in memory, and nothing replaces an output until both
+        // matrices are complete (test.bin and the small files are written inside train.bin's
+        // stream, before its commit).
+        guard let dir = outputDirectory else {
+            let train = FeatureMatrix(features: try transform.features(of: dataset, rows: trainRows),
+                                      labels: try transform.labels(of: dataset, rows: trainRows))
+            let test = FeatureMatrix(features: try transform.features(of: testTable, rows: testRows),
+                                     labels: try transform.labels(of: testTable, rows: testRows))
+            return Result(transform: transform, train: train, test: test, trainRows: trainRows, testRows: testRows, outputs: [])
         }
-        let outputs = outputDirectory == nil ? [] : ["feature_names.json", "split.json", "test.bin", "train.bin", "transform.json"]
-        return Result(transform: transform, train: train, test: test, trainRows: trainRows, testRows: testRows, outputs: outputs)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        func stream(_ name: String, table: ColumnarTable, rows: [Int], beforeCommit: () throws -> Void) throws {
+            try FeatureMatrix.stream(
+                to: dir.appendingPathComponent(name), rows: rows.count, columns: transform.featureNames.count, hasLabels: true,
+                features: { write in try transform.streamFeatures(of: table, rows: rows, write) },
+                labels: { try transform.labels(of: table, rows: rows) }, beforeCommit: beforeCommit)
+        }
+        try stream("train.bin", table: dataset, rows: trainRows) {
+            try stream("test.bin", table: testTable, rows: testRows) {
+                try writeSmallFiles(to: dir, transform: transform, spec: spec, holdout: holdout != nil, trainRows: trainRows,
+                                    testRows: testRows, testTable: testTable)
+            }
+        }
+        return Result(transform: transform, train: nil, test: nil, trainRows: trainRows, testRows: testRows,
+                      outputs: ["feature_names.json", "split.json", "test.bin", "train.bin", "transform.json"])
     }
 
     /// transform.json, feature_names.json and split.json (see the type).
@@ -101,16 +104,10 @@ public enum FeatureBuilder {
         try AtomicFile.write(
             CanonicalJSON.serialize(.array(transform.featureNames.map { .string($0) })),
             to: dir.appendingPathComponent("feature_names.json"))
-        let split: JSONValue = .object([
-            "seed": .string(String(spec.seed)),
-            "split": holdout ? .null : .number(spec.split ?? FeatureSpec.defaultSplit),
-            "stratify": .bool(spec.stratify),
-            "test_source": .string(holdout ? "holdout" : "split"),
-            "train_rows": .array(trainRows.map { .number($0) }),
-            "test_rows": .array(testRows.map { .number($0) }),
-            "test_lines": .array(testRows.map { .number(testTable.lines[$0]) }),
-        ])
-        try AtomicFile.write(CanonicalJSON.serialize(split), to: dir.appendingPathComponent("split.json"))
+        let split = SplitFile(
+            seed: spec.seed, split: holdout ? nil : spec.split ?? FeatureSpec.defaultSplit, stratify: spec.stratify,
+            trainRows: trainRows, testRows: testRows, testLines: testRows.map { testTable.lines[$0] })
+        try AtomicFile.write(split.bytes(), to: dir.appendingPathComponent("split.json"))
     }
 
     /// Every problem of the spec against the schema, reported together.

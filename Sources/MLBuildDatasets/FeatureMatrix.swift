@@ -38,21 +38,57 @@ public struct FeatureMatrix: Sendable, Equatable {
     /// Streams the header, then the values straight from the matrix (no second copy in memory).
     public func write(to url: URL) throws {
         try AtomicFile.stream(to: url.path) { stream in
-            var w = BinaryWriter()
-            w.raw(Self.magic)
-            w.u32(1)
-            w.u64(UInt64(features.rows))
-            w.u64(UInt64(features.columns))
-            w.u8(labels == nil ? 0 : 1)
-            try stream.write(w.bytes)
-            #if _endian(little)
-            try features.values.withUnsafeBytes { try stream.write($0) }
-            try labels?.withUnsafeBytes { try stream.write($0) }
-            #else
-            try features.values.map(\.bitPattern.littleEndian).withUnsafeBytes { try stream.write($0) }
-            try labels?.map(\.bitPattern.littleEndian).withUnsafeBytes { try stream.write($0) }
-            #endif
+            try stream.write(Self.header(rows: features.rows, columns: features.columns, hasLabels: labels != nil))
+            try features.values.withUnsafeBufferPointer { try Self.writeLittleEndian($0, to: &stream) }
+            try labels?.withUnsafeBufferPointer { try Self.writeLittleEndian($0, to: &stream) }
         }
+    }
+
+    /// Streams a matrix file to `url` without the matrix in memory: the header, the feature rows
+    /// `features` hands to the writer it is given (`rows` of them in all), then `labels()`,
+    /// asked for after the rows so that errors come in the order building the matrix in memory
+    /// meets them. `beforeCommit` runs once the file is complete and before it replaces `url`
+    /// (nothing replaces `url` when anything throws).
+    static func stream(
+        to url: URL, rows: Int, columns: Int, hasLabels: Bool,
+        features: (_ write: (UnsafeBufferPointer<Double>) throws -> Void) throws -> Void,
+        labels: () throws -> [Double]?, beforeCommit: () throws -> Void
+    ) throws {
+        try AtomicFile.stream(to: url.path) { stream in
+            try stream.write(header(rows: rows, columns: columns, hasLabels: hasLabels))
+            var values = 0
+            try features { chunk in
+                values += chunk.count
+                try writeLittleEndian(chunk, to: &stream)
+            }
+            guard values == rows * columns else {
+                throw DatasetError.format(path: url.path, message: "internal: \(values) feature values streamed, \(rows * columns) expected")
+            }
+            let labels = try labels()
+            guard (labels != nil) == hasLabels, labels.map({ $0.count == rows }) ?? true else {
+                throw DatasetError.format(path: url.path, message: "internal: the labels do not match the \(rows) rows")
+            }
+            try labels?.withUnsafeBufferPointer { try writeLittleEndian($0, to: &stream) }
+            try beforeCommit()
+        }
+    }
+
+    private static func header(rows: Int, columns: Int, hasLabels: Bool) -> [UInt8] {
+        var w = BinaryWriter()
+        w.raw(magic)
+        w.u32(1)
+        w.u64(UInt64(rows))
+        w.u64(UInt64(columns))
+        w.u8(hasLabels ? 1 : 0)
+        return w.bytes
+    }
+
+    private static func writeLittleEndian(_ values: UnsafeBufferPointer<Double>, to stream: inout AtomicFile.Stream) throws {
+        #if _endian(little)
+        try stream.write(UnsafeRawBufferPointer(values))
+        #else
+        try values.map(\.bitPattern.littleEndian).withUnsafeBytes { try stream.write($0) }
+        #endif
     }
 
     public static func read(from url: URL) throws -> FeatureMatrix {

@@ -90,6 +90,48 @@ public struct FittedTransform: Codable, Sendable, Equatable {
     /// `usableRows` first to drop such rows instead.
     public func features(of table: ColumnarTable, rows: [Int]? = nil) throws -> Matrix {
         let rows = rows ?? Array(0 ..< table.rowCount)
+        let (columns, width) = try prepare(table)
+        var values = LargeArray.zeroed(Double.self, count: rows.count * width)
+        do {
+            try values.withUnsafeMutableBufferPointer { out in
+                try rows.withUnsafeBufferPointer { all in try fillBlocks(columns, table: table, rows: all, into: out, width: width) }
+            }
+        } catch {
+            throw firstError(columns, table: table, rows: rows, width: width) ?? error
+        }
+        return Matrix(rows: rows.count, columns: width, values: values)
+    }
+
+    /// The same rows as `features(of:rows:)`, handed to `emit` in order, `chunkRows` rows at a
+    /// time from one reused buffer: a 230 MB training matrix goes to its file without ever
+    /// being in memory whole (fresh memory costs more than filling it on this machine kind;
+    /// 32,768 rows of 35 features are 9 MB, sixteen blocks for the threads to share). A
+    /// failing row throws the error `features(of:rows:)` throws, before its chunk is emitted.
+    public func streamFeatures(of table: ColumnarTable, rows: [Int], chunkRows: Int = 32_768,
+                               _ emit: (UnsafeBufferPointer<Double>) throws -> Void) throws {
+        let (columns, width) = try prepare(table)
+        let chunkRows = max(1, chunkRows)
+        var buffer = LargeArray.zeroed(Double.self, count: min(chunkRows, rows.count) * width)
+        try rows.withUnsafeBufferPointer { all in
+            for start in stride(from: 0, to: all.count, by: chunkRows) {
+                let end = min(start + chunkRows, all.count)
+                try buffer.withUnsafeMutableBufferPointer { out in
+                    let chunk = UnsafeMutableBufferPointer(rebasing: out[0 ..< (end - start) * width])
+                    chunk.update(repeating: 0)
+                    do {
+                        try fillBlocks(columns, table: table, rows: UnsafeBufferPointer(rebasing: all[start ..< end]), into: chunk, width: width)
+                    } catch {
+                        throw firstError(columns, table: table, rows: rows, width: width) ?? error
+                    }
+                    try emit(UnsafeBufferPointer(chunk))
+                }
+            }
+        }
+    }
+
+    /// The columns the steps read, in step order, and the row width; throws when the steps do
+    /// not make the named features or a column is missing.
+    private func prepare(_ table: ColumnarTable) throws -> (columns: [Column], width: Int) {
         let width = featureNames.count
         // Each step writes its own width: together they must fill the row exactly (`problems()`
         // says which step is at fault).
@@ -103,32 +145,35 @@ public struct FittedTransform: Codable, Sendable, Equatable {
             }
             return column
         }
-        var values = LargeArray.zeroed(Double.self, count: rows.count * width)
-        do {
-            try values.withUnsafeMutableBufferPointer { out in
-                try rows.withUnsafeBufferPointer { all in
-                    // Every step over a block of rows, then the next block: the matrix is
-                    // written one cache-sized block at a time, not walked once per step (35
-                    // passes over a 224 MB train matrix were most of filling it). Blocks are
-                    // disjoint rows of the matrix, so they are filled on the budget's threads.
-                    let blocks = (all.count + Self.blockRows - 1) / Self.blockRows
-                    let failures = ParallelOutcomes<Void>(count: blocks)
-                    WorkBudget.current.parallelFor(blocks) { b in
-                        let start = b * Self.blockRows
-                        let end = min(start + Self.blockRows, all.count)
-                        failures.record(b) {
-                            try fill(columns, table: table, rows: UnsafeBufferPointer(rebasing: all[start ..< end]),
-                                     into: UnsafeMutableBufferPointer(rebasing: out[start * width ..< end * width]), width: width)
-                        }
-                    }
-                    _ = try failures.inOrder()
-                }
+        return (columns, width)
+    }
+
+    /// Every step over a block of rows, then the next block: the matrix is written one
+    /// cache-sized block at a time, not walked once per step (35 passes over a 224 MB train
+    /// matrix were most of filling it). Blocks are disjoint rows, so they are filled on the
+    /// budget's threads. `out` holds zeros.
+    private func fillBlocks(_ columns: [Column], table: ColumnarTable, rows all: UnsafeBufferPointer<Int>,
+                            into out: UnsafeMutableBufferPointer<Double>, width: Int) throws {
+        let blocks = (all.count + Self.blockRows - 1) / Self.blockRows
+        let failures = ParallelOutcomes<Void>(count: blocks)
+        WorkBudget.current.parallelFor(blocks) { b in
+            let start = b * Self.blockRows
+            let end = min(start + Self.blockRows, all.count)
+            failures.record(b) {
+                try fill(columns, table: table, rows: UnsafeBufferPointer(rebasing: all[start ..< end]),
+                         into: UnsafeMutableBufferPointer(rebasing: out[start * width ..< end * width]), width: width)
             }
-        } catch {
-            // The error a step-by-step pass meets first (step order, then row order), whichever
-            // block failed first: the same message for the same data however rows are blocked.
-            values = LargeArray.zeroed(Double.self, count: rows.count * width)
-            try values.withUnsafeMutableBufferPointer { out in
+        }
+        _ = try failures.inOrder()
+    }
+
+    /// The error a step-by-step pass over all `rows` meets first (step order, then row order),
+    /// whichever block or chunk failed first: the same message for the same data however rows
+    /// are blocked. Only on the error path (it fills a whole scratch matrix).
+    private func firstError(_ columns: [Column], table: ColumnarTable, rows: [Int], width: Int) -> (any Error)? {
+        var scratch = LargeArray.zeroed(Double.self, count: rows.count * width)
+        do {
+            try scratch.withUnsafeMutableBufferPointer { out in
                 try rows.withUnsafeBufferPointer { all in
                     for (k, step) in steps.enumerated() {
                         try fill([columns[k]], steps: [step], table: table, rows: all, into: out, width: width,
@@ -136,9 +181,10 @@ public struct FittedTransform: Codable, Sendable, Equatable {
                     }
                 }
             }
-            throw error
+        } catch {
+            return error
         }
-        return Matrix(rows: rows.count, columns: width, values: values)
+        return nil
     }
 
     /// Rows per block of `features(of:rows:)`: 2,048 rows of 35 features are 573 KB.

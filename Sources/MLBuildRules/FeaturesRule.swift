@@ -104,7 +104,7 @@ public struct FeaturesRule: Rule {
             try FeaturesLineage(context: context, dataset: dataset.reference, holdout: holdout?.reference)
                 .write(to: output.appendingPathComponent(FeaturesLineage.fileName))
             context.output.append(line:
-                "\(result.train.features.rows) train rows, \(result.test.features.rows) test rows, \(result.transform.featureNames.count) features")
+                "\(result.trainRows.count) train rows, \(result.testRows.count) test rows, \(result.transform.featureNames.count) features")
         } catch let error as DatasetError {
             throw RuleFailure("\(error.description)")
         }

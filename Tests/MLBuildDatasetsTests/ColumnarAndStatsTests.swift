@@ -1,4 +1,5 @@
 import Foundation
+import MLBuildBasics
 import MLBuildTraining
 import Testing
 @testable import MLBuildDatasets
@@ -40,6 +41,44 @@ import Testing
         let table = try DatasetIngester.ingestValidated(CSVSource(name: "t.csv", text: Self.csv), schema: try Schema(parsing: Self.schemaText))
         let bytes = Array(table.binaryData().dropLast(3))
         #expect(throws: DatasetError.self) { _ = try ColumnarTable.decode(bytes, path: "d.bin") }
+    }
+
+    /// Columns are located by a walk and decoded on several threads; the error must still be
+    /// the one a front-to-back read meets first, on any thread count: a truncation names the
+    /// section it cuts, a bad column before a truncation wins, trailing bytes come last.
+    @Test func decodeErrorsComeInFileOrderOnAnyThreadCount() async throws {
+        let schema = try Schema(parsing: Self.schemaText)
+        let table = try DatasetIngester.ingestValidated(CSVSource(name: "t.csv", text: Self.csv), schema: schema)
+        let bytes = table.binaryData()
+        func message(_ data: [UInt8], threads: Int) async -> String {
+            let outcome = try? await WorkBudget(threads: threads).run { () -> String in
+                do {
+                    _ = try ColumnarTable.decode(data, path: "d.bin", schema: schema)
+                    return "decoded"
+                } catch {
+                    return "\(error)"
+                }
+            }
+            return outcome ?? "the budget did not run"
+
+        }
+        // Column 'c' (the fifth) starts after id, n, x and b; its type byte follows its name.
+        // Its name is stored as the length 1 (u32) and "c", then the type byte 4.
+        let marker: [UInt8] = [1, 0, 0, 0, UInt8(ascii: "c"), 4]
+        let start = try #require((0 ..< bytes.count - marker.count).first { Array(bytes[$0 ..< $0 + marker.count]) == marker })
+        let cType = start + marker.count - 1
+        var badType = bytes
+        badType[cType] = 9
+        for threads in [1, 2, 8] {
+            #expect(await message(bytes, threads: threads) == "decoded")
+            let cut = await message(Array(bytes.dropLast(3)), threads: threads)
+            #expect(cut.contains("truncated file: cannot read column 's' codes"), "\(cut)")
+            // An unknown type in 'c' and a truncation in 's' further on: 'c' is reported.
+            let both = await message(Array(badType.dropLast(3)), threads: threads)
+            #expect(both.contains("column 'c' has unknown type code 9"), "\(both)")
+            let extra = await message(bytes + [0, 0], threads: threads)
+            #expect(extra.contains("2 unexpected bytes after the last section"), "\(extra)")
+        }
     }
 
     @Test func statsOfAHandComputedColumn() throws {

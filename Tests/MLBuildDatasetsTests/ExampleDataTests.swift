@@ -57,12 +57,14 @@ extension ExampleDataTests {
             ], seed: 42)
             let out = dir.appendingPathComponent("features")
             let r = try FeatureBuilder.build(dataset: table, schemaFile: schemaFile, spec: spec, outputDirectory: out)
-            #expect(r.train.features.rows == 4000)
-            #expect(r.test.features.rows == 1000)
+            let train = try FeatureMatrix.read(from: out.appendingPathComponent("train.bin"))
+            let test = try FeatureMatrix.read(from: out.appendingPathComponent("test.bin"))
+            #expect(train.features.rows == 4000)
+            #expect(test.features.rows == 1000)
             #expect(r.transform.featureNames.count == 1 + 5 + 1 + 3 + 3 + 3 + 3 + 4 + 1 + 1)
             // Churn rate is the same in both parts (stratified), to a row.
-            let trainRate = (r.train.labels ?? []).reduce(0, +) / 4000
-            let testRate = (r.test.labels ?? []).reduce(0, +) / 1000
+            let trainRate = (train.labels ?? []).reduce(0, +) / 4000
+            let testRate = (test.labels ?? []).reduce(0, +) / 1000
             #expect(abs(trainRate - testRate) < 0.001)
             // Raw test lines (label column cut off) map to exactly test.bin.
             let lines = try String(contentsOf: csvURL, encoding: .utf8).split(separator: "\n").map(String.init)

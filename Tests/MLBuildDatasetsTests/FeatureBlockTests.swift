@@ -30,11 +30,12 @@ import Testing
         // log1p takes the row-by-row path, the others the column fills.
         let spec = try FeatureSpec(options: ["label": "y", "standardize": "x", "log1p": "n", "one_hot": "c, s", "impute": "x:median", "split": "0.8"], seed: 3)
         let r = try FeatureBuilder.build(dataset: table, schemaFile: schemaFile, spec: spec, outputDirectory: nil)
-        #expect(r.train.features.rows > FittedTransform.blockRows)
-        let width = r.train.features.columns
+        let train = try #require(r.train)
+        #expect(train.features.rows > FittedTransform.blockRows)
+        let width = train.features.columns
         for (i, row) in r.trainRows.enumerated() where i % 97 == 0 || i == r.trainRows.count - 1 || (2040 ..< 2056).contains(i) {
             let alone = try r.transform.features(of: table, rows: [row])
-            #expect(alone.values == Array(r.train.features.values[i * width ..< (i + 1) * width]), "train row \(row)")
+            #expect(alone.values == Array(train.features.values[i * width ..< (i + 1) * width]), "train row \(row)")
         }
         // The imputed rows too.
         let imputed = try r.transform.features(of: table, rows: [5, 2048, 4100])

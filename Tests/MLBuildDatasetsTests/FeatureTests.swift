@@ -55,7 +55,7 @@ import Testing
         // round away from zero) go to train.
         #expect(r.trainRows.count == 16)
         #expect(r.testRows.count == 4)
-        #expect(r.train.labels?.filter { $0 == 1 }.count == 5)
+        #expect(r.train?.labels?.filter { $0 == 1 }.count == 5)
         let xs = r.trainRows.compactMap { table.columns[1].double(at: $0) }
         let median = ColumnStats.quantile(xs.sorted(), 0.5)
         let x = try #require(r.transform.steps.first { $0.column == "x" })
@@ -153,7 +153,12 @@ import Testing
             let saved = try FeatureMatrix.read(from: out.appendingPathComponent("test.bin"))
             #expect(mapped.rowErrors.isEmpty)
             #expect(mapped.matrix == saved.features)
-            #expect(saved == r.test)
+            // The streamed files hold exactly the matrices built in memory.
+            let inMemory = try FeatureBuilder.build(
+                dataset: table, schemaFile: schemaFile, spec: try FeatureSpec(options: Self.options, seed: 11), outputDirectory: nil)
+            #expect(saved == inMemory.test)
+            #expect(try FeatureMatrix.read(from: out.appendingPathComponent("train.bin")) == inMemory.train)
+            #expect(r.train == nil && r.test == nil, "written matrices are not kept in memory")
             #expect(mapped.ids == r.testRows.map { "r\($0)" })
             let names = try JSONDecoder().decode([String].self, from: Data(contentsOf: out.appendingPathComponent("feature_names.json")))
             #expect(names == r.transform.featureNames)
@@ -174,7 +179,7 @@ import Testing
         let r = try FeatureBuilder.build(dataset: table, schemaFile: schemaFile, holdout: holdout, spec: spec, outputDirectory: nil)
         #expect(r.trainRows == Array(0 ..< 20))
         #expect(r.testRows == [0, 1])
-        #expect(r.test.labels == [1, 0])
+        #expect(r.test?.labels == [1, 0])
         #expect(throws: DatasetError.option(key: "split", offset: nil, message: "give either `split` or `test = dataset:OTHER`, not both")) {
             _ = try FeatureSpec(options: Self.options, seed: 1, hasHoldout: true)
         }
@@ -251,5 +256,56 @@ import Testing
         }
         #expect(Set(messages).count == 1)
         #expect(messages.first?.contains("log1p") == true, "\(messages)")
+    }
+    /// split.json is laid out by hand (`SplitFile`); it must be the generic canonical JSON of
+    /// the same document, byte for byte, in every shape it takes.
+    @Test func splitFileBytesAreTheCanonicalJSON() {
+        let cases = [
+            SplitFile(seed: 42, split: 0.8, stratify: true, trainRows: [0, 2, 3, 9, 10, 99, 1_000_000, 123_456_789_012],
+                      testRows: [1, 4], testLines: [3, 6]),
+            SplitFile(seed: .max, split: nil, stratify: false, trainRows: Array(0 ..< 50), testRows: [], testLines: []),
+            SplitFile(seed: 0, split: 0.75, stratify: false, trainRows: [], testRows: [7], testLines: [9_007_199_254_740_993]),
+        ]
+        for file in cases {
+            #expect(file.bytes() == Array(CanonicalJSON.serialize(file.json)), "\(file)")
+        }
+    }
+    /// The matrices are streamed to their files; a test matrix that fails after train.bin was
+    /// streamed (log1p of a holdout value below -1, which the fit on the training rows never
+    /// sees) must leave every output of the previous build as it was, with no temp file.
+    @Test func aMatrixThatFailsLeavesEveryOutputAsItWas() throws {
+        try withTempDirectory { dir in
+            let (table, schemaFile) = try dataset()
+            var options = Self.options
+            options["split"] = nil
+            options["stratify"] = nil
+            options["minmax"] = nil
+            options["log1p"] = "n"
+            let spec = try FeatureSpec(options: options, seed: 1, hasHoldout: true)
+            let good = "id,x,n,c,s,flag,y\nh1,1,3,a,red,yes,true\nh2,2,6,c,green,no,false\n"
+            let bad = "id,x,n,c,s,flag,y\nh1,1,3,a,red,yes,true\nh2,2,-6,c,green,no,false\n"
+            let out = dir.appendingPathComponent("features")
+            let r = try FeatureBuilder.build(dataset: table, schemaFile: schemaFile, holdout: try dataset(good).0, spec: spec, outputDirectory: out)
+            func files() throws -> [String: Data] {
+                var all: [String: Data] = [:]
+                for name in try FileManager.default.contentsOfDirectory(atPath: out.path) {
+                    all[name] = try Data(contentsOf: out.appendingPathComponent(name))
+                }
+                return all
+            }
+            let before = try files()
+            #expect(before.keys.sorted() == r.outputs)
+            // The holdout's n is not range-checked here: the schema of `dataset()` says min=0,
+            // so the bad table is built with a schema that allows it.
+            let loose = try Schema(parsing: Self.schemaText.replacingOccurrences(of: "n: int min=0", with: "n: int"))
+            let badTable = try DatasetIngester.ingestValidated(CSVSource(name: "h.csv", text: bad), schema: loose)
+            do {
+                _ = try FeatureBuilder.build(dataset: table, schemaFile: schemaFile, holdout: badTable, spec: spec, outputDirectory: out)
+                Issue.record("built a test matrix with log1p of -6")
+            } catch {
+                #expect("\(error)".contains("log1p"), "\(error)")
+            }
+            #expect(try files() == before)
+        }
     }
 }

@@ -91,7 +91,7 @@ public enum ModelChecks {
             ],
             seed: 7)
         let built = try FeatureBuilder.build(dataset: table, schemaFile: SchemaFile(schema: schema, options: options), spec: spec, outputDirectory: nil)
-        guard let labels = built.train.labels else { throw TrainingError.emptyData }
+        guard let train = built.train, let labels = train.labels else { throw TrainingError.emptyData }
         var out: [ModelArtifact] = []
         for (algorithm, task, parameters) in [
             ("logistic_regression", TrainingTask.classification, [String: String]()),
@@ -99,7 +99,7 @@ public enum ModelChecks {
             ("linear_regression", .regression, [:]),
         ] {
             let model = try ModelTrainer.train(
-                algorithm: algorithm, hyperparameters: parameters, task: task, seed: 7, x: built.train.features, y: labels)
+                algorithm: algorithm, hyperparameters: parameters, task: task, seed: 7, x: train.features, y: labels)
             out.append(ModelArtifact(task: task, model: model, transform: built.transform))
         }
         return out
