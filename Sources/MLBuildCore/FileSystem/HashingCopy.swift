@@ -1,4 +1,3 @@
-import CSpawn
 import Crypto
 import Foundation
 import MLBuildBasics
@@ -15,33 +14,13 @@ extension FileSystem {
     /// copy finishes first and is then hashed, as before.
     public static func copyFileHashing(from source: String, to destination: String, mode: mode_t = 0o644) throws
         -> (digest: ContentDigest, size: UInt64) {
-        try createDirectories(parent(of: destination))
-        let input = open(source, O_RDONLY | O_CLOEXEC)
-        guard input >= 0 else { throw Failure("read", source) }
-        defer { close(input) }
-        let temp = temporaryPath(near: destination)
-        let output = open(temp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard output >= 0 else { throw Failure("write", destination) }
-        var ok = false
-        defer {
-            if !ok { unlink(temp) }
+        try replacing(destination, from: source, mode: mode) { input, output in
+            let copy = HashingCopy(input: input, output: output, source: source, destination: destination)
+            WorkBudget.current.parallelFor(2) { part in
+                if part == 0 { copy.copy() } else { copy.hash() }
+            }
+            return try copy.result()
         }
-        let copy = HashingCopy(input: input, output: output, source: source, destination: destination)
-        WorkBudget.current.parallelFor(2) { part in
-            if part == 0 { copy.copy() } else { copy.hash() }
-        }
-        let result: (digest: ContentDigest, size: UInt64)
-        do {
-            result = try copy.result()
-        } catch {
-            close(output)
-            throw error
-        }
-        fchmod(output, mode)
-        guard close(output) == 0 else { throw Failure("write", destination) }
-        guard rename(temp, destination) == 0 else { throw Failure("rename into", destination) }
-        ok = true
-        return result
     }
 }
 
@@ -70,7 +49,7 @@ private final class HashingCopy: @unchecked Sendable {
 
     func copy() {
         do {
-            try copyAll()
+            try FileSystem.cloneOrCopy(input: input, output: output, source: source, destination: destination, step: Self.step, landed: landed)
             condition.withLock { finished = true }
         } catch {
             condition.withLock {
@@ -84,49 +63,6 @@ private final class HashingCopy: @unchecked Sendable {
     private func landed(_ n: Int) {
         condition.withLock { copied += n }
         condition.broadcast()
-    }
-
-    private func copyAll() throws {
-        #if os(Linux)
-        // FICLONE = _IOW(0x94, 9, int): a reflink is the whole file at once.
-        if ioctl(output, 0x4004_9409, input) == 0 {
-            var st = stat()
-            guard fstat(output, &st) == 0 else { throw FileSystem.Failure("write", destination) }
-            landed(Int(st.st_size))
-            return
-        }
-        // copy_file_range moves both file offsets, so when it is refused the read/write loop
-        // below continues where it stopped.
-        while true {
-            let n = cspawn_copy_file_range(input, output, UInt(Self.step))
-            if n == 0 { return }
-            if n < 0 {
-                if errno == EINTR { continue }
-                break
-            }
-            landed(n)
-        }
-        #endif
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: Self.hashChunk, alignment: 64)
-        defer { buffer.deallocate() }
-        while true {
-            let n = read(input, buffer, Self.hashChunk)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw FileSystem.Failure("read", source)
-            }
-            if n == 0 { return }
-            var offset = 0
-            while offset < n {
-                let w = write(output, buffer + offset, n - offset)
-                if w < 0 {
-                    if errno == EINTR { continue }
-                    throw FileSystem.Failure("write", destination)
-                }
-                offset += w
-            }
-            landed(n)
-        }
     }
 
     func hash() {
