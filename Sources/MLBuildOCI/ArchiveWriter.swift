@@ -113,14 +113,16 @@ public final class ArchiveWriter {
 
     /// Streams a regular file's content into the entry. `size` is the size announced in the header
     /// (from an earlier stat); a file that changed size meanwhile is an error, not a corrupt tar.
-    /// `observe` sees every chunk (used to hash while copying).
-    public func writeFile(
+    /// `opened` hears the open file's stamp before its first byte is read, `observe` sees every
+    /// chunk (used to hash while copying); returns the file's stamp after the last chunk.
+    @discardableResult
+    func writeFile(
         path: String, mode: UInt32 = 0o644, size: Int64, contentsOf url: URL,
-        observe: ((UnsafeRawBufferPointer) -> Void)? = nil
-    ) throws {
+        opened: (SourceStamp) throws -> Void = { _ in }, observe: ((UnsafeRawBufferPointer) -> Void)? = nil
+    ) throws -> SourceStamp {
         try writeHeader(path: path, type: S_IFREG, mode: mode, size: size, linkTarget: nil)
         var written: Int64 = 0
-        try FileReader.forEachChunk(of: url) { chunk in
+        let read = try FileReader.forEachChunk(of: url, opened: opened) { chunk in
             written += Int64(chunk.count)
             guard written <= size else {
                 throw ArchiveError("file '\(url.path)' grew while being archived as '\(path)'")
@@ -133,6 +135,7 @@ public final class ArchiveWriter {
                 "file '\(url.path)' changed size while being archived as '\(path)' (expected \(size) bytes, read \(written))")
         }
         try finishEntry(path)
+        return read.atEnd
     }
 
     /// Writes the end-of-archive blocks, closes the sink and releases the handle.

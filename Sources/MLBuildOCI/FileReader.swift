@@ -12,9 +12,18 @@ struct FileReader {
     static func forEachChunk(
         of url: URL, _ body: (UnsafeRawBufferPointer) throws -> Void
     ) throws -> Int64 {
+        try forEachChunk(of: url, opened: { _ in }, body).size
+    }
+
+    /// The same, telling `opened` the open file's stamp before the first chunk, and returning
+    /// its stamp after the last: equal stamps mean no write landed while it was read.
+    static func forEachChunk(
+        of url: URL, opened: (SourceStamp) throws -> Void, _ body: (UnsafeRawBufferPointer) throws -> Void
+    ) throws -> (size: Int64, atEnd: SourceStamp) {
         let fd = open(url.path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ArchiveError.posix("cannot open", path: url.path) }
         defer { _ = close(fd) }
+        try opened(try SourceStamp.of(fd, path: url.path))
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
         defer { buffer.deallocate() }
         var total: Int64 = 0
@@ -28,6 +37,6 @@ struct FileReader {
             total += Int64(n)
             try body(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         }
-        return total
+        return (total, try SourceStamp.of(fd, path: url.path))
     }
 }

@@ -58,15 +58,7 @@ final class LayerBlobWriter: ArchiveSink {
                 try tar.writeDirectory(path: item.path, mode: item.mode)
             case .file:
                 guard let source = item.source else { throw OCIError("layer '\(plan.name)': no source for '/\(item.path)'") }
-                var hasher = SHA256()
-                try tar.writeFile(path: item.path, mode: item.mode, size: item.size, contentsOf: source) {
-                    hasher.update(bufferPointer: $0)
-                    packed?(Int64($0.count))
-                }
-                // The cache key promised this content; a file edited since planning would lie.
-                guard ContentDigest(hasher.finalize()).hex == item.digest else {
-                    throw OCIError("layer '\(plan.name)': '\(source.path)' changed while the layer was being written")
-                }
+                try writeFile(item, stamp: plan.stamps[item.path], from: source, into: tar, layer: plan.name, packed: packed)
             }
         }
         try tar.finish()
@@ -74,5 +66,27 @@ final class LayerBlobWriter: ArchiveSink {
             throw OCIError("layer '\(plan.name)': blob was not finalized")
         }
         return Written(digest: digest, diffID: diffID, size: sink.compressedSize)
+    }
+
+    /// Tars one file, holding it to the digest its plan promised (the layer cache key took it;
+    /// an unkeyed plan promised none). A file the plan hashed itself is hashed again only when
+    /// its stamp moved since; one whose digest came from the caller is always hashed.
+    private static func writeFile(_ item: LayerPlan.Item, stamp: SourceStamp?, from source: URL, into tar: ArchiveWriter, layer: String,
+                                  packed: ((Int64) -> Void)?) throws {
+        let changed = OCIError("layer '\(layer)': '\(source.path)' changed while the layer was being written")
+        var hasher: SHA256?
+        let atEnd = try tar.writeFile(path: item.path, mode: item.mode, size: item.size, contentsOf: source, opened: { atOpen in
+            if item.digest != nil && atOpen != stamp { hasher = SHA256() }
+        }) { chunk in
+            hasher?.update(bufferPointer: chunk)
+            packed?(Int64(chunk.count))
+        }
+        guard let promised = item.digest else { return }
+        if let hasher {
+            guard ContentDigest(hasher.finalize()).hex == promised else { throw changed }
+        } else {
+            // Not hashed: the stamp held when the file was opened; it must still hold.
+            guard atEnd == stamp else { throw changed }
+        }
     }
 }

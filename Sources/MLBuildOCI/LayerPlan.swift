@@ -28,10 +28,19 @@ struct LayerPlan {
     static let formatVersion = "mlbuild-oci-layer-v3"
 
     let name: String
-    let items: [Item]
-    let cacheKey: String
+    /// `var` for tests that hand the writer an item it would never be given.
+    var items: [Item]
+    /// By item path, the stamp of each file this plan hashed whose stamp binds the digest
+    /// (`SourceStamp`): a file whose stamp is the same when it is tarred is not hashed again.
+    /// Files with a digest from the caller have none. Not part of the key.
+    var stamps: [String: SourceStamp] = [:]
+    /// The layer cache's key: nil for a plan made without one (`keyed` false).
+    let cacheKey: String?
 
-    init(spec: LayerSpec, compression: LayerCompression = .gzip, compressionLevel: Int32) throws {
+    /// `keyed`: whether the layer is looked up in (and stored to) a layer cache. Only the key
+    /// needs the files' digests before they are tarred; an unkeyed plan hashes nothing, and its
+    /// layer's bytes are fixed by the diff_id computed while they are written.
+    init(spec: LayerSpec, compression: LayerCompression = .gzip, compressionLevel: Int32, keyed: Bool = true) throws {
         var byPath: [String: (item: Item, origin: String)] = [:]
         // Files whose digest the caller did not give: hashed together below, in parallel.
         var unhashed: [String] = []
@@ -83,11 +92,15 @@ struct LayerPlan {
                 throw OCIError("layer '\(spec.name)': source '\(source.path)' is neither a file nor a directory")
             }
         }
-        try Self.hash(unhashed, in: &byPath)
+        if keyed { stamps = try Self.hash(unhashed, in: &byPath) }
         // Byte order of UTF-8 paths: a parent ("a") sorts before its children ("a/b").
         let items = byPath.values.map(\.item).sorted { Array($0.path.utf8).lexicographicallyPrecedes(Array($1.path.utf8)) }
         self.name = spec.name
         self.items = items
+        guard keyed else {
+            cacheKey = nil
+            return
+        }
         var hasher = SHA256()
         hasher.update(data: Array("\(Self.formatVersion)\n\(compression.rawValue):\(compressionLevel)\n".utf8))
         hasher.update(data: try OCIJSON.encode(items))
@@ -124,24 +137,28 @@ struct LayerPlan {
     }
 
     /// Hashes the files at `paths` on the threads of the work budget (a model's shards are
-    /// hashed side by side); the first failure in `paths` order is the one reported.
-    private static func hash(_ paths: [String], in byPath: inout [String: (item: Item, origin: String)]) throws {
+    /// hashed side by side); the first failure in `paths` order is the one reported. Returns the
+    /// stamps that bind the digests.
+    private static func hash(_ paths: [String], in byPath: inout [String: (item: Item, origin: String)]) throws -> [String: SourceStamp] {
         let sources = paths.map { byPath[$0]?.item.source }
-        var results = [Result<(digest: ContentDigest, size: Int64), Error>?](repeating: nil, count: paths.count)
+        var stamps: [String: SourceStamp] = [:]
+        var results = [Result<(digest: ContentDigest, size: Int64, stamp: SourceStamp?), Error>?](repeating: nil, count: paths.count)
         results.withUnsafeMutableBufferPointer { slots in
             WorkBudget.current.parallelFor(paths.count) { i in
                 guard let source = sources[i] else { return }
-                slots[i] = Result { try ContentDigest.ofFile(source) }
+                slots[i] = Result { try ContentDigest.ofFileStamped(source) }
             }
         }
         for (i, path) in paths.enumerated() {
             guard let entry = byPath[path], let source = entry.item.source, let result = results[i] else {
                 throw OCIError("file '\(path)' has no source to hash")
             }
-            let (digest, size) = try result.get()
+            let (digest, size, stamp) = try result.get()
             guard size == entry.item.size else { throw OCIError("file '\(source.path)' changed size while being hashed") }
             byPath[path]?.item.digest = digest.hex
+            if let stamp { stamps[path] = stamp }
         }
+        return stamps
     }
 
     private static func walk(

@@ -48,7 +48,10 @@ public enum OCIImageBuilder {
         let platform = try resolvePlatform(spec: spec, base: base)
 
         let level = spec.effectiveCompressionLevel
-        let plans = try spec.layers.map { try LayerPlan(spec: $0, compression: spec.compression, compressionLevel: level) }
+        // Without a layer cache there is no key, so nothing hashes the files before they are tarred.
+        let plans = try spec.layers.map {
+            try LayerPlan(spec: $0, compression: spec.compression, compressionLevel: level, keyed: layerCache != nil)
+        }
         let totalBytes = plans.reduce(Int64(0)) { sum, plan in plan.items.reduce(sum) { $0 + $1.size } }
 
         let temp = AtomicFile.temporaryURL(for: output)
@@ -85,7 +88,7 @@ public enum OCIImageBuilder {
             for (i, layerSpec) in spec.layers.enumerated() {
                 let plan = plans[i]
                 let layer: BuiltImage.Layer
-                if let hit = try layerCache?.lookup(key: plan.cacheKey) {
+                if let key = plan.cacheKey, let hit = try layerCache?.lookup(key: key) {
                     try archiveChecked(hit.digest, size: hit.size, file: hit.url, from: "layer cache")
                     layer = .init(
                         descriptor: Descriptor(mediaType: spec.compression.mediaType, digest: hit.digest, size: hit.size),
@@ -104,11 +107,11 @@ public enum OCIImageBuilder {
                     } else {
                         try archive.discardStreamedEntry(entry)  // the same blob is in the archive already
                     }
-                    if let layerCache, let offset = archived[written.digest] {
+                    if let layerCache, let key = plan.cacheKey, let offset = archived[written.digest] {
                         let staged = staging.appendingPathComponent("layer-\(i).\(spec.compression.fileExtension)")
                         try sink.copyRange(offset: offset, count: written.size, to: staged)
                         _ = try layerCache.store(
-                            key: plan.cacheKey,
+                            key: key,
                             blob: CachedLayerBlob(url: staged, digest: written.digest, diffID: written.diffID, size: written.size))
                     }
                     layer = .init(

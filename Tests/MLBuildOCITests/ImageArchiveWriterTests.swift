@@ -154,7 +154,8 @@ import Testing
         _ = try OCIArchiveVerifier.verify(dir.path("image.tar"))
         guard cached else { return }
         #expect(cache.stores == 1)
-        let key = try LayerPlan(spec: spec.layers[1], compression: spec.compression, compressionLevel: spec.effectiveCompressionLevel).cacheKey
+        let key = try #require(try LayerPlan(spec: spec.layers[1], compression: spec.compression,
+                                             compressionLevel: spec.effectiveCompressionLevel).cacheKey)
         let blob = try #require(try cache.lookup(key: key))
         #expect(try [UInt8](Data(contentsOf: blob.url)) == TarSurgery.blob(entries, blob.digest))
     }

@@ -81,3 +81,115 @@ import Testing
         #expect(try Fixture.sha256(dir.path("out/a.tar")) == Fixture.sha256(dir.path("out/b.tar")))
     }
 }
+
+/// When a layer's files are hashed, and when they are not hashed again.
+@Suite struct LayerSourceCheckTests {
+    /// A model directory whose files are out of the racy window (their timestamps could not hide
+    /// a write made now).
+    private func settledModel(_ dir: TempDir) throws -> [LayerEntry] {
+        _ = try dir.write("model/weights.bin", Fixture.bytes(count: 300_000, seed: 5))
+        _ = try dir.write("model/config.json", "{}\n")
+        Thread.sleep(forTimeInterval: Double(SourceStamp.racyWindowNanoseconds) / 1e9 + 0.1)
+        return [LayerEntry(imagePath: "/model", source: dir.path("model"))]
+    }
+
+    private func write(_ plan: LayerPlan) throws -> LayerBlobWriter.Written {
+        try LayerBlobWriter.write(plan: plan, into: MemorySink(), compression: .zstd, level: 3, mtime: 0)
+    }
+
+    @Test func withoutALayerCacheNothingIsHashedBeforeTarring() throws {
+        let dir = try TempDir("unkeyed")
+        defer { dir.remove() }
+        let entries = try settledModel(dir)
+        let keyed = try LayerPlan(spec: LayerSpec(name: "model", entries: entries), compressionLevel: 3)
+        let unkeyed = try LayerPlan(spec: LayerSpec(name: "model", entries: entries), compressionLevel: 3, keyed: false)
+        #expect(unkeyed.cacheKey == nil)
+        #expect(keyed.cacheKey != nil)
+        #expect(unkeyed.items.allSatisfy { $0.digest == nil } && unkeyed.stamps.isEmpty)
+        #expect(unkeyed.items.map(\.path) == keyed.items.map(\.path))
+        // The same layer bytes either way, and the same image with a layer cache or without.
+        #expect(try write(unkeyed).digest == write(keyed).digest)
+        var spec = Fixture.spec(for: dir)
+        spec.layers = [LayerSpec(name: "model", entries: entries)]
+        let cache = CountingCache(root: dir.path("layer-cache"))
+        let cached = try OCIImageBuilder.build(spec: spec, layerCache: cache, output: dir.path("out/cached.tar"))
+        let uncached = try OCIImageBuilder.build(spec: spec, layerCache: nil, output: dir.path("out/uncached.tar"))
+        #expect(cached.manifestDigest == uncached.manifestDigest)
+        #expect(try Fixture.sha256(dir.path("out/cached.tar")) == Fixture.sha256(dir.path("out/uncached.tar")))
+    }
+
+    @Test func aFileWhoseStampHeldSinceItWasHashedIsNotHashedAgain() throws {
+        let dir = try TempDir("stamped")
+        defer { dir.remove() }
+        let entries = try settledModel(dir)
+        let plan = try LayerPlan(spec: LayerSpec(name: "model", entries: entries), compressionLevel: 3)
+        let index = try #require(plan.items.firstIndex { $0.path == "model/weights.bin" })
+        let stamp = try #require(plan.stamps["model/weights.bin"], "a settled file hashed by the plan is stamped")
+        #expect(stamp.size == 300_000)
+        let expected = try write(plan)
+
+        // The proof that the bytes are not read for their digest again: a digest that does not
+        // match them goes through while the stamp holds ...
+        var lying = plan
+        lying.items[index].digest = String(repeating: "0", count: 64)
+        #expect(try write(lying).digest == expected.digest)
+        // ... and not once the stamp is gone.
+        lying.stamps["model/weights.bin"] = nil
+        #expect { try write(lying) } throws: { "\($0)".contains("'\(dir.path("model/weights.bin").path)' changed while the layer was being written") }
+    }
+
+    @Test func aFileWrittenSinceItWasHashedIsHashedAgainAndMustMatch() throws {
+        let dir = try TempDir("restamped")
+        defer { dir.remove() }
+        let entries = try settledModel(dir)
+        let weights = dir.path("model/weights.bin")
+        let plan = try LayerPlan(spec: LayerSpec(name: "model", entries: entries), compressionLevel: 3)
+        let expected = try write(plan)
+
+        // The same bytes written again: the stamp moved, the bytes are hashed and match.
+        try Data(Fixture.bytes(count: 300_000, seed: 5)).write(to: weights)
+        #expect(try write(plan).digest == expected.digest)
+        // Other bytes of the same size: hashed, and refused.
+        try Data(Fixture.bytes(count: 300_000, seed: 6)).write(to: weights)
+        #expect { try write(plan) } throws: { "\($0)".contains("changed while the layer was being written") }
+        // Replaced by another file (a rename: another inode) with the planned bytes: hashed, accepted.
+        _ = try dir.write("elsewhere.bin", Fixture.bytes(count: 300_000, seed: 5))
+        #expect(rename(dir.path("elsewhere.bin").path, weights.path) == 0)
+        #expect(try write(plan).digest == expected.digest)
+    }
+
+    @Test func aWriteWhileAStampedFileIsBeingTarredFailsTheLayer() throws {
+        let dir = try TempDir("torn")
+        defer { dir.remove() }
+        let entries = try settledModel(dir)
+        let weights = dir.path("model/weights.bin")
+        let plan = try LayerPlan(spec: LayerSpec(name: "model", entries: entries), compressionLevel: 3)
+        #expect(plan.stamps["model/weights.bin"] != nil)
+        // The file is rewritten with its own bytes after its first chunk was read: the stamp at
+        // open held (so it is not hashed), the one at the end does not.
+        var rewritten = false
+        #expect {
+            try LayerBlobWriter.write(plan: plan, into: MemorySink(), compression: .zstd, level: 3, mtime: 0) { bytes in
+                // weights.bin's one chunk (config.json, tarred before it, is 3 bytes).
+                guard bytes == 300_000, !rewritten else { return }
+                rewritten = true
+                // In place (a rename would leave the open file's bytes as they were).
+                let handle = try? FileHandle(forWritingTo: weights)
+                try? handle?.write(contentsOf: Fixture.bytes(count: 300_000, seed: 5).prefix(16))
+                try? handle?.close()
+            }
+        } throws: { "\($0)".contains("'\(weights.path)' changed while the layer was being written") }
+        #expect(rewritten)
+    }
+
+    @Test func aFileInsideTheRacyWindowIsNotStamped() throws {
+        let dir = try TempDir("racy")
+        defer { dir.remove() }
+        _ = try dir.write("model/weights.bin", Fixture.bytes(count: 1_000, seed: 1))
+        let plan = try LayerPlan(spec: LayerSpec(name: "model", entries: [LayerEntry(imagePath: "/model", source: dir.path("model"))]),
+                                 compressionLevel: 3)
+        let item = try #require(plan.items.first { $0.kind == .file })
+        #expect(item.digest != nil)
+        #expect(plan.stamps.isEmpty)
+    }
+}
