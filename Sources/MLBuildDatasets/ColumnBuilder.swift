@@ -5,6 +5,8 @@ struct ColumnBuilder {
     private let kind: Kind
     private let collectRowErrors: Bool
     private let categories: [String]
+    /// `spec.isPII`, copied so that a message can be made without capturing `self`.
+    private let pii: Bool
 
     private(set) var nulls: [Bool] = []
     private var ints: [Int64] = []
@@ -36,6 +38,7 @@ struct ColumnBuilder {
     init(spec: ColumnSpec, collectRowErrors: Bool = false, reserve: Int = 0) {
         self.spec = spec
         self.collectRowErrors = collectRowErrors
+        pii = spec.isPII
         switch spec.type {
         case .int: kind = .int; categories = []
         case .float: kind = .float; categories = []
@@ -125,8 +128,8 @@ struct ColumnBuilder {
             let index = categoryIndex[code]
             if index == -2 { return encodingError(t, line) }
             if index < 0 {
-                categoryTally.add(line: line, example: ColumnBuilder.text(t))
-                if collectRowErrors { rowError(line, "\(Self.detail(spec.type)): '\(Self.text(t))' is not a declared category") }
+                categoryTally.add(line: line, example: Self.shown(t, pii: pii))
+                if collectRowErrors { rowError(line, "\(Self.detail(spec.type)): '\(shown(t))' is not a declared category") }
                 appendNull()
                 return
             }
@@ -140,34 +143,34 @@ struct ColumnBuilder {
 
     /// A text cell that is not UTF-8: a violation (a row error when predicting), stored as null.
     private mutating func encodingError(_ t: UnsafeBufferPointer<UInt8>, _ line: Int) {
-        encodingTally.add(line: line, example: ColumnBuilder.text(t))
+        encodingTally.add(line: line, example: Self.shown(t, pii: pii))
         if collectRowErrors {
             let offset = UTF8Check.firstInvalidOffset(t) ?? 0
-            rowError(line, "'\(Self.text(t))' is not UTF-8 (\(UTF8Check.problem(t, at: offset))); re-encode the file as UTF-8")
+            rowError(line, "'\(shown(t))' is not UTF-8 (\(UTF8Check.problem(t, at: offset))); re-encode the file as UTF-8")
         }
         appendNull()
     }
 
     private mutating func typeError(_ t: UnsafeBufferPointer<UInt8>, _ line: Int) {
-        typeTally.add(line: line, example: ColumnBuilder.text(t))
-        if collectRowErrors { rowError(line, "type \(spec.type.name): '\(Self.text(t))' is not \(Self.article(spec.type))") }
+        typeTally.add(line: line, example: Self.shown(t, pii: pii))
+        if collectRowErrors { rowError(line, "type \(spec.type.name): '\(shown(t))' is not \(Self.article(spec.type))") }
         appendNull()
     }
 
     @inline(__always)
     private mutating func checkRange(_ v: Double, _ t: UnsafeBufferPointer<UInt8>, _ line: Int) {
         if let lo = spec.min, v < lo {
-            minTally.add(line: line, example: ColumnBuilder.text(t))
-            if collectRowErrors { rowError(line, "min=\(CanonicalJSON.format(lo)): \(Self.text(t)) is below the minimum") }
+            minTally.add(line: line, example: Self.shown(t, pii: pii))
+            if collectRowErrors { rowError(line, "min=\(CanonicalJSON.format(lo)): \(shown(t)) is below the minimum") }
         }
         if let hi = spec.max, v > hi {
-            maxTally.add(line: line, example: ColumnBuilder.text(t))
-            if collectRowErrors { rowError(line, "max=\(CanonicalJSON.format(hi)): \(Self.text(t)) is above the maximum") }
+            maxTally.add(line: line, example: Self.shown(t, pii: pii))
+            if collectRowErrors { rowError(line, "max=\(CanonicalJSON.format(hi)): \(shown(t)) is above the maximum") }
         }
     }
 
     private mutating func duplicate(_ t: UnsafeBufferPointer<UInt8>, _ line: Int) {
-        uniqueTally.add(line: line, example: ColumnBuilder.text(t))
+        uniqueTally.add(line: line, example: Self.shown(t, pii: pii))
     }
 
     private mutating func rowError(_ line: Int, _ message: String) {
@@ -176,6 +179,13 @@ struct ColumnBuilder {
 
     /// A cell as shown in messages: invalid UTF-8 bytes as `\xNN`, long cells cut.
     static func text(_ t: UnsafeBufferPointer<UInt8>) -> String { UTF8Check.shown(t) }
+
+    /// This column's cell as shown in messages: `<pii>` for a pii column, whose values never
+    /// leave data.bin.
+    func shown(_ t: UnsafeBufferPointer<UInt8>) -> String { Self.shown(t, pii: pii) }
+
+    /// The same for a tally's example, whose autoclosure must not capture `self`.
+    static func shown(_ t: UnsafeBufferPointer<UInt8>, pii: Bool) -> String { pii ? ColumnSpec.piiPlaceholder : text(t) }
 
     static func article(_ type: ColumnType) -> String {
         switch type {

@@ -1,8 +1,9 @@
 /// JSON form of a column spec (in schema.json and transform.json):
-/// `{"name", "type", "categories"?, "nullable", "id", "unique", "min"?, "max"?}`.
+/// `{"name", "type", "categories"?, "nullable", "id", "unique", "min"?, "max"?, "pii"?}` (`pii`
+/// only when true, so that a schema without it keeps its bytes).
 extension ColumnSpec: Codable {
     enum CodingKeys: String, CodingKey {
-        case name, type, categories, nullable, id, unique, min, max
+        case name, type, categories, nullable, id, unique, min, max, pii
     }
 
     public init(from decoder: any Decoder) throws {
@@ -25,7 +26,8 @@ extension ColumnSpec: Codable {
             isID: try c.decodeIfPresent(Bool.self, forKey: .id) ?? false,
             unique: try c.decodeIfPresent(Bool.self, forKey: .unique) ?? false,
             min: try c.decodeIfPresent(Double.self, forKey: .min),
-            max: try c.decodeIfPresent(Double.self, forKey: .max))
+            max: try c.decodeIfPresent(Double.self, forKey: .max),
+            isPII: try c.decodeIfPresent(Bool.self, forKey: .pii) ?? false)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -38,6 +40,7 @@ extension ColumnSpec: Codable {
         try c.encode(unique, forKey: .unique)
         try c.encodeIfPresent(min, forKey: .min)
         try c.encodeIfPresent(max, forKey: .max)
+        if isPII { try c.encode(true, forKey: .pii) }
     }
 }
 

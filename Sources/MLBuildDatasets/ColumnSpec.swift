@@ -6,6 +6,13 @@ public struct ColumnSpec: Sendable, Equatable, Hashable {
     public var nullable: Bool
     /// An identifier: carried into predictions, never a feature.
     public var isID: Bool
+    /// Personal data (`pii`): its values never leave the dataset's own data.bin (stats, drift,
+    /// messages and reports show counts and `<pii>`), and it is no feature unless the features
+    /// target says `allow_pii = COLUMN`. docs/responsible.md.
+    public var isPII: Bool
+
+    /// What messages and reports show instead of a pii column's value.
+    public static let piiPlaceholder = "<pii>"
     /// No two non-null values may be equal.
     public var unique: Bool
     /// Inclusive bounds, only for `int` and `float`.
@@ -14,12 +21,13 @@ public struct ColumnSpec: Sendable, Equatable, Hashable {
 
     public init(
         name: String, type: ColumnType, nullable: Bool = false, isID: Bool = false,
-        unique: Bool = false, min: Double? = nil, max: Double? = nil
+        unique: Bool = false, min: Double? = nil, max: Double? = nil, isPII: Bool = false
     ) {
         self.name = name
         self.type = type
         self.nullable = nullable
         self.isID = isID
+        self.isPII = isPII
         self.unique = unique
         self.min = min
         self.max = max
@@ -35,6 +43,7 @@ public struct ColumnSpec: Sendable, Equatable, Hashable {
             out += type.name
         }
         if isID { out += " id" }
+        if isPII { out += " pii" }
         if unique { out += " unique" }
         if nullable { out += " nullable" }
         if let min { out += " min=" + CanonicalJSON.format(min) }

@@ -123,7 +123,8 @@ public enum DatasetIngester {
             for r in 0 ..< table.rowCount {
                 let key = cols.map { Self.keyPart($0, r) }
                 if !seen.insert(key).inserted {
-                    tally.add(line: table.lines[r], example: cols.map { $0.text(at: r) ?? "" }.joined(separator: ", "))
+                    tally.add(line: table.lines[r], example: cols.map { $0.spec.isPII ? ColumnSpec.piiPlaceholder : $0.text(at: r) ?? "" }
+                        .joined(separator: ", "))
                 }
             }
             if tally.count > 0 {

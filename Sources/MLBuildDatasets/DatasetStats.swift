@@ -8,6 +8,8 @@ import MLBuildBasics
 /// default), and a 10-bin equal-width histogram over [min, max] (`Histogram`). Bool, category
 /// and string columns: count, nulls, distinct, and frequencies (count descending, then value;
 /// categories list every declared value, strings the top 20). id columns: count, nulls, distinct.
+/// pii columns (of any type): count and nulls only, so that no value (not even a minimum, a
+/// quantile or how many distinct values there are) leaves the dataset's data.bin.
 public struct DatasetStats: Codable, Sendable, Equatable {
     public var version: Int
     public var rows: Int
@@ -90,6 +92,7 @@ public struct ColumnStats: Codable, Sendable, Equatable {
     static func compute(_ column: Column) -> ColumnStats {
         let nulls = column.nullCount
         var s = ColumnStats(type: column.spec.type.name, count: column.nulls.count - nulls, nulls: nulls)
+        if column.spec.isPII { return s }
         switch column.storage {
         case .int, .float:
             var values: [Double] = []

@@ -46,6 +46,10 @@ public struct DriftReport: Sendable, Equatable, CustomStringConvertible {
                 skipped.append((name, "id column"))
                 continue
             }
+            if column.spec.isPII {
+                skipped.append((name, "pii column"))
+                continue
+            }
             guard base.type == column.spec.type.name else {
                 skipped.append((name, "type \(column.spec.type.name) here, \(base.type) in the baseline"))
                 continue

@@ -170,6 +170,7 @@ public enum FeatureBuilder {
                 }
             }
         }
+        problems += piiProblems(spec, schema: schema).map(\.message)
         for c in schema.columns where !c.isID && c.name != spec.label && !spec.drop.contains(c.name) {
             if c.type.isDictionaryEncoded, !spec.oneHot.contains(c.name) {
                 problems.append("column '\(c.name)' is \(c.type.name == "category" ? "a category" : "a string") column: list it in one_hot or drop")
@@ -178,6 +179,25 @@ public enum FeatureBuilder {
         if !problems.isEmpty {
             throw DatasetError.features(message: "features: " + problems.joined(separator: "; "))
         }
+    }
+
+    /// A `pii` column that would be a feature without `allow_pii` naming it, and an `allow_pii`
+    /// entry that is not a pii column of the schema: each with the `allow_pii` item it concerns
+    /// (nil: the column itself), so that the Mlfile check can point at it.
+    public static func piiProblems(_ spec: FeatureSpec, schema: Schema) -> [(allowed: String?, message: String)] {
+        var problems: [(allowed: String?, message: String)] = []
+        for c in schema.columns where c.isPII && !c.isID && c.name != spec.label && !spec.drop.contains(c.name)
+            && !spec.allowPII.contains(c.name) {
+            problems.append((nil, "column '\(c.name)' is pii and would be a feature: drop it, or allow it with `allow_pii = \(c.name)`"))
+        }
+        for name in spec.allowPII {
+            guard let c = schema[name] else {
+                problems.append((name, "allow_pii: column '\(name)' is not in the schema"))
+                continue
+            }
+            if !c.isPII { problems.append((name, "allow_pii: column '\(name)' is not marked pii in the schema")) }
+        }
+        return problems
     }
 
     static func labelEncoding(_ spec: FeatureSpec, schema: Schema, tables: [ColumnarTable]) throws -> FittedTransform.LabelEncoding {

@@ -7,6 +7,7 @@
 ///     impute = total_charges:median, contract:mode, senior:constant=0
 ///     bucketize = tenure:0|12|24|48              (boundaries separated by '|')
 ///     split = 0.8    stratify = true             (or: test = dataset:OTHER, handled by the caller)
+///     allow_pii = email                          (a `pii` column that may be a feature)
 public struct FeatureSpec: Sendable, Equatable {
     public var label: String
     public var drop: [String]
@@ -22,6 +23,8 @@ public struct FeatureSpec: Sendable, Equatable {
     public var split: Double?
     public var stratify: Bool
     public var seed: UInt64
+    /// `pii` columns the user allows as features (any other pii column must be dropped or an id).
+    public var allowPII: [String] = []
 
     public static let defaultSplit = 0.8
 
@@ -64,12 +67,12 @@ public struct FeatureSpec: Sendable, Equatable {
             && a.oneHot == b.oneHot && a.log1p == b.log1p && a.impute.map(\.column) == b.impute.map(\.column)
             && a.impute.map(\.strategy) == b.impute.map(\.strategy) && a.bucketize.map(\.column) == b.bucketize.map(\.column)
             && a.bucketize.map(\.boundaries) == b.bucketize.map(\.boundaries) && a.split == b.split
-            && a.stratify == b.stratify && a.seed == b.seed
+            && a.stratify == b.stratify && a.seed == b.seed && a.allowPII == b.allowPII
     }
 
     /// The option keys read here (`test` is the caller's: it names another target).
     public static let keys: Set<String> = [
-        "label", "drop", "standardize", "minmax", "one_hot", "log1p", "impute", "bucketize", "split", "stratify",
+        "label", "drop", "standardize", "minmax", "one_hot", "log1p", "impute", "bucketize", "split", "stratify", "allow_pii",
     ]
 
     /// Reads Mlfile option values (lists as comma-separated text). `hasHoldout`: the target has
@@ -95,6 +98,7 @@ public struct FeatureSpec: Sendable, Equatable {
         spec.minmax = OptionList.split(options["minmax"] ?? "")
         spec.oneHot = OptionList.split(options["one_hot"] ?? "")
         spec.log1p = OptionList.split(options["log1p"] ?? "")
+        spec.allowPII = OptionList.split(options["allow_pii"] ?? "")
         for (item, offset) in OptionList.splitWithOffsets(options["impute"] ?? "") {
             guard let colon = item.firstIndex(of: ":") else {
                 errors.append(.option(key: "impute", offset: offset, message: "'\(item)': expected COLUMN:STRATEGY (mean, median, mode or constant=VALUE)"))

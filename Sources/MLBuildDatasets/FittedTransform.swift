@@ -246,7 +246,8 @@ public struct FittedTransform: Codable, Sendable, Equatable {
     }
 
     private func unknownClass(_ text: String, _ table: ColumnarTable, row r: Int) -> DatasetError {
-        .features(message: "label column '\(label.column)' value '\(text)' on line \(table.lines[r]) is not a known class")
+        let shown = table.column(named: label.column)?.spec.isPII == true ? ColumnSpec.piiPlaceholder : text
+        return .features(message: "label column '\(label.column)' value '\(shown)' on line \(table.lines[r]) is not a known class")
     }
 
     /// Per row of `table`, the first reason it cannot be mapped (a null without impute, log1p of
@@ -267,7 +268,8 @@ public struct FittedTransform: Codable, Sendable, Equatable {
                 return RowError(line: table.lines[r], column: step.column, message: "null, and the transform has no impute for this column")
             }
             if step.log1p, let v = column.double(at: r), v <= -1 {
-                return RowError(line: table.lines[r], column: step.column, message: "log1p needs values > -1, got \(CanonicalJSON.format(v))")
+                let shown = column.spec.isPII ? ColumnSpec.piiPlaceholder : CanonicalJSON.format(v)
+                return RowError(line: table.lines[r], column: step.column, message: "log1p needs values > -1, got \(shown)")
             }
         }
         return nil
@@ -288,7 +290,8 @@ extension FittedTransform.ColumnTransform {
         }
         if log1p {
             guard x > -1 else {
-                throw DatasetError.features(message: "column '\(self.column)': log1p needs values > -1, got \(CanonicalJSON.format(x)) on line \(line)")
+                let shown = column.spec.isPII ? ColumnSpec.piiPlaceholder : CanonicalJSON.format(x)
+                throw DatasetError.features(message: "column '\(self.column)': log1p needs values > -1, got \(shown) on line \(line)")
             }
             x = Foundation.log1p(x)
         }

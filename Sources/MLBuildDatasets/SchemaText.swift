@@ -225,6 +225,7 @@ private struct ItemParser {
             switch attr {
             case "nullable": spec.nullable = true
             case "id": spec.isID = true
+            case "pii": spec.isPII = true
             case "unique": spec.unique = true
             case "min", "max":
                 guard spec.type.isNumeric else {
@@ -238,7 +239,7 @@ private struct ItemParser {
                 }
                 if attr == "min" { spec.min = value } else { spec.max = value }
             default:
-                throw error(at: attrAt, "unknown attribute '\(attr)' (expected nullable, id, unique, min=X, max=Y)")
+                throw error(at: attrAt, "unknown attribute '\(attr)' (expected nullable, id, pii, unique, min=X, max=Y)")
             }
         }
         if let lo = spec.min, let hi = spec.max, lo > hi {

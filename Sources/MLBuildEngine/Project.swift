@@ -54,6 +54,11 @@ public struct Project: Sendable {
             }
         }
 
+        for target in mlfile.targets {
+            guard let rule = rules[target.reference], let configuration = configurations[target.reference] else { continue }
+            rule.check(against: rules, configuration: configuration, diagnostics: &diagnostics)
+        }
+
         // Outputs: one producer each, and an input that another target produces is an implicit
         // dependency on it (as in Make), so the order is right even when the header forgot it.
         let declared = OutputPlacement.declaredOutputs(of: mlfile, rules: rules)

@@ -44,6 +44,12 @@ public protocol Rule: Sendable {
     func derivedParameters(workspace: String) throws -> [(name: String, value: String)]
     /// Targets this one brings with it (`AuxiliaryTarget`), made from the same configuration.
     var auxiliaryTargets: [AuxiliaryTarget] { get }
+    /// Checks the target against the other targets' rules once every target is made (a
+    /// features target against its dataset's inline schema), adding each problem to
+    /// `diagnostics` at the place in the Mlfile it concerns. Not called on the incremental path,
+    /// which configures targets alone: what is checked here must also be checked at run time.
+    func check(against rules: [TargetReference: any Rule], configuration: TargetConfiguration,
+               diagnostics: inout DiagnosticCollector)
     /// Produces the outputs. Throwing (or leaving a declared output missing) fails the target.
     func run(_ context: RuleContext) async throws
 
@@ -61,6 +67,8 @@ extension Rule {
     public var environment: [String] { [] }
     public func derivedParameters(workspace: String) throws -> [(name: String, value: String)] { [] }
     public var auxiliaryTargets: [AuxiliaryTarget] { [] }
+    public func check(against rules: [TargetReference: any Rule], configuration: TargetConfiguration,
+                      diagnostics: inout DiagnosticCollector) {}
     public static var runsRemotely: Bool { true }
     public func remoteCommand(environment: [String: String]) -> (arguments: [String], environment: [String: String])? { nil }
 }

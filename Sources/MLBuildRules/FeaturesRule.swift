@@ -41,6 +41,7 @@ public struct FeaturesRule: Rule {
         RuleKey("split", summary: "train fraction of the seeded random split (default 0.8)"),
         RuleKey("stratify", summary: "keep class ratios in both parts of the split (default false)"),
         RuleKey("test", summary: "dataset:OTHER used as the test set instead of a split"),
+        RuleKey("allow_pii", .list, summary: "pii columns allowed as features (any other pii column must be dropped)"),
     ]
 
     public let name: String
@@ -73,6 +74,24 @@ public struct FeaturesRule: Rule {
         }
         self.spec = spec
         implicitDependencies = [dataset, holdout].compactMap { $0 }
+    }
+
+    /// A pii column that would be a feature, or an `allow_pii` item that is no pii column, when
+    /// the dataset's schema is in the Mlfile (a `schema_file` is read at build time, where
+    /// `FeatureBuilder.check` finds the same problems).
+    public func check(against rules: [TargetReference: any Rule], configuration: TargetConfiguration,
+                      diagnostics: inout DiagnosticCollector) {
+        guard let datasetRule = rules[dataset.reference] as? DatasetRule, let schema = datasetRule.schema,
+              configuration.value("dataset") != nil else { return }
+        let allowed = (try? configuration.list("allow_pii")) ?? []
+        for problem in FeatureBuilder.piiProblems(spec, schema: schema) {
+            if let name = problem.allowed, let item = allowed.first(where: { $0.text == name }) {
+                diagnostics.add(configuration.target.source.diagnostic("'allow_pii': \(problem.message.dropFirst("allow_pii: ".count)) of \(dataset.reference)",
+                                                                       at: item.location))
+            } else {
+                diagnostics.add(configuration.diagnostic("dataset", "\(dataset.reference): \(problem.message)"))
+            }
+        }
     }
 
     /// The datasets it reads that were named well (a bad name is reported, not depended on).

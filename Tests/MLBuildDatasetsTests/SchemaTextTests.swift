@@ -43,7 +43,7 @@ import Testing
         ("a: int min=x", SchemaParseError(itemIndex: 1, item: "a: int min=x", offset: 11, message: "'min=' needs a finite number")),
         ("a: int max=1 min=2", SchemaParseError(itemIndex: 1, item: "a: int max=1 min=2", offset: 0, message: "min=2 is greater than max=1")),
         ("a: int, a: float", SchemaParseError(itemIndex: 2, item: "a: float", offset: 7, message: "duplicate column 'a' (first declared as column 1)")),
-        ("a: int nulable", SchemaParseError(itemIndex: 1, item: "a: int nulable", offset: 7, message: "unknown attribute 'nulable' (expected nullable, id, unique, min=X, max=Y)")),
+        ("a: int nulable", SchemaParseError(itemIndex: 1, item: "a: int nulable", offset: 7, message: "unknown attribute 'nulable' (expected nullable, id, pii, unique, min=X, max=Y)")),
         ("a: category(x, y", SchemaParseError(itemIndex: 1, item: "a: category(x", offset: 11, message: "unclosed '('")),
         ("a: category(x, x)", SchemaParseError(itemIndex: 1, item: "a: category(x, x)", offset: 15, message: "category value 'x' listed twice")),
         ("a: category", SchemaParseError(itemIndex: 1, item: "a: category", offset: 11, message: "category needs its values: category(a, b, c)")),

@@ -1,0 +1,127 @@
+import Foundation
+import MLBuildTestSupport
+import Testing
+
+/// `pii` schema columns through the real binary (issue 17, part 1): a pii column is refused as a
+/// feature at its Mlfile line and column, and no raw value reaches any output but the dataset's
+/// own data.bin — not stats.json, drift.json, the features or the model, the events, the console,
+/// the run history or the report.
+@Suite("pii columns: values stay in data.bin")
+struct PIIColumnTests {
+    static let schema = "id: string id unique pii, email: string pii, amount: float min=0, plan: category(basic, plus, pro), "
+        + "score: float nullable, active: bool, label: bool"
+
+    /// MLFixtures' rows with a distinctive customer id and an e-mail address per row.
+    static func csv(rows: Int, start: Int = 0) -> String {
+        let lines = MLFixtures.csv(rows: rows, start: start).split(separator: "\n")
+        var out = "id,email," + lines[0].split(separator: ",").dropFirst().joined(separator: ",") + "\n"
+        for (i, line) in lines.dropFirst().enumerated() {
+            let r = start + i
+            out += "\(id(r)),\(email(r))," + line.split(separator: ",", omittingEmptySubsequences: false).dropFirst().joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    static func id(_ r: Int) -> String { "cust-\(String(format: "%06d", r * 7919 % 1_000_003))-zq" }
+    static func email(_ r: Int) -> String { "person.\(r * 31 % 997)x\(r)@mail-\(r % 13).example.com" }
+
+    static func mlfile(drop: String = "drop = email", extra: String = "") -> String {
+        """
+        seed = 7
+
+        dataset rows
+            source = data/rows.csv
+            schema = \(schema)
+
+        dataset recent
+            source = data/recent.csv
+            schema = \(schema)
+            baseline = dataset:rows
+
+        features rows
+            dataset = dataset:rows
+            label = label
+            \(drop)
+            one_hot = plan
+            standardize = amount
+            impute = score:median
+            split = 0.75
+            \(extra)
+
+        model lr
+            features = features:rows
+            algorithm = logistic_regression
+            gate = auc >= 0.6
+        """
+    }
+
+    @Test func aPIIColumnThatWouldBeAFeatureIsAnMlfileErrorAtItsPlace() throws {
+        let ws = try MLBuildWorkspace(mlfile: Self.mlfile(drop: "", extra: "allow_pii = amount"))
+        try ws.write("data/rows.csv", Self.csv(rows: 40))
+        try ws.write("data/recent.csv", Self.csv(rows: 40, start: 40))
+        let run = try ws.run(["model:lr"])
+        #expect(run.status == 2)
+        let headlines = run.stderr.split(separator: "\n").filter { $0.hasPrefix("Mlfile:") }
+        #expect(headlines == [
+            "Mlfile:13:15: error: dataset:rows: column 'email' is pii and would be a feature: drop it, or allow it with `allow_pii = email`",
+            "Mlfile:20:17: error: 'allow_pii': column 'amount' is not marked pii in the schema of dataset:rows",
+        ], "\(run.stderr)")
+        #expect(!ws.exists("build"))
+    }
+
+    @Test func noRawValueLeavesDataBin() throws {
+        let ws = try MLBuildWorkspace(mlfile: Self.mlfile())
+        let rows = Self.csv(rows: 300)
+        try ws.write("data/rows.csv", rows)
+        try ws.write("data/recent.csv", Self.csv(rows: 120, start: 300))
+        let build = try ws.build(["model:lr", "dataset:recent"])
+        #expect(build.result.status == 0, "\(build.result.stderr)")
+        let report = try ws.run(["report", "-o", "report.html"])
+        #expect(report.status == 0, "\(report.stderr)")
+        let history = try ws.run(["runs", "--json"])
+        #expect(history.status == 0, "\(history.stderr)")
+        // The data.bin files, the only outputs that may hold the values (read now: a failed
+        // dataset publishes nothing).
+        let dataBins = try ["build/dataset/rows/data.bin", "build/dataset/recent/data.bin"].map {
+            try Data(contentsOf: URL(fileURLWithPath: "\(ws.path)/\($0)"))
+        }
+        // A failing validation: a duplicated id. Its message names the rule, not the value.
+        let duplicated = Self.csv(rows: 120, start: 300) + "\(Self.id(301)),\(Self.email(301)),1.0,basic,2.0,yes,no\n"
+        try ws.write("data/recent.csv", duplicated)
+        let failing = try ws.build(["dataset:recent"])
+        #expect(failing.result.status != 0)
+        #expect(failing.result.stderr.contains("column 'id': unique violated by 1 row"), "\(failing.result.stderr)")
+        #expect(failing.result.stderr.contains("first value '<pii>'"), "\(failing.result.stderr)")
+
+        let raw = (0 ..< 421).flatMap { [Self.id($0), Self.email($0)] }
+        // Every file of the workspace (outputs, the cache, .mlbuild's history, the report), but
+        // the sources and the data.bin files (and the cache's copies of them).
+        var searched = 0
+        let root = URL(fileURLWithPath: ws.path).standardizedFileURL
+        let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
+        while let url = enumerator?.nextObject() as? URL {
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            let relative = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
+            if relative.hasPrefix("data/") { continue }
+            let bytes = try Data(contentsOf: url)
+            if dataBins.contains(bytes) { continue }
+            searched += 1
+            let text = String(decoding: bytes, as: UTF8.self)
+            for value in raw where text.contains(value) {
+                Issue.record("\(relative) holds the raw value '\(value)'")
+                break
+            }
+        }
+        #expect(searched > 20)
+        for output in [build.result.stdout, build.result.stderr, build.eventsText, report.stdout, report.stderr, history.stdout,
+                       failing.result.stdout, failing.result.stderr, failing.eventsText] {
+            for value in raw { #expect(!output.contains(value), "'\(value)' printed") }
+        }
+        // The statistics of the pii columns are counts only.
+        let stats = try MLFixtures.json(ws, "build/dataset/rows/stats.json")
+        let columns = try #require(stats["columns"] as? [String: Any])
+        #expect((columns["email"] as? [String: Any]).map { Set($0.keys) } == ["count", "nulls", "type"])
+        #expect((columns["id"] as? [String: Any]).map { Set($0.keys) } == ["count", "nulls", "type"])
+        #expect(try String(contentsOfFile: "\(ws.path)/build/dataset/rows/data.bin", encoding: .isoLatin1).contains(Self.email(5)))
+    }
+}
