@@ -81,7 +81,8 @@ let package = Package(
             dependencies: ["MLBuildCore", "MLBuildCache", "MLBuildHistory"],
             exclude: ["README.md"]
         ),
-        .target(name: "MLBuildDatasets", dependencies: ["MLBuildBasics", "MLBuildTraining"], exclude: ["README.md"]),
+        .target(name: "MLBuildDatasets", dependencies: ["MLBuildBasics", "MLBuildTraining", .product(name: "Crypto", package: "swift-crypto")],
+                exclude: ["README.md"]),
         // Writes a model and its fitted transform as one ONNX graph; reads Training and Datasets only.
         .target(
             name: "MLBuildONNX",

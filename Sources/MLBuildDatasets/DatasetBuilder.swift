@@ -23,10 +23,13 @@ public enum DatasetBuilder {
     ///   `DatasetError` (malformed CSV, header mismatch, bad options, I/O).
     public static func build(
         source: some TableSource, schema: Schema, options: DatasetOptions,
-        outputDirectory: URL, baselineDirectory: URL? = nil, progress: IngestProgress? = nil
+        outputDirectory: URL, baselineDirectory: URL? = nil, progress: IngestProgress? = nil, pseudonymizer: Pseudonymizer? = nil
     ) throws -> Result {
-        let (table, report) = try DatasetIngester.ingest(source, schema: schema, options: options, progress: progress)
+        var (table, report) = try DatasetIngester.ingest(source, schema: schema, options: options, progress: progress)
         if !report.passed { throw DatasetValidationError(report: report) }
+        // Validated on the values as written (their messages show `<pii>` for pii columns);
+        // every output, data.bin included, holds the tokens.
+        try pseudonymizer?.apply(to: &table)
         let stats = DatasetStats.compute(table)
         var drift: DriftReport?
         if let baselineDirectory {

@@ -39,7 +39,7 @@ public struct TargetConfiguration: Sendable {
         for key in self.keys where holdsSecret && !key.acceptsSecrets {
             if let value = target.values[key.name], value.scalars.contains(ResolvedValue.secretOpen) {
                 diagnostics.add(value.diagnostic("'\(key.name)' cannot hold a secret: ${secret:…} is allowed only in a task's "
-                    + "'run' and 'env', where its value reaches the command at run time and nothing else"))
+                    + "'run' and 'env', where its value reaches the command at run time and nothing else, and in a dataset's 'pseudonymize_key'"))
                 unusable.insert(key.name)
             }
         }

@@ -38,6 +38,8 @@ public struct DatasetRule: Rule {
         RuleKey("false_values", .list, summary: "extra spellings of false for bool columns"),
         RuleKey("baseline", summary: "dataset:OTHER whose statistics are the drift baseline"),
         RuleKey("max_psi", summary: "the largest population stability index a column may have against the baseline (default 0.2)"),
+        RuleKey("pseudonymize", .list, summary: "string columns whose values are replaced by HMAC-SHA-256 tokens (docs/responsible.md)"),
+        RuleKey("pseudonymize_key", acceptsSecrets: true, summary: "the HMAC key for pseudonymize: ${secret:NAME}, never written in the Mlfile"),
     ]
 
     public let name: String
@@ -47,6 +49,9 @@ public struct DatasetRule: Rule {
     public let schemaFile: String?
     public let options: DatasetOptions
     public let baseline: LocatedReference?
+    /// `pseudonymize`'s columns, and the secret holding the key.
+    public let pseudonymize: [String]
+    public let pseudonymizeSecret: String?
 
     public init(configuration: TargetConfiguration, diagnostics: inout DiagnosticCollector) {
         name = configuration.reference.name
@@ -85,6 +90,37 @@ public struct DatasetRule: Rule {
             if let diagnostic = DatasetValueLocator.diagnostic(for: error, in: configuration) { diagnostics.add(diagnostic) }
         }
         self.options = options
+        (pseudonymize, pseudonymizeSecret) = Self.pseudonymization(configuration, schema: schema, diagnostics: &diagnostics)
+    }
+
+    /// `pseudonymize` and `pseudonymize_key`, checked: string columns of the (inline) schema,
+    /// and a key that is exactly one `${secret:NAME}`.
+    static func pseudonymization(_ configuration: TargetConfiguration, schema: Schema?,
+                                 diagnostics: inout DiagnosticCollector) -> (columns: [String], secret: String?) {
+        let items = diagnostics.attempt { try configuration.list("pseudonymize") } ?? []
+        var secret: String?
+        if let value = configuration.value("pseudonymize_key"), !configuration.unusableKeys.contains("pseudonymize_key") {
+            let names = ResolvedValue.secretNames(in: value.scalars)
+            let rest = ResolvedValue.replacingSecrets(in: value.scalars) { _ in "" }.trimmingCharacters(in: .whitespaces)
+            if names.count == 1, rest.isEmpty {
+                secret = names[0]
+            } else {
+                diagnostics.add(value.diagnostic("'pseudonymize_key' must be one ${secret:NAME}: a key written in the Mlfile would be in the repository and its history"))
+            }
+        }
+        if !items.isEmpty, configuration.lacks("pseudonymize_key") {
+            diagnostics.add(configuration.diagnostic("pseudonymize", "'pseudonymize' needs 'pseudonymize_key = ${secret:NAME}'"))
+        }
+        if items.isEmpty, configuration.has("pseudonymize_key"), configuration.lacks("pseudonymize") {
+            diagnostics.add(configuration.diagnostic("pseudonymize_key", "'pseudonymize_key' without 'pseudonymize' pseudonymizes nothing"))
+        }
+        if let schema {
+            for problem in Pseudonymizer.problems(columns: items.map(\.text), schema: schema) {
+                guard let item = items.first(where: { $0.text == problem.column }) else { continue }
+                diagnostics.add(configuration.target.source.diagnostic("'pseudonymize': \(problem.message)", at: item.location))
+            }
+        }
+        return (items.map(\.text), secret)
     }
 
     /// A path value that must stay inside the workspace.
@@ -127,12 +163,23 @@ public struct DatasetRule: Rule {
         let csv = CSVSource(url: workspace.appendingPathComponent(source), name: source)
         let output = workspace.appendingPathComponent(try context.outputDirectory())
         let baselineDirectory = try baseline.map { workspace.appendingPathComponent(try context.outputDirectory(of: $0.reference)) }
+        var pseudonymizer: Pseudonymizer?
+        if !pseudonymize.isEmpty {
+            guard let secret = pseudonymizeSecret, let key = context.secrets[secret], !key.isEmpty else {
+                throw RuleFailure("pseudonymize_key: the secret \(pseudonymizeSecret ?? "") is not set (export it in the environment mlbuild runs in)")
+            }
+            if let problem = Pseudonymizer.problems(columns: pseudonymize, schema: schema).first {
+                throw RuleFailure("\(schemaFile ?? "schema"): pseudonymize: \(problem.message)")
+            }
+            pseudonymizer = Pseudonymizer(columns: pseudonymize, key: Array(key.utf8))
+        }
         let clock = ContinuousClock()
         let started = clock.now
         do {
             let result = try DatasetBuilder.build(
                 source: csv, schema: schema, options: options, outputDirectory: output, baselineDirectory: baselineDirectory,
-                progress: { rows, total in context.progress.report(done: Int64(rows), total: total.map(Int64.init), unit: "rows") })
+                progress: { rows, total in context.progress.report(done: Int64(rows), total: total.map(Int64.init), unit: "rows") },
+                pseudonymizer: pseudonymizer)
             let elapsed = clock.now - started
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             // The time goes to the log only, never into an artifact.

@@ -152,7 +152,7 @@ struct FailureAndErrorTests {
         let run = try ws.run([], environment: ["API_TOKEN": "s3cret-value"])
         #expect(run.status == 2)
         let message = "cannot hold a secret: ${secret:…} is allowed only in a task's 'run' and 'env', "
-            + "where its value reaches the command at run time and nothing else"
+            + "where its value reaches the command at run time and nothing else, and in a dataset's 'pseudonymize_key'"
         #expect(run.stderr.contains("Mlfile:2:15: error: 'outputs' \(message)"), "\(run.stderr)")
         #expect(run.stderr.contains("Mlfile:3:19: error: 'description' \(message)"), "\(run.stderr)")
         #expect(run.stderr.contains("Mlfile:6:18: error: 'entrypoint' \(message)"), "\(run.stderr)")

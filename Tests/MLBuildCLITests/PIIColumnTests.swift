@@ -125,3 +125,98 @@ struct PIIColumnTests {
         #expect(try String(contentsOfFile: "\(ws.path)/build/dataset/rows/data.bin", encoding: .isoLatin1).contains(Self.email(5)))
     }
 }
+
+/// `pseudonymize` on a dataset target, through the real binary.
+@Suite("pseudonymize: HMAC tokens instead of values, the key from a secret")
+struct PseudonymizeTests {
+    static func mlfile(key: String = "${secret:PII_KEY}", columns: String = "id, email") -> String {
+        """
+        seed = 7
+
+        dataset rows
+            source = data/rows.csv
+            schema = \(PIIColumnTests.schema)
+            pseudonymize = \(columns)
+            pseudonymize_key = \(key)
+
+        features rows
+            dataset = dataset:rows
+            label = label
+            drop = email
+            one_hot = plan
+            standardize = amount
+            impute = score:median
+
+        model lr
+            features = features:rows
+            algorithm = logistic_regression
+        """
+    }
+
+    @Test func noRawValueAndNoKeyAnywhereNotEvenInDataBin() throws {
+        let ws = try MLBuildWorkspace(mlfile: Self.mlfile())
+        try ws.write("data/rows.csv", PIIColumnTests.csv(rows: 200))
+        let key = "k3y-for-the-pii-test-7f1d"
+        let build = try ws.build(["model:lr"], environment: ["PII_KEY": key])
+        #expect(build.result.status == 0, "\(build.result.stderr)")
+        let history = try ws.run(["runs", "--json"])
+        let raw = (0 ..< 200).flatMap { [PIIColumnTests.id($0), PIIColumnTests.email($0)] }
+        var searched = 0
+        let root = URL(fileURLWithPath: ws.path).standardizedFileURL
+        let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
+        while let url = enumerator?.nextObject() as? URL {
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            let relative = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
+            if relative.hasPrefix("data/") { continue }
+            searched += 1
+            let text = String(decoding: try Data(contentsOf: url), as: UTF8.self)
+            #expect(!text.contains(key), "\(relative) holds the key")
+            for value in raw where text.contains(value) {
+                Issue.record("\(relative) holds the raw value '\(value)'")
+                break
+            }
+        }
+        #expect(searched > 15)
+        for output in [build.result.stdout, build.result.stderr, build.eventsText, history.stdout] {
+            #expect(!output.contains(key))
+            for value in raw { #expect(!output.contains(value), "'\(value)' printed") }
+        }
+        // data.bin holds 64-hex tokens, one per distinct value (ids stay unique).
+        let bin = try String(contentsOfFile: "\(ws.path)/build/dataset/rows/data.bin", encoding: .isoLatin1)
+        let tokens = Set(bin.matches(of: /[0-9a-f]{64}/).map { String($0.output) })
+        #expect(tokens.count == 400, "200 ids and 200 e-mail addresses, each its own token")
+        // The same key gives the same tokens: a second workspace's data.bin is byte-identical.
+        let again = try MLBuildWorkspace(mlfile: Self.mlfile())
+        try again.write("data/rows.csv", PIIColumnTests.csv(rows: 200))
+        #expect(try again.run(["dataset:rows"], environment: ["PII_KEY": key]).status == 0)
+        let other = try MLBuildWorkspace(mlfile: Self.mlfile())
+        try other.write("data/rows.csv", PIIColumnTests.csv(rows: 200))
+        #expect(try other.run(["dataset:rows"], environment: ["PII_KEY": key + "2"]).status == 0)
+        let bytes = { (w: MLBuildWorkspace) in try Data(contentsOf: URL(fileURLWithPath: "\(w.path)/build/dataset/rows/data.bin")) }
+        #expect(try bytes(again) == bytes(ws))
+        #expect(try bytes(other) != bytes(ws))
+    }
+
+    @Test func aKeyInTheMlfileAMissingKeyAndANonStringColumnAreMlfileErrors() throws {
+        let ws = try MLBuildWorkspace(mlfile: Self.mlfile(key: "hunter2", columns: "id, plan, nope"))
+        try ws.write("data/rows.csv", PIIColumnTests.csv(rows: 20))
+        let run = try ws.run(["dataset:rows"])
+        #expect(run.status == 2)
+        let headlines = run.stderr.split(separator: "\n").filter { $0.hasPrefix("Mlfile:") }
+        #expect(headlines == [
+            "Mlfile:6:24: error: 'pseudonymize': column 'plan' is category; pseudonymize applies to string columns",
+            "Mlfile:6:30: error: 'pseudonymize': column 'nope' is not in the schema",
+            "Mlfile:7:24: error: 'pseudonymize_key' must be one ${secret:NAME}: a key written in the Mlfile would be in the repository and its history",
+        ], "\(run.stderr)")
+        try ws.write("Mlfile", Self.mlfile().replacingOccurrences(of: "    pseudonymize_key = ${secret:PII_KEY}\n", with: ""))
+        let missing = try ws.run(["dataset:rows"])
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("Mlfile:6:20: error: 'pseudonymize' needs 'pseudonymize_key = ${secret:NAME}'"), "\(missing.stderr)")
+        // A secret that is not set fails the build, before anything is written.
+        try ws.write("Mlfile", Self.mlfile())
+        let unset = try ws.run(["dataset:rows"], environment: ["PII_KEY": nil])
+        #expect(unset.status != 0)
+        #expect(unset.stderr.contains("PII_KEY"), "\(unset.stderr)")
+        #expect(!ws.exists("build/dataset/rows/data.bin"))
+    }
+}

@@ -107,3 +107,37 @@ import Testing
         #expect(try FeatureSpec(options: ["label": "churned", "allow_pii": "phone, email"], seed: 0).allowPII == ["phone", "email"])
     }
 }
+
+/// `pseudonymize`: HMAC-SHA-256 tokens in place of a string column's values.
+@Suite struct PseudonymizerTests {
+    @Test func tokensAreHMACSHA256InHex() {
+        // RFC 4231, test case 2.
+        let p = Pseudonymizer(columns: [], key: Array("Jefe".utf8))
+        #expect(p.token("what do ya want for nothing?") == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        #expect(p.token("a") == p.token("a"))
+        #expect(p.token("a") != Pseudonymizer(columns: [], key: Array("other".utf8)).token("a"))
+    }
+
+    @Test func applyReplacesTheListedColumnsValuesAndKeepsTheirCodes() throws {
+        let schema = try Schema(parsing: PIITests.schemaText)
+        let table = try DatasetIngester.ingestValidated(CSVSource(name: "t.csv", text: PIITests.csv), schema: schema)
+        let p = Pseudonymizer(columns: ["email", "customer_id"], key: Array("k3y".utf8))
+        var pseudonymized = table
+        try p.apply(to: &pseudonymized)
+        for name in ["email", "customer_id"] {
+            let before = try #require(table.column(named: name))
+            let after = try #require(pseudonymized.column(named: name))
+            for r in 0 ..< table.rowCount { #expect(after.text(at: r) == before.text(at: r).map(p.token)) }
+        }
+        #expect(pseudonymized.column(named: "plan") == table.column(named: "plan"))
+        let encoded = String(decoding: pseudonymized.binaryData(), as: UTF8.self)
+        for value in PIITests.rawValues where !value.allSatisfy(\.isNumber) { #expect(!encoded.contains(value), "\(value)") }
+        #expect(Pseudonymizer.problems(columns: ["plan", "phone", "nope", "email"], schema: schema).map(\.message) == [
+            "column 'plan' is category; pseudonymize applies to string columns",
+            "column 'phone' is int; pseudonymize applies to string columns",
+            "column 'nope' is not in the schema",
+        ])
+        var refused = table
+        #expect { try Pseudonymizer(columns: ["phone"], key: [1]).apply(to: &refused) } throws: { "\($0)".contains("pseudonymize applies to string columns") }
+    }
+}

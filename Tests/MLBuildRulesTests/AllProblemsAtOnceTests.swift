@@ -104,7 +104,7 @@ struct AllProblemsAtOnceTests {
             "6:16: unknown variable 'url'",
             "7:34: 'BAD-NAME' is not an environment variable name",
             "9:25: unknown target 'task:nowhere'",
-            "11:15: 'outputs' cannot hold a secret: ${secret:…} is allowed only in a task's 'run' and 'env', where its value reaches the command at run time and nothing else",
+            "11:15: 'outputs' cannot hold a secret: ${secret:…} is allowed only in a task's 'run' and 'env', where its value reaches the command at run time and nothing else, and in a dataset's 'pseudonymize_key'",
             "12:28: environment variable 'PY_FLAGS' is not set",
             "13:5: unknown key 'descripton' for task targets (did you mean 'description'?)",
             "14:3: inconsistent indentation: body lines of task:clean start in column 5",
