@@ -186,9 +186,13 @@ public enum FeatureBuilder {
     /// (nil: the column itself), so that the Mlfile check can point at it.
     public static func piiProblems(_ spec: FeatureSpec, schema: Schema) -> [(allowed: String?, message: String)] {
         var problems: [(allowed: String?, message: String)] = []
-        for c in schema.columns where c.isPII && !c.isID && c.name != spec.label && !spec.drop.contains(c.name)
-            && !spec.allowPII.contains(c.name) {
-            problems.append((nil, "column '\(c.name)' is pii and would be a feature: drop it, or allow it with `allow_pii = \(c.name)`"))
+        for c in schema.columns where c.isPII && !c.isID && !spec.drop.contains(c.name) && !spec.allowPII.contains(c.name) {
+            if c.name == spec.label {
+                // A label's classes are written into transform.json and model.json.
+                problems.append((nil, "column '\(c.name)' is pii and is the label: its values would be in the model; allow it with `allow_pii = \(c.name)`"))
+            } else {
+                problems.append((nil, "column '\(c.name)' is pii and would be a feature: drop it, or allow it with `allow_pii = \(c.name)`"))
+            }
         }
         for name in spec.allowPII {
             guard let c = schema[name] else {

@@ -24,7 +24,7 @@ public struct FeatureSpec: Sendable, Equatable {
     public var stratify: Bool
     public var seed: UInt64
     /// `pii` columns the user allows as features (any other pii column must be dropped or an id).
-    public var allowPII: [String] = []
+    public var allowPII: [String]
 
     public static let defaultSplit = 0.8
 
@@ -47,7 +47,7 @@ public struct FeatureSpec: Sendable, Equatable {
         label: String, drop: [String] = [], standardize: [String] = [], minmax: [String] = [], oneHot: [String] = [],
         log1p: [String] = [], impute: [(column: String, strategy: ImputeStrategy)] = [],
         bucketize: [(column: String, boundaries: [Double])] = [], split: Double? = FeatureSpec.defaultSplit,
-        stratify: Bool = false, seed: UInt64 = 0
+        stratify: Bool = false, seed: UInt64 = 0, allowPII: [String] = []
     ) {
         self.label = label
         self.drop = drop
@@ -60,6 +60,7 @@ public struct FeatureSpec: Sendable, Equatable {
         self.split = split
         self.stratify = stratify
         self.seed = seed
+        self.allowPII = allowPII
     }
 
     public static func == (a: FeatureSpec, b: FeatureSpec) -> Bool {

@@ -105,6 +105,12 @@ import Testing
             "allow_pii: column 'spend' is not marked pii in the schema", "allow_pii: column 'nope' is not in the schema",
         ])
         #expect(try FeatureSpec(options: ["label": "churned", "allow_pii": "phone, email"], seed: 0).allowPII == ["phone", "email"])
+        // A pii label's classes would be in the model.
+        let labelled = try Schema(parsing: "segment: category(a, b) pii, x: float")
+        #expect(FeatureBuilder.piiProblems(FeatureSpec(label: "segment"), schema: labelled).map(\.message) == [
+            "column 'segment' is pii and is the label: its values would be in the model; allow it with `allow_pii = segment`",
+        ])
+        #expect(FeatureBuilder.piiProblems(FeatureSpec(label: "segment", allowPII: ["segment"]), schema: labelled).isEmpty)
     }
 }
 
