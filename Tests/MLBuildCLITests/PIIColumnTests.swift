@@ -220,3 +220,33 @@ struct PseudonymizeTests {
         #expect(!ws.exists("build/dataset/rows/data.bin"))
     }
 }
+
+extension MLflowExportTests {
+    /// A run history with pii columns exported to a real MLflow server: neither its database
+    /// nor its artifact store holds a raw value afterwards.
+    @Test func anExportedRunHoldsNoPIIValue() throws {
+        let server = try Self.server()
+        let ws = try MLBuildWorkspace(mlfile: PIIColumnTests.mlfile())
+        try ws.write("data/rows.csv", PIIColumnTests.csv(rows: 300))
+        try ws.write("data/recent.csv", PIIColumnTests.csv(rows: 120, start: 300))
+        let build = try ws.run(["model:lr", "dataset:recent"])
+        #expect(build.status == 0, "\(build.stderr)")
+        let export = try ws.run(["runs", "export", "--mlflow", server.url, "--mlflow-experiment", "pii"])
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(try Self.experimentID(server, "pii") != nil)
+        let raw = (0 ..< 420).flatMap { [PIIColumnTests.id($0), PIIColumnTests.email($0)] }
+        var searched = 0
+        let enumerator = FileManager.default.enumerator(at: server.directory, includingPropertiesForKeys: [.isRegularFileKey])
+        while let url = enumerator?.nextObject() as? URL {
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            searched += 1
+            let text = String(decoding: try Data(contentsOf: url), as: UTF8.self)
+            for value in raw where text.contains(value) {
+                Issue.record("\(url.lastPathComponent) of the MLflow server holds the raw value '\(value)'")
+                break
+            }
+        }
+        #expect(searched > 0)
+        for value in raw { #expect(!export.stdout.contains(value) && !export.stderr.contains(value)) }
+    }
+}
