@@ -250,3 +250,30 @@ extension MLflowExportTests {
         for value in raw { #expect(!export.stdout.contains(value) && !export.stderr.contains(value)) }
     }
 }
+
+extension PIIColumnTests {
+    /// `mlbuild serve` of a model whose dataset has pii columns: the reply echoes the id the
+    /// caller sent, and neither /v1/models nor the server's log holds a value.
+    @Test(.timeLimit(.minutes(5))) func serveLogsAndListsNoPIIValue() throws {
+        let ws = try MLBuildWorkspace(mlfile: Self.mlfile())
+        try ws.write("data/rows.csv", Self.csv(rows: 300))
+        try ws.write("data/recent.csv", Self.csv(rows: 40, start: 300))
+        let build = try ws.run(["model:lr"])
+        #expect(build.status == 0, "\(build.stderr)")
+        let server = try ServeFixture.start(ws, ["model:lr"])
+        let sent = Self.csv(rows: 5, start: 1000)
+        let reply = try server.request("POST", "/v1/models/lr/predict", headers: ServeFixture.csvType, body: Array(sent.utf8))
+        #expect(reply.status == 200, "\(reply.text)")
+        #expect(reply.text.contains(Self.id(1000)), "the caller's id comes back as given: \(reply.text)")
+        #expect(!reply.text.contains(Self.email(1000)), "the e-mail address is no output")
+        let models = try server.request("GET", "/v1/models")
+        #expect(models.status == 200)
+        #expect(server.stop() == 0)
+        let trained = (0 ..< 340).flatMap { [Self.id($0), Self.email($0)] }
+        let asked = (1000 ..< 1005).flatMap { [Self.id($0), Self.email($0)] }
+        for value in trained + asked {
+            #expect(!server.stderr.contains(value), "the log holds '\(value)'")
+            #expect(!models.text.contains(value), "/v1/models holds '\(value)'")
+        }
+    }
+}
