@@ -25,6 +25,27 @@ struct PIIColumnTests {
     static func id(_ r: Int) -> String { "cust-\(String(format: "%06d", r * 7919 % 1_000_003))-zq" }
     static func email(_ r: Int) -> String { "person.\(r * 31 % 997)x\(r)@mail-\(r % 13).example.com" }
 
+    /// Each regular file under `root` (but those `skip` names by their path relative to it and
+    /// their bytes) that holds one of `values`, with the first it holds; and how many files were
+    /// searched.
+    static func filesHolding(_ values: [String], under root: URL, skip: (String, Data) -> Bool = { _, _ in false })
+        throws -> (searched: Int, holding: [(file: String, value: String)]) {
+        var searched = 0
+        var holding: [(file: String, value: String)] = []
+        let root = root.standardizedFileURL
+        let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
+        while let url = enumerator?.nextObject() as? URL {
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            let relative = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
+            let bytes = try Data(contentsOf: url)
+            if skip(relative, bytes) { continue }
+            searched += 1
+            let text = String(decoding: bytes, as: UTF8.self)
+            if let value = values.first(where: { text.contains($0) }) { holding.append((relative, value)) }
+        }
+        return (searched, holding)
+    }
+
     static func mlfile(drop: String = "drop = email", extra: String = "") -> String {
         """
         seed = 7
@@ -96,22 +117,10 @@ struct PIIColumnTests {
         let raw = (0 ..< 421).flatMap { [Self.id($0), Self.email($0)] }
         // Every file of the workspace (outputs, the cache, .mlbuild's history, the report), but
         // the sources and the data.bin files (and the cache's copies of them).
-        var searched = 0
-        let root = URL(fileURLWithPath: ws.path).standardizedFileURL
-        let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
-        while let url = enumerator?.nextObject() as? URL {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
-            let relative = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
-            if relative.hasPrefix("data/") { continue }
-            let bytes = try Data(contentsOf: url)
-            if dataBins.contains(bytes) { continue }
-            searched += 1
-            let text = String(decoding: bytes, as: UTF8.self)
-            for value in raw where text.contains(value) {
-                Issue.record("\(relative) holds the raw value '\(value)'")
-                break
-            }
+        let (searched, holding) = try Self.filesHolding(raw, under: URL(fileURLWithPath: ws.path)) { path, bytes in
+            path.hasPrefix("data/") || dataBins.contains(bytes)
         }
+        for (file, value) in holding { Issue.record("\(file) holds the raw value '\(value)'") }
         #expect(searched > 20)
         for output in [build.result.stdout, build.result.stderr, build.eventsText, report.stdout, report.stderr, history.stdout,
                        failing.result.stdout, failing.result.stderr, failing.eventsText] {
@@ -161,21 +170,10 @@ struct PseudonymizeTests {
         #expect(build.result.status == 0, "\(build.result.stderr)")
         let history = try ws.run(["runs", "--json"])
         let raw = (0 ..< 200).flatMap { [PIIColumnTests.id($0), PIIColumnTests.email($0)] }
-        var searched = 0
-        let root = URL(fileURLWithPath: ws.path).standardizedFileURL
-        let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey])
-        while let url = enumerator?.nextObject() as? URL {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
-            let relative = String(url.standardizedFileURL.path.dropFirst(root.path.count + 1))
-            if relative.hasPrefix("data/") { continue }
-            searched += 1
-            let text = String(decoding: try Data(contentsOf: url), as: UTF8.self)
-            #expect(!text.contains(key), "\(relative) holds the key")
-            for value in raw where text.contains(value) {
-                Issue.record("\(relative) holds the raw value '\(value)'")
-                break
-            }
+        let (searched, holding) = try PIIColumnTests.filesHolding(raw + [key], under: URL(fileURLWithPath: ws.path)) { path, _ in
+            path.hasPrefix("data/")
         }
+        for (file, value) in holding { Issue.record("\(file) holds '\(value)'") }
         #expect(searched > 15)
         for output in [build.result.stdout, build.result.stderr, build.eventsText, history.stdout] {
             #expect(!output.contains(key))
@@ -235,17 +233,8 @@ extension MLflowExportTests {
         #expect(export.status == 0, "\(export.stderr)")
         #expect(try Self.experimentID(server, "pii") != nil)
         let raw = (0 ..< 420).flatMap { [PIIColumnTests.id($0), PIIColumnTests.email($0)] }
-        var searched = 0
-        let enumerator = FileManager.default.enumerator(at: server.directory, includingPropertiesForKeys: [.isRegularFileKey])
-        while let url = enumerator?.nextObject() as? URL {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
-            searched += 1
-            let text = String(decoding: try Data(contentsOf: url), as: UTF8.self)
-            for value in raw where text.contains(value) {
-                Issue.record("\(url.lastPathComponent) of the MLflow server holds the raw value '\(value)'")
-                break
-            }
-        }
+        let (searched, holding) = try PIIColumnTests.filesHolding(raw, under: server.directory)
+        for (file, value) in holding { Issue.record("\(file) of the MLflow server holds the raw value '\(value)'") }
         #expect(searched > 0)
         for value in raw { #expect(!export.stdout.contains(value) && !export.stderr.contains(value)) }
     }
