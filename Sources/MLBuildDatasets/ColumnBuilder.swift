@@ -146,7 +146,9 @@ struct ColumnBuilder {
         encodingTally.add(line: line, example: Self.shown(t, pii: pii))
         if collectRowErrors {
             let offset = UTF8Check.firstInvalidOffset(t) ?? 0
-            rowError(line, "'\(shown(t))' is not UTF-8 (\(UTF8Check.problem(t, at: offset))); re-encode the file as UTF-8")
+            // A pii cell's bad byte is part of its value.
+            let problem = pii ? "" : " (\(UTF8Check.problem(t, at: offset)))"
+            rowError(line, "'\(shown(t))' is not UTF-8\(problem); re-encode the file as UTF-8")
         }
         appendNull()
     }
