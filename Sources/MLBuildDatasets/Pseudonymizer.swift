@@ -17,7 +17,15 @@ public struct Pseudonymizer: Sendable {
     /// The token of one value.
     public func token(_ value: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Array(value.utf8), using: key)
-        return mac.map { String(format: "%02x", $0) }.joined()
+        // By hand: `String(format:)` per byte made a million-id column take half a minute.
+        let digits = Array("0123456789abcdef".utf8)
+        var hex = [UInt8]()
+        hex.reserveCapacity(64)
+        for byte in mac {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// Each listed column that is not a `string` column of `schema` (or not in it): pseudonymized
