@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import MLBuildBasics
 @testable import MLBuildDatasets
 
 /// `pii` columns: their values stay in data.bin (issue 17, part 1).
@@ -122,6 +123,16 @@ import Testing
         #expect(p.token("what do ya want for nothing?") == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
         #expect(p.token("a") == p.token("a"))
         #expect(p.token("a") != Pseudonymizer(columns: [], key: Array("other".utf8)).token("a"))
+    }
+
+    @Test func tokensAreTheSameOnAnyThreadCount() async throws {
+        let p = Pseudonymizer(columns: [], key: Array("k".utf8))
+        let values = (0 ..< 10_000).map { "value-\($0)" }
+        let serial = values.map(p.token)
+        for threads in [1, 2, 8] {
+            #expect(try await WorkBudget(threads: threads).run { p.tokens(values) } == serial)
+        }
+        #expect(Set(serial).count == values.count)
     }
 
     @Test func applyReplacesTheListedColumnsValuesAndKeepsTheirCodes() throws {
