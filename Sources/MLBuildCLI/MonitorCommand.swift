@@ -18,7 +18,10 @@ struct MonitorCommand: AsyncParsableCommand {
         against that dataset's stats.json, by the same code as a dataset's drift gate \
         (baseline = …). Prints a table, writes Prometheus text-format gauges with \
         --prometheus FILE (atomically, for node-exporter's textfile collector), and exits 1 \
-        when a row breaks the schema or a column's PSI exceeds --max-psi.
+        when a row breaks the schema or a column's PSI exceeds --max-psi. For a model with \
+        `fairness = …` it also scores the rows and reports each group's selection rate (share \
+        predicted as the positive class) against the group's rate on the test split; with \
+        --max-selection-rate-drift X a group whose rate moved by more than X fails the check.
         """)
 
     @OptionGroup var workspaceOptions: WorkspaceOptions
@@ -32,6 +35,10 @@ struct MonitorCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-psi"), help: ArgumentHelp("Fail past this PSI in any column (default 0.2).", valueName: "X"))
     var maxPSI = 0.2
 
+    @Option(name: .customLong("max-selection-rate-drift"),
+            help: ArgumentHelp("Fail when a fairness group's selection rate moved by more than X (default: report only).", valueName: "X"))
+    var maxSelectionRateDrift: Double?
+
     @Option(help: ArgumentHelp("Write Prometheus text-format gauges to FILE.", valueName: "FILE"))
     var prometheus: String?
 
@@ -40,6 +47,9 @@ struct MonitorCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard maxPSI.isFinite, maxPSI >= 0 else { throw ValidationError("--max-psi must be a number ≥ 0") }
+        if let limit = maxSelectionRateDrift, !(limit.isFinite && limit >= 0) {
+            throw ValidationError("--max-selection-rate-drift must be a number ≥ 0")
+        }
     }
 
     func run() async throws {
@@ -85,20 +95,41 @@ struct MonitorCommand: AsyncParsableCommand {
             throw CLIError.message(error.description)
         }
         let drift = DriftReport.compute(table: table, baseline: baseline, maxPSI: maxPSI)
-        let passed = report.passed && drift.passed
+        var fairness: MonitorFairness?
+        if report.passed, artifact.task == .classification, !artifact.isMulticlass, artifact.classes.count == 2,
+           let rates = MonitorFairness.baseline(metricsJSON: "\(directory)/metrics.json") {
+            let predictions: [ModelPredictor.Prediction]
+            do {
+                predictions = try ModelPredictor.score(artifact, source: source)
+            } catch let error as ModelPredictor.Failure {
+                throw CLIError.message(error.description)
+            } catch let error as ModelArtifactError {
+                throw CLIError.message(error.description)
+            }
+            fairness = try MonitorFairness(baseline: rates, table: table, predictions: predictions, positive: artifact.classes[1])
+        }
+        let groupsDrifted = maxSelectionRateDrift.map { fairness?.drifted(past: $0) ?? [] } ?? []
+        let passed = report.passed && drift.passed && groupsDrifted.isEmpty
         if let prometheusPath {
-            do { try AtomicFile.write(Self.prometheusText(model: model, rows: table.rowCount, report: report, drift: drift), to: prometheusPath) } catch {
+            let text = Self.prometheusText(model: model, rows: table.rowCount, report: report, drift: drift, fairness: fairness,
+                                           passed: passed)
+            do { try AtomicFile.write(text, to: prometheusPath) } catch {
                 throw CLIError.message("cannot write \(prometheus ?? prometheusPath): \(error)")
             }
         }
         if json {
-            print(CanonicalJSON.line(.object([
+            var object: [String: JSONValue] = [
                 "model": .string(model.description), "baseline": .string(training.target), "rows": .number(table.rowCount),
                 "valid": .bool(report.passed), "violations": .array(report.violations.map { .string($0.description) }),
                 "max_psi": .number(maxPSI), "passed": .bool(passed),
                 "columns": .array(drift.entries.map { .object(["column": .string($0.column), "psi": .number($0.psi), "method": .string($0.method), "drifted": .bool($0.psi > maxPSI)]) }),
                 "skipped": .array(drift.skipped.map { .object(["column": .string($0.column), "reason": .string($0.reason)]) }),
-            ])))
+            ]
+            if let fairness {
+                object["fairness"] = .array(fairness.entries.map(\.json))
+                object["max_selection_rate_drift"] = .optional(maxSelectionRateDrift)
+            }
+            print(CanonicalJSON.line(.object(object)))
         } else {
             print("\(input): \(table.rowCount) rows against \(training.target) (the training data of \(model))")
             var rows = TextTable(["COLUMN", "PSI", "METHOD", "STATUS"])
@@ -107,6 +138,18 @@ struct MonitorCommand: AsyncParsableCommand {
             }
             for skipped in drift.skipped { rows.add([skipped.column, "-", "-", "skipped: \(skipped.reason)"]) }
             print(rows.render(), terminator: "")
+            if let fairness {
+                print("selection rate by group (the share predicted \(artifact.classes[1])), against the test split:")
+                var groups = TextTable(["COLUMN", "GROUP", "ROWS", "RATE", "BASELINE", "DRIFT", "STATUS"])
+                for entry in fairness.entries {
+                    let moved = maxSelectionRateDrift.map { limit in (entry.drift.map(abs) ?? 0) > limit } ?? false
+                    groups.add([entry.column, entry.group ?? "(null)", String(entry.rows), String(format: "%.4f", entry.selectionRate),
+                                entry.baseline.map { String(format: "%.4f", $0) } ?? "-",
+                                entry.drift.map { String(format: "%+.4f", $0) } ?? "-",
+                                moved ? "DRIFT (> \(CanonicalJSON.format(maxSelectionRateDrift ?? 0)))" : (entry.baseline == nil ? "new group" : "ok")])
+                }
+                print(groups.render(), terminator: "")
+            }
         }
         if !report.passed {
             MLBuildMain.printError(report.description)
@@ -115,6 +158,11 @@ struct MonitorCommand: AsyncParsableCommand {
         if !drift.passed {
             MLBuildMain.printError("error: drift past max-psi \(CanonicalJSON.format(maxPSI)): "
                 + drift.drifted.map { "\($0.column) psi \(String(format: "%.4f", $0.psi))" }.joined(separator: ", "))
+            throw CLIError.failed
+        }
+        if !groupsDrifted.isEmpty {
+            MLBuildMain.printError("error: selection rate drift past \(CanonicalJSON.format(maxSelectionRateDrift ?? 0)): "
+                + groupsDrifted.map { "\($0.column)=\($0.group ?? "(null)") \(String(format: "%+.4f", $0.drift ?? 0))" }.joined(separator: ", "))
             throw CLIError.failed
         }
     }
@@ -148,7 +196,8 @@ struct MonitorCommand: AsyncParsableCommand {
     }
 
     /// Gauges for a textfile collector, one family each, labels sorted.
-    static func prometheusText(model: TargetReference, rows: Int, report: ValidationReport, drift: DriftReport) -> String {
+    static func prometheusText(model: TargetReference, rows: Int, report: ValidationReport, drift: DriftReport,
+                               fairness: MonitorFairness? = nil, passed: Bool? = nil) -> String {
         func label(_ text: String) -> String {
             text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
         }
@@ -166,8 +215,21 @@ struct MonitorCommand: AsyncParsableCommand {
         out += "mlbuild_monitor_rows{\(m)} \(rows)\n"
         out += "# HELP mlbuild_monitor_violations Schema violations found in the new rows.\n# TYPE mlbuild_monitor_violations gauge\n"
         out += "mlbuild_monitor_violations{\(m)} \(report.violations.count)\n"
-        out += "# HELP mlbuild_monitor_passed 1 when the rows are valid and no column drifted, else 0.\n# TYPE mlbuild_monitor_passed gauge\n"
-        out += "mlbuild_monitor_passed{\(m)} \(report.passed && drift.passed ? 1 : 0)\n"
+        if let fairness {
+            out += "# HELP mlbuild_monitor_selection_rate Share of a fairness group's new rows predicted as the positive class.\n"
+            out += "# TYPE mlbuild_monitor_selection_rate gauge\n"
+            for entry in fairness.entries {
+                out += "mlbuild_monitor_selection_rate{column=\"\(label(entry.column))\",group=\"\(label(entry.group ?? "null"))\",\(m)} \(CanonicalJSON.format(entry.selectionRate))\n"
+            }
+            out += "# HELP mlbuild_monitor_selection_rate_drift A fairness group's selection rate minus its rate on the test split.\n"
+            out += "# TYPE mlbuild_monitor_selection_rate_drift gauge\n"
+            for entry in fairness.entries {
+                guard let drift = entry.drift else { continue }
+                out += "mlbuild_monitor_selection_rate_drift{column=\"\(label(entry.column))\",group=\"\(label(entry.group ?? "null"))\",\(m)} \(CanonicalJSON.format(drift))\n"
+            }
+        }
+        out += "# HELP mlbuild_monitor_passed 1 when the rows are valid, no column drifted and no fairness group moved past its limit, else 0.\n# TYPE mlbuild_monitor_passed gauge\n"
+        out += "mlbuild_monitor_passed{\(m)} \((passed ?? (report.passed && drift.passed)) ? 1 : 0)\n"
         return out
     }
 }

@@ -57,6 +57,9 @@ public struct Project: Sendable {
         for target in mlfile.targets {
             guard let rule = rules[target.reference], let configuration = configurations[target.reference] else { continue }
             rule.check(against: rules, configuration: configuration, diagnostics: &diagnostics)
+            for dependency in rule.derivedDependencies(among: rules) {
+                graph.addEdge(from: target.reference, to: dependency)
+            }
         }
 
         // Outputs: one producer each, and an input that another target produces is an implicit

@@ -50,6 +50,11 @@ public protocol Rule: Sendable {
     /// which configures targets alone: what is checked here must also be checked at run time.
     func check(against rules: [TargetReference: any Rule], configuration: TargetConfiguration,
                diagnostics: inout DiagnosticCollector)
+    /// Targets needed that follow only from other targets' rules (a model with `fairness` reads
+    /// the datasets its features were made from), asked once every target is made. They are
+    /// edges like `implicitDependencies`: in the key, in `RuleContext.dependencyOutputs`, shipped
+    /// to a remote worker; the incremental path keeps them through the no-op manifest.
+    func derivedDependencies(among rules: [TargetReference: any Rule]) -> [LocatedReference]
     /// Produces the outputs. Throwing (or leaving a declared output missing) fails the target.
     func run(_ context: RuleContext) async throws
 
@@ -69,6 +74,7 @@ extension Rule {
     public var auxiliaryTargets: [AuxiliaryTarget] { [] }
     public func check(against rules: [TargetReference: any Rule], configuration: TargetConfiguration,
                       diagnostics: inout DiagnosticCollector) {}
+    public func derivedDependencies(among rules: [TargetReference: any Rule]) -> [LocatedReference] { [] }
     public static var runsRemotely: Bool { true }
     public func remoteCommand(environment: [String: String]) -> (arguments: [String], environment: [String: String])? { nil }
 }

@@ -19,14 +19,17 @@ struct ModelGate: Sendable, Equatable {
 
     /// Every metric a gate may name: each task's metrics on the test split, and with `cv = N`
     /// their cross-validated mean `cv_METRIC` and standard deviation `cv_METRIC_std`.
-    static let metricNames: [String] = (baseNames + baseNames.map { "cv_\($0)" } + baseNames.map { "cv_\($0)_std" }).sorted()
+    /// With `fairness = COLUMN, …`, also the worst of each fairness aggregate over the columns.
+    static let metricNames: [String] = (baseNames + baseNames.map { "cv_\($0)" } + baseNames.map { "cv_\($0)_std" }
+        + GroupFairness.metricNames).sorted()
 
     /// The test-split metrics of every task, sorted.
     static let baseNames = Set(Metrics.classificationNames + Metrics.multiclassNames + Metrics.regressionNames).sorted()
 
     /// The note listing what a gate may name.
     static var metricsNote: String {
-        "metrics: \(baseNames.joined(separator: ", ")); with cv = N also cv_METRIC and cv_METRIC_std"
+        "metrics: \(baseNames.joined(separator: ", ")); with cv = N also cv_METRIC and cv_METRIC_std; "
+            + "with fairness = COLUMN, … also \(GroupFairness.metricNames.joined(separator: ", "))"
     }
 
     /// The metrics of a model of `task` (`classCount` nil: either kind of classifier).
@@ -34,10 +37,13 @@ struct ModelGate: Sendable, Equatable {
         switch (task, classCount) {
         case (.regression, _): return Metrics.regressionNames
         case (.classification, let k?) where k > 2: return Metrics.multiclassNames
-        case (.classification, _?): return Metrics.classificationNames
-        case (.classification, nil): return Set(Metrics.classificationNames + Metrics.multiclassNames).sorted()
+        case (.classification, _?): return (Metrics.classificationNames + GroupFairness.metricNames).sorted()
+        case (.classification, nil): return Set(Metrics.classificationNames + Metrics.multiclassNames + GroupFairness.metricNames).sorted()
         }
     }
+
+    /// Whether the gate reads a fairness aggregate (needs `fairness = COLUMN, …`).
+    var isFairness: Bool { GroupFairness.metricNames.contains(metric) }
 
     /// Whether the gate reads a cross-validation summary (`cv_auc`, `cv_auc_std`).
     var isCrossValidated: Bool { metric.hasPrefix("cv_") }
@@ -126,7 +132,8 @@ struct ModelGate: Sendable, Equatable {
         var lines = ["quality gate failed (\(failed.count) of \(gates.count) on \(testRows) test rows); nothing published:"]
         for gate in gates {
             let value = metrics[gate.metric]
-            let measured = value.map { CanonicalJSON.format(Self.rounded($0)) } ?? "undefined (the test set holds one class)"
+            let undefined = gate.isFairness ? "undefined (no test row is predicted 1)" : "undefined (the test set holds one class)"
+            let measured = value.map { CanonicalJSON.format(Self.rounded($0)) } ?? undefined
             lines.append("  \(gate.metric) = \(measured), required \(gate.description)\(gate.passes(value) ? "  ok" : "  FAILED")")
         }
         return lines.joined(separator: "\n")

@@ -41,6 +41,7 @@ public struct ModelRule: Rule {
         RuleKey("task", summary: "classification or regression (default: from the algorithm, else the label)"),
         RuleKey("gate", .list, summary: "METRIC >= N or METRIC <= N on the test split, e.g. auc >= 0.8, recall >= 0.5"),
         RuleKey("formats", .list, summary: "json (always) and onnx: also write model.onnx (see docs/ml.md, \"ONNX export\")"),
+        RuleKey("fairness", .list, summary: "dataset columns whose groups' selection rates, error rates and AUC are compared on the test split (docs/responsible.md)"),
     ] + ModelOptions.keys + hyperparameterKeys.map { RuleKey($0, summary: "hyper-parameter (see docs/ml.md)") }
 
     public let name: String
@@ -57,6 +58,8 @@ public struct ModelRule: Rule {
     let writesONNX: Bool
     /// class_weight, threshold, cv.
     let options: ModelOptions
+    /// `fairness = COLUMN, …` (ModelFairness).
+    let fairness: ModelFairness
     /// The target's canonical Mlfile parameters (for lineage).
     let parameters: [(String, String)]
 
@@ -145,6 +148,14 @@ public struct ModelRule: Rule {
         }
         self.writesONNX = writesONNX
         options = ModelOptions(configuration: configuration, task: self.task, diagnostics: &diagnostics)
+        fairness = ModelFairness(configuration: configuration, task: self.task, diagnostics: &diagnostics)
+        if fairness.isEmpty {
+            for gate in gates where gate.isFairness {
+                diagnostics.add(configuration.target.source.diagnostic(
+                    "gate on '\(gate.metric)' needs the groups to compare: add fairness = COLUMN, … to \(configuration.reference)",
+                    at: gate.location))
+            }
+        }
         if options.folds == nil {
             for gate in gates where gate.isCrossValidated {
                 diagnostics.add(configuration.target.source.diagnostic(
@@ -169,6 +180,17 @@ public struct ModelRule: Rule {
         } else {
             auxiliaryTargets = []
         }
+    }
+
+    /// The `fairness` columns against the dataset's inline schema.
+    public func check(against rules: [TargetReference: any Rule], configuration: TargetConfiguration,
+                      diagnostics: inout DiagnosticCollector) {
+        fairness.check(features: features.reference, rules: rules, source: configuration.target.source, diagnostics: &diagnostics)
+    }
+
+    /// With `fairness`, the datasets of its features: the groups are read there.
+    public func derivedDependencies(among rules: [TargetReference: any Rule]) -> [LocatedReference] {
+        fairness.datasets(of: features.reference, among: rules, at: fairness.columns.first?.location ?? features.location)
     }
 
     /// The features it trains on, when named well (a bad name is reported, not depended on),
@@ -223,6 +245,20 @@ public struct ModelRule: Rule {
         if let confusion = metrics.confusionMatrix {
             metricsJSON["confusion_matrix"] = .array(confusion.rows.map { .array($0.map { .number($0) }) })
         }
+        var fairnessJSON: JSONValue?
+        if !fairness.isEmpty {
+            guard task == .classification, !data.isMulticlass else {
+                throw RuleFailure("\(fairness.columns[0].location): 'fairness' applies to binary classifiers; this model is \(kind) "
+                                  + "(the label '\(data.transform.label.column)')")
+            }
+            let groupings = try fairness.groups(context, features: features.reference, data: data)
+            let (json, worst) = try ModelFairness.evaluate(groupings, labels: data.testLabels, scores: evaluation.scores, threshold: fitted.threshold)
+            fairnessJSON = json
+            for (metric, value) in worst {
+                metrics.values[metric] = value
+                metricsJSON[metric] = .number(value)
+            }
+        }
         if let report = ModelGate.report(gates, metrics: metrics, testRows: data.test.features.rows) {
             throw RuleFailure(report)
         }
@@ -236,6 +272,7 @@ public struct ModelRule: Rule {
         if data.isMulticlass { metricsFile["classes"] = .array(data.classes.map { .string($0) }) }
         if let threshold = fitted.threshold { metricsFile["threshold"] = .number(threshold) }
         if let crossValidation { metricsFile["cv"] = crossValidation }
+        if let fairnessJSON { metricsFile["fairness"] = fairnessJSON }
         let lineage = try lineage(context, upstream: data.upstream)
         let thresholdMethod: String? = switch options.threshold {
         case .maxF1?: "max_f1"

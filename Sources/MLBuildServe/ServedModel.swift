@@ -82,14 +82,14 @@ public struct ServedModel: Sendable {
         }.joined()
     }
 
-    /// `gates`, `test_rows` and `train_rows` of the metrics.json next to model.json (written
+    /// `fairness`, `gates`, `test_rows` and `train_rows` of the metrics.json next to model.json (written
     /// with it by the model rule), or nil when there is none. Informational: not digest-checked.
     static func evaluation(besides path: String) -> JSONValue? {
         let url = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("metrics.json")
         guard let data = try? Data(contentsOf: url),
               case .object(let members)? = try? JSONDecoder().decode(JSONValue.self, from: data) else { return nil }
         var kept: [String: JSONValue] = [:]
-        for key in ["gates", "test_rows", "train_rows"] { kept[key] = members[key] }
+        for key in ["fairness", "gates", "test_rows", "train_rows"] { kept[key] = members[key] }
         return kept.isEmpty ? nil : .object(kept)
     }
 
@@ -111,7 +111,12 @@ public struct ServedModel: Sendable {
             object["threshold"] = .number(artifact.threshold)
             if let method = artifact.thresholdMethod { object["threshold_method"] = .string(method) }
         }
-        if let evaluation { object["evaluation"] = evaluation }
+        // `fairness = …` models: per column and group, on the test split (its own member, as
+        // metrics.json has it).
+        if case .object(var members)? = evaluation {
+            if let fairness = members.removeValue(forKey: "fairness") { object["fairness"] = fairness }
+            object["evaluation"] = .object(members)
+        }
         return .object(object)
     }
 

@@ -37,10 +37,7 @@ public struct Metrics: Codable, Sendable, Equatable {
         if let threshold, !(threshold.isFinite) {
             throw TrainingError.invalidHyperparameter(name: "threshold", value: "\(threshold)", expected: "a finite number")
         }
-        let predicted = probabilities.map { p in
-            if let threshold { return p >= threshold ? 1.0 : 0.0 }
-            return p > 0.5 ? 1.0 : 0.0
-        }
+        let predicted = decisions(probabilities: probabilities, threshold: threshold)
         let confusion = ConfusionMatrix(labels: labels, predicted: predicted)
         let tp = Double(confusion.truePositives), fp = Double(confusion.falsePositives)
         let fn = Double(confusion.falseNegatives), tn = Double(confusion.trueNegatives)
@@ -56,6 +53,15 @@ public struct Metrics: Codable, Sendable, Equatable {
         ]
         if let auc = rocAUCUnchecked(labels, probabilities) { values["auc"] = auc }
         return Metrics(values: values, confusionMatrix: confusion)
+    }
+
+    /// The predicted classes (0/1) of the binary decision `classification` scores: class 1 iff
+    /// p > 0.5 without a threshold, iff p ≥ t with one.
+    public static func decisions(probabilities: [Double], threshold: Double?) -> [Double] {
+        probabilities.map { p in
+            if let threshold { return p >= threshold ? 1.0 : 0.0 }
+            return p > 0.5 ? 1.0 : 0.0
+        }
     }
 
     public static func regression(targets: [Double], predictions: [Double]) throws -> Metrics {

@@ -137,7 +137,23 @@ struct MetricsView: Decodable {
         var value: Double?
         var passed: Bool
     }
+    /// One `fairness` column (ModelFairness).
+    struct Fairness: Decodable {
+        struct Group: Decodable {
+            var group: String?
+            var count: Int
+            var selection_rate: Double
+            var true_positive_rate: Double
+            var false_positive_rate: Double
+            var auc: Double?
+        }
+        var demographic_parity_difference: Double
+        var equalized_odds_difference: Double
+        var disparate_impact_ratio: Double?
+        var groups: [Group]
+    }
     var gates: [Gate]?
+    var fairness: [String: Fairness]?
     var metrics: [String: ReportJSON]
     var task: String?
     var test_rows: Int?

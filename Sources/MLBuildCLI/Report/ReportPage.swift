@@ -297,6 +297,39 @@ struct ReportPage {
         }
     }
 
+    /// metrics.json's `fairness`: per column its aggregates, then a row per group.
+    private mutating func fairness(_ columns: [String: MetricsView.Fairness]) {
+        html.element("h3", "Fairness")
+        html.element("p", "Decisions on the test split by group of each column (fairlearn's definitions; docs/responsible.md).")
+        for column in columns.keys.sorted() {
+            guard let entry = columns[column] else { continue }
+            html.element("h4", column)
+            let ratio = entry.disparate_impact_ratio.map(HistoryOutput.number) ?? "undefined"
+            html.element("p", "demographic_parity_difference \(HistoryOutput.number(entry.demographic_parity_difference)), "
+                + "equalized_odds_difference \(HistoryOutput.number(entry.equalized_odds_difference)), disparate_impact_ratio \(ratio)")
+            html.open("table", [("class", "fairness"), ("data-fairness", column)])
+            html.open("thead")
+            html.open("tr")
+            for title in ["Group", "Rows", "Selection rate", "True positive rate", "False positive rate", "AUC"] { html.element("th", title) }
+            html.close("tr")
+            html.close("thead")
+            html.open("tbody")
+            for group in entry.groups {
+                html.open("tr", [("data-group", group.group ?? "null")])
+                html.element("td", group.group ?? "(null)")
+                html.element("td", String(group.count), [("class", "num")])
+                for value in [group.selection_rate, group.true_positive_rate, group.false_positive_rate] {
+                    html.element("td", HistoryOutput.number(value), [("class", "num")])
+                }
+                html.element("td", group.auc.map(HistoryOutput.number) ?? "-", [("class", "num")])
+                html.close("tr")
+            }
+            html.close("tbody")
+            html.close("table")
+            html.newline()
+        }
+    }
+
     private mutating func model(_ target: Target) {
         let directory = "build/model/\(target.reference.name)"
         let name = target.reference.description
@@ -351,6 +384,7 @@ struct ReportPage {
                 html.close("table")
                 html.newline()
             }
+            if let fairness = metrics.fairness, !fairness.isEmpty { self.fairness(fairness) }
         }
         comparison(name, current: current)
         html.element("h3", "Plots")
