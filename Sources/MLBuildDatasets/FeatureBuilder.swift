@@ -27,12 +27,27 @@ public enum FeatureBuilder {
     ///   - dataset: the `dataset:` input (from `DatasetBuilder.load`), with its schema.json.
     ///   - holdout: the `test = dataset:OTHER` table, or nil for a random split.
     ///   - outputDirectory: where to write, or nil to only compute.
+    ///   - pseudonymizeKey: with `spec.pseudonymize`, the HMAC key and the name of the secret it
+    ///     came from (recorded in the transform, so that predict asks for the same one).
     public static func build(
         dataset: ColumnarTable, schemaFile: SchemaFile, holdout: ColumnarTable? = nil, spec: FeatureSpec,
-        outputDirectory: URL?
+        outputDirectory: URL?, pseudonymizeKey: (secret: String, key: [UInt8])? = nil
     ) throws -> Result {
         let schema = schemaFile.schema
         try check(spec, schema: schema)
+        var dataset = dataset, holdout = holdout
+        if !spec.pseudonymize.isEmpty {
+            guard let pseudonymizeKey else {
+                throw DatasetError.features(message: "pseudonymize: no key (pseudonymize_key = ${secret:NAME})")
+            }
+            // Before anything is fitted: the one-hot categories, and so the model, hold tokens.
+            let pseudonymizer = Pseudonymizer(columns: spec.pseudonymize, key: pseudonymizeKey.key)
+            try pseudonymizer.apply(to: &dataset)
+            if var table = holdout {
+                try pseudonymizer.apply(to: &table)
+                holdout = table
+            }
+        }
         if let holdout {
             let a = schema.columns.map { "\($0.name): \($0.type)" }
             let b = holdout.columns.map { "\($0.spec.name): \($0.spec.type)" }
@@ -64,8 +79,11 @@ public enum FeatureBuilder {
         if trainRows.isEmpty { throw DatasetError.features(message: "no training rows (the dataset has \(dataset.rowCount) rows)") }
         let testTable = holdout ?? dataset
 
-        let transform = try fit(spec, schemaFile: schemaFile, label: label, table: dataset, trainRows: trainRows,
+        var transform = try fit(spec, schemaFile: schemaFile, label: label, table: dataset, trainRows: trainRows,
                                 testTable: testTable, testRows: testRows)
+        if !spec.pseudonymize.isEmpty, let pseudonymizeKey {
+            transform.pseudonymized = FittedTransform.Pseudonymized(columns: spec.pseudonymize, keySecret: pseudonymizeKey.secret)
+        }
         // Each matrix is filled in row blocks on the budget's threads (`FittedTransform`), in
         // the order train features, train labels, test features, test labels, so the first
         // error is the same however it is built. Written: streamed into train.bin and test.bin
@@ -111,6 +129,24 @@ public enum FeatureBuilder {
     }
 
     /// Every problem of the spec against the schema, reported together.
+    /// Why a features target cannot pseudonymize `column` (beyond what every option checks: in
+    /// the schema, not an id, the label or dropped), or nil: only a one-hot string column's values
+    /// reach its outputs (as feature names); an id or dropped column is the dataset's to
+    /// pseudonymize.
+    public static func pseudonymizeProblem(_ column: String, spec: FeatureSpec, schema: Schema) -> String? {
+        guard let c = schema[column], !c.isID, column != spec.label, !spec.drop.contains(column) else {
+            return "column '\(column)' does not reach the features' outputs (an id, the label, dropped or unknown); pseudonymize it on the dataset"
+        }
+        guard case .string = c.type, spec.oneHot.contains(column) else {
+            return "column '\(column)' is \(c.type.name)\(spec.oneHot.contains(column) ? "" : ", not in one_hot"); a features target "
+                + "pseudonymizes one-hot string columns (their values would be the model's feature names)"
+        }
+        if case .constant? = spec.impute.first(where: { $0.column == column })?.strategy {
+            return "column '\(column)' imputes a constant, which would not be a token (use mode)"
+        }
+        return nil
+    }
+
     static func check(_ spec: FeatureSpec, schema: Schema) throws {
         var problems: [String] = []
         func lookup(_ name: String, _ option: String) -> ColumnSpec? {
@@ -171,6 +207,9 @@ public enum FeatureBuilder {
             }
         }
         problems += piiProblems(spec, schema: schema).map(\.message)
+        for n in spec.pseudonymize where lookup(n, "pseudonymize") != nil {
+            if let problem = pseudonymizeProblem(n, spec: spec, schema: schema) { problems.append("pseudonymize: \(problem)") }
+        }
         for c in schema.columns where !c.isID && c.name != spec.label && !spec.drop.contains(c.name) {
             if c.type.isDictionaryEncoded, !spec.oneHot.contains(c.name) {
                 problems.append("column '\(c.name)' is \(c.type.name == "category" ? "a category" : "a string") column: list it in one_hot or drop")

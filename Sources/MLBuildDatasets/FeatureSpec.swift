@@ -8,6 +8,8 @@
 ///     bucketize = tenure:0|12|24|48              (boundaries separated by '|')
 ///     split = 0.8    stratify = true             (or: test = dataset:OTHER, handled by the caller)
 ///     allow_pii = email                          (a `pii` column that may be a feature)
+///     pseudonymize = zip                         (one_hot string columns fitted on HMAC tokens; the
+///                                                 key, `pseudonymize_key`, is the caller's)
 public struct FeatureSpec: Sendable, Equatable {
     public var label: String
     public var drop: [String]
@@ -25,6 +27,8 @@ public struct FeatureSpec: Sendable, Equatable {
     public var seed: UInt64
     /// `pii` columns the user allows as features (any other pii column must be dropped or an id).
     public var allowPII: [String]
+    /// One-hot string columns whose values are replaced by HMAC-SHA-256 tokens before fitting.
+    public var pseudonymize: [String] = []
 
     public static let defaultSplit = 0.8
 
@@ -68,12 +72,13 @@ public struct FeatureSpec: Sendable, Equatable {
             && a.oneHot == b.oneHot && a.log1p == b.log1p && a.impute.map(\.column) == b.impute.map(\.column)
             && a.impute.map(\.strategy) == b.impute.map(\.strategy) && a.bucketize.map(\.column) == b.bucketize.map(\.column)
             && a.bucketize.map(\.boundaries) == b.bucketize.map(\.boundaries) && a.split == b.split
-            && a.stratify == b.stratify && a.seed == b.seed && a.allowPII == b.allowPII
+            && a.stratify == b.stratify && a.seed == b.seed && a.allowPII == b.allowPII && a.pseudonymize == b.pseudonymize
     }
 
     /// The option keys read here (`test` is the caller's: it names another target).
     public static let keys: Set<String> = [
         "label", "drop", "standardize", "minmax", "one_hot", "log1p", "impute", "bucketize", "split", "stratify", "allow_pii",
+        "pseudonymize",
     ]
 
     /// Reads Mlfile option values (lists as comma-separated text). `hasHoldout`: the target has
@@ -100,6 +105,7 @@ public struct FeatureSpec: Sendable, Equatable {
         spec.oneHot = OptionList.split(options["one_hot"] ?? "")
         spec.log1p = OptionList.split(options["log1p"] ?? "")
         spec.allowPII = OptionList.split(options["allow_pii"] ?? "")
+        spec.pseudonymize = OptionList.split(options["pseudonymize"] ?? "")
         for (item, offset) in OptionList.splitWithOffsets(options["impute"] ?? "") {
             guard let colon = item.firstIndex(of: ":") else {
                 errors.append(.option(key: "impute", offset: offset, message: "'\(item)': expected COLUMN:STRATEGY (mean, median, mode or constant=VALUE)"))

@@ -85,6 +85,15 @@ extension FittedTransform {
                 out.append("feature_names[\(k)]: '\(featureNames[k])', but the steps make '\(names[k])' at position \(k)")
             }
         }
+        if let pseudonymized {
+            if pseudonymized.keySecret.isEmpty { out.append("pseudonymize.key_secret: empty") }
+            for (i, name) in pseudonymized.columns.enumerated() {
+                guard case .string? = schema[name]?.type, steps.contains(where: { $0.column == name && $0.kind == "one_hot" }) else {
+                    out.append("pseudonymize.columns[\(i)]: '\(name)' is not a one-hot string column")
+                    continue
+                }
+            }
+        }
         return out
     }
 

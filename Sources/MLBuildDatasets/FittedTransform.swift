@@ -18,10 +18,30 @@ public struct FittedTransform: Codable, Sendable, Equatable {
     public var idColumns: [String]
     public var steps: [ColumnTransform]
     public var featureNames: [String]
+    /// The features target's `pseudonymize`: these one-hot string columns were fitted on
+    /// HMAC-SHA-256 tokens of their values (their categories are tokens), so raw rows are
+    /// tokenized with the same key before they are mapped (`RawRowMapper`). Absent otherwise.
+    public var pseudonymized: Pseudonymized? = nil
+
+    public struct Pseudonymized: Codable, Sendable, Equatable {
+        public var columns: [String]
+        /// The name of the secret (environment variable) that holds the key: never the key.
+        public var keySecret: String
+
+        public init(columns: [String], keySecret: String) {
+            self.columns = columns
+            self.keySecret = keySecret
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case columns
+            case keySecret = "key_secret"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case version, schema, options, label, steps
-        case idColumns = "id_columns", featureNames = "feature_names"
+        case idColumns = "id_columns", featureNames = "feature_names", pseudonymized = "pseudonymize"
     }
 
     public struct LabelEncoding: Codable, Sendable, Equatable {

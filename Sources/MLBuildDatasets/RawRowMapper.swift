@@ -28,8 +28,31 @@ public struct RawRowMapper: Sendable {
         public var rowErrors: [RowError]
     }
 
-    public init(transform: FittedTransform) {
+    /// Tokenizes the columns the features target pseudonymized, with the key from the secret
+    /// the transform names; nil when none were.
+    private let pseudonymizer: Pseudonymizer?
+    /// Why raw rows cannot be mapped: the transform's columns are tokens and the key is not set.
+    public let missingKey: String?
+
+    /// `environment`: where the key of a pseudonymized transform is looked up, by the secret's
+    /// name (the build's environment, for a model built from it).
+    public init(transform: FittedTransform, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.transform = transform
+        if let pseudonymized = transform.pseudonymized {
+            if let key = environment[pseudonymized.keySecret], !key.isEmpty {
+                pseudonymizer = Pseudonymizer(columns: pseudonymized.columns, key: Array(key.utf8))
+                missingKey = nil
+            } else {
+                pseudonymizer = nil
+                missingKey = "the model's column\(pseudonymized.columns.count == 1 ? "" : "s") "
+                    + pseudonymized.columns.map { "'\($0)'" }.joined(separator: ", ")
+                    + " \(pseudonymized.columns.count == 1 ? "was" : "were") pseudonymized when it was built: set the secret "
+                    + "\(pseudonymized.keySecret) (the same HMAC key) in the environment to score raw rows"
+            }
+        } else {
+            pseudonymizer = nil
+            missingKey = nil
+        }
         // A transform decoded from a file a user may have edited is checked before any row.
         problems = transform.problems()
         let schema = transform.schema
@@ -77,9 +100,11 @@ public struct RawRowMapper: Sendable {
         if !problems.isEmpty {
             throw DatasetError.features(message: FittedTransform.describe(problems, field: ""))
         }
-        let (table, builders) = try DatasetIngester.scan(
+        if let missingKey { throw DatasetError.features(message: missingKey) }
+        var (table, builders) = try DatasetIngester.scan(
             source, schema: relaxed, options: transform.options, mayBeAbsent: optional, ignore: ignored,
             collectRowErrors: true)
+        try pseudonymizer?.apply(to: &table)
         var errors = builders.flatMap(\.rowErrors)
         var bad = Set(errors.map(\.line))
         var keep: [Int] = []

@@ -42,12 +42,16 @@ public struct FeaturesRule: Rule {
         RuleKey("stratify", summary: "keep class ratios in both parts of the split (default false)"),
         RuleKey("test", summary: "dataset:OTHER used as the test set instead of a split"),
         RuleKey("allow_pii", .list, summary: "pii columns allowed as features (any other pii column must be dropped)"),
+        RuleKey("pseudonymize", .list, summary: "one_hot string columns fitted on HMAC-SHA-256 tokens of their values; predict and serve need the key (docs/responsible.md)"),
+        RuleKey("pseudonymize_key", acceptsSecrets: true, summary: "the HMAC key for pseudonymize: ${secret:NAME}, never written in the Mlfile"),
     ]
 
     public let name: String
     public let dataset: LocatedReference
     public let holdout: LocatedReference?
     public let spec: FeatureSpec
+    /// The secret holding `pseudonymize`'s key.
+    public let pseudonymizeSecret: String?
 
     public init(configuration: TargetConfiguration, diagnostics: inout DiagnosticCollector) {
         name = configuration.reference.name
@@ -73,6 +77,7 @@ public struct FeaturesRule: Rule {
             if let diagnostic = DatasetValueLocator.diagnostic(for: error, in: configuration) { diagnostics.add(diagnostic) }
         }
         self.spec = spec
+        pseudonymizeSecret = DatasetRule.pseudonymization(configuration, schema: nil, diagnostics: &diagnostics).secret
         implicitDependencies = [dataset, holdout].compactMap { $0 }
     }
 
@@ -90,6 +95,11 @@ public struct FeaturesRule: Rule {
                                                                        at: item.location))
             } else {
                 diagnostics.add(configuration.diagnostic("dataset", "\(dataset.reference): \(problem.message)"))
+            }
+        }
+        for item in (try? configuration.list("pseudonymize")) ?? [] {
+            if let problem = FeatureBuilder.pseudonymizeProblem(item.text, spec: spec, schema: schema) {
+                diagnostics.add(configuration.target.source.diagnostic("'pseudonymize': \(problem) of \(dataset.reference)", at: item.location))
             }
         }
     }
@@ -118,8 +128,15 @@ public struct FeaturesRule: Rule {
             let test = try holdout.map {
                 try DatasetBuilder.load(directory: workspace.appendingPathComponent(try context.outputDirectory(of: $0.reference))).table
             }
+            var key: (secret: String, key: [UInt8])?
+            if !spec.pseudonymize.isEmpty {
+                guard let secret = pseudonymizeSecret, let value = context.secrets[secret], !value.isEmpty else {
+                    throw RuleFailure("pseudonymize_key: the secret \(pseudonymizeSecret ?? "") is not set (export it in the environment mlbuild runs in)")
+                }
+                key = (secret, Array(value.utf8))
+            }
             let result = try FeatureBuilder.build(
-                dataset: table, schemaFile: schemaFile, holdout: test, spec: spec, outputDirectory: output)
+                dataset: table, schemaFile: schemaFile, holdout: test, spec: spec, outputDirectory: output, pseudonymizeKey: key)
             try FeaturesLineage(context: context, dataset: dataset.reference, holdout: holdout?.reference)
                 .write(to: output.appendingPathComponent(FeaturesLineage.fileName))
             context.output.append(line:

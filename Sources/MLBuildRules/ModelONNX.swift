@@ -9,7 +9,11 @@ public enum ModelONNX {
 
     /// - Parameter graphName: the graph's name, `model:NAME`.
     public static func bytes(of artifact: ModelArtifact, graphName: String) throws -> [UInt8] {
-        try ONNXExporter.export(
+        if let pseudonymized = artifact.transform.pseudonymized {
+            throw ONNXExportError("column '\(pseudonymized.columns[0])' was pseudonymized by the features target: an ONNX graph "
+                                  + "cannot compute its HMAC-SHA-256 tokens from raw values (pseudonymize it on the dataset instead)")
+        }
+        return try ONNXExporter.export(
             model: artifact.model, transform: artifact.transform,
             classes: artifact.task == .classification ? artifact.classes : nil,
             threshold: artifact.task == .classification ? artifact.decisionThreshold : nil, graphName: graphName, producerVersion: MLBuildRulesVersion.current)

@@ -134,3 +134,57 @@ import Testing
         }
     }
 }
+
+/// `pseudonymize` on a features target: one-hot string columns fitted on tokens, the secret
+/// named in the transform; raw rows mapped with the key as the training rows were.
+@Suite struct FeaturesPseudonymizeTransformTests {
+    static func built(key: [UInt8] = Array("k".utf8)) throws -> (FittedTransform, FeatureMatrix, ColumnarTable, trainRows: [Int]) {
+        let schema = try Schema(parsing: FeatureTests.schemaText)
+        let table = try DatasetIngester.ingestValidated(CSVSource(name: "d.csv", text: FeatureTests.csv()), schema: schema)
+        var options = FeatureTests.options
+        options["pseudonymize"] = "s"
+        let result = try FeatureBuilder.build(
+            dataset: table, schemaFile: SchemaFile(schema: schema, options: DatasetOptions()),
+            spec: try FeatureSpec(options: options, seed: 5), outputDirectory: nil, pseudonymizeKey: ("S_KEY", key))
+        return (result.transform, try #require(result.train), table, result.trainRows)
+    }
+
+    @Test func theCategoriesAreTokensAndRawRowsMapWithTheKey() throws {
+        let (transform, train, table, trainRows) = try Self.built()
+        #expect(transform.pseudonymized == FittedTransform.Pseudonymized(columns: ["s"], keySecret: "S_KEY"))
+        #expect(transform.problems() == [])
+        let step = try #require(transform.steps.first { $0.column == "s" })
+        let pseudonymizer = Pseudonymizer(columns: ["s"], key: Array("k".utf8))
+        guard case .codes(_, let values)? = table.column(named: "s")?.storage else { Issue.record("s is no string column"); return }
+        #expect(Set(step.categories ?? []) == Set(values.map(pseudonymizer.token)), "one token per value, no value")
+        // The training rows, raw, mapped with the key: the training matrix's rows.
+        let mapped = try RawRowMapper(transform: transform, environment: ["S_KEY": "k"]).map(source: CSVSource(name: "d.csv", text: FeatureTests.csv()))
+        #expect(mapped.rowErrors.isEmpty)
+        let width = train.features.columns
+        for (i, row) in trainRows.enumerated() {
+            #expect(Array(mapped.matrix.values[row * width ..< (row + 1) * width]) == Array(train.features.values[i * width ..< (i + 1) * width]))
+        }
+        // Without the key: refused, naming the secret.
+        let mapper = RawRowMapper(transform: transform, environment: [:])
+        #expect(mapper.missingKey?.contains("set the secret S_KEY") == true)
+        #expect(throws: DatasetError.self) { try mapper.map(source: CSVSource(name: "d.csv", text: FeatureTests.csv())) }
+    }
+
+    @Test func anEditedRecordIsRefused() throws {
+        var (transform, _, _, _) = try Self.built()
+        transform.pseudonymized = FittedTransform.Pseudonymized(columns: ["x"], keySecret: "")
+        #expect(transform.problems() == ["pseudonymize.key_secret: empty", "pseudonymize.columns[0]: 'x' is not a one-hot string column"])
+    }
+
+    @Test func onlyOneHotStringColumnsAndNoConstantImpute() throws {
+        let schema = try Schema(parsing: FeatureTests.schemaText)
+        var options = FeatureTests.options
+        options["pseudonymize"] = "x"
+        let spec = try FeatureSpec(options: options, seed: 5)
+        #expect(FeatureBuilder.pseudonymizeProblem("x", spec: spec, schema: schema)?.contains("is float, not in one_hot") == true)
+        #expect(FeatureBuilder.pseudonymizeProblem("nope", spec: spec, schema: schema)?.contains("does not reach the features' outputs") == true)
+        options["impute"] = "s:constant=red"
+        #expect(FeatureBuilder.pseudonymizeProblem("s", spec: try FeatureSpec(options: options, seed: 5), schema: schema)?
+            .contains("imputes a constant") == true)
+    }
+}
