@@ -269,7 +269,7 @@ struct ExperimentTests {
 
     @Test(arguments: [
         (["--set", "model:lrr.l2=1"], "error: --set model:lrr.l2=1: unknown target 'model:lrr' (did you mean 'model:lr'?)\n"),
-        (["--set", "model:lr.l3=1"], "error: --set model:lr.l3=1: model targets have no key 'l3' (did you mean 'l2'?) (keys: algorithm, alpha, class_weight, cv, early_stopping, features, formats, gate, l2, learning_rate, max_bins, max_depth, max_iterations, max_leaf_nodes, min_samples_leaf, n_iter_no_change, seed, subsample, task, threshold, tolerance, trees, validation_fraction)\n"),
+        (["--set", "model:lr.l3=1"], "error: --set model:lr.l3=1: model targets have no key 'l3' (did you mean 'l2'?) (keys: algorithm, alpha, class_weight, cv, early_stopping, fairness, features, formats, gate, l2, learning_rate, max_bins, max_depth, max_iterations, max_leaf_nodes, min_samples_leaf, n_iter_no_change, seed, subsample, task, threshold, tolerance, trees, validation_fraction)\n"),
         (["--set", "model:lr=1"], "error: --set model:lr=1: expected TARGET.KEY=VALUE[,VALUE…], e.g. --set model:churn.l2=0.1,1,10\n"),
         (["--set", "model:lr.gate=auc >= 0.5"], "error: --set model:lr.gate=auc >= 0.5: 'gate' is a list; --set sweeps keys that hold one value\n"),
         (["--set", "model:lr.l2=1,,2"], "error: --set model:lr.l2=1,,2: value '' has an empty value\n"),
