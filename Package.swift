@@ -132,6 +132,8 @@ let package = Package(
             dependencies: [
                 "MLBuildBasics", "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI", "MLBuildELF",
                 "MLBuildPlots", "MLBuildONNX", "MLBuildProvenance",
+                // The deploy kind checks `registry` as `mlbuild push` checks a destination.
+                "MLBuildRegistry",
             ],
             exclude: ["README.md"]
         ),
