@@ -210,11 +210,18 @@ public struct DeployRule: Rule {
               let imagePath = paths.first(where: { $0.hasSuffix("/image.tar") }) else {
             throw RuleFailure("\(container) has no image.tar and digest outputs")
         }
-        let digestText = try String(contentsOfFile: digestPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let workspace = URL(fileURLWithPath: context.workspace, isDirectory: true)
+        let digestText: String
+        do {
+            digestText = try String(contentsOf: workspace.appendingPathComponent(digestPath), encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        } catch {
+            throw RuleFailure("cannot read \(digestPath): \(error.localizedDescription)")
+        }
         guard let digest = ContentDigest(prefixed: digestText) else {
             throw RuleFailure("\(digestPath) does not hold a sha256: digest")
         }
-        let imageAnnotations = try Self.manifestAnnotations(archive: imagePath, digest: digest)
+        let imageAnnotations = try Self.manifestAnnotations(archive: workspace.appendingPathComponent(imagePath), name: imagePath, digest: digest)
         // Checked when the Mlfile is loaded too; the incremental path configures targets alone.
         guard imageAnnotations[ContainerRuntime.runtimeAnnotation] == ContainerRuntime.Kind.serve.rawValue else {
             throw RuleFailure("\(container)'s image is not runnable: a deploy needs runtime = serve")
@@ -269,18 +276,19 @@ public struct DeployRule: Rule {
 
         let manifest = DeployManifest(name: name, namespace: namespace, port: port, cpu: cpu, memory: memory, tracks: tracks)
         guard let output = context.outputs.first else { throw RuleFailure("internal: \(context.target) declares no output") }
-        let directory = (output as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try AtomicFile.write(manifest.yaml, to: output)
+        let file = workspace.appendingPathComponent(output)
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try AtomicFile.write(manifest.yaml, to: file.path)
         context.output.append(line: "manifest \(output): \(tracks.count) Deployment\(tracks.count == 1 ? "" : "s") and a Service")
     }
 
     /// The annotations of the image manifest `digest` in an OCI archive: its blob, read from the
     /// tar without extracting anything else, checked against the digest.
-    static func manifestAnnotations(archive: String, digest: ContentDigest) throws -> [String: String] {
+    /// `archive` is named `name` (workspace-relative) in messages.
+    static func manifestAnnotations(archive url: URL, name archive: String, digest: ContentDigest) throws -> [String: String] {
         let blob = "blobs/sha256/\(digest.hex)"
         do {
-            let reader = try ArchiveReader(file: URL(fileURLWithPath: archive))
+            let reader = try ArchiveReader(file: url)
             var bytes: [UInt8]? = nil
             while let entry = try reader.next() {
                 let path = entry.path.hasPrefix("./") ? String(entry.path.dropFirst(2)) : entry.path
