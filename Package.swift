@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Imports run one way: CLI → Rules → (Engine, Datasets/Training, OCI, ELF, Plots) → Cache → Core.
+// Imports run one way: CLI → Rules → (Engine, Datasets/Training, OCI, ELF, Plots, Registry) → Cache → Core.
 // Training (numeric core) and OCI never import each other; the engine imports neither.
 // MLBuildBasics (the work budget) is the leaf under all of them and imports nothing of mlbuild.
 let package = Package(

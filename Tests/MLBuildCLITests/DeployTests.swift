@@ -393,7 +393,7 @@ struct DeployTests {
 
     // MARK: Mlfile errors through the binary
 
-    @Test func aDeployOfAModelOrOfAnImageThatDoesNotServeIsAnMlfileError() throws {
+    @Test func aDeployOfAModelOfAnImageThatDoesNotServeOrOfAnUnexposedPortIsAnMlfileError() throws {
         let ws = try MLFixtures.workspace(mlfile: MLFixtures.mlfile() + """
 
             container packed: model:lr
@@ -404,6 +404,13 @@ struct DeployTests {
             deploy b: container:packed
                 registry = registry.example.com/churn/app
                 canary = 10
+
+            container api: model:lr
+                runtime = serve
+
+            deploy c: container:api
+                registry = registry.example.com/churn/app
+                port = 9000
             """)
         let run = try ws.run(["deploy:a"])
         #expect(run.status == 2)
@@ -413,6 +420,7 @@ struct DeployTests {
             "Mlfile:34:11: error: container:packed is not runnable: a deploy needs an image with runtime = serve (it answers /healthz, /readyz and /metrics)",
             "Mlfile:36:14: error: canary = 10 needs channel = NAME: the release channel whose current release runs as the stable Deployment",
             "Mlfile:36:14: error: canary = 10 needs replicas >= 2 (one stable pod and one canary pod at least), not 1",
+            "Mlfile:43:12: error: port 9000 is not exposed by container:api (its exposed ports: 8080/tcp)",
         ], "\(run.stderr)")
         #expect(!ws.exists("build"))
     }
