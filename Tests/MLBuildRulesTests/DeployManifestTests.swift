@@ -47,6 +47,99 @@ struct DeployManifestTests {
         #expect(YAMLValue.stream([.map(["a": .string("1")]), .map(["b": .integer(2)])]) == "---\na: \"1\"\n---\nb: 2\n")
     }
 
+    // MARK: The manifest
+
+    @Test func aCanaryManifestIsTwoDeploymentsAndOneServiceByteForByte() {
+        let manifest = DeployManifest(name: "churn", namespace: nil, port: 8080, cpu: "1", memory: nil, tracks: [
+            .init(kind: .stable, replicas: 9, image: "r.example.com/a@sha256:01", annotations: ["deploy.mlbuild.dev/release": "3"]),
+            .init(kind: .canary, replicas: 1, image: "r.example.com/a@sha256:02", annotations: ["mlbuild.dev/metrics.auc": "0.9"]),
+        ])
+        func deployment(_ name: String, _ track: String, _ replicas: Int, _ image: String, _ annotation: String) -> String {
+            """
+            ---
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata:
+              annotations:
+                \(annotation)
+              labels:
+                app.kubernetes.io/managed-by: mlbuild
+                app.kubernetes.io/name: churn
+                track: \(track)
+              name: \(name)
+            spec:
+              replicas: \(replicas)
+              selector:
+                matchLabels:
+                  app.kubernetes.io/name: churn
+                  track: \(track)
+              template:
+                metadata:
+                  annotations:
+                    \(annotation)
+                    prometheus.io/path: /metrics
+                    prometheus.io/port: "8080"
+                    prometheus.io/scrape: "true"
+                  labels:
+                    app.kubernetes.io/managed-by: mlbuild
+                    app.kubernetes.io/name: churn
+                    track: \(track)
+                spec:
+                  containers:
+                    - image: \(image)
+                      imagePullPolicy: IfNotPresent
+                      livenessProbe:
+                        failureThreshold: 3
+                        httpGet:
+                          path: /healthz
+                          port: 8080
+                          scheme: HTTP
+                        periodSeconds: 10
+                        timeoutSeconds: 2
+                      name: churn
+                      ports:
+                        - containerPort: 8080
+                          name: http
+                          protocol: TCP
+                      readinessProbe:
+                        failureThreshold: 3
+                        httpGet:
+                          path: /readyz
+                          port: 8080
+                          scheme: HTTP
+                        periodSeconds: 5
+                        timeoutSeconds: 2
+                      resources:
+                        limits:
+                          cpu: "1"
+                        requests:
+                          cpu: "1"
+
+            """
+        }
+        #expect(manifest.yaml == deployment("churn", "stable", 9, "r.example.com/a@sha256:01", "deploy.mlbuild.dev/release: \"3\"")
+            + deployment("churn-canary", "canary", 1, "r.example.com/a@sha256:02", "mlbuild.dev/metrics.auc: \"0.9\"") + """
+            ---
+            apiVersion: v1
+            kind: Service
+            metadata:
+              labels:
+                app.kubernetes.io/managed-by: mlbuild
+                app.kubernetes.io/name: churn
+              name: churn
+            spec:
+              ports:
+                - name: http
+                  port: 8080
+                  protocol: TCP
+                  targetPort: http
+              selector:
+                app.kubernetes.io/name: churn
+              type: ClusterIP
+
+            """)
+    }
+
     // MARK: Replicas
 
     @Test(arguments: [(10, 10, 9, 1), (2, 10, 1, 1), (4, 10, 3, 1), (20, 10, 18, 2), (3, 50, 1, 2), (10, 99, 1, 9), (10, 25, 7, 3), (100, 1, 99, 1)])
@@ -157,7 +250,7 @@ struct DeployManifestTests {
         ])
     }
 
-    @Test func aMissingRegistryAndAPortTheImageDoesNotExpose() {
+    @Test func aMissingRegistryIsAnErrorAtTheTarget() {
         let outcome = ProjectLoading.load("""
             dataset d
                 source = data.csv
