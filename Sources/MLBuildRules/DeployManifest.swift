@@ -138,21 +138,26 @@ struct DeployManifest: Sendable, Equatable {
     /// - `dev.mlbuild.REST` becomes `mlbuild.dev/REST`;
     /// - any other key (`org.opencontainers.image.*`, the container's own `annotations`) is kept
     ///   when it is a valid key;
+    /// - when two keys map to one, the first in byte order is kept;
     /// - a NAME that is not valid (too long, or with other characters) is made valid by
     ///   `kubernetesName`: other characters become `-`, and it is cut to 54 characters and given
     ///   `-` and the first 8 hex digits of the SHA-256 of the original key, so that two keys
     ///   never map to one.
     static func annotations(ofImage image: [String: String]) -> [String: String] {
         var out: [String: String] = [:]
-        for (key, value) in image {
-            if key.hasPrefix("dev.mlbuild.file:") { continue }
+        // In key order, the first of two keys that map to one wins (a container annotation
+        // `mlbuild.dev/x` beside mlbuild's `dev.mlbuild.x`): the same on every run.
+        for key in image.keys.sorted(by: { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }) {
+            guard let value = image[key], !key.hasPrefix("dev.mlbuild.file:") else { continue }
+            let mapped: String
             if key.hasPrefix("dev.mlbuild.") {
-                out["mlbuild.dev/" + kubernetesName(String(key.dropFirst("dev.mlbuild.".count)), original: key)] = value
+                mapped = "mlbuild.dev/" + kubernetesName(String(key.dropFirst("dev.mlbuild.".count)), original: key)
             } else if isAnnotationKey(key) {
-                out[key] = value
+                mapped = key
             } else {
-                out[kubernetesName(key, original: key)] = value
+                mapped = kubernetesName(key, original: key)
             }
+            if out[mapped] == nil { out[mapped] = value }
         }
         return out
     }

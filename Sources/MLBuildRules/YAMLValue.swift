@@ -10,7 +10,7 @@
 /// non-ASCII — is double-quoted, with `\\`, `\"`, and `\uXXXX` (or `\n`, `\t`) for control
 /// characters, U+0085, U+2028, U+2029 and U+FEFF. Integers and booleans are written plain.
 /// An empty map is `{}`, an empty list `[]`.
-public indirect enum YAMLValue: Sendable, Equatable {
+indirect enum YAMLValue: Sendable, Equatable {
     case string(String)
     case integer(Int)
     case boolean(Bool)
@@ -19,19 +19,19 @@ public indirect enum YAMLValue: Sendable, Equatable {
     case map([String: YAMLValue])
 
     /// The value as one YAML document's text, ending with a newline.
-    public var rendered: String {
+    var rendered: String {
         var out = ""
         Self.write(self, indent: 0, into: &out, inlineFirst: false)
         return out
     }
 
     /// Several documents, each introduced by `---`.
-    public static func stream(_ documents: [YAMLValue]) -> String {
+    static func stream(_ documents: [YAMLValue]) -> String {
         documents.map { "---\n" + $0.rendered }.joined()
     }
 
     /// A string as a YAML scalar: plain when that reads back as the same string, else double-quoted.
-    public static func scalar(_ text: String) -> String {
+    static func scalar(_ text: String) -> String {
         isPlainSafe(text) ? text : quoted(text)
     }
 

@@ -168,6 +168,9 @@ struct DeployManifestTests {
         #expect(!mapped.keys.contains { $0.contains("file") })
         #expect(mapped.count == 6)
         for key in mapped.keys { #expect(DeployManifest.isAnnotationKey(key), "\(key)") }
+        // A container annotation spelled like a mapped one: the first in byte order wins, every run.
+        let clash = DeployManifest.annotations(ofImage: ["dev.mlbuild.model": "model:lr", "mlbuild.dev/model": "mine"])
+        #expect(clash == ["mlbuild.dev/model": "model:lr"])
         // Another long key with the same first 54 characters maps elsewhere.
         let other = DeployManifest.annotations(ofImage: [long + "-2": "z"])
         #expect(Set(other.keys).isDisjoint(with: mapped.keys))
