@@ -1,7 +1,7 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// Imports run one way: CLI → Rules → (Engine, Datasets/Training, OCI, ELF, Plots) → Cache → Core.
+// Imports run one way: CLI → Rules → (Engine, Datasets/Training, OCI, ELF, Plots, Registry) → Cache → Core.
 // Training (numeric core) and OCI never import each other; the engine imports neither.
 // MLBuildBasics (the work budget) is the leaf under all of them and imports nothing of mlbuild.
 let package = Package(
@@ -132,6 +132,8 @@ let package = Package(
             dependencies: [
                 "MLBuildBasics", "MLBuildCore", "MLBuildCache", "MLBuildEngine", "MLBuildTraining", "MLBuildDatasets", "MLBuildOCI", "MLBuildELF",
                 "MLBuildPlots", "MLBuildONNX", "MLBuildProvenance",
+                // The deploy kind checks `registry` as `mlbuild push` checks a destination.
+                "MLBuildRegistry",
             ],
             exclude: ["README.md"]
         ),

@@ -49,6 +49,7 @@ struct BuildCommand: AsyncParsableCommand {
     func run() async throws {
         let trace = PhaseTrace(enabled: ProcessInfo.processInfo.environment["MLBUILD_TRACE"] == "1")
         let workspace = try workspaceOptions.workspace()
+        ReleaseChannelReader.install(history: historyOptions.history, workspace: workspace)
         let console = ConsoleReporter(live: ConsoleReporter.wantsLiveOutput(environment: workspace.environment))
         let warn: @Sendable (String) -> Void = { console.warning($0) }
         try signingOptions.configure(environment: workspace.environment)

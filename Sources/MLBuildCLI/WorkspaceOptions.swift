@@ -35,7 +35,10 @@ public struct WorkspaceOptions: ParsableArguments {
         }
         let root = FileManager.default.currentDirectoryPath
         let cache = cacheDirectory ?? environment["MLBUILD_CACHE_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "cache"
-        return Workspace(root: root, cacheDirectory: cache, environment: environment)
+        let workspace = Workspace(root: root, cacheDirectory: cache, environment: environment)
+        // Deploy targets with a canary read the release database (`--history` re-installs it).
+        ReleaseChannelReader.install(history: nil, workspace: workspace)
+        return workspace
     }
 
     /// Reads, parses and configures the Mlfile.
