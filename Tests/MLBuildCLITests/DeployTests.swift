@@ -216,11 +216,11 @@ struct DeployTests {
         }
     }
 
-    /// `.venv-tests/bin/kubernetes-validate` (scripts/install-test-tools), or
+    /// `.venv-tests/kubernetes-validate/bin/kubernetes-validate` (scripts/install-test-tools), or
     /// `$MLBUILD_TEST_KUBERNETES_VALIDATE`, against Kubernetes 1.37.0's schemas, strictly.
     static func validate(_ ws: MLBuildWorkspace, _ path: String) throws {
         let tool = ProcessInfo.processInfo.environment["MLBUILD_TEST_KUBERNETES_VALIDATE"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? repositoryRoot.appendingPathComponent(".venv-tests/bin/kubernetes-validate").path
+            ?? repositoryRoot.appendingPathComponent(".venv-tests/kubernetes-validate/bin/kubernetes-validate").path
         try #require(FileManager.default.isExecutableFile(atPath: tool),
                      "kubernetes-validate not found at \(tool): run scripts/install-test-tools, or set MLBUILD_TEST_KUBERNETES_VALIDATE")
         let result = try ProcessRunner.run(tool, ["--strict", "-k", "1.37.0", "\(ws.path)/\(path)"])
