@@ -13,12 +13,16 @@ import MLBuildDatasets
 ///     dev.mlbuild.lineage.<path>           the `lineage` section of the model's model.json, flattened
 ///     dev.mlbuild.metrics.<path>           the `metrics` member of the model's metrics.json (else of
 ///                                          model.json), flattened: dev.mlbuild.metrics.auc, …
+///     dev.mlbuild.secret.pseudonymize_key  the environment variable `serve` reads the model's
+///                                          pseudonymize key from (a features target's
+///                                          `pseudonymize`; the name, never the key)
 ///
 /// Flattening joins object keys and array indices with `.`; numbers are written in their shortest
 /// round-trip form (integers without a fraction), booleans as true/false, null as null. Missing or
 /// unreadable model.json/metrics.json simply add nothing: packing does not depend on the ML kinds.
 enum ContainerAnnotations {
     static let prefix = "dev.mlbuild."
+    static let pseudonymizeKeySecret = "dev.mlbuild.secret.pseudonymize_key"
 
     struct PackedFile: Sendable {
         var imagePath: String
@@ -36,6 +40,11 @@ enum ContainerAnnotations {
             let model = readJSON(result, path: "\(directory)/model.json")
             if case let .object(fields)? = model, let lineage = fields["lineage"] {
                 flatten(lineage, into: &out, key: "\(prefix)lineage")
+            }
+            // The image cannot serve without this secret: a deployment must pass it in.
+            if case let .object(fields)? = model, case let .object(transform)? = fields["transform"],
+               case let .object(pseudonymize)? = transform["pseudonymize"], case let .string(secret)? = pseudonymize["key_secret"] {
+                out[Self.pseudonymizeKeySecret] = secret
             }
             // metrics.json is {"metrics": {...}, "gates": [...], "task": ..., ...}: the
             // measured values are its `metrics` member (model.json repeats them).

@@ -38,6 +38,12 @@ struct DeployManifest: Sendable, Equatable {
     var cpu: String?
     var memory: String?
     var tracks: [Track]
+    /// Environment variables every pod takes from the Secret `secretName` (the key of the same
+    /// name): what the served model needs and the image must not hold (a pseudonymize key).
+    var secretEnvironment: [String] = []
+
+    /// `NAME-secrets`: the Secret the pods read `secretEnvironment` from (created by the operator).
+    var secretName: String { "\(name)-secrets" }
 
     static let nameLabel = "app.kubernetes.io/name"
     static let managedByLabel = "app.kubernetes.io/managed-by"
@@ -77,6 +83,12 @@ struct DeployManifest: Sendable, Equatable {
             "livenessProbe": probe("/healthz", period: 10),
             "readinessProbe": probe("/readyz", period: 5),
         ]
+        if !secretEnvironment.isEmpty {
+            container["env"] = .list(secretEnvironment.sorted().map { variable in
+                .map(["name": .string(variable),
+                      "valueFrom": .map(["secretKeyRef": .map(["name": .string(secretName), "key": .string(variable)])])])
+            })
+        }
         var quantities: [String: String] = [:]
         if let cpu { quantities["cpu"] = cpu }
         if let memory { quantities["memory"] = memory }

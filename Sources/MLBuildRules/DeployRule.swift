@@ -274,7 +274,9 @@ public struct DeployRule: Rule {
             context.output.append(line: "deployment \(name): \(replicas) replicas of \(digest.prefixed)")
         }
 
-        let manifest = DeployManifest(name: name, namespace: namespace, port: port, cpu: cpu, memory: memory, tracks: tracks)
+        var manifest = DeployManifest(name: name, namespace: namespace, port: port, cpu: cpu, memory: memory, tracks: tracks)
+        // Every track: the stable image's needs are not read, and the Secret exists for the new one anyway.
+        if let secret = imageAnnotations[ContainerAnnotations.pseudonymizeKeySecret] { manifest.secretEnvironment = [secret] }
         guard let output = context.outputs.first else { throw RuleFailure("internal: \(context.target) declares no output") }
         let file = workspace.appendingPathComponent(output)
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)

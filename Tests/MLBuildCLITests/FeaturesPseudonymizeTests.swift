@@ -135,6 +135,32 @@ import Testing
         #expect(Set(Self.predictions(reply.text).map(\.1)).count == 3, "each zip its own score: \(reply.text)")
     }
 
+    /// An image of such a model serves only with the key: its deploy manifest hands each pod the
+    /// secret's variable from the Secret NAME-secrets, and neither the image nor the manifest
+    /// holds the key.
+    @Test(.timeLimit(.minutes(10))) func aDeployPassesTheKeyFromASecret() throws {
+        let ws = try MLBuildWorkspace(mlfile: Self.mlfile() + """
+
+        container app: model:tok
+            runtime = serve
+
+        deploy app: container:app
+            registry = registry.example.com/churn/app
+
+        """)
+        try ws.write("d.csv", Self.csv(rows: 200))
+        let build = try ws.build(["deploy:app"], environment: ["ZIP_KEY": Self.key])
+        #expect(build.result.status == 0, "\(build.result.output)")
+        let yaml = try ws.read("build/deploy/app/kubernetes.yaml")
+        let env = "        - env:\n            - name: ZIP_KEY\n              valueFrom:\n                secretKeyRef:\n"
+            + "                  key: ZIP_KEY\n                  name: app-secrets\n          image: registry.example.com/churn/app@sha256:"
+        #expect(yaml.contains(env), "\(yaml)")
+        #expect(yaml.contains("mlbuild.dev/secret.pseudonymize_key: ZIP_KEY"))
+        try DeployTests.validate(ws, "build/deploy/app/kubernetes.yaml")
+        let image = try #require(FileManager.default.contents(atPath: "\(ws.path)/build/container/app/image.tar"))
+        #expect(image.range(of: Data(Self.key.utf8)) == nil && !yaml.contains(Self.key), "the key is in neither")
+    }
+
     @Test func mlfileErrorsAtTheItem() throws {
         let ws = try MLBuildWorkspace(mlfile: Self.mlfile(tokens: "pseudonymize = id, x, zip\n    pseudonymize_key = s3cret"))
         try ws.write("d.csv", Self.csv(rows: 10))
