@@ -6,7 +6,8 @@ import MLBuildRules
 /// `mlbuild monitor` on a model with `fairness = …`: each group's selection rate (the share of
 /// its rows the model predicts as the positive class) on the new rows, against the same group's
 /// rate on the test split (metrics.json's `fairness`). Groups the new rows lack are left out;
-/// groups the test split lacked have no baseline (drift null).
+/// groups the test split lacked have no baseline (drift null). Groups come in metrics.json's
+/// order (`ModelFairness.ordered`).
 struct MonitorFairness {
     struct Entry {
         var column: String
@@ -67,14 +68,7 @@ struct MonitorFairness {
                 rows[group, default: 0] += 1
                 if predictions[row].label == positive { selected[group, default: 0] += 1 }
             }
-            let groups = rows.keys.sorted { a, b in
-                switch (a, b) {
-                case let (x?, y?): return Array(x.utf8).lexicographicallyPrecedes(Array(y.utf8))
-                case (_?, nil): return true
-                default: return false
-                }
-            }
-            for group in groups {
+            for group in ModelFairness.ordered(Set(rows.keys), type: values.spec.type) {
                 let count = rows[group] ?? 0
                 entries.append(Entry(column: column, group: group, rows: count,
                                      selectionRate: Double(selected[group] ?? 0) / Double(max(count, 1)),

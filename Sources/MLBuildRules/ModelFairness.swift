@@ -21,7 +21,7 @@ import MLBuildTraining
 /// from the features. A model sees its features' outputs, so with `fairness` it also depends on
 /// the datasets they were made from (`derivedDependencies`) and reads the test rows' values
 /// there, through the features' split.json (`test_rows`) and lineage.json (which dataset).
-struct ModelFairness: Sendable {
+public struct ModelFairness: Sendable {
     /// The columns as written, with where.
     var columns: [ResolvedValue.Item]
 
@@ -138,7 +138,7 @@ struct ModelFairness: Sendable {
 
     /// Group order: numbers by value, a category's in its declared order, false before true,
     /// text in UTF-8 order; the null group last.
-    static func ordered(_ values: Set<String?>, type: ColumnType) -> [String?] {
+    public static func ordered(_ values: Set<String?>, type: ColumnType) -> [String?] {
         let present = values.compactMap { $0 }
         let sorted: [String]
         switch type {

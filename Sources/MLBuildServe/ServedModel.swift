@@ -66,18 +66,17 @@ public struct ServedModel: Sendable {
         } catch let error as ModelArtifactError {
             throw ModelLoadError("\(error.description)\n  (\(path) has digest \(digest))")
         }
-        // A model fitted on tokens cannot answer a raw row without the key: refused at load, not
-        // at every request.
-        if let missing = RawRowMapper(transform: artifact.transform).missingKey {
-            throw ModelLoadError("\(path): \(missing)")
-        }
         var metrics = JSONValue.null, lineage = JSONValue.null
         if case .object(let members)? = try? JSONDecoder().decode(JSONValue.self, from: data) {
             metrics = members["metrics"] ?? .null
             lineage = members["lineage"] ?? .null
         }
-        return ServedModel(name: source.name, path: path, artifact: artifact, digest: digest,
-                           metrics: metrics, lineage: lineage, evaluation: evaluation(besides: path))
+        let model = ServedModel(name: source.name, path: path, artifact: artifact, digest: digest,
+                                metrics: metrics, lineage: lineage, evaluation: evaluation(besides: path))
+        // A model fitted on tokens cannot answer a raw row without the key: refused at load, not
+        // at every request.
+        if let missing = model.mapper.missingKey { throw ModelLoadError("\(path): \(missing)") }
+        return model
     }
 
     static func digestOf(_ data: Data) -> String {
